@@ -1,0 +1,4 @@
+export * from "./clients.ts";
+export * from "./clock.ts";
+export * from "./credentials.ts";
+export * from "./env.ts";

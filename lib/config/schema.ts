@@ -1,0 +1,294 @@
+import { z } from "zod";
+import { CronSyntaxError, validateCron } from "./cron.ts";
+import { freezeBoundInstant } from "./freeze-windows.ts";
+import { isIanaTimeZone } from "./time-zones.ts";
+
+/**
+ * The orchestrator's configuration (config/orchestrator.yml). Objects are strict so that a typo
+ * (`timzone:`) is an error rather than a silently ignored setting.
+ */
+
+const ACCOUNT_ID = /^\d{12}$/;
+const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d+$/;
+const PIPELINE_ARN =
+  /^arn:aws(?:-cn|-us-gov)?:imagebuilder:([a-z]{2}(?:-gov)?-[a-z]+-\d+):(\d{12}):image-pipeline\/([a-z0-9][a-z0-9_-]{0,127})$/;
+const ALIAS = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+export const parsePipelineArn = (arn: string) => {
+  const match = PIPELINE_ARN.exec(arn);
+  if (!match) return undefined;
+  return {
+    region: match[1] as string,
+    accountId: match[2] as string,
+    resourceName: match[3] as string,
+  };
+};
+
+const accountId = z
+  .string({
+    error: "must be a 12-digit AWS account id in quotes (YAML reads unquoted digits as a number)",
+  })
+  .regex(ACCOUNT_ID, "must be a 12-digit AWS account id");
+
+const region = z.string().regex(REGION, 'must be an AWS region code such as "eu-west-1"');
+
+const timeZone = z
+  .string()
+  .refine(isIanaTimeZone, 'must be an IANA time zone such as "Europe/Paris" or "UTC"');
+
+const cron = z.string().transform((value, ctx) => {
+  try {
+    return validateCron(value);
+  } catch (error) {
+    ctx.addIssue({
+      code: "custom",
+      message: `invalid cron expression: ${error instanceof CronSyntaxError ? error.message : String(error)}`,
+    });
+    return z.NEVER;
+  }
+});
+
+const freezeBound = z
+  .string()
+  .refine(
+    (value) =>
+      /^\d{4}-\d{2}-\d{2}$/.test(value)
+        ? !Number.isNaN(Date.parse(`${value}T00:00:00Z`))
+        : /^\d{4}-\d{2}-\d{2}T.+(Z|[+-]\d{2}:\d{2})$/.test(value) &&
+          !Number.isNaN(Date.parse(value)),
+    'must be a date "YYYY-MM-DD" or a timestamp with an offset "2026-12-20T18:00:00+01:00"',
+  );
+
+const freezeWindow = z
+  .strictObject({
+    from: freezeBound,
+    to: freezeBound,
+    timezone: timeZone.optional(),
+    reason: z.string().max(200).optional(),
+  })
+  .superRefine((window, ctx) => {
+    const zone = window.timezone ?? "UTC";
+    if (
+      freezeBoundInstant(window.from, "from", zone) >= freezeBoundInstant(window.to, "to", zone)
+    ) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["to"],
+        message: `must be after "from" (${window.from})`,
+      });
+    }
+  });
+
+const account = z.strictObject({
+  id: accountId,
+  roleName: z
+    .string()
+    .regex(/^[\w+=,.@-]{1,64}$/, "must be an IAM role name (no path)")
+    .default("ami-orchestrator-target"),
+  externalId: z
+    .string()
+    .regex(/^[\w+=,.@:/-]{2,1224}$/, "must be 2-1224 characters of [A-Za-z0-9+=,.@:/_-]"),
+  regions: z
+    .array(region)
+    .min(1, "list at least one region")
+    .refine((list) => new Set(list).size === list.length, "lists a region twice"),
+});
+
+const wave = z.strictObject({
+  name: z.string().regex(ALIAS, "must be lowercase letters, digits, - or _"),
+  accounts: z.array(z.string()).min(1, "list at least one account alias"),
+  regions: z.array(region).min(1).optional(),
+  bakeMinutes: z.number().int().min(0).max(10080).default(0),
+  approval: z.enum(["manual"]).optional(),
+});
+
+const instanceRefresh = z
+  .strictObject({
+    minHealthyPercentage: z.number().int().min(0).max(100).default(90),
+    maxHealthyPercentage: z.number().int().min(100).max(200).optional(),
+    instanceWarmup: z.number().int().min(0).optional(),
+    skipMatching: z.boolean().default(true),
+    autoRollback: z.boolean().default(true),
+    checkpointPercentages: z
+      .array(z.number().int().min(1).max(100))
+      .min(1)
+      .refine(
+        (list) => list.every((value, index) => index === 0 || value > (list[index - 1] ?? 0)),
+        "must be strictly ascending",
+      )
+      .optional(),
+    checkpointDelay: z.number().int().min(0).max(172800).optional(),
+    bakeTime: z.number().int().min(0).max(172800).optional(),
+    alarms: z.array(z.string().min(1)).max(10).optional(),
+    scaleInProtectedInstances: z.enum(["Refresh", "Ignore", "Wait"]).optional(),
+    standbyInstances: z.enum(["Terminate", "Ignore", "Wait"]).optional(),
+    /** What to do when the group already has an active refresh. */
+    whenInProgress: z.enum(["wait", "cancel"]).default("wait"),
+  })
+  .superRefine((refresh, ctx) => {
+    if (
+      refresh.maxHealthyPercentage !== undefined &&
+      refresh.maxHealthyPercentage - refresh.minHealthyPercentage > 100
+    ) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["maxHealthyPercentage"],
+        message: "may exceed minHealthyPercentage by at most 100",
+      });
+    }
+  });
+
+const autoScalingGroups = z
+  .strictObject({
+    tags: z.record(z.string().min(1), z.string()).optional(),
+    names: z.array(z.string().min(1)).min(1).optional(),
+  })
+  .refine(
+    (selector) => (selector.tags === undefined) !== (selector.names === undefined),
+    "set exactly one of `tags` or `names`",
+  );
+
+const rollout = z.strictObject({
+  waves: z.array(wave).min(1, "declare at least one wave"),
+  autoScalingGroups,
+  launchTemplate: z.strictObject({ setDefaultVersion: z.boolean().default(false) }).default({
+    setDefaultVersion: false,
+  }),
+  instanceRefresh: instanceRefresh.default(() => instanceRefresh.parse({})),
+  /** A new KMS grant can take minutes to be usable; refreshes wait this long after creating one. */
+  grantPropagationSeconds: z.number().int().min(0).max(900).default(300),
+});
+
+const pipeline = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, "must be 1-64 letters, digits, - or _"),
+  arn: z
+    .string()
+    .regex(
+      PIPELINE_ARN,
+      "must be an Image Builder pipeline ARN: arn:aws:imagebuilder:<region>:<12-digit account>:image-pipeline/<name>",
+    ),
+  schedule: z
+    .strictObject({
+      cron,
+      timezone: timeZone.default("UTC"),
+      enabled: z.boolean().default(true),
+    })
+    .optional(),
+  freeze: z.array(freezeWindow).default([]),
+  rollout: rollout.optional(),
+});
+
+const notifications = z.strictObject({
+  slack: z
+    .strictObject({
+      webhookUrlParameter: z
+        .string()
+        .regex(/^\/[\w.\-/]+$/, 'must be an SSM parameter name starting with "/"'),
+    })
+    .optional(),
+  email: z.array(z.email()).default([]),
+});
+
+export const configSchema = z
+  .strictObject({
+    notifications: notifications.default({ email: [] }),
+    accounts: z.record(
+      z.string().regex(ALIAS, "account aliases must be lowercase letters, digits, - or _"),
+      account,
+    ),
+    /** Freeze windows that apply to every pipeline. */
+    freeze: z.array(freezeWindow).default([]),
+    pipelines: z.array(pipeline).min(1, "declare at least one pipeline"),
+  })
+  // Cross-references run even when other fields are invalid, so one run reports every problem;
+  // hence the defensive reads of a value that may be only partly parsed.
+  .superRefine((value, ctx) => crossCheck(value as unknown as LooseConfig, ctx), {
+    when: () => true,
+  });
+
+interface LooseConfig {
+  accounts?: Record<string, { regions?: unknown } | undefined>;
+  pipelines?: Array<{
+    name?: unknown;
+    arn?: unknown;
+    rollout?: { waves?: Array<{ name?: unknown; accounts?: unknown; regions?: unknown }> };
+  }>;
+}
+
+const stringsOf = (value: unknown): string[] =>
+  Array.isArray(value) ? value.filter((item): item is string => typeof item === "string") : [];
+
+const crossCheck = (config: LooseConfig, ctx: z.RefinementCtx): void => {
+  const accounts = config.accounts && typeof config.accounts === "object" ? config.accounts : {};
+  const pipelines = Array.isArray(config.pipelines) ? config.pipelines : [];
+  const firstIndex = { name: new Map<unknown, number>(), arn: new Map<unknown, number>() };
+  pipelines.forEach((pipeline, index) => {
+    for (const key of ["name", "arn"] as const) {
+      const value = pipeline?.[key];
+      if (typeof value !== "string") continue;
+      const previous = firstIndex[key].get(value);
+      if (previous === undefined) firstIndex[key].set(value, index);
+      else {
+        ctx.addIssue({
+          code: "custom",
+          path: ["pipelines", index, key],
+          message: `duplicate pipeline ${key} (also pipelines[${previous}])`,
+          input: value,
+        });
+      }
+    }
+    const waves = Array.isArray(pipeline?.rollout?.waves) ? pipeline.rollout.waves : [];
+    const targets = new Map<string, unknown>();
+    waves.forEach((wave, waveIndex) => {
+      const wavePath = ["pipelines", index, "rollout", "waves", waveIndex];
+      if (waves.findIndex((other) => other?.name === wave?.name) !== waveIndex) {
+        ctx.addIssue({
+          code: "custom",
+          path: [...wavePath, "name"],
+          message: "duplicate wave name",
+        });
+      }
+      stringsOf(wave?.accounts).forEach((alias, aliasIndex) => {
+        const declared = Object.hasOwn(accounts, alias) ? accounts[alias] : undefined;
+        if (!declared) {
+          const known = Object.keys(accounts).join(", ") || "none";
+          ctx.addIssue({
+            code: "custom",
+            path: [...wavePath, "accounts", aliasIndex],
+            message: `account alias is not declared under \`accounts\` (declared: ${known})`,
+          });
+          return;
+        }
+        const accountRegions = stringsOf(declared.regions);
+        const waveRegions = wave?.regions === undefined ? accountRegions : stringsOf(wave.regions);
+        for (const region of waveRegions) {
+          if (!accountRegions.includes(region)) {
+            ctx.addIssue({
+              code: "custom",
+              path: [...wavePath, "regions"],
+              message: `region ${region} is not one of account "${alias}"'s regions (${accountRegions.join(", ")})`,
+            });
+            continue;
+          }
+          const target = `${alias}/${region}`;
+          const earlier = targets.get(target);
+          if (earlier === undefined) targets.set(target, wave?.name);
+          else {
+            ctx.addIssue({
+              code: "custom",
+              path: [...wavePath, "accounts", aliasIndex],
+              message: `${target} is already rolled out in wave "${String(earlier)}"`,
+            });
+          }
+        }
+      });
+    });
+  });
+};
+
+export type OrchestratorConfig = z.output<typeof configSchema>;
+export type PipelineConfig = OrchestratorConfig["pipelines"][number];
+export type AccountConfig = OrchestratorConfig["accounts"][string];
+export type RolloutConfig = NonNullable<PipelineConfig["rollout"]>;

@@ -1,0 +1,37 @@
+/**
+ * One base class for every error the orchestrator raises on purpose, so handlers can tell
+ * "we understood what went wrong" (log it with context, route it) from an unexpected crash.
+ */
+export class OrchestratorError extends Error {
+  /** Whether retrying the same input can succeed (throttling, a race), as opposed to bad input. */
+  readonly retryable: boolean;
+
+  constructor(message: string, options: { cause?: unknown; retryable?: boolean } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.retryable = options.retryable ?? false;
+  }
+}
+
+/** The configuration file is missing, unreadable or invalid. */
+export class ConfigError extends OrchestratorError {}
+
+/** An incoming event does not have the shape of any trigger we accept. */
+export class InvalidEventError extends OrchestratorError {
+  readonly event: unknown;
+
+  constructor(message: string, event: unknown, options: { cause?: unknown } = {}) {
+    super(message, options);
+    this.event = event;
+  }
+}
+
+/** A required environment variable is missing: a deployment problem, reported at cold start. */
+export class EnvironmentError extends OrchestratorError {}
+
+/** A name (pipeline, account alias) that the configuration does not declare. */
+export class UnknownNameError extends OrchestratorError {}
+
+/** Message of any thrown value, for logs and results. */
+export const errorMessage = (error: unknown): string =>
+  error instanceof Error ? `${error.name}: ${error.message}` : String(error);

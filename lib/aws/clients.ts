@@ -37,3 +37,11 @@ export const memoizeClients = <C>(create: (options: ClientOptions) => C) => {
 /** Lambda's own region; falls back for local runs. */
 export const currentRegion = (env: NodeJS.ProcessEnv = process.env): string =>
   env.AWS_REGION || env.AWS_DEFAULT_REGION || "us-east-1";
+
+/** Per-region clients in the orchestrator's own account. */
+export const regionalClients = <C>(
+  create: (options: ClientOptions) => C,
+): ((region: string) => C) => {
+  const get = memoizeClients(create);
+  return (region) => get({ region });
+};

@@ -1,0 +1,115 @@
+import type { Logger } from "@aws-lambda-powertools/logger";
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import type { Metrics } from "@aws-lambda-powertools/metrics";
+import { ImagebuilderClient } from "@aws-sdk/client-imagebuilder";
+import middy from "@middy/core";
+import { clientConfig, regionalClients } from "../lib/aws/clients.ts";
+import { systemClock } from "../lib/aws/clock.ts";
+import { loadConfig } from "../lib/config/load.ts";
+import { OrchestratorError } from "../lib/errors.ts";
+import { parseSchedulerTick } from "../lib/events/scheduler-tick.ts";
+import {
+  type PipelineStartOutcome,
+  type PipelineStartResult,
+  type StartPipelineDeps,
+  startPipelines,
+} from "../lib/image-builder/start-pipeline.ts";
+import {
+  countMetric,
+  createLogger,
+  createMetrics,
+  logFailures,
+} from "../lib/observability/index.ts";
+
+/**
+ * start-pipelines: invoked by EventBridge Scheduler (one schedule per configured pipeline) with
+ * `{"pipeline": "<name>", "scheduledTime": "<aws.scheduler.scheduled-time>"}`; starts the Image
+ * Builder pipeline unless frozen, disabled or already building.
+ */
+
+export class PipelineStartError extends OrchestratorError {
+  readonly results: readonly PipelineStartResult[];
+
+  constructor(results: readonly PipelineStartResult[]) {
+    const failed = results.filter((result) => result.outcome === "failed");
+    super(
+      `${failed.length} of ${results.length} pipeline(s) could not be started: ${failed.map((result) => `${result.pipeline}: ${result.reason}`).join("; ")}`,
+      { retryable: true },
+    );
+    this.results = results;
+  }
+}
+
+export const OUTCOME_METRICS: Record<PipelineStartOutcome, string> = {
+  started: "PipelineStarted",
+  "skipped-building": "PipelineSkippedBuilding",
+  "skipped-disabled": "PipelineSkippedDisabled",
+  "skipped-freeze": "PipelineSkippedFreeze",
+  failed: "PipelineStartFailed",
+};
+
+export interface StartPipelinesResponse {
+  readonly results: readonly PipelineStartResult[];
+}
+
+export interface Observability {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+}
+
+const report = (result: PipelineStartResult, { logger, metrics }: Observability): void => {
+  countMetric(metrics, OUTCOME_METRICS[result.outcome], { pipeline: result.pipeline });
+  const fields = { ...result };
+  switch (result.outcome) {
+    case "started":
+    case "skipped-building":
+    case "skipped-freeze":
+      logger.info(`pipeline ${result.outcome}`, fields);
+      return;
+    case "skipped-disabled":
+      // Structured so the alerts module can route it: a schedule firing on a disabled pipeline
+      // means someone's AMIs silently stopped refreshing.
+      logger.warn("pipeline disabled", { ...fields, alert: "pipeline-disabled" });
+      return;
+    case "failed":
+      logger.error("pipeline start failed", fields);
+      return;
+  }
+};
+
+/**
+ * Builds the Lambda handler around injected dependencies; `deps` is called on the first
+ * invocation (config and clients load once per container, and tests pass fakes).
+ */
+export const makeHandler = (deps: () => StartPipelineDeps, observability: Observability) =>
+  middy<unknown, StartPipelinesResponse>()
+    .use(injectLambdaContext(observability.logger))
+    .use(logFailures(observability.logger))
+    .handler(async (event) => {
+      const tick = parseSchedulerTick(event);
+      observability.logger.appendKeys({ scheduledTime: tick.scheduledTime ?? "manual" });
+      const results = await startPipelines(tick.pipelines, tick.scheduledTime, deps());
+      for (const result of results) report(result, observability);
+      // Lambda retries the whole tick (safe: client tokens are deterministic), then hands it to
+      // the on-failure destination, so a failed start is never silently lost.
+      if (results.some((result) => result.outcome === "failed"))
+        throw new PipelineStartError(results);
+      return { results };
+    });
+
+const lazy = <T>(create: () => T): (() => T) => {
+  let value: T | undefined;
+  return () => {
+    value ??= create();
+    return value;
+  };
+};
+
+export const handler = makeHandler(
+  lazy(() => ({
+    config: loadConfig(),
+    imageBuilder: regionalClients((options) => new ImagebuilderClient(clientConfig(options))),
+    clock: systemClock,
+  })),
+  { logger: createLogger(), metrics: createMetrics() },
+);

@@ -1,0 +1,136 @@
+import { z } from "zod";
+import { InvalidEventError } from "../errors.ts";
+import { parseEvent } from "./parse.ts";
+
+/**
+ * One normalised image state change, whichever way it arrived: the Image Builder SNS
+ * notification (which carries the outputs) or the EventBridge "Image State Change" event (which
+ * does not: `amis` is undefined and the caller looks the image up with GetImage).
+ */
+export interface ImageStateChange {
+  readonly source: "sns" | "eventbridge";
+  readonly imageArn: string;
+  readonly status: string;
+  readonly previousStatus?: string;
+  readonly reason?: string;
+  readonly pipelineArn?: string;
+  readonly name?: string;
+  readonly version?: string;
+  /** Distributed AMIs; undefined when the event does not carry them (EventBridge). */
+  readonly amis?: readonly DistributedAmi[];
+  /** Id of the SNS message or EventBridge event, for logs and deduplication. */
+  readonly deliveryId?: string;
+}
+
+export interface DistributedAmi {
+  readonly region: string;
+  readonly image: string;
+  readonly accountId: string;
+  readonly name?: string;
+}
+
+const IMAGE_ARN = /^arn:aws[\w-]*:imagebuilder:[\w-]+:\d{12}:image\/[\w-]+\/\d+\.\d+\.\d+\/\d+$/;
+const imageArn = z.string().regex(IMAGE_ARN, "expected an Image Builder image build-version ARN");
+
+const amiSchema = z.object({
+  region: z.string().min(1),
+  image: z.string().regex(/^ami-[0-9a-f]+$/, "expected an AMI id"),
+  accountId: z.string().regex(/^\d{12}$/, "expected a 12-digit account id"),
+  name: z.string().optional(),
+});
+
+/**
+ * The image JSON Image Builder publishes to SNS. Only the fields we use are declared; the rest
+ * (recipe, infrastructure, `semver`, which exceeds JS integer precision, `dateCreated`, which is
+ * not ISO) are deliberately ignored.
+ */
+const imageBuilderMessageSchema = z.object({
+  arn: imageArn,
+  name: z.string().optional(),
+  version: z.string().optional(),
+  sourcePipelineArn: z.string().optional(),
+  state: z.object({ status: z.string().min(1), reason: z.string().optional() }),
+  outputResources: z.object({ amis: z.array(amiSchema).default([]) }).optional(),
+});
+
+const snsEventSchema = z.object({
+  Records: z
+    .array(
+      z.object({
+        EventSource: z.literal("aws:sns"),
+        Sns: z.object({ MessageId: z.string().optional(), Message: z.string() }),
+      }),
+    )
+    .min(1),
+});
+
+const eventBridgeSchema = z.object({
+  id: z.string().optional(),
+  source: z.literal("aws.imagebuilder"),
+  "detail-type": z.literal("EC2 Image Builder Image State Change"),
+  resources: z.array(imageArn).min(1, "expected the image ARN in resources[0]"),
+  detail: z.object({
+    "previous-state": z.object({ status: z.string() }).optional(),
+    state: z.object({ status: z.string().min(1), reason: z.string().optional() }),
+  }),
+});
+
+const fromImageBuilderMessage = (message: unknown, deliveryId?: string): ImageStateChange => {
+  const image = parseEvent(imageBuilderMessageSchema, message, "Image Builder SNS message");
+  return {
+    source: "sns",
+    imageArn: image.arn,
+    status: image.state.status,
+    ...(image.state.reason ? { reason: image.state.reason } : {}),
+    ...(image.sourcePipelineArn ? { pipelineArn: image.sourcePipelineArn } : {}),
+    ...(image.name ? { name: image.name } : {}),
+    ...(image.version ? { version: image.version } : {}),
+    amis: (image.outputResources?.amis ?? []).map((ami) => ({
+      region: ami.region,
+      image: ami.image,
+      accountId: ami.accountId,
+      ...(ami.name ? { name: ami.name } : {}),
+    })),
+    ...(deliveryId ? { deliveryId } : {}),
+  };
+};
+
+/** Every record of an SNS batch, in order (Lambda may deliver more than one). */
+export const parseImageBuilderSns = (event: unknown): ImageStateChange[] =>
+  parseEvent(snsEventSchema, event, "SNS event").Records.map((record, index) => {
+    let message: unknown;
+    try {
+      message = JSON.parse(record.Sns.Message);
+    } catch (error) {
+      throw new InvalidEventError(`Records[${index}].Sns.Message is not JSON`, event, {
+        cause: error,
+      });
+    }
+    return fromImageBuilderMessage(message, record.Sns.MessageId);
+  });
+
+export const parseImageStateEventBridge = (event: unknown): ImageStateChange => {
+  const parsed = parseEvent(eventBridgeSchema, event, "EventBridge image state change");
+  const previous = parsed.detail["previous-state"]?.status;
+  return {
+    source: "eventbridge",
+    imageArn: parsed.resources[0] as string,
+    status: parsed.detail.state.status,
+    ...(previous ? { previousStatus: previous } : {}),
+    ...(parsed.detail.state.reason ? { reason: parsed.detail.state.reason } : {}),
+    ...(parsed.id ? { deliveryId: parsed.id } : {}),
+  };
+};
+
+/** Accepts either trigger of on-image-state and returns every state change it carries. */
+export const parseImageStateEvent = (event: unknown): ImageStateChange[] => {
+  if (event !== null && typeof event === "object" && "Records" in event)
+    return parseImageBuilderSns(event);
+  if (event !== null && typeof event === "object" && "detail-type" in event) {
+    return [parseImageStateEventBridge(event)];
+  }
+  throw new InvalidEventError(
+    "not an Image Builder SNS notification (Records[].Sns) nor an EventBridge image state change (detail-type)",
+    event,
+  );
+};

@@ -1,0 +1,49 @@
+import { Logger } from "@aws-lambda-powertools/logger";
+import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import type middy from "@middy/core";
+import { InvalidEventError, OrchestratorError } from "../errors.ts";
+
+/**
+ * Powertools logger and metrics, configured from the standard POWERTOOLS_* variables that
+ * serverless.yml sets (service name, namespace, log level). One instance per container.
+ */
+export const createLogger = (): Logger =>
+  new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? "ami-orchestrator" });
+
+export const createMetrics = (): Metrics =>
+  new Metrics({
+    namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? "AmiOrchestrator",
+    serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? "ami-orchestrator",
+  });
+
+/** Emits one count now, with its own dimensions (several per invocation must not share them). */
+export const countMetric = (
+  metrics: Metrics,
+  name: string,
+  dimensions: Record<string, string> = {},
+): void => {
+  const single = metrics.singleMetric();
+  for (const [key, value] of Object.entries(dimensions)) single.addDimension(key, value);
+  single.addMetric(name, MetricUnit.Count, 1);
+};
+
+/**
+ * Middy middleware: an invocation that throws is logged once, as structured JSON with the error,
+ * its cause and (for an event we could not parse) the event itself, then rethrown so Lambda's
+ * retry and on-failure destination take over. Nothing fails with only a bare stack trace.
+ */
+export const logFailures = (logger: Logger): middy.MiddlewareObj => ({
+  onError: async (request) => {
+    const error = request.error;
+    if (error instanceof InvalidEventError) {
+      logger.error("rejected malformed event", { error, event: error.event });
+    } else if (error instanceof OrchestratorError) {
+      logger.error("invocation failed", { error, retryable: error.retryable });
+    } else {
+      logger.error("invocation failed unexpectedly", {
+        error,
+        event: request.event as Record<string, unknown>,
+      });
+    }
+  },
+});

@@ -1,6 +1,5 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import type { Metrics } from "@aws-lambda-powertools/metrics";
 import { ImagebuilderClient } from "@aws-sdk/client-imagebuilder";
 import middy from "@middy/core";
 import { clientConfig, regionalClients } from "../lib/aws/clients.ts";
@@ -15,10 +14,11 @@ import {
   startPipelines,
 } from "../lib/image-builder/start-pipeline.ts";
 import {
-  countMetric,
   createLogger,
   createMetrics,
   logFailures,
+  type MetricSink,
+  powertoolsMetricSink,
 } from "../lib/observability/index.ts";
 
 /**
@@ -54,11 +54,11 @@ export interface StartPipelinesResponse {
 
 export interface Observability {
   readonly logger: Logger;
-  readonly metrics: Metrics;
+  readonly metrics: MetricSink;
 }
 
 const report = (result: PipelineStartResult, { logger, metrics }: Observability): void => {
-  countMetric(metrics, OUTCOME_METRICS[result.outcome], { pipeline: result.pipeline });
+  metrics.count(OUTCOME_METRICS[result.outcome], { pipeline: result.pipeline });
   const fields = { ...result };
   switch (result.outcome) {
     case "started":
@@ -111,5 +111,5 @@ export const handler = makeHandler(
     imageBuilder: regionalClients((options) => new ImagebuilderClient(clientConfig(options))),
     clock: systemClock,
   })),
-  { logger: createLogger(), metrics: createMetrics() },
+  { logger: createLogger(), metrics: powertoolsMetricSink(createMetrics()) },
 );

@@ -55,7 +55,7 @@ export const parseConfig = (text: string, file: string): OrchestratorConfig => {
   if (document.errors.length > 0) {
     throw new ConfigValidationError(
       document.errors.map((error) => {
-        const position = error.linePos?.[0];
+        const position = lineCounter.linePos(error.pos[0]);
         return {
           file,
           ...(position ? { line: position.line, column: position.col } : {}),

@@ -16,16 +16,23 @@ export const createMetrics = (): Metrics =>
     serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? "ami-orchestrator",
   });
 
-/** Emits one count now, with its own dimensions (several per invocation must not share them). */
-export const countMetric = (
-  metrics: Metrics,
-  name: string,
-  dimensions: Record<string, string> = {},
-): void => {
-  const single = metrics.singleMetric();
-  for (const [key, value] of Object.entries(dimensions)) single.addDimension(key, value);
-  single.addMetric(name, MetricUnit.Count, 1);
-};
+/** Where handlers send counts: Powertools metrics in Lambda, a recorder in tests. */
+export interface MetricSink {
+  count(name: string, dimensions?: Record<string, string>): void;
+}
+
+/**
+ * Emits each count at once with its own dimensions (EMF via the log stream, no API call):
+ * several counts in one invocation must not share dimensions, which Powertools' batched metrics
+ * would do.
+ */
+export const powertoolsMetricSink = (metrics: Metrics): MetricSink => ({
+  count: (name, dimensions = {}) => {
+    const single = metrics.singleMetric();
+    for (const [key, value] of Object.entries(dimensions)) single.addDimension(key, value);
+    single.addMetric(name, MetricUnit.Count, 1);
+  },
+});
 
 /**
  * Middy middleware: an invocation that throws is logged once, as structured JSON with the error,

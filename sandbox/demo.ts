@@ -1,0 +1,96 @@
+/**
+ * `npm start`: the orchestrator's main job, run locally against the sandbox (no AWS account).
+ * Real handlers, real middleware; AWS is the stateful model in sandbox/model.
+ *
+ *   npm start                 the story, as a timeline
+ *   npm start -- --verbose    also print the handlers' structured JSON logs
+ *   ORCHESTRATOR_CONFIG=path  use another config file
+ */
+import { parseArgs } from "node:util";
+
+const { values: flags } = parseArgs({
+  options: { verbose: { type: "boolean", default: false }, help: { type: "boolean", default: false } },
+});
+if (flags.help) {
+  console.log("usage: npm start [-- --verbose]");
+  process.exit(0);
+}
+// Before any handler module loads: Powertools reads these when it is constructed.
+process.env.POWERTOOLS_LOG_LEVEL = flags.verbose ? "INFO" : "SILENT";
+process.env.POWERTOOLS_METRICS_DISABLED = flags.verbose ? "false" : "true";
+process.env.POWERTOOLS_SERVICE_NAME = "ami-orchestrator";
+
+const { loadConfig, configPath } = await import("../lib/config/load.ts");
+const { installSandbox } = await import("./install.ts");
+const { invoke } = await import("./lambda.ts");
+const { colour, Timeline } = await import("./timeline.ts");
+const { worldFromConfig } = await import("./world-from-config.ts");
+
+const config = loadConfig(configPath());
+const [scheduled, other] = config.pipelines;
+if (!scheduled || !other) throw new Error("the demo needs a config with at least two pipelines");
+
+const world = worldFromConfig(config, { start: "2026-11-23T01:59:30Z", disabledPipelines: [other.name] });
+const sandbox = installSandbox(world);
+const { handler } = await import("../functions/start-pipelines.ts");
+const timeline = new Timeline(() => world.clock.now());
+const build = { account: world.orchestratorAccountId, region: world.orchestratorRegion };
+
+world.imageBuilder.onImageStateChange((image) => {
+  const tone = image.status === "AVAILABLE" ? "ok" : image.status === "FAILED" ? "fail" : "aws";
+  timeline.event(build, "image builder", `${image.name} ${image.version}/${image.buildVersion} → ${image.status}`, tone);
+  if (image.status === "AVAILABLE") {
+    for (const ami of image.amis) {
+      timeline.event({ account: ami.accountId, region: ami.region }, "image builder", `  AMI ${ami.image}`, "aws");
+    }
+  }
+});
+
+const tick = async (pipeline: string, scheduledTime: string, label: string) => {
+  world.clock.advanceTo(scheduledTime);
+  timeline.event(build, "scheduler", `${label}: {"pipeline":"${pipeline}","scheduledTime":"${scheduledTime}"}`);
+  const outcome = await invoke(handler, "start-pipelines", { pipeline, scheduledTime });
+  if (!outcome.ok) {
+    timeline.event(build, "start-pipelines", outcome.error.message, "fail");
+    return;
+  }
+  for (const result of outcome.result.results) {
+    const tone = result.outcome === "started" ? "ok" : result.outcome === "failed" ? "fail" : "warn";
+    const detail = result.imageBuildVersionArn ? ` ${result.imageBuildVersionArn.split("/").slice(-3).join("/")}` : "";
+    timeline.event(build, "start-pipelines", `${result.pipeline}: ${result.outcome}${detail}`, tone);
+    if (result.reason) timeline.note(result.reason);
+  }
+};
+
+console.log(colour.bold("ami-orchestrator sandbox: scheduled AMI refresh"));
+console.log(colour.dim(`config ${configPath()} · build account ${build.account} · ${Object.keys(config.accounts).length} target accounts`));
+
+timeline.heading("1. The weekly schedule fires");
+await tick(scheduled.name, "2026-11-23T02:00:00.000Z", "cron tick");
+
+timeline.heading("2. Lambda retries the same tick (at-least-once delivery)");
+await tick(scheduled.name, "2026-11-23T02:00:00.000Z", "same tick again");
+
+timeline.heading(`3. ${other.name} fires, but someone disabled its pipeline`);
+await tick(other.name, "2026-11-23T02:30:00.000Z", "cron tick");
+
+timeline.heading("4. The build runs, tests, and distributes to the target accounts");
+world.clock.advance(45 * 60_000);
+
+timeline.heading("5. A very late retry of the first tick, after the build finished");
+await tick(scheduled.name, "2026-11-23T02:00:00.000Z", "same tick, late retry");
+timeline.note("same client token → Image Builder returns the original build; nothing new starts");
+
+const freeze = config.freeze[0];
+if (freeze) {
+  timeline.heading(`6. A tick inside the freeze window (${freeze.from} → ${freeze.to})`);
+  world.clock.advanceTo(`${freeze.from}T12:00:00.000Z`);
+  await tick(scheduled.name, world.clock.iso(), "cron tick");
+}
+
+const starts = world.callsTo("imagebuilder:StartImagePipelineExecution", { succeeded: true });
+const builds = world.imageBuilder.imagesOf(scheduled.arn);
+console.log(
+  `\n${colour.bold("Summary")}  StartImagePipelineExecution calls: ${starts.length} · builds actually started: ${builds.length} · AWS calls: ${world.calls.length}`,
+);
+sandbox.restore();

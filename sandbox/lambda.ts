@@ -1,0 +1,33 @@
+import type { Context } from "aws-lambda";
+
+/** A Lambda context good enough for Powertools and middy, as `serverless invoke local` gives. */
+export const fakeContext = (functionName: string, overrides: Partial<Context> = {}): Context => ({
+  callbackWaitsForEmptyEventLoop: false,
+  functionName,
+  functionVersion: "$LATEST",
+  invokedFunctionArn: `arn:aws:lambda:eu-west-1:999999999999:function:${functionName}`,
+  memoryLimitInMB: "512",
+  awsRequestId: `req-${Math.random().toString(16).slice(2, 10)}`,
+  logGroupName: `/aws/lambda/${functionName}`,
+  logStreamName: "sandbox",
+  getRemainingTimeInMillis: () => 60_000,
+  done: () => undefined,
+  fail: () => undefined,
+  succeed: () => undefined,
+  ...overrides,
+});
+
+type Handler<E, R> = (event: E, context: Context) => Promise<R>;
+
+/** Invokes a handler the way Lambda does; returns its result or the error it threw. */
+export const invoke = async <E, R>(
+  handler: Handler<E, R>,
+  functionName: string,
+  event: E,
+): Promise<{ ok: true; result: R } | { ok: false; error: Error }> => {
+  try {
+    return { ok: true, result: await handler(event, fakeContext(functionName)) };
+  } catch (error) {
+    return { ok: false, error: error instanceof Error ? error : new Error(String(error)) };
+  }
+};

@@ -1,0 +1,31 @@
+/**
+ * Errors shaped like the SDK's ServiceExceptions: what our code inspects is `name`, `$fault`,
+ * `$metadata.httpStatusCode` and `$retryable`, exactly as with real responses.
+ */
+export interface AwsErrorShape {
+  readonly name: string;
+  readonly message?: string;
+  readonly httpStatusCode?: number;
+  readonly fault?: "client" | "server";
+  readonly throttling?: boolean;
+}
+
+export class SandboxAwsError extends Error {
+  readonly $fault: "client" | "server";
+  readonly $metadata: { httpStatusCode: number; requestId: string; attempts: number };
+  readonly $retryable?: { throttling: boolean };
+  readonly Code: string;
+
+  constructor(shape: AwsErrorShape) {
+    super(shape.message ?? shape.name);
+    this.name = shape.name;
+    this.Code = shape.name;
+    const status = shape.httpStatusCode ?? (shape.throttling ? 429 : 400);
+    this.$fault = shape.fault ?? (status >= 500 ? "server" : "client");
+    this.$metadata = { httpStatusCode: status, requestId: "sandbox", attempts: 1 };
+    if (shape.throttling) this.$retryable = { throttling: true };
+  }
+}
+
+export const awsError = (name: string, message: string, httpStatusCode = 400): SandboxAwsError =>
+  new SandboxAwsError({ name, message, httpStatusCode });

@@ -1,0 +1,296 @@
+import { createHash } from "node:crypto";
+import type { SimClock } from "./clock.ts";
+import { awsError } from "./errors.ts";
+import type { CallContext } from "./faults.ts";
+
+export type ImageStatus =
+  | "PENDING"
+  | "BUILDING"
+  | "TESTING"
+  | "DISTRIBUTING"
+  | "AVAILABLE"
+  | "FAILED"
+  | "CANCELLED";
+
+export interface Distribution {
+  readonly region: string;
+  /** Accounts receiving a copy of the AMI (the build account is implied in its own region). */
+  readonly accountIds: readonly string[];
+}
+
+export interface SandboxPipeline {
+  readonly arn: string;
+  readonly name: string;
+  readonly accountId: string;
+  readonly region: string;
+  status: "ENABLED" | "DISABLED";
+  readonly recipeName: string;
+  readonly recipeVersion: string;
+  readonly distributions: readonly Distribution[];
+  /** Image Builder's own schedule, if any (we warn when both schedule a pipeline). */
+  readonly schedule?: { scheduleExpression: string; timezone?: string };
+  builds: number;
+}
+
+export interface FailurePlan {
+  readonly step: "BUILDING" | "TESTING" | "DISTRIBUTING";
+  readonly failedStep: string;
+  readonly reason: string;
+  readonly logLines?: readonly string[];
+}
+
+export interface SandboxImage {
+  readonly arn: string;
+  readonly name: string;
+  readonly version: string;
+  readonly buildVersion: number;
+  readonly pipelineArn: string;
+  readonly accountId: string;
+  readonly region: string;
+  status: ImageStatus;
+  reason?: string;
+  failure?: FailurePlan;
+  readonly createdAt: number;
+  amis: Array<{ region: string; image: string; accountId: string; name: string }>;
+  readonly history: Array<{ status: ImageStatus; at: number }>;
+}
+
+/** How long each phase of a simulated build takes. */
+export interface BuildDurations {
+  readonly pendingMs: number;
+  readonly buildingMs: number;
+  readonly testingMs: number;
+  readonly distributingMs: number;
+}
+
+export const DEFAULT_BUILD_DURATIONS: BuildDurations = {
+  pendingMs: 60_000,
+  buildingMs: 20 * 60_000,
+  testingMs: 10 * 60_000,
+  distributingMs: 8 * 60_000,
+};
+
+const NEXT: Partial<Record<ImageStatus, ImageStatus>> = {
+  PENDING: "BUILDING",
+  BUILDING: "TESTING",
+  TESTING: "DISTRIBUTING",
+  DISTRIBUTING: "AVAILABLE",
+};
+
+export type ImageListener = (image: SandboxImage, previous: ImageStatus) => void;
+
+const shortHash = (text: string, length: number): string =>
+  createHash("sha256").update(text).digest("hex").slice(0, length);
+
+/** EC2 Image Builder, per account and region: pipelines, builds progressing on the clock, tokens. */
+export class ImageBuilderModel {
+  readonly pipelines = new Map<string, SandboxPipeline>();
+  readonly images = new Map<string, SandboxImage>();
+  readonly #tokens = new Map<string, { pipelineArn: string; imageArn: string }>();
+  readonly #failures = new Map<string, FailurePlan[]>();
+  readonly #listeners: ImageListener[] = [];
+
+  constructor(
+    private readonly clock: SimClock,
+    private readonly durations: BuildDurations = DEFAULT_BUILD_DURATIONS,
+  ) {}
+
+  addPipeline(pipeline: Omit<SandboxPipeline, "builds" | "status"> & { status?: SandboxPipeline["status"] }): SandboxPipeline {
+    const created: SandboxPipeline = { ...pipeline, status: pipeline.status ?? "ENABLED", builds: 0 };
+    this.pipelines.set(pipeline.arn, created);
+    return created;
+  }
+
+  /** The next build of this pipeline fails at `plan.step`. */
+  failNextBuild(pipelineArn: string, plan: FailurePlan): void {
+    const plans = this.#failures.get(pipelineArn) ?? [];
+    plans.push(plan);
+    this.#failures.set(pipelineArn, plans);
+  }
+
+  onImageStateChange(listener: ImageListener): void {
+    this.#listeners.push(listener);
+  }
+
+  imagesOf(pipelineArn: string): SandboxImage[] {
+    return [...this.images.values()].filter((image) => image.pipelineArn === pipelineArn);
+  }
+
+  // --- API -------------------------------------------------------------------------------
+
+  readonly operations = {
+    GetImagePipeline: (call: CallContext) => {
+      const pipeline = this.#pipeline(call, call.input.imagePipelineArn);
+      return {
+        imagePipeline: {
+          arn: pipeline.arn,
+          name: pipeline.name,
+          status: pipeline.status,
+          imageRecipeArn: `arn:aws:imagebuilder:${pipeline.region}:${pipeline.accountId}:image-recipe/${pipeline.recipeName}/${pipeline.recipeVersion}`,
+          ...(pipeline.schedule ? { schedule: pipeline.schedule } : {}),
+        },
+      };
+    },
+
+    ListImagePipelineImages: (call: CallContext) => {
+      const pipeline = this.#pipeline(call, call.input.imagePipelineArn);
+      const all = this.imagesOf(pipeline.arn).sort((a, b) => b.createdAt - a.createdAt);
+      const pageSize = Math.min(Number(call.input.maxResults ?? 25), 25);
+      const start = call.input.nextToken ? Number(call.input.nextToken) : 0;
+      const page = all.slice(start, start + pageSize);
+      return {
+        imageSummaryList: page.map((image) => this.#summary(image)),
+        ...(start + pageSize < all.length ? { nextToken: String(start + pageSize) } : {}),
+      };
+    },
+
+    StartImagePipelineExecution: (call: CallContext) => {
+      const token = call.input.clientToken;
+      if (typeof token !== "string" || token.length < 1 || token.length > 64) {
+        throw awsError("InvalidRequestException", "clientToken must be 1-64 characters");
+      }
+      const pipeline = this.#pipeline(call, call.input.imagePipelineArn);
+      const key = `${call.accountId}|${call.region}|${token}`;
+      const previous = this.#tokens.get(key);
+      if (previous) {
+        if (previous.pipelineArn !== pipeline.arn) {
+          throw awsError(
+            "IdempotentParameterMismatchException",
+            "The client token was already used with different parameters",
+          );
+        }
+        return { requestId: "sandbox", clientToken: token, imageBuildVersionArn: previous.imageArn };
+      }
+      const image = this.#startBuild(pipeline);
+      this.#tokens.set(key, { pipelineArn: pipeline.arn, imageArn: image.arn });
+      return { requestId: "sandbox", clientToken: token, imageBuildVersionArn: image.arn };
+    },
+
+    GetImage: (call: CallContext) => {
+      const image = this.images.get(String(call.input.imageBuildVersionArn));
+      if (!image || image.accountId !== call.accountId || image.region !== call.region) {
+        throw awsError("ResourceNotFoundException", `Image ${String(call.input.imageBuildVersionArn)} not found`, 404);
+      }
+      return { requestId: "sandbox", image: this.#details(image) };
+    },
+  };
+
+  // --- internals -------------------------------------------------------------------------
+
+  #pipeline(call: CallContext, arn: unknown): SandboxPipeline {
+    const pipeline = this.pipelines.get(String(arn));
+    if (!pipeline || pipeline.accountId !== call.accountId || pipeline.region !== call.region) {
+      throw awsError(
+        "ResourceNotFoundException",
+        `The resource ${String(arn)} does not exist in ${call.accountId}/${call.region}`,
+        404,
+      );
+    }
+    return pipeline;
+  }
+
+  #startBuild(pipeline: SandboxPipeline): SandboxImage {
+    pipeline.builds += 1;
+    const arn = `arn:aws:imagebuilder:${pipeline.region}:${pipeline.accountId}:image/${pipeline.recipeName}/${pipeline.recipeVersion}/${pipeline.builds}`;
+    const image: SandboxImage = {
+      arn,
+      name: pipeline.recipeName,
+      version: pipeline.recipeVersion,
+      buildVersion: pipeline.builds,
+      pipelineArn: pipeline.arn,
+      accountId: pipeline.accountId,
+      region: pipeline.region,
+      status: "PENDING",
+      createdAt: this.clock.now(),
+      amis: [],
+      history: [{ status: "PENDING", at: this.clock.now() }],
+    };
+    const failure = this.#failures.get(pipeline.arn)?.shift();
+    if (failure) image.failure = failure;
+    this.images.set(arn, image);
+    this.clock.after(this.durations.pendingMs, () => this.#advance(image));
+    return image;
+  }
+
+  #advance(image: SandboxImage): void {
+    const previous = image.status;
+    if (image.failure && image.failure.step === previous) {
+      this.#setStatus(image, "FAILED", previous);
+      image.reason = image.failure.reason;
+      this.#notify(image, previous);
+      return;
+    }
+    const next = NEXT[previous];
+    if (!next) return;
+    this.#setStatus(image, next, previous);
+    if (next === "AVAILABLE") image.amis = this.#distribute(image);
+    this.#notify(image, previous);
+    const wait: Partial<Record<ImageStatus, number>> = {
+      BUILDING: this.durations.buildingMs,
+      TESTING: this.durations.testingMs,
+      DISTRIBUTING: this.durations.distributingMs,
+    };
+    const delay = wait[next];
+    if (delay !== undefined) this.clock.after(delay, () => this.#advance(image));
+  }
+
+  #setStatus(image: SandboxImage, status: ImageStatus, _previous: ImageStatus): void {
+    image.status = status;
+    image.history.push({ status, at: this.clock.now() });
+  }
+
+  #notify(image: SandboxImage, previous: ImageStatus): void {
+    for (const listener of this.#listeners) listener(image, previous);
+  }
+
+  #distribute(image: SandboxImage): SandboxImage["amis"] {
+    const pipeline = this.pipelines.get(image.pipelineArn);
+    const name = `${image.name} ${new Date(this.clock.now()).toISOString().replace(/:/g, "-")}`;
+    const amis: SandboxImage["amis"] = [];
+    for (const distribution of pipeline?.distributions ?? []) {
+      const accounts = new Set([image.accountId, ...distribution.accountIds]);
+      for (const accountId of accounts) {
+        amis.push({
+          region: distribution.region,
+          accountId,
+          name,
+          image: `ami-0${shortHash(`${image.arn}|${distribution.region}|${accountId}`, 16)}`,
+        });
+      }
+    }
+    return amis;
+  }
+
+  #summary(image: SandboxImage) {
+    return {
+      arn: image.arn,
+      name: image.name,
+      version: `${image.version}/${image.buildVersion}`,
+      type: "AMI",
+      platform: "Linux",
+      state: { status: image.status, ...(image.reason ? { reason: image.reason } : {}) },
+      owner: image.accountId,
+      dateCreated: new Date(image.createdAt).toISOString(),
+      outputResources: { amis: image.amis },
+      buildType: "SCHEDULED",
+    };
+  }
+
+  #details(image: SandboxImage) {
+    return {
+      ...this.#summary(image),
+      version: image.version,
+      buildVersion: image.buildVersion,
+      sourcePipelineArn: image.pipelineArn,
+      ...(image.failure && image.status === "FAILED"
+        ? {
+            state: {
+              status: image.status,
+              reason: image.reason,
+              failureContext: { failedStep: image.failure.failedStep, imageStatus: image.failure.step },
+            },
+          }
+        : {}),
+    };
+  }
+}

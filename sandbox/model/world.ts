@@ -1,0 +1,99 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { SimClock } from "./clock.ts";
+import { awsError } from "./errors.ts";
+import { type CallContext, FaultInjector } from "./faults.ts";
+import { type BuildDurations, ImageBuilderModel } from "./image-builder.ts";
+
+/** Operations that change state in AWS: a duplicate delivery must make none of them twice. */
+export const MUTATING_OPERATIONS: ReadonlySet<string> = new Set([
+  "imagebuilder:StartImagePipelineExecution",
+  "kms:CreateGrant",
+  "ec2:CreateLaunchTemplateVersion",
+  "ec2:ModifyLaunchTemplate",
+  "autoscaling:StartInstanceRefresh",
+  "autoscaling:CancelInstanceRefresh",
+  "autoscaling:RollbackInstanceRefresh",
+  "iam:CreateServiceLinkedRole",
+  "sqs:SendMessage",
+  "sqs:SendMessageBatch",
+  "sns:Publish",
+]);
+
+export interface CallRecord extends CallContext {
+  readonly at: number;
+  readonly mutating: boolean;
+  readonly error?: string;
+}
+
+type Operation = (call: CallContext) => unknown;
+
+export interface WorldOptions {
+  /** Simulated start time. */
+  readonly start: string;
+  /** The account the orchestrator's functions run in (and, here, the build account). */
+  readonly orchestratorAccountId: string;
+  readonly orchestratorRegion: string;
+  readonly buildDurations?: BuildDurations;
+}
+
+/**
+ * The stateful multi-account model behind the sandbox: every SDK call made by the real handlers
+ * lands in `call()`, is checked against injected faults, handled by the service model for the
+ * caller's account and region, and recorded.
+ */
+export class SandboxWorld {
+  readonly clock: SimClock;
+  readonly faults = new FaultInjector();
+  readonly calls: CallRecord[] = [];
+  readonly imageBuilder: ImageBuilderModel;
+  readonly orchestratorAccountId: string;
+  readonly orchestratorRegion: string;
+  /** Real (wall-clock) latency added to every call, for fan-out benchmarks. */
+  latencyMs = 0;
+  readonly #services = new Map<string, Record<string, Operation>>();
+
+  constructor(options: WorldOptions) {
+    this.clock = new SimClock(options.start);
+    this.orchestratorAccountId = options.orchestratorAccountId;
+    this.orchestratorRegion = options.orchestratorRegion;
+    this.imageBuilder = new ImageBuilderModel(this.clock, options.buildDurations);
+    this.register("imagebuilder", this.imageBuilder.operations);
+  }
+
+  /** Adds a service model's operations (later models plug in here). */
+  register(service: string, operations: Record<string, Operation>): void {
+    this.#services.set(service, { ...this.#services.get(service), ...operations });
+  }
+
+  async call(call: CallContext): Promise<unknown> {
+    if (this.latencyMs > 0) await sleep(this.latencyMs);
+    const key = `${call.service}:${call.operation}`;
+    const record = { ...call, at: this.clock.now(), mutating: MUTATING_OPERATIONS.has(key) };
+    try {
+      this.faults.check(call);
+      const operation = this.#services.get(call.service)?.[call.operation];
+      if (!operation) {
+        throw awsError("SandboxNotModelled", `the sandbox does not model ${key} yet`, 501);
+      }
+      const output = structuredClone(operation(call));
+      this.calls.push(record);
+      return output;
+    } catch (error) {
+      this.calls.push({ ...record, error: error instanceof Error ? error.name : String(error) });
+      throw error;
+    }
+  }
+
+  /** Recorded calls, optionally filtered by `service:Operation` and whether they succeeded. */
+  callsTo(key: string, options: { succeeded?: boolean } = {}): CallRecord[] {
+    return this.calls.filter(
+      (call) =>
+        `${call.service}:${call.operation}` === key &&
+        (options.succeeded === undefined || (call.error === undefined) === options.succeeded),
+    );
+  }
+
+  mutatingCalls(): CallRecord[] {
+    return this.calls.filter((call) => call.mutating && call.error === undefined);
+  }
+}

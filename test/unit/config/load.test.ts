@@ -1,0 +1,164 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import {
+  ConfigValidationError,
+  configPath,
+  loadConfig,
+  parseConfig,
+} from "../../../lib/config/load.ts";
+import { ConfigError } from "../../../lib/errors.ts";
+import { configYaml, pipelineArn, repoPath } from "../../helpers/fixtures.ts";
+
+const problemsOf = (text: string) => {
+  try {
+    parseConfig(text, "orchestrator.yml");
+  } catch (error) {
+    assert.ok(error instanceof ConfigValidationError, String(error));
+    return error.problems;
+  }
+  assert.fail("expected the config to be rejected");
+};
+
+const onlyProblem = (text: string) => {
+  const problems = problemsOf(text);
+  assert.equal(problems.length, 1, JSON.stringify(problems, null, 2));
+  return problems[0] as NonNullable<(typeof problems)[0]>;
+};
+
+describe("config loading", () => {
+  it("loads the documented example config with defaults applied", () => {
+    const config = loadConfig(repoPath("config/orchestrator.yml"));
+    assert.equal(config.pipelines.length, 2);
+    assert.deepEqual(Object.keys(config.accounts), ["dev", "prod"]);
+    const base = config.pipelines[0];
+    assert.equal(base?.schedule?.timezone, "Europe/Paris");
+    assert.equal(base?.rollout?.instanceRefresh.whenInProgress, "wait");
+    assert.equal(config.pipelines[1]?.rollout?.launchTemplate.setDefaultVersion, false);
+    assert.equal(config.accounts.dev?.roleName, "ami-orchestrator-target");
+  });
+
+  it("honours ORCHESTRATOR_CONFIG and defaults to config/orchestrator.yml", () => {
+    assert.equal(configPath({ ORCHESTRATOR_CONFIG: "/etc/other.yml" }), "/etc/other.yml");
+    assert.match(configPath({}), /config\/orchestrator\.yml$/);
+    const dir = mkdtempSync(join(tmpdir(), "cfg-"));
+    const file = join(dir, "mine.yml");
+    writeFileSync(file, configYaml());
+    assert.equal(loadConfig(configPath({ ORCHESTRATOR_CONFIG: file })).pipelines[0]?.name, "base");
+  });
+
+  it("names the file when it cannot be read", () => {
+    assert.throws(() => loadConfig("/nonexistent/orchestrator.yml"), (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.match(error.message, /\/nonexistent\/orchestrator\.yml/);
+      assert.match(error.message, /ORCHESTRATOR_CONFIG/);
+      return true;
+    });
+  });
+
+  it("rejects an unknown time zone with its path, line and value", () => {
+    const problem = onlyProblem(configYaml().replace("Europe/Paris", "Europe/Pariss"));
+    assert.equal(problem.path, "pipelines[0].schedule.timezone");
+    assert.equal(problem.value, "Europe/Pariss");
+    assert.equal(problem.line, 8);
+    assert.match(problem.message, /IANA time zone/);
+  });
+
+  it("rejects a malformed cron and says which field is wrong", () => {
+    const problem = onlyProblem(configYaml().replace('"0 3 ? * MON *"', '"0 25 ? * MON *"'));
+    assert.equal(problem.path, "pipelines[0].schedule.cron");
+    assert.equal(problem.value, "0 25 ? * MON *");
+    assert.match(problem.message, /hours: 25 is outside 0-23/);
+  });
+
+  it("rejects an account alias used in a wave but not declared, listing the declared ones", () => {
+    const problem = onlyProblem(
+      configYaml(`    rollout:
+      waves: [{ name: canary, accounts: [staging] }]
+      autoScalingGroups: { names: [web] }`),
+    );
+    assert.equal(problem.path, "pipelines[1].rollout.waves[0].accounts[0]");
+    assert.equal(problem.value, "staging");
+    assert.match(problem.message, /not declared .*declared: dev, prod/);
+  });
+
+  it("rejects a wave region the account does not have", () => {
+    const problem = onlyProblem(
+      configYaml(`    rollout:
+      waves: [{ name: canary, accounts: [dev], regions: [eu-west-3] }]
+      autoScalingGroups: { names: [web] }`),
+    );
+    assert.equal(problem.path, "pipelines[1].rollout.waves[0].regions");
+    assert.match(problem.message, /eu-west-3 is not one of account "dev"'s regions/);
+  });
+
+  it("rejects a target rolled out by two waves", () => {
+    const problem = onlyProblem(
+      configYaml(`    rollout:
+      waves: [{ name: one, accounts: [dev] }, { name: two, accounts: [dev, prod] }]
+      autoScalingGroups: { names: [web] }`),
+    );
+    assert.equal(problem.path, "pipelines[1].rollout.waves[1].accounts[0]");
+    assert.match(problem.message, /dev\/eu-west-1 is already rolled out in wave "one"/);
+  });
+
+  it("rejects a duplicate pipeline name, pointing at the second one", () => {
+    const problem = onlyProblem(
+      configYaml(`  - name: base
+    arn: ${pipelineArn("base-copy")}`),
+    );
+    assert.equal(problem.path, "pipelines[2].name");
+    assert.equal(problem.value, "base");
+    assert.match(problem.message, /duplicate pipeline name \(also pipelines\[0\]\)/);
+  });
+
+  it("rejects a bad ARN", () => {
+    const problem = onlyProblem(configYaml().replace(pipelineArn("web", "eu-west-3"), "arn:aws:imagebuilder:eu-west-3:12345:pipeline/web"));
+    assert.equal(problem.path, "pipelines[1].arn");
+    assert.equal(problem.value, "arn:aws:imagebuilder:eu-west-3:12345:pipeline/web");
+    assert.match(problem.message, /Image Builder pipeline ARN/);
+  });
+
+  it("explains that account ids must be quoted", () => {
+    const problem = onlyProblem(configYaml().replace('"111111111111"', "111111111111"));
+    assert.equal(problem.path, "accounts.dev.id");
+    assert.match(problem.message, /in quotes/);
+  });
+
+  it("rejects a misspelt key instead of ignoring it", () => {
+    const problem = onlyProblem(configYaml().replace("timezone: Europe/Paris", "timzone: Europe/Paris"));
+    assert.equal(problem.path, "pipelines[0].schedule");
+    assert.match(problem.message, /timzone/);
+  });
+
+  it("rejects a freeze window that ends before it starts", () => {
+    const problem = onlyProblem(`${configYaml()}freeze: [{ from: "2026-12-20", to: "2026-12-01" }]\n`);
+    assert.equal(problem.path, "freeze[0].to");
+    assert.match(problem.message, /must be after "from"/);
+  });
+
+  it("reports every problem at once, in file order", () => {
+    const problems = problemsOf(
+      configYaml().replace("Europe/Paris", "Mars/Olympus").replace('"111111111111"', '"1111"'),
+    );
+    assert.deepEqual(
+      problems.map((problem) => problem.path),
+      ["accounts.dev.id", "pipelines[0].schedule.timezone"],
+    );
+  });
+
+  it("reports YAML syntax errors with a line", () => {
+    const [problem] = problemsOf("accounts:\n  dev: { id: \"1\"\npipelines: []\n");
+    assert.match(problem?.message ?? "", /YAML syntax/);
+    assert.equal(problem?.line, 2);
+  });
+
+  it("formats each problem as file:line:column path: message (got value)", () => {
+    assert.throws(
+      () => parseConfig(configYaml().replace("Europe/Paris", "Nowhere"), "config/orchestrator.yml"),
+      /config\/orchestrator\.yml:8:\d+ pipelines\[0\]\.schedule\.timezone: must be an IANA time zone .* \(got "Nowhere"\)/,
+    );
+  });
+});

@@ -9,7 +9,10 @@
 import { parseArgs } from "node:util";
 
 const { values: flags } = parseArgs({
-  options: { verbose: { type: "boolean", default: false }, help: { type: "boolean", default: false } },
+  options: {
+    verbose: { type: "boolean", default: false },
+    help: { type: "boolean", default: false },
+  },
 });
 if (flags.help) {
   console.log("usage: npm start [-- --verbose]");
@@ -30,7 +33,10 @@ const config = loadConfig(configPath());
 const [scheduled, other] = config.pipelines;
 if (!scheduled || !other) throw new Error("the demo needs a config with at least two pipelines");
 
-const world = worldFromConfig(config, { start: "2026-11-23T01:59:30Z", disabledPipelines: [other.name] });
+const world = worldFromConfig(config, {
+  start: "2026-11-23T01:59:30Z",
+  disabledPipelines: [other.name],
+});
 const sandbox = installSandbox(world);
 const { handler } = await import("../functions/start-pipelines.ts");
 const timeline = new Timeline(() => world.clock.now());
@@ -38,32 +44,58 @@ const build = { account: world.orchestratorAccountId, region: world.orchestrator
 
 world.imageBuilder.onImageStateChange((image) => {
   const tone = image.status === "AVAILABLE" ? "ok" : image.status === "FAILED" ? "fail" : "aws";
-  timeline.event(build, "image builder", `${image.name} ${image.version}/${image.buildVersion} → ${image.status}`, tone);
+  timeline.event(
+    build,
+    "image builder",
+    `${image.name} ${image.version}/${image.buildVersion} → ${image.status}`,
+    tone,
+  );
   if (image.status === "AVAILABLE") {
     for (const ami of image.amis) {
-      timeline.event({ account: ami.accountId, region: ami.region }, "image builder", `  AMI ${ami.image}`, "aws");
+      timeline.event(
+        { account: ami.accountId, region: ami.region },
+        "image builder",
+        `  AMI ${ami.image}`,
+        "aws",
+      );
     }
   }
 });
 
 const tick = async (pipeline: string, scheduledTime: string, label: string) => {
   world.clock.advanceTo(scheduledTime);
-  timeline.event(build, "scheduler", `${label}: {"pipeline":"${pipeline}","scheduledTime":"${scheduledTime}"}`);
+  timeline.event(
+    build,
+    "scheduler",
+    `${label}: {"pipeline":"${pipeline}","scheduledTime":"${scheduledTime}"}`,
+  );
   const outcome = await invoke(handler, "start-pipelines", { pipeline, scheduledTime });
   if (!outcome.ok) {
     timeline.event(build, "start-pipelines", outcome.error.message, "fail");
     return;
   }
   for (const result of outcome.result.results) {
-    const tone = result.outcome === "started" ? "ok" : result.outcome === "failed" ? "fail" : "warn";
-    const detail = result.imageBuildVersionArn ? ` ${result.imageBuildVersionArn.split("/").slice(-3).join("/")}` : "";
-    timeline.event(build, "start-pipelines", `${result.pipeline}: ${result.outcome}${detail}`, tone);
+    const tone =
+      result.outcome === "started" ? "ok" : result.outcome === "failed" ? "fail" : "warn";
+    const detail = result.imageBuildVersionArn
+      ? ` ${result.imageBuildVersionArn.split("/").slice(-3).join("/")}`
+      : "";
+    timeline.event(
+      build,
+      "start-pipelines",
+      `${result.pipeline}: ${result.outcome}${detail}`,
+      tone,
+    );
     if (result.reason) timeline.note(result.reason);
   }
 };
 
 console.log(colour.bold("ami-orchestrator sandbox: scheduled AMI refresh"));
-console.log(colour.dim(`config ${configPath()} · build account ${build.account} · ${Object.keys(config.accounts).length} target accounts`));
+console.log(
+  colour.dim(
+    `config ${configPath()} · build account ${build.account} · ${Object.keys(config.accounts).length} target accounts`,
+  ),
+);
 
 timeline.heading("1. The weekly schedule fires");
 await tick(scheduled.name, "2026-11-23T02:00:00.000Z", "cron tick");

@@ -4,7 +4,9 @@ import { accountOfAccessKeyId, sandboxAccessKeyId } from "./identity.ts";
 import type { SandboxWorld } from "./model/world.ts";
 
 /** SDK packages the sandbox intercepts, with the service name the model uses. */
-const SDK_PACKAGES = [{ service: "imagebuilder", module: imagebuilder, client: imagebuilder.ImagebuilderClient }];
+const SDK_PACKAGES = [
+  { service: "imagebuilder", module: imagebuilder, client: imagebuilder.ImagebuilderClient },
+];
 
 interface ResolvedClientConfig {
   region: () => Promise<string>;
@@ -44,11 +46,13 @@ export const installSandbox = (world: SandboxWorld): InstalledSandbox => {
     for (const [name, value] of Object.entries(module)) {
       if (!name.endsWith("Command") || typeof value !== "function") continue;
       const operation = name.slice(0, -"Command".length);
-      // biome-ignore lint/suspicious/noExplicitAny: commands of one client share no useful type here.
-      stub.on(value as any).callsFake(async (input: Record<string, unknown>, getClient: () => unknown) => {
-        const identity = await identityOf(getClient(), world);
-        return world.call({ service, operation, input, ...identity });
-      });
+      stub
+        // biome-ignore lint/suspicious/noExplicitAny: commands of one client share no useful type here.
+        .on(value as any)
+        .callsFake(async (input: Record<string, unknown>, getClient: () => unknown) => {
+          const identity = await identityOf(getClient(), world);
+          return world.call({ service, operation, input, ...identity });
+        });
     }
     stubs.push(stub);
   }
@@ -56,7 +60,8 @@ export const installSandbox = (world: SandboxWorld): InstalledSandbox => {
   return {
     restore() {
       for (const stub of stubs) stub.restore();
-      for (const key of Object.keys(process.env)) if (!(key in previousEnv)) delete process.env[key];
+      for (const key of Object.keys(process.env))
+        if (!(key in previousEnv)) delete process.env[key];
       Object.assign(process.env, previousEnv);
     },
   };

@@ -1,7 +1,8 @@
 /** A terminal timeline: simulated time, account, region, who, what. Colours only on a TTY. */
 
 const useColour = process.stdout.isTTY && !process.env.NO_COLOR;
-const paint = (code: number) => (text: string) => (useColour ? `\u001b[${code}m${text}\u001b[0m` : text);
+const paint = (code: number) => (text: string) =>
+  useColour ? `\u001b[${code}m${text}\u001b[0m` : text;
 
 export const colour = {
   dim: paint(2),
@@ -32,7 +33,12 @@ export class Timeline {
     this.#print(`\n${colour.bold(text)}`);
   }
 
-  event(where: { account?: string; region?: string }, actor: string, text: string, tone: Tone = "info"): void {
+  event(
+    where: { account?: string; region?: string },
+    actor: string,
+    text: string,
+    tone: Tone = "info",
+  ): void {
     const time = new Date(this.now()).toISOString().replace("T", " ").slice(0, 19);
     const row = [
       colour.dim(time),

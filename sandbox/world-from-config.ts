@@ -13,7 +13,10 @@ export interface WorldFromConfigOptions {
  * A world that matches a config: every pipeline exists in its build account and region and
  * distributes to every configured account in each of that account's regions.
  */
-export const worldFromConfig = (config: OrchestratorConfig, options: WorldFromConfigOptions): SandboxWorld => {
+export const worldFromConfig = (
+  config: OrchestratorConfig,
+  options: WorldFromConfigOptions,
+): SandboxWorld => {
   const first = parsePipelineArn(config.pipelines[0]?.arn ?? "");
   const world = new SandboxWorld({
     start: options.start,
@@ -23,9 +26,13 @@ export const worldFromConfig = (config: OrchestratorConfig, options: WorldFromCo
   });
   const byRegion = new Map<string, string[]>();
   for (const account of Object.values(config.accounts)) {
-    for (const region of account.regions) byRegion.set(region, [...(byRegion.get(region) ?? []), account.id]);
+    for (const region of account.regions)
+      byRegion.set(region, [...(byRegion.get(region) ?? []), account.id]);
   }
-  const distributions: Distribution[] = [...byRegion].map(([region, accountIds]) => ({ region, accountIds }));
+  const distributions: Distribution[] = [...byRegion].map(([region, accountIds]) => ({
+    region,
+    accountIds,
+  }));
   for (const pipeline of config.pipelines) {
     const arn = parsePipelineArn(pipeline.arn);
     if (!arn) continue;

@@ -106,7 +106,15 @@ export const parseImageBuilderSns = (event: unknown): ImageStateChange[] =>
         cause: error,
       });
     }
-    return fromImageBuilderMessage(message, record.Sns.MessageId);
+    try {
+      return fromImageBuilderMessage(message, record.Sns.MessageId);
+    } catch (error) {
+      // Report against the whole event (that is what gets dead-lettered), saying which record.
+      const detail = error instanceof Error ? error.message : String(error);
+      throw new InvalidEventError(`Records[${index}].Sns.Message: ${detail}`, event, {
+        cause: error,
+      });
+    }
   });
 
 export const parseImageStateEventBridge = (event: unknown): ImageStateChange => {

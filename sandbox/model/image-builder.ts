@@ -95,8 +95,14 @@ export class ImageBuilderModel {
     private readonly durations: BuildDurations = DEFAULT_BUILD_DURATIONS,
   ) {}
 
-  addPipeline(pipeline: Omit<SandboxPipeline, "builds" | "status"> & { status?: SandboxPipeline["status"] }): SandboxPipeline {
-    const created: SandboxPipeline = { ...pipeline, status: pipeline.status ?? "ENABLED", builds: 0 };
+  addPipeline(
+    pipeline: Omit<SandboxPipeline, "builds" | "status"> & { status?: SandboxPipeline["status"] },
+  ): SandboxPipeline {
+    const created: SandboxPipeline = {
+      ...pipeline,
+      status: pipeline.status ?? "ENABLED",
+      builds: 0,
+    };
     this.pipelines.set(pipeline.arn, created);
     return created;
   }
@@ -159,7 +165,11 @@ export class ImageBuilderModel {
             "The client token was already used with different parameters",
           );
         }
-        return { requestId: "sandbox", clientToken: token, imageBuildVersionArn: previous.imageArn };
+        return {
+          requestId: "sandbox",
+          clientToken: token,
+          imageBuildVersionArn: previous.imageArn,
+        };
       }
       const image = this.#startBuild(pipeline);
       this.#tokens.set(key, { pipelineArn: pipeline.arn, imageArn: image.arn });
@@ -169,7 +179,11 @@ export class ImageBuilderModel {
     GetImage: (call: CallContext) => {
       const image = this.images.get(String(call.input.imageBuildVersionArn));
       if (!image || image.accountId !== call.accountId || image.region !== call.region) {
-        throw awsError("ResourceNotFoundException", `Image ${String(call.input.imageBuildVersionArn)} not found`, 404);
+        throw awsError(
+          "ResourceNotFoundException",
+          `Image ${String(call.input.imageBuildVersionArn)} not found`,
+          404,
+        );
       }
       return { requestId: "sandbox", image: this.#details(image) };
     },
@@ -287,7 +301,10 @@ export class ImageBuilderModel {
             state: {
               status: image.status,
               reason: image.reason,
-              failureContext: { failedStep: image.failure.failedStep, imageStatus: image.failure.step },
+              failureContext: {
+                failedStep: image.failure.failedStep,
+                imageStatus: image.failure.step,
+              },
             },
           }
         : {}),

@@ -3,7 +3,8 @@ import { fileURLToPath } from "node:url";
 import { parseConfig } from "../../lib/config/load.ts";
 import type { OrchestratorConfig } from "../../lib/config/schema.ts";
 
-export const repoPath = (relative: string): string => fileURLToPath(new URL(`../../${relative}`, import.meta.url));
+export const repoPath = (relative: string): string =>
+  fileURLToPath(new URL(`../../${relative}`, import.meta.url));
 
 /** A sample event from events/, as `serverless invoke local -p events/<name>.json` would send it. */
 export const loadEvent = <T = Record<string, unknown>>(name: string): T =>
@@ -26,4 +27,5 @@ pipelines:
     arn: ${pipelineArn("web", "eu-west-3")}
 ${extra}`;
 
-export const testConfig = (extra = ""): OrchestratorConfig => parseConfig(configYaml(extra), "test.yml");
+export const testConfig = (extra = ""): OrchestratorConfig =>
+  parseConfig(configYaml(extra), "test.yml");

@@ -43,11 +43,14 @@ describe("validateCron", () => {
   ];
   for (const [expression, message] of rejects) {
     it(`rejects "${expression}" and names the field`, () => {
-      assert.throws(() => validateCron(expression), (error: unknown) => {
-        assert.ok(error instanceof CronSyntaxError);
-        assert.match(error.message, message);
-        return true;
-      });
+      assert.throws(
+        () => validateCron(expression),
+        (error: unknown) => {
+          assert.ok(error instanceof CronSyntaxError);
+          assert.match(error.message, message);
+          return true;
+        },
+      );
     });
   }
 
@@ -55,14 +58,31 @@ describe("validateCron", () => {
     const minute = fc.integer({ min: 0, max: 59 }).map(String);
     const hour = fc.integer({ min: 0, max: 23 }).map(String);
     const day = fc.integer({ min: 1, max: 31 }).map(String);
-    const month = fc.oneof(fc.integer({ min: 1, max: 12 }).map(String), fc.constantFrom("JAN", "jun", "*"));
-    const weekday = fc.oneof(fc.integer({ min: 1, max: 7 }).map(String), fc.constantFrom("MON", "SUN", "*"));
+    const month = fc.oneof(
+      fc.integer({ min: 1, max: 12 }).map(String),
+      fc.constantFrom("JAN", "jun", "*"),
+    );
+    const weekday = fc.oneof(
+      fc.integer({ min: 1, max: 7 }).map(String),
+      fc.constantFrom("MON", "SUN", "*"),
+    );
     const year = fc.oneof(fc.constant("*"), fc.integer({ min: 1970, max: 2199 }).map(String));
     fc.assert(
-      fc.property(minute, hour, day, month, weekday, year, fc.boolean(), (mi, h, d, mo, w, y, byDay) => {
-        const expression = byDay ? `${mi} ${h} ${d} ${mo} ? ${y}` : `${mi} ${h} ? ${mo} ${w} ${y}`;
-        assert.equal(validateCron(expression), expression);
-      }),
+      fc.property(
+        minute,
+        hour,
+        day,
+        month,
+        weekday,
+        year,
+        fc.boolean(),
+        (mi, h, d, mo, w, y, byDay) => {
+          const expression = byDay
+            ? `${mi} ${h} ${d} ${mo} ? ${y}`
+            : `${mi} ${h} ? ${mo} ${w} ${y}`;
+          assert.equal(validateCron(expression), expression);
+        },
+      ),
     );
   });
 

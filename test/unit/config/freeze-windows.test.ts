@@ -15,18 +15,33 @@ describe("freeze windows", () => {
   });
 
   it("finds the window in force at an instant, and none just outside", () => {
-    assert.equal(activeFreezeWindow([yearEnd], at("2027-01-03T22:59:59Z"), "Europe/Paris")?.reason, "year-end");
-    assert.equal(activeFreezeWindow([yearEnd], at("2027-01-03T23:00:00Z"), "Europe/Paris"), undefined);
-    assert.equal(activeFreezeWindow([yearEnd], at("2026-12-20T22:59:59Z"), "Europe/Paris"), undefined);
+    assert.equal(
+      activeFreezeWindow([yearEnd], at("2027-01-03T22:59:59Z"), "Europe/Paris")?.reason,
+      "year-end",
+    );
+    assert.equal(
+      activeFreezeWindow([yearEnd], at("2027-01-03T23:00:00Z"), "Europe/Paris"),
+      undefined,
+    );
+    assert.equal(
+      activeFreezeWindow([yearEnd], at("2026-12-20T22:59:59Z"), "Europe/Paris"),
+      undefined,
+    );
   });
 
   it("prefers the window's own time zone over the default", () => {
-    const window = resolveFreezeWindow({ ...yearEnd, timezone: "America/New_York" }, "Europe/Paris");
+    const window = resolveFreezeWindow(
+      { ...yearEnd, timezone: "America/New_York" },
+      "Europe/Paris",
+    );
     assert.equal(new Date(window.start).toISOString(), "2026-12-21T05:00:00.000Z");
   });
 
   it("takes timestamps with offsets as written", () => {
-    const window = resolveFreezeWindow({ from: "2026-11-27T18:00:00+01:00", to: "2026-11-30T08:00:00+01:00" }, "UTC");
+    const window = resolveFreezeWindow(
+      { from: "2026-11-27T18:00:00+01:00", to: "2026-11-30T08:00:00+01:00" },
+      "UTC",
+    );
     assert.equal(new Date(window.start).toISOString(), "2026-11-27T17:00:00.000Z");
     assert.equal(new Date(window.end).toISOString(), "2026-11-30T07:00:00.000Z");
   });
@@ -45,12 +60,15 @@ describe("time zones", () => {
     for (const zone of ["UTC", "Europe/Paris", "America/Argentina/Buenos_Aires", "Etc/GMT+1"]) {
       assert.ok(isIanaTimeZone(zone), zone);
     }
-    for (const zone of ["Europe/Pariss", "+01:00", "", "Paris", "UTC+1"]) assert.ok(!isIanaTimeZone(zone), zone);
+    for (const zone of ["Europe/Pariss", "+01:00", "", "Paris", "UTC+1"])
+      assert.ok(!isIanaTimeZone(zone), zone);
   });
 
   it("converts local wall-clock time to an instant", () => {
     assert.equal(
-      new Date(zonedTimeToInstant({ year: 2026, month: 7, day: 1, hour: 3 }, "Europe/Paris")).toISOString(),
+      new Date(
+        zonedTimeToInstant({ year: 2026, month: 7, day: 1, hour: 3 }, "Europe/Paris"),
+      ).toISOString(),
       "2026-07-01T01:00:00.000Z",
     );
   });

@@ -50,12 +50,15 @@ describe("config loading", () => {
   });
 
   it("names the file when it cannot be read", () => {
-    assert.throws(() => loadConfig("/nonexistent/orchestrator.yml"), (error: unknown) => {
-      assert.ok(error instanceof ConfigError);
-      assert.match(error.message, /\/nonexistent\/orchestrator\.yml/);
-      assert.match(error.message, /ORCHESTRATOR_CONFIG/);
-      return true;
-    });
+    assert.throws(
+      () => loadConfig("/nonexistent/orchestrator.yml"),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.match(error.message, /\/nonexistent\/orchestrator\.yml/);
+        assert.match(error.message, /ORCHESTRATOR_CONFIG/);
+        return true;
+      },
+    );
   });
 
   it("rejects an unknown time zone with its path, line and value", () => {
@@ -115,7 +118,12 @@ describe("config loading", () => {
   });
 
   it("rejects a bad ARN", () => {
-    const problem = onlyProblem(configYaml().replace(pipelineArn("web", "eu-west-3"), "arn:aws:imagebuilder:eu-west-3:12345:pipeline/web"));
+    const problem = onlyProblem(
+      configYaml().replace(
+        pipelineArn("web", "eu-west-3"),
+        "arn:aws:imagebuilder:eu-west-3:12345:pipeline/web",
+      ),
+    );
     assert.equal(problem.path, "pipelines[1].arn");
     assert.equal(problem.value, "arn:aws:imagebuilder:eu-west-3:12345:pipeline/web");
     assert.match(problem.message, /Image Builder pipeline ARN/);
@@ -128,13 +136,17 @@ describe("config loading", () => {
   });
 
   it("rejects a misspelt key instead of ignoring it", () => {
-    const problem = onlyProblem(configYaml().replace("timezone: Europe/Paris", "timzone: Europe/Paris"));
+    const problem = onlyProblem(
+      configYaml().replace("timezone: Europe/Paris", "timzone: Europe/Paris"),
+    );
     assert.equal(problem.path, "pipelines[0].schedule");
     assert.match(problem.message, /timzone/);
   });
 
   it("rejects a freeze window that ends before it starts", () => {
-    const problem = onlyProblem(`${configYaml()}freeze: [{ from: "2026-12-20", to: "2026-12-01" }]\n`);
+    const problem = onlyProblem(
+      `${configYaml()}freeze: [{ from: "2026-12-20", to: "2026-12-01" }]\n`,
+    );
     assert.equal(problem.path, "freeze[0].to");
     assert.match(problem.message, /must be after "from"/);
   });
@@ -150,9 +162,9 @@ describe("config loading", () => {
   });
 
   it("reports YAML syntax errors with a line", () => {
-    const [problem] = problemsOf("accounts:\n  dev: { id: \"1\"\npipelines: []\n");
+    const [problem] = problemsOf('accounts:\n  dev: { id: "1"\npipelines: []\n');
     assert.match(problem?.message ?? "", /YAML syntax/);
-    assert.equal(problem?.line, 2);
+    assert.equal(problem?.line, 3); // where the unclosed flow map is noticed
   });
 
   it("formats each problem as file:line:column path: message (got value)", () => {

@@ -1,0 +1,110 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { after, before, describe, it } from "node:test";
+import { promisify } from "node:util";
+import { loadConfig } from "../../lib/config/load.ts";
+import { type InstalledSandbox, installSandbox } from "../../sandbox/install.ts";
+import { invoke } from "../../sandbox/lambda.ts";
+import type { SandboxWorld } from "../../sandbox/model/world.ts";
+import { worldFromConfig } from "../../sandbox/world-from-config.ts";
+import { repoPath } from "../helpers/fixtures.ts";
+
+process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
+process.env.POWERTOOLS_METRICS_DISABLED = "true";
+
+/** The real start-pipelines handler, as Lambda runs it, against the sandbox's Image Builder. */
+describe("scheduled AMI refresh in the sandbox", () => {
+  const config = loadConfig(repoPath("config/orchestrator.yml"));
+  let world: SandboxWorld;
+  let sandbox: InstalledSandbox;
+  let handler: typeof import("../../functions/start-pipelines.ts").handler;
+
+  before(async () => {
+    world = worldFromConfig(config, {
+      start: "2026-11-23T01:59:00Z",
+      disabledPipelines: ["web-ubuntu2404"],
+    });
+    sandbox = installSandbox(world);
+    ({ handler } = await import("../../functions/start-pipelines.ts"));
+  });
+  after(() => sandbox.restore());
+
+  const tick = (pipeline: string, scheduledTime: string) => {
+    world.clock.advanceTo(scheduledTime);
+    return invoke(handler, "start-pipelines", { pipeline, scheduledTime });
+  };
+
+  it("a tick starts one build; the same tick again starts nothing", async () => {
+    const first = await tick("base-al2023", "2026-11-23T02:00:00Z");
+    const second = await tick("base-al2023", "2026-11-23T02:00:00Z");
+
+    assert.ok(first.ok && second.ok);
+    assert.equal(first.result.results[0]?.outcome, "started");
+    assert.equal(second.result.results[0]?.outcome, "skipped-building");
+    assert.equal(world.imageBuilder.imagesOf(config.pipelines[0]?.arn ?? "").length, 1);
+  });
+
+  it("a retry after the build finished returns the original build (same client token)", async () => {
+    world.clock.advance(60 * 60_000);
+    const [image] = world.imageBuilder.imagesOf(config.pipelines[0]?.arn ?? "");
+    assert.equal(image?.status, "AVAILABLE");
+
+    const retry = await tick("base-al2023", "2026-11-23T02:00:00Z");
+
+    assert.ok(retry.ok);
+    assert.equal(retry.result.results[0]?.imageBuildVersionArn, image?.arn);
+    assert.equal(world.imageBuilder.imagesOf(config.pipelines[0]?.arn ?? "").length, 1);
+  });
+
+  it("a disabled pipeline is reported, not started", async () => {
+    const outcome = await tick("web-ubuntu2404", "2026-11-23T02:30:00Z");
+    assert.ok(outcome.ok);
+    assert.equal(outcome.result.results[0]?.outcome, "skipped-disabled");
+    assert.equal(world.imageBuilder.imagesOf(config.pipelines[1]?.arn ?? "").length, 0);
+  });
+
+  it("next week's tick starts a new build", async () => {
+    const outcome = await tick("base-al2023", "2026-11-30T02:00:00Z");
+    assert.ok(outcome.ok);
+    assert.equal(outcome.result.results[0]?.outcome, "started");
+    assert.equal(world.imageBuilder.imagesOf(config.pipelines[0]?.arn ?? "").length, 2);
+  });
+
+  it("throttling on StartImagePipelineExecution fails the tick and its retry starts exactly one build", async () => {
+    const rule = world.faults.add({
+      service: "imagebuilder",
+      operation: "StartImagePipelineExecution",
+      error: { name: "CallRateLimitExceededException", httpStatusCode: 429, throttling: true },
+      times: 1,
+    });
+    const first = await tick("base-al2023", "2026-12-07T02:00:00Z");
+    assert.ok(!first.ok);
+    assert.match(first.error.message, /CallRateLimitExceededException/);
+    world.faults.remove(rule);
+
+    const retry = await tick("base-al2023", "2026-12-07T02:00:00Z");
+
+    assert.ok(retry.ok);
+    assert.equal(retry.result.results[0]?.outcome, "started");
+    assert.equal(world.imageBuilder.imagesOf(config.pipelines[0]?.arn ?? "").length, 3);
+  });
+});
+
+describe("npm start", () => {
+  it("tells the scheduled-refresh story and starts exactly one build", async () => {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ["--import", "tsx", repoPath("sandbox/demo.ts")],
+      {
+        cwd: repoPath(""),
+        env: { ...process.env, NO_COLOR: "1", ORCHESTRATOR_CONFIG: "" },
+        timeout: 60_000,
+      },
+    );
+    assert.match(stdout, /base-al2023: started/);
+    assert.match(stdout, /base-al2023: skipped-building/);
+    assert.match(stdout, /web-ubuntu2404: skipped-disabled/);
+    assert.match(stdout, /base-al2023: skipped-freeze/);
+    assert.match(stdout, /builds actually started: 1/);
+  });
+});

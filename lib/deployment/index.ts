@@ -1,0 +1,63 @@
+import { createHash } from "node:crypto";
+import type { OrchestratorConfig } from "../config/schema.ts";
+
+/**
+ * What serverless.yml derives from the config (through serverless/derived.cjs): one EventBridge
+ * Scheduler schedule per scheduled pipeline, the pipeline ARNs that scope IAM, and the alert
+ * email subscriptions. Pure, so it is unit-tested rather than eyeballed in a template.
+ */
+
+/** The placeholder Scheduler replaces with the schedule's own fire time. */
+export const SCHEDULED_TIME_PLACEHOLDER = "<aws.scheduler.scheduled-time>";
+
+/** Scheduler names: 1-64 of [0-9a-zA-Z-_.]; long ones keep a hash so they stay unique. */
+export const scheduleName = (service: string, stage: string, pipeline: string): string => {
+  const name = `${service}-${stage}-${pipeline}`.replace(/[^\w.-]/g, "-");
+  if (name.length <= 64) return name;
+  const hash = createHash("sha256").update(name).digest("hex").slice(0, 8);
+  return `${name.slice(0, 55)}-${hash}`;
+};
+
+export interface DerivedSettings {
+  readonly pipelineArns: string[];
+  readonly startPipelinesEvents: Array<{ schedule: Record<string, unknown> }>;
+  readonly alertEmailSubscriptions: Record<string, unknown>;
+  readonly slackWebhookParameter: string;
+}
+
+export const deriveSettings = (
+  config: OrchestratorConfig,
+  options: { service: string; stage: string; schedulerRoleArn: unknown; alertsTopic: unknown },
+): DerivedSettings => ({
+  pipelineArns: config.pipelines.map((pipeline) => pipeline.arn),
+  startPipelinesEvents: config.pipelines.flatMap((pipeline) =>
+    pipeline.schedule
+      ? [
+          {
+            schedule: {
+              method: "scheduler",
+              name: scheduleName(options.service, options.stage, pipeline.name),
+              description: `Starts Image Builder pipeline ${pipeline.name} (ami-orchestrator)`,
+              rate: [`cron(${pipeline.schedule.cron})`],
+              timezone: pipeline.schedule.timezone,
+              enabled: pipeline.schedule.enabled,
+              roleArn: options.schedulerRoleArn,
+              input: { pipeline: pipeline.name, scheduledTime: SCHEDULED_TIME_PLACEHOLDER },
+            },
+          },
+        ]
+      : [],
+  ),
+  alertEmailSubscriptions: Object.fromEntries(
+    config.notifications.email.map((address, index) => [
+      `AlertEmailSubscription${index}`,
+      {
+        Type: "AWS::SNS::Subscription",
+        Properties: { TopicArn: options.alertsTopic, Protocol: "email", Endpoint: address },
+      },
+    ]),
+  ),
+  // Deploys need a value even without Slack; the alerts function treats this one as "not set".
+  slackWebhookParameter:
+    config.notifications.slack?.webhookUrlParameter ?? "/ami-orchestrator/none",
+});

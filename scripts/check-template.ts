@@ -1,0 +1,138 @@
+/**
+ * Checks the CloudFormation template `serverless package` produced, the way a reviewer would:
+ * every function on nodejs22.x/arm64 with its own role, its ESM bundle and config in its zip,
+ * one Scheduler schedule per scheduled pipeline (time zone, flexible window off, the contract
+ * input), and no IAM statement granting a mutating action on "*".
+ *
+ *   npx tsx scripts/check-template.ts [.serverless]
+ */
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { loadConfig } from "../lib/config/load.ts";
+import type { OrchestratorConfig } from "../lib/config/schema.ts";
+
+type Resource = { Type: string; Properties: Record<string, unknown> };
+type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
+
+/** Read-only prefixes; anything else is treated as mutating. */
+const READ_ONLY = /^[a-z0-9-]+:(Get|List|Describe|BatchGet|Query|Scan)/;
+/** Actions AWS only allows on "*" (no resource-level permissions), all harmless. */
+const STAR_ONLY_ALLOWED = new Set([
+  "cloudwatch:PutMetricData",
+  "xray:PutTraceSegments",
+  "xray:PutTelemetryRecords",
+]);
+
+export const EXPECTED_FUNCTIONS = ["start-pipelines"];
+
+const asArray = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
+
+export const checkTemplate = (
+  template: { Resources: Record<string, Resource> },
+  config: OrchestratorConfig,
+  zipListing: (functionName: string) => string[] = () => [],
+): string[] => {
+  const problems: string[] = [];
+  const resources = Object.entries(template.Resources);
+  const functions = resources.filter(([, resource]) => resource.Type === "AWS::Lambda::Function");
+  const roles = new Set<string>();
+
+  for (const name of EXPECTED_FUNCTIONS) {
+    const found = functions.find(([, fn]) =>
+      String(fn.Properties.FunctionName).endsWith(`-${name}`),
+    );
+    if (!found) {
+      problems.push(`function ${name} is missing`);
+      continue;
+    }
+    const [id, fn] = found;
+    if (fn.Properties.Runtime !== "nodejs22.x")
+      problems.push(`${id}: runtime ${String(fn.Properties.Runtime)}, expected nodejs22.x`);
+    if (JSON.stringify(fn.Properties.Architectures) !== '["arm64"]')
+      problems.push(`${id}: not arm64`);
+    const role = JSON.stringify(fn.Properties.Role);
+    if (!role || role.includes("IamRoleLambdaExecution"))
+      problems.push(`${id}: uses the shared role, expected its own`);
+    if (roles.has(role)) problems.push(`${id}: shares its role with another function`);
+    roles.add(role);
+    const files = zipListing(name);
+    if (files.length > 0) {
+      if (!files.includes(`functions/${name}.mjs`))
+        problems.push(`${name}.zip: no functions/${name}.mjs bundle`);
+      if (!files.some((file) => file.endsWith(".yml")))
+        problems.push(`${name}.zip: no config file`);
+      if (files.some((file) => file.startsWith("node_modules/")))
+        problems.push(`${name}.zip: ships node_modules (should be bundled)`);
+    }
+  }
+
+  const schedules = resources.filter(
+    ([, resource]) => resource.Type === "AWS::Scheduler::Schedule",
+  );
+  const scheduled = config.pipelines.filter((pipeline) => pipeline.schedule);
+  if (schedules.length !== scheduled.length) {
+    problems.push(`${schedules.length} schedules for ${scheduled.length} scheduled pipelines`);
+  }
+  for (const pipeline of scheduled) {
+    const match = schedules.find(([, schedule]) => {
+      const input = JSON.parse(
+        String((schedule.Properties.Target as { Input?: string }).Input ?? "{}"),
+      );
+      return input.pipeline === pipeline.name;
+    });
+    if (!match) {
+      problems.push(`no schedule for pipeline ${pipeline.name}`);
+      continue;
+    }
+    const [id, schedule] = match;
+    const properties = schedule.Properties;
+    if (properties.ScheduleExpression !== `cron(${pipeline.schedule?.cron})`)
+      problems.push(`${id}: expression ${String(properties.ScheduleExpression)}`);
+    if (properties.ScheduleExpressionTimezone !== pipeline.schedule?.timezone)
+      problems.push(`${id}: time zone ${String(properties.ScheduleExpressionTimezone)}`);
+    if ((properties.FlexibleTimeWindow as { Mode?: string }).Mode !== "OFF")
+      problems.push(`${id}: flexible time window is not OFF`);
+    const input = JSON.parse(String((properties.Target as { Input: string }).Input));
+    if (input.scheduledTime !== "<aws.scheduler.scheduled-time>")
+      problems.push(`${id}: input lacks the scheduled-time placeholder`);
+  }
+
+  for (const [id, resource] of resources) {
+    if (resource.Type !== "AWS::IAM::Role") continue;
+    const policies = (resource.Properties.Policies ?? []) as Array<{
+      PolicyDocument: { Statement: Statement[] };
+    }>;
+    for (const statement of policies.flatMap((policy) => policy.PolicyDocument.Statement)) {
+      if (statement.Effect !== "Allow") continue;
+      const resourcesOf = asArray(statement.Resource);
+      if (!resourcesOf.includes("*")) continue;
+      for (const action of asArray(statement.Action)) {
+        if (action.includes("*")) problems.push(`${id}: wildcard action ${action} on "*"`);
+        else if (!READ_ONLY.test(action) && !STAR_ONLY_ALLOWED.has(action))
+          problems.push(`${id}: mutating action ${action} on "*"`);
+      }
+    }
+  }
+  return problems;
+};
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  const dir = process.argv[2] ?? ".serverless";
+  const template = JSON.parse(
+    readFileSync(join(dir, "cloudformation-template-update-stack.json"), "utf8"),
+  );
+  const listing = (name: string) =>
+    execFileSync("unzip", ["-Z1", join(dir, `${name}.zip`)], { encoding: "utf8" })
+      .split("\n")
+      .filter(Boolean);
+  const problems = checkTemplate(template, loadConfig(), listing);
+  if (problems.length > 0) {
+    console.error(`template check failed:\n  ${problems.join("\n  ")}`);
+    process.exit(1);
+  }
+  console.log(
+    `template check passed: ${EXPECTED_FUNCTIONS.join(", ")}; schedules, roles and IAM scoping as expected`,
+  );
+}

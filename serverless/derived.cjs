@@ -1,0 +1,27 @@
+// Bridges serverless.yml to the TypeScript config code: `${file(./serverless/derived.cjs):<key>}`.
+// The config is validated here too, so `serverless package` fails on a bad config before
+// anything is built or deployed.
+const path = require("node:path");
+const { require: tsxRequire } = require("tsx/cjs/api");
+
+const { loadConfig, configPath, formatProblem } = tsxRequire("../lib/config/load.ts", __filename);
+const { deriveSettings } = tsxRequire("../lib/deployment/index.ts", __filename);
+
+module.exports = async ({ resolveVariable }) => {
+  const file = configPath();
+  let config;
+  try {
+    config = loadConfig(file);
+  } catch (error) {
+    const problems = error.problems
+      ? error.problems.map(formatProblem).join("\n  ")
+      : error.message;
+    throw new Error(`${path.relative(process.cwd(), file)} is invalid:\n  ${problems}`);
+  }
+  return deriveSettings(config, {
+    service: await resolveVariable("self:service"),
+    stage: await resolveVariable("sls:stage"),
+    schedulerRoleArn: { "Fn::GetAtt": ["SchedulerInvokeRole", "Arn"] },
+    alertsTopic: { Ref: "AlertsTopic" },
+  });
+};

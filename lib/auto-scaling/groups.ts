@@ -1,0 +1,120 @@
+import {
+  type AutoScalingClient,
+  type AutoScalingGroup,
+  type Filter,
+  type MixedInstancesPolicy,
+  paginateDescribeAutoScalingGroups,
+} from "@aws-sdk/client-auto-scaling";
+
+/** How a group points at its launch template, as written on the group. */
+export interface LaunchTemplateReference {
+  readonly launchTemplateId?: string;
+  readonly launchTemplateName?: string;
+  /** `$Latest`, `$Default` or a version number, as the group has it. */
+  readonly version: string;
+}
+
+export interface DiscoveredGroup {
+  readonly name: string;
+  /** The service-linked role this group launches with: the grantee its KMS grants need. */
+  readonly serviceLinkedRoleArn?: string;
+  /** The template, whether top-level or inside a mixed instances policy. */
+  readonly launchTemplate?: LaunchTemplateReference;
+  /** Kept whole: an instance refresh must carry the full policy or the group drops it. */
+  readonly mixedInstancesPolicy?: MixedInstancesPolicy;
+  readonly desiredCapacity: number;
+}
+
+export interface UnsupportedGroup {
+  readonly name: string;
+  readonly reason: string;
+}
+
+export interface GroupSelector {
+  readonly tags?: Readonly<Record<string, string>>;
+  readonly names?: readonly string[];
+}
+
+export interface GroupDiscovery {
+  readonly groups: DiscoveredGroup[];
+  /** Groups we found but cannot roll (launch configurations): reported, not crashed on. */
+  readonly unsupported: UnsupportedGroup[];
+  /** Configured names with no such group in this account and region. */
+  readonly missing: string[];
+}
+
+/** DescribeAutoScalingGroups accepts up to 100 names per call. */
+const NAMES_PER_CALL = 100;
+
+const referenceOf = (group: AutoScalingGroup): LaunchTemplateReference | undefined => {
+  const spec =
+    group.LaunchTemplate ?? group.MixedInstancesPolicy?.LaunchTemplate?.LaunchTemplateSpecification;
+  if (!spec || (!spec.LaunchTemplateId && !spec.LaunchTemplateName)) return undefined;
+  return {
+    ...(spec.LaunchTemplateId ? { launchTemplateId: spec.LaunchTemplateId } : {}),
+    ...(spec.LaunchTemplateName ? { launchTemplateName: spec.LaunchTemplateName } : {}),
+    // A group that names a template without a version uses its default version.
+    version: spec.Version ?? "$Default",
+  };
+};
+
+export const classifyGroup = (group: AutoScalingGroup): DiscoveredGroup | UnsupportedGroup => {
+  const name = group.AutoScalingGroupName ?? "?";
+  const launchTemplate = referenceOf(group);
+  if (!launchTemplate) {
+    return {
+      name,
+      reason: group.LaunchConfigurationName
+        ? `uses launch configuration ${group.LaunchConfigurationName}; migrate it to a launch template to roll AMIs automatically`
+        : "has no launch template",
+    };
+  }
+  return {
+    name,
+    ...(group.ServiceLinkedRoleARN ? { serviceLinkedRoleArn: group.ServiceLinkedRoleARN } : {}),
+    launchTemplate,
+    ...(group.MixedInstancesPolicy ? { mixedInstancesPolicy: group.MixedInstancesPolicy } : {}),
+    desiredCapacity: group.DesiredCapacity ?? 0,
+  };
+};
+
+/** Finds the configured groups in one account and region, by tags (all must match) or by names. */
+export const discoverGroups = async (
+  client: AutoScalingClient,
+  selector: GroupSelector,
+): Promise<GroupDiscovery> => {
+  const found: AutoScalingGroup[] = [];
+  if (selector.names) {
+    for (let start = 0; start < selector.names.length; start += NAMES_PER_CALL) {
+      const names = selector.names.slice(start, start + NAMES_PER_CALL);
+      for await (const page of paginateDescribeAutoScalingGroups(
+        { client },
+        { AutoScalingGroupNames: names },
+      )) {
+        found.push(...(page.AutoScalingGroups ?? []));
+      }
+    }
+  } else {
+    const filters: Filter[] = Object.entries(selector.tags ?? {}).map(([key, value]) => ({
+      Name: `tag:${key}`,
+      Values: [value],
+    }));
+    for await (const page of paginateDescribeAutoScalingGroups({ client }, { Filters: filters })) {
+      found.push(...(page.AutoScalingGroups ?? []));
+    }
+  }
+  const groups: DiscoveredGroup[] = [];
+  const unsupported: UnsupportedGroup[] = [];
+  for (const group of found) {
+    const classified = classifyGroup(group);
+    if ("reason" in classified) unsupported.push(classified);
+    else groups.push(classified);
+  }
+  const foundNames = new Set(found.map((group) => group.AutoScalingGroupName));
+  const missing = (selector.names ?? []).filter((name) => !foundNames.has(name));
+  return { groups, unsupported, missing };
+};
+
+/** The default Auto Scaling service-linked role of an account. */
+export const defaultServiceLinkedRoleArn = (accountId: string, partition = "aws"): string =>
+  `arn:${partition}:iam::${accountId}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling`;

@@ -1,0 +1,123 @@
+import {
+  type AutoScalingClient,
+  CancelInstanceRefreshCommand,
+  type DesiredConfiguration,
+  type RefreshPreferences,
+  StartInstanceRefreshCommand,
+} from "@aws-sdk/client-auto-scaling";
+import type { RolloutConfig } from "../config/schema.ts";
+import { OrchestratorError } from "../errors.ts";
+import type { DiscoveredGroup } from "./groups.ts";
+
+export type InstanceRefreshSettings = RolloutConfig["instanceRefresh"];
+
+/** Refresh preferences from the config, omitting what is unset so AWS defaults apply. */
+export const refreshPreferences = (settings: InstanceRefreshSettings): RefreshPreferences => ({
+  MinHealthyPercentage: settings.minHealthyPercentage,
+  SkipMatching: settings.skipMatching,
+  AutoRollback: settings.autoRollback,
+  ...(settings.maxHealthyPercentage === undefined
+    ? {}
+    : { MaxHealthyPercentage: settings.maxHealthyPercentage }),
+  ...(settings.instanceWarmup === undefined ? {} : { InstanceWarmup: settings.instanceWarmup }),
+  ...(settings.checkpointPercentages === undefined
+    ? {}
+    : { CheckpointPercentages: settings.checkpointPercentages }),
+  ...(settings.checkpointDelay === undefined ? {} : { CheckpointDelay: settings.checkpointDelay }),
+  ...(settings.bakeTime === undefined ? {} : { BakeTime: settings.bakeTime }),
+  ...(settings.alarms === undefined ? {} : { AlarmSpecification: { Alarms: settings.alarms } }),
+  ...(settings.scaleInProtectedInstances === undefined
+    ? {}
+    : { ScaleInProtectedInstances: settings.scaleInProtectedInstances }),
+  ...(settings.standbyInstances === undefined
+    ? {}
+    : { StandbyInstances: settings.standbyInstances }),
+});
+
+/**
+ * The configuration the group must end up with: the template pinned to the new explicit version
+ * (auto-rollback is refused for `$Latest`/`$Default`). A mixed-instances group gets its whole policy
+ * back with the new version, including overrides that point at the same template; leaving the
+ * policy out would make the group drop it.
+ */
+export const desiredConfiguration = (
+  group: DiscoveredGroup,
+  launchTemplateId: string,
+  versionNumber: number,
+): DesiredConfiguration => {
+  const pinned = { LaunchTemplateId: launchTemplateId, Version: String(versionNumber) };
+  const policy = group.mixedInstancesPolicy;
+  if (!policy) return { LaunchTemplate: pinned };
+  const sameTemplate = (spec?: {
+    LaunchTemplateId?: string | undefined;
+    LaunchTemplateName?: string | undefined;
+  }) =>
+    spec?.LaunchTemplateId === launchTemplateId ||
+    (spec?.LaunchTemplateName !== undefined &&
+      spec.LaunchTemplateName === group.launchTemplate?.launchTemplateName);
+  return {
+    MixedInstancesPolicy: {
+      ...policy,
+      LaunchTemplate: {
+        ...policy.LaunchTemplate,
+        LaunchTemplateSpecification: pinned,
+        ...(policy.LaunchTemplate?.Overrides
+          ? {
+              Overrides: policy.LaunchTemplate.Overrides.map((override) =>
+                sameTemplate(override.LaunchTemplateSpecification)
+                  ? { ...override, LaunchTemplateSpecification: pinned }
+                  : override,
+              ),
+            }
+          : {}),
+      },
+    },
+  };
+};
+
+export type RefreshStart =
+  | { readonly status: "started"; readonly instanceRefreshId: string }
+  /** Another refresh is active and the policy is to wait: try again later. */
+  | { readonly status: "waiting-for-active-refresh" }
+  /** The active refresh was asked to cancel: start again once it has stopped. */
+  | { readonly status: "cancelling-active-refresh" };
+
+export class InstanceRefreshError extends OrchestratorError {}
+
+export const startInstanceRefresh = async (
+  client: AutoScalingClient,
+  group: DiscoveredGroup,
+  target: { launchTemplateId: string; versionNumber: number },
+  settings: InstanceRefreshSettings,
+): Promise<RefreshStart> => {
+  try {
+    const { InstanceRefreshId } = await client.send(
+      new StartInstanceRefreshCommand({
+        AutoScalingGroupName: group.name,
+        Strategy: "Rolling",
+        DesiredConfiguration: desiredConfiguration(
+          group,
+          target.launchTemplateId,
+          target.versionNumber,
+        ),
+        Preferences: refreshPreferences(settings),
+      }),
+    );
+    if (!InstanceRefreshId)
+      throw new InstanceRefreshError(`StartInstanceRefresh on ${group.name} returned no id`);
+    return { status: "started", instanceRefreshId: InstanceRefreshId };
+  } catch (error) {
+    if (!(error instanceof Error && error.name === "InstanceRefreshInProgressFault")) throw error;
+    if (settings.whenInProgress === "wait") return { status: "waiting-for-active-refresh" };
+    try {
+      await client.send(new CancelInstanceRefreshCommand({ AutoScalingGroupName: group.name }));
+    } catch (cancelError) {
+      // It finished between our two calls: nothing to cancel, start again next time.
+      if (
+        !(cancelError instanceof Error && cancelError.name === "ActiveInstanceRefreshNotFoundFault")
+      )
+        throw cancelError;
+    }
+    return { status: "cancelling-active-refresh" };
+  }
+};

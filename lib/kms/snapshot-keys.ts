@@ -1,0 +1,75 @@
+import {
+  DescribeImagesCommand,
+  DescribeSnapshotsCommand,
+  type EC2Client,
+} from "@aws-sdk/client-ec2";
+import { OrchestratorError } from "../errors.ts";
+
+/** What encrypts an AMI's EBS snapshots: the keys that need grants, and what does not. */
+export interface AmiEncryption {
+  readonly amiId: string;
+  readonly ownerId: string;
+  /** Distinct KMS key ARNs of the encrypted snapshots. */
+  readonly keyArns: readonly string[];
+  readonly unencryptedSnapshotIds: readonly string[];
+}
+
+export class AmiNotFoundError extends OrchestratorError {}
+
+/** DescribeSnapshots takes many ids per call; stay well inside request-size limits. */
+const SNAPSHOT_BATCH = 200;
+
+const chunks = <T>(items: readonly T[], size: number): T[][] =>
+  Array.from({ length: Math.ceil(items.length / size) }, (_, index) =>
+    items.slice(index * size, index * size + size),
+  );
+
+/**
+ * Finds the KMS keys behind an AMI. `target` is the EC2 client in the account that launches the
+ * AMI; `owner` returns a client in the account that owns its snapshots when that is another
+ * account (a shared AMI): a target account cannot describe snapshots it does not own unless they
+ * are shared with it, but the build account always can.
+ */
+export const amiEncryption = async (
+  amiId: string,
+  clients: {
+    target: EC2Client;
+    targetAccountId: string;
+    owner: (accountId: string) => EC2Client | undefined;
+  },
+): Promise<AmiEncryption> => {
+  const { Images: images = [] } = await clients.target.send(
+    new DescribeImagesCommand({ ImageIds: [amiId] }),
+  );
+  const image = images[0];
+  if (!image) {
+    throw new AmiNotFoundError(
+      `AMI ${amiId} is not visible in account ${clients.targetAccountId}: was it distributed or shared there?`,
+      { retryable: true },
+    );
+  }
+  const ownerId = image.OwnerId ?? clients.targetAccountId;
+  const snapshotIds = [
+    ...new Set(
+      (image.BlockDeviceMappings ?? []).flatMap((mapping) =>
+        mapping.Ebs?.SnapshotId ? [mapping.Ebs.SnapshotId] : [],
+      ),
+    ),
+  ];
+  const ec2 =
+    ownerId === clients.targetAccountId
+      ? clients.target
+      : (clients.owner(ownerId) ?? clients.target);
+  const keyArns = new Set<string>();
+  const unencrypted: string[] = [];
+  for (const batch of chunks(snapshotIds, SNAPSHOT_BATCH)) {
+    const { Snapshots: snapshots = [] } = await ec2.send(
+      new DescribeSnapshotsCommand({ SnapshotIds: batch }),
+    );
+    for (const snapshot of snapshots) {
+      if (snapshot.Encrypted && snapshot.KmsKeyId) keyArns.add(snapshot.KmsKeyId);
+      else if (snapshot.SnapshotId) unencrypted.push(snapshot.SnapshotId);
+    }
+  }
+  return { amiId, ownerId, keyArns: [...keyArns].sort(), unencryptedSnapshotIds: unencrypted };
+};

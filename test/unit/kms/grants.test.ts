@@ -20,7 +20,8 @@ import { amiEncryption } from "../../../lib/kms/snapshot-keys.ts";
 const kms = mockClient(KMSClient);
 const ec2 = mockClient(EC2Client);
 const KEY = "arn:aws:kms:eu-west-1:999999999999:key/1f2e3d4c-0000-4a5b-8c9d-111122223333";
-const SLR = "arn:aws:iam::111111111111:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling";
+const SLR =
+  "arn:aws:iam::111111111111:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling";
 const CUSTOM_SLR = `${SLR}_web`;
 
 describe("KMS grants for the Auto Scaling service-linked role", () => {
@@ -32,7 +33,11 @@ describe("KMS grants for the Auto Scaling service-linked role", () => {
   it("grants exactly the documented operations to the group's role, on the full key ARN, with a stable name", async () => {
     kms.on(CreateGrantCommand).resolves({ GrantId: "g-1", GrantToken: "t" });
 
-    const grant = await ensureGrant(new KMSClient({}), { keyArn: KEY, granteePrincipal: SLR }, "111111111111");
+    const grant = await ensureGrant(
+      new KMSClient({}),
+      { keyArn: KEY, granteePrincipal: SLR },
+      "111111111111",
+    );
 
     assert.equal(grant.grantId, "g-1");
     assert.deepEqual(kms.commandCalls(CreateGrantCommand)[0]?.args[0].input, {
@@ -57,26 +62,41 @@ describe("KMS grants for the Auto Scaling service-linked role", () => {
     assert.equal(grantName(KEY, SLR), grantName(KEY, SLR));
     assert.notEqual(grantName(KEY, SLR), grantName(KEY, CUSTOM_SLR));
     assert.notEqual(grantName(KEY, SLR), grantName(KEY.replace("eu-west-1", "eu-west-3"), SLR));
-    assert.match(grantName(KEY, CUSTOM_SLR), /^ami-orchestrator-AWSServiceRoleForAutoScaling_web-[0-9a-f]{16}$/);
+    assert.match(
+      grantName(KEY, CUSTOM_SLR),
+      /^ami-orchestrator-AWSServiceRoleForAutoScaling_web-[0-9a-f]{16}$/,
+    );
     assert.match(grantName(KEY, "arn:aws:iam::1:role/a+b=c,d.e@f"), /^[a-zA-Z0-9:/_-]{1,256}$/);
   });
 
   it("explains AccessDenied: which key policy statement is missing, for which account", async () => {
-    kms.on(CreateGrantCommand).rejects(Object.assign(new Error("User: arn:... is not authorized to perform: kms:CreateGrant"), { name: "AccessDeniedException" }));
+    kms.on(CreateGrantCommand).rejects(
+      Object.assign(new Error("User: arn:... is not authorized to perform: kms:CreateGrant"), {
+        name: "AccessDeniedException",
+      }),
+    );
 
-    await assert.rejects(ensureGrant(new KMSClient({}), { keyArn: KEY, granteePrincipal: SLR }, "111111111111"), (error: unknown) => {
-      assert.ok(error instanceof GrantRefusedError);
-      assert.equal(error.retryable, false);
-      assert.match(error.message, /kms:CreateGrant on .*key\/1f2e3d4c.* refused for account 111111111111/);
-      assert.match(error.message, /key policy in account 999999999999 must allow/);
-      assert.match(error.message, /"Principal":\{"AWS":"arn:aws:iam::111111111111:root"\}/);
-      assert.match(error.message, /no kms:GrantIsForAWSResource condition/);
-      return true;
-    });
+    await assert.rejects(
+      ensureGrant(new KMSClient({}), { keyArn: KEY, granteePrincipal: SLR }, "111111111111"),
+      (error: unknown) => {
+        assert.ok(error instanceof GrantRefusedError);
+        assert.equal(error.retryable, false);
+        assert.match(
+          error.message,
+          /kms:CreateGrant on .*key\/1f2e3d4c.* refused for account 111111111111/,
+        );
+        assert.match(error.message, /key policy in account 999999999999 must allow/);
+        assert.match(error.message, /"Principal":\{"AWS":"arn:aws:iam::111111111111:root"\}/);
+        assert.match(error.message, /no kms:GrantIsForAWSResource condition/);
+        return true;
+      },
+    );
   });
 
   it("makes the grant quota error readable", async () => {
-    kms.on(CreateGrantCommand).rejects(new LimitExceededException({ message: "limit", $metadata: {} }));
+    kms
+      .on(CreateGrantCommand)
+      .rejects(new LimitExceededException({ message: "limit", $metadata: {} }));
     await assert.rejects(
       ensureGrant(new KMSClient({}), { keyArn: KEY, granteePrincipal: SLR }, "111111111111"),
       /grant quota/,
@@ -94,8 +114,13 @@ describe("KMS grants for the Auto Scaling service-linked role", () => {
   });
 
   it("refuses a disabled key with a clear message", async () => {
-    kms.on(DescribeKeyCommand).resolves({ KeyMetadata: { KeyId: "k", KeyManager: "CUSTOMER", KeyState: "PendingDeletion" } });
-    await assert.rejects(describeKeyOwnership(new KMSClient({}), KEY, "111111111111"), /is PendingDeletion/);
+    kms.on(DescribeKeyCommand).resolves({
+      KeyMetadata: { KeyId: "k", KeyManager: "CUSTOMER", KeyState: "PendingDeletion" },
+    });
+    await assert.rejects(
+      describeKeyOwnership(new KMSClient({}), KEY, "111111111111"),
+      /is PendingDeletion/,
+    );
   });
 });
 
@@ -128,16 +153,24 @@ describe("amiEncryption", () => {
     });
     const target = new EC2Client({});
 
-    const encryption = await amiEncryption("ami-1", { target, targetAccountId: "111111111111", owner: () => undefined });
+    const encryption = await amiEncryption("ami-1", {
+      target,
+      targetAccountId: "111111111111",
+      owner: () => undefined,
+    });
 
     assert.deepEqual(encryption.keyArns, [KEY]);
     assert.deepEqual(encryption.unencryptedSnapshotIds, ["snap-3"]);
-    assert.deepEqual(ec2.commandCalls(DescribeSnapshotsCommand)[0]?.args[0].input, { SnapshotIds: ["snap-1", "snap-2", "snap-3"] });
+    assert.deepEqual(ec2.commandCalls(DescribeSnapshotsCommand)[0]?.args[0].input, {
+      SnapshotIds: ["snap-1", "snap-2", "snap-3"],
+    });
   });
 
   it("describes the snapshots of a shared AMI from the account that owns them", async () => {
     ec2.on(DescribeImagesCommand).resolves(image("999999999999"));
-    ec2.on(DescribeSnapshotsCommand).resolves({ Snapshots: [{ SnapshotId: "snap-1", Encrypted: true, KmsKeyId: KEY }] });
+    ec2
+      .on(DescribeSnapshotsCommand)
+      .resolves({ Snapshots: [{ SnapshotId: "snap-1", Encrypted: true, KmsKeyId: KEY }] });
     const target = new EC2Client({ region: "eu-west-1" });
     const build = new EC2Client({ region: "eu-west-1" });
     const asked: string[] = [];
@@ -159,7 +192,11 @@ describe("amiEncryption", () => {
   it("says when the AMI is not visible in the target account", async () => {
     ec2.on(DescribeImagesCommand).resolves({ Images: [] });
     await assert.rejects(
-      amiEncryption("ami-1", { target: new EC2Client({}), targetAccountId: "111111111111", owner: () => undefined }),
+      amiEncryption("ami-1", {
+        target: new EC2Client({}),
+        targetAccountId: "111111111111",
+        owner: () => undefined,
+      }),
       /AMI ami-1 is not visible in account 111111111111/,
     );
   });

@@ -229,14 +229,14 @@ export class ImageBuilderModel {
   #advance(image: SandboxImage): void {
     const previous = image.status;
     if (image.failure && image.failure.step === previous) {
-      this.#setStatus(image, "FAILED", previous);
+      this.#setStatus(image, "FAILED");
       image.reason = image.failure.reason;
       this.#notify(image, previous);
       return;
     }
     const next = NEXT[previous];
     if (!next) return;
-    this.#setStatus(image, next, previous);
+    this.#setStatus(image, next);
     if (next === "AVAILABLE") image.amis = this.#distribute(image);
     this.#notify(image, previous);
     const wait: Partial<Record<ImageStatus, number>> = {
@@ -248,7 +248,7 @@ export class ImageBuilderModel {
     if (delay !== undefined) this.clock.after(delay, () => this.#advance(image));
   }
 
-  #setStatus(image: SandboxImage, status: ImageStatus, _previous: ImageStatus): void {
+  #setStatus(image: SandboxImage, status: ImageStatus): void {
     image.status = status;
     image.history.push({ status, at: this.clock.now() });
   }

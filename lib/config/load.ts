@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import { isNode, LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
 import { ConfigError } from "../errors.ts";
+import { formatPath } from "../validation/path.ts";
 import { configSchema, type OrchestratorConfig, type PipelineConfig } from "./schema.ts";
 
 export const DEFAULT_CONFIG_PATH = "config/orchestrator.yml";
@@ -29,14 +30,6 @@ export class ConfigValidationError extends ConfigError {
     this.problems = problems;
   }
 }
-
-export const formatPath = (path: readonly PropertyKey[]): string =>
-  path.reduce<string>((text, key) => {
-    if (typeof key === "number") return `${text}[${key}]`;
-    const name = String(key);
-    const plain = /^[A-Za-z_$][\w$-]*$/.test(name) ? name : JSON.stringify(name);
-    return text === "" ? plain : plain.startsWith('"') ? `${text}[${plain}]` : `${text}.${plain}`;
-  }, "");
 
 export const formatProblem = (problem: ConfigProblem): string => {
   const where =

@@ -1,14 +1,6 @@
 import type { z } from "zod";
 import { InvalidEventError } from "../errors.ts";
-
-const describePath = (path: readonly PropertyKey[]): string =>
-  path.length === 0
-    ? "<event>"
-    : path
-        .map((key, index) =>
-          typeof key === "number" ? `[${key}]` : index === 0 ? String(key) : `.${String(key)}`,
-        )
-        .join("");
+import { formatPath } from "../validation/path.ts";
 
 const valueAt = (input: unknown, path: readonly PropertyKey[]): unknown =>
   path.reduce<unknown>(
@@ -34,7 +26,7 @@ export const parseEvent = <S extends z.ZodType>(
   const problems = result.error.issues.map((issue) => {
     const value = valueAt(event, issue.path);
     const shown = value === undefined ? "missing" : `got ${JSON.stringify(value)?.slice(0, 120)}`;
-    return `${describePath(issue.path)}: ${issue.message} (${shown})`;
+    return `${formatPath(issue.path) || "<event>"}: ${issue.message} (${shown})`;
   });
   throw new InvalidEventError(`not a valid ${kind}: ${problems.join("; ")}`, event);
 };

@@ -13,6 +13,7 @@ import {
   type StartPipelineDeps,
   startPipelines,
 } from "../lib/image-builder/start-pipeline.ts";
+import { lazy } from "../lib/lazy.ts";
 import {
   createLogger,
   createMetrics,
@@ -96,14 +97,6 @@ export const makeHandler = (deps: () => StartPipelineDeps, observability: Observ
         throw new PipelineStartError(results);
       return { results };
     });
-
-const lazy = <T>(create: () => T): (() => T) => {
-  let value: T | undefined;
-  return () => {
-    value ??= create();
-    return value;
-  };
-};
 
 export const handler = makeHandler(
   lazy(() => ({

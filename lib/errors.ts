@@ -35,3 +35,38 @@ export class UnknownNameError extends OrchestratorError {}
 /** Message of any thrown value, for logs and results. */
 export const errorMessage = (error: unknown): string =>
   error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+
+/** HTTP statuses and error names the SDK itself treats as transient or throttling. */
+const TRANSIENT_NAMES = new Set([
+  "ThrottlingException",
+  "Throttling",
+  "TooManyRequestsException",
+  "RequestLimitExceeded",
+  "RequestThrottled",
+  "RequestThrottledException",
+  "SlowDown",
+  "ProvisionedThroughputExceededException",
+  "TimeoutError",
+  "RequestTimeout",
+  "RequestTimeoutException",
+]);
+
+/**
+ * Whether the same input can succeed later. Our own errors say so explicitly; for AWS errors
+ * (which reach us only after the SDK's own retries gave up) throttling, 5xx and network failures
+ * are worth another delivery, while a 4xx such as AccessDenied or a validation error is not.
+ */
+export const isRetryable = (error: unknown): boolean => {
+  if (error instanceof OrchestratorError) return error.retryable;
+  if (!(error instanceof Error)) return false;
+  const aws = error as Error & {
+    $retryable?: unknown;
+    $fault?: string;
+    $metadata?: { httpStatusCode?: number };
+  };
+  if (aws.$retryable || TRANSIENT_NAMES.has(aws.name)) return true;
+  const status = aws.$metadata?.httpStatusCode;
+  if (status !== undefined) return status >= 500 || status === 429;
+  // No HTTP response at all: a network error or a timeout.
+  return aws.$fault === undefined;
+};

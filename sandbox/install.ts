@@ -1,11 +1,25 @@
+import * as autoScaling from "@aws-sdk/client-auto-scaling";
+import * as ec2 from "@aws-sdk/client-ec2";
+import * as iam from "@aws-sdk/client-iam";
 import * as imagebuilder from "@aws-sdk/client-imagebuilder";
-import { mockClient } from "aws-sdk-client-mock";
+import * as kms from "@aws-sdk/client-kms";
+import * as sns from "@aws-sdk/client-sns";
+import * as sqs from "@aws-sdk/client-sqs";
+import * as sts from "@aws-sdk/client-sts";
+import type { FinalizeHandlerArguments, HandlerExecutionContext } from "@smithy/types";
 import { accountOfAccessKeyId, sandboxAccessKeyId } from "./identity.ts";
 import type { SandboxWorld } from "./model/world.ts";
 
-/** SDK packages the sandbox intercepts, with the service name the model uses. */
-const SDK_PACKAGES = [
-  { service: "imagebuilder", module: imagebuilder, client: imagebuilder.ImagebuilderClient },
+/** SDK clients the sandbox intercepts, with the service name the model uses. */
+const SDK_CLIENTS = [
+  { service: "imagebuilder", client: imagebuilder.ImagebuilderClient },
+  { service: "autoscaling", client: autoScaling.AutoScalingClient },
+  { service: "ec2", client: ec2.EC2Client },
+  { service: "iam", client: iam.IAMClient },
+  { service: "kms", client: kms.KMSClient },
+  { service: "sns", client: sns.SNSClient },
+  { service: "sqs", client: sqs.SQSClient },
+  { service: "sts", client: sts.STSClient },
 ];
 
 interface ResolvedClientConfig {
@@ -26,10 +40,15 @@ export interface InstalledSandbox {
   restore(): void;
 }
 
+type Send = (this: unknown, ...args: unknown[]) => Promise<unknown>;
+
 /**
- * Routes every command of every intercepted SDK client to the world model, using
- * aws-sdk-client-mock, and gives the process credentials for the orchestrator account. The real
- * handlers run unchanged: they build their clients as in Lambda and never know.
+ * Routes every command of every intercepted SDK client to the world model and gives the process
+ * credentials for the orchestrator account. The model is installed as the innermost middleware
+ * of each client, where the HTTP request would be sent: everything above it runs for real
+ * (credential providers and AssumeRole, endpoint resolution, signing, paginators, waiters, and
+ * the SDK's retry strategy, so an injected throttling error is retried by the SDK as in AWS).
+ * The real handlers run unchanged and never know.
  */
 export const installSandbox = (world: SandboxWorld): InstalledSandbox => {
   const previousEnv = { ...process.env };
@@ -40,26 +59,56 @@ export const installSandbox = (world: SandboxWorld): InstalledSandbox => {
   // The sandbox runs on the Node 20 of the dev machine; Lambda runs 22.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
-  const stubs: Array<{ restore(): void }> = [];
-  for (const { service, module, client } of SDK_PACKAGES) {
-    const stub = mockClient(client);
-    for (const [name, value] of Object.entries(module)) {
-      if (!name.endsWith("Command") || typeof value !== "function") continue;
-      const operation = name.slice(0, -"Command".length);
-      stub
-        // biome-ignore lint/suspicious/noExplicitAny: commands of one client share no useful type here.
-        .on(value as any)
-        .callsFake(async (input: Record<string, unknown>, getClient: () => unknown) => {
-          const identity = await identityOf(getClient(), world);
-          return world.call({ service, operation, input, ...identity });
-        });
-    }
-    stubs.push(stub);
+  const wired = new WeakSet<object>();
+  const patched: Array<{ prototype: { send?: Send } }> = [];
+  for (const { service, client } of SDK_CLIENTS) {
+    const prototype = client.prototype as unknown as { send: Send };
+    const originalSend = prototype.send;
+    Object.defineProperty(prototype, "send", {
+      configurable: true,
+      writable: true,
+      value: function send(
+        this: {
+          middlewareStack: { add: (...args: unknown[]) => void };
+        },
+        ...args: unknown[]
+      ) {
+        if (!wired.has(this)) {
+          wired.add(this);
+          this.middlewareStack.add(
+            (_next: unknown, context: HandlerExecutionContext) =>
+              async (request: FinalizeHandlerArguments<object>) => {
+                const { region, accountId } = await identityOf(this, world);
+                const operation = String(
+                  (context as { commandName?: string }).commandName ?? "",
+                ).replace(/Command$/, "");
+                const output = await world.call({
+                  service,
+                  operation,
+                  input: request.input as Record<string, unknown>,
+                  region,
+                  accountId,
+                });
+                return {
+                  response: { statusCode: 200, headers: {} },
+                  output: {
+                    ...(output as object),
+                    $metadata: { httpStatusCode: 200, requestId: "sandbox", attempts: 1 },
+                  },
+                };
+              },
+            { step: "deserialize", priority: "high", name: "sandboxWorld" },
+          );
+        }
+        return originalSend.apply(this, args);
+      },
+    });
+    patched.push({ prototype });
   }
 
   return {
     restore() {
-      for (const stub of stubs) stub.restore();
+      for (const { prototype } of patched) delete prototype.send;
       for (const key of Object.keys(process.env))
         if (!(key in previousEnv)) delete process.env[key];
       Object.assign(process.env, previousEnv);

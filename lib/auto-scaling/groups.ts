@@ -31,8 +31,8 @@ export interface UnsupportedGroup {
 }
 
 export interface GroupSelector {
-  readonly tags?: Readonly<Record<string, string>>;
-  readonly names?: readonly string[];
+  readonly tags?: Readonly<Record<string, string>> | undefined;
+  readonly names?: readonly string[] | undefined;
 }
 
 export interface GroupDiscovery {

@@ -1,6 +1,7 @@
 import {
   type AutoScalingClient,
   CancelInstanceRefreshCommand,
+  DescribeInstanceRefreshesCommand,
   type DesiredConfiguration,
   type RefreshPreferences,
   StartInstanceRefreshCommand,
@@ -76,7 +77,12 @@ export const desiredConfiguration = (
 };
 
 export type RefreshStart =
-  | { readonly status: "started"; readonly instanceRefreshId: string }
+  | {
+      readonly status: "started";
+      readonly instanceRefreshId: string;
+      /** Already running with our configuration (a retry after a crash): not started twice. */
+      readonly adopted?: boolean;
+    }
   /** Another refresh is active and the policy is to wait: try again later. */
   | { readonly status: "waiting-for-active-refresh" }
   /** The active refresh was asked to cancel: start again once it has stopped. */
@@ -108,6 +114,8 @@ export const startInstanceRefresh = async (
     return { status: "started", instanceRefreshId: InstanceRefreshId };
   } catch (error) {
     if (!(error instanceof Error && error.name === "InstanceRefreshInProgressFault")) throw error;
+    const own = await activeRefreshWithVersion(client, group.name, target);
+    if (own) return { status: "started", instanceRefreshId: own, adopted: true };
     if (settings.whenInProgress === "wait") return { status: "waiting-for-active-refresh" };
     try {
       await client.send(new CancelInstanceRefreshCommand({ AutoScalingGroupName: group.name }));
@@ -120,4 +128,30 @@ export const startInstanceRefresh = async (
     }
     return { status: "cancelling-active-refresh" };
   }
+};
+
+const ACTIVE_STATUSES = new Set(["Pending", "InProgress", "Baking"]);
+
+/**
+ * The id of the group's active refresh if it already rolls to this exact template version: ours,
+ * started by an earlier delivery that crashed before recording it. Adopting it (instead of
+ * waiting on it or, worse, cancelling it) is what makes the step safe to repeat.
+ */
+export const activeRefreshWithVersion = async (
+  client: AutoScalingClient,
+  groupName: string,
+  target: { launchTemplateId: string; versionNumber: number },
+): Promise<string | undefined> => {
+  const { InstanceRefreshes: refreshes = [] } = await client.send(
+    new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: groupName, MaxRecords: 5 }),
+  );
+  const version = String(target.versionNumber);
+  return refreshes.find((refresh) => {
+    if (!ACTIVE_STATUSES.has(refresh.Status ?? "")) return false;
+    const spec =
+      refresh.DesiredConfiguration?.LaunchTemplate ??
+      refresh.DesiredConfiguration?.MixedInstancesPolicy?.LaunchTemplate
+        ?.LaunchTemplateSpecification;
+    return spec?.LaunchTemplateId === target.launchTemplateId && spec.Version === version;
+  })?.InstanceRefreshId;
 };

@@ -1,1 +1,2 @@
+export * from "./get-image.ts";
 export * from "./start-pipeline.ts";

@@ -1,2 +1,5 @@
+export * from "./dispatch.ts";
+export * from "./intake.ts";
 export * from "./plan.ts";
+export * from "./roll-out-target.ts";
 export * from "./store.ts";

@@ -2,6 +2,7 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  paginateQuery,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { OrchestratorError } from "../errors.ts";
@@ -11,6 +12,8 @@ import type { RolloutPlan, RolloutTarget } from "./plan.ts";
  * Rollout state in the single DynamoDB table:
  *   pk ROLLOUT#<id>  sk META                         the rollout: image, waves dispatched, mismatches
  *   pk ROLLOUT#<id>  sk TARGET#<account>#<region>    one per target, its steps as they complete
+ *   pk ROLLOUT#<id>  sk GROUP#<account>#<region>#<asg> one per Auto Scaling group: versions, refresh
+ *   pk GRANT#<name>  sk META                         when a KMS grant was first created (propagation)
  * Conditional writes make a duplicate or replayed notification create nothing new.
  */
 
@@ -141,4 +144,195 @@ export const markWaveDispatched = async (
     if (isConditionFailure(error)) return false;
     throw error;
   }
+};
+
+// --- per-target step records (roll-out-target) -------------------------------------------------
+
+export type TargetStatus =
+  | "pending"
+  | "in-progress"
+  | "waiting-for-grants"
+  | "waiting-for-refresh"
+  /** Every group's instance refresh was started (watch-rollouts follows them). */
+  | "refreshing"
+  /** Nothing to replace: no group, or every group already runs the AMI. */
+  | "up-to-date"
+  | "partially-failed"
+  | "failed";
+
+/** Statuses after which roll-out-target has nothing left to do for the target. */
+export const FINISHED_TARGET_STATUSES: ReadonlySet<TargetStatus> = new Set([
+  "refreshing",
+  "up-to-date",
+  "partially-failed",
+  "failed",
+]);
+
+export interface GrantRecord {
+  readonly keyArn: string;
+  readonly granteePrincipal: string;
+  readonly grantName: string;
+  readonly grantId: string;
+}
+
+export interface TemplateRecord {
+  readonly launchTemplateId: string;
+  readonly launchTemplateName: string;
+  readonly sourceVersion: number;
+  readonly versionNumber: number;
+  readonly created: boolean;
+}
+
+export interface TargetRecord extends RolloutTarget {
+  readonly rolloutId: string;
+  readonly status: TargetStatus;
+  readonly startedAt?: string;
+  readonly updatedAt?: string;
+  readonly keyArns?: readonly string[];
+  readonly grants?: readonly GrantRecord[];
+  /** Until then a new grant may not be usable by Auto Scaling yet: refreshes wait. */
+  readonly grantsReadyAt?: string;
+  /** By the group's template reference (`<id or name>@<version>`). */
+  readonly templates?: Readonly<Record<string, TemplateRecord>>;
+  readonly unsupportedGroups?: ReadonlyArray<{ name: string; reason: string }>;
+  readonly missingGroups?: readonly string[];
+  readonly reason?: string;
+}
+
+export type GroupStatus = "refresh-started" | "up-to-date" | "waiting" | "failed";
+
+export interface GroupRecord {
+  readonly group: string;
+  readonly accountId: string;
+  readonly region: string;
+  readonly status: GroupStatus;
+  readonly launchTemplateId?: string;
+  /** The explicit version the group used before: what a rollback returns to. */
+  readonly previousVersion?: number;
+  readonly newVersion?: number;
+  readonly instanceRefreshId?: string;
+  readonly reason?: string;
+  readonly updatedAt: string;
+}
+
+export const groupKey = (
+  rolloutId: string,
+  target: Pick<RolloutTarget, "accountId" | "region">,
+  group: string,
+) => ({ pk: `ROLLOUT#${rolloutId}`, sk: `GROUP#${target.accountId}#${target.region}#${group}` });
+
+export const getTarget = async (
+  db: DynamoDBDocumentClient,
+  table: string,
+  rolloutId: string,
+  target: Pick<RolloutTarget, "accountId" | "region">,
+): Promise<TargetRecord | undefined> => {
+  const { Item: item } = await db.send(
+    new GetCommand({
+      TableName: table,
+      Key: targetKey(rolloutId, target),
+      ConsistentRead: true,
+    }),
+  );
+  return item as TargetRecord | undefined;
+};
+
+type TargetUpdate = Partial<Omit<TargetRecord, keyof RolloutTarget | "rolloutId" | "updatedAt">>;
+
+/** Sets the given fields on an existing target record (never creates one). */
+export const updateTarget = async (
+  db: DynamoDBDocumentClient,
+  table: string,
+  rolloutId: string,
+  target: Pick<RolloutTarget, "accountId" | "region">,
+  fields: TargetUpdate,
+  now: string,
+): Promise<void> => {
+  const entries = Object.entries({ ...fields, updatedAt: now }).filter(
+    ([, value]) => value !== undefined,
+  );
+  await db.send(
+    new UpdateCommand({
+      TableName: table,
+      Key: targetKey(rolloutId, target),
+      UpdateExpression: `SET ${entries.map((_, index) => `#f${index} = :v${index}`).join(", ")}`,
+      ConditionExpression: "attribute_exists(pk)",
+      ExpressionAttributeNames: Object.fromEntries(
+        entries.map(([name], index) => [`#f${index}`, name]),
+      ),
+      ExpressionAttributeValues: Object.fromEntries(
+        entries.map(([, value], index) => [`:v${index}`, value]),
+      ),
+    }),
+  );
+};
+
+/** Every group record of one target, in one paginated query. */
+export const listGroups = async (
+  db: DynamoDBDocumentClient,
+  table: string,
+  rolloutId: string,
+  target: Pick<RolloutTarget, "accountId" | "region">,
+): Promise<GroupRecord[]> => {
+  const records: GroupRecord[] = [];
+  for await (const page of paginateQuery(
+    { client: db },
+    {
+      TableName: table,
+      KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
+      ExpressionAttributeValues: {
+        ":pk": `ROLLOUT#${rolloutId}`,
+        ":prefix": `GROUP#${target.accountId}#${target.region}#`,
+      },
+      ConsistentRead: true,
+    },
+  )) {
+    records.push(...((page.Items ?? []) as GroupRecord[]));
+  }
+  return records;
+};
+
+export const putGroup = async (
+  db: DynamoDBDocumentClient,
+  table: string,
+  rolloutId: string,
+  record: GroupRecord,
+): Promise<void> => {
+  await db.send(
+    new PutCommand({
+      TableName: table,
+      Item: { ...groupKey(rolloutId, record, record.group), type: "group", rolloutId, ...record },
+    }),
+  );
+};
+
+/**
+ * Notes a grant name as seen and returns when it was first seen, in one write. A grant first
+ * seen now was (most likely) just created and may take minutes to be usable; one seen by an
+ * earlier rollout is long usable, so its refreshes need not wait.
+ */
+export const registerGrant = async (
+  db: DynamoDBDocumentClient,
+  table: string,
+  grant: GrantRecord,
+  now: string,
+): Promise<string> => {
+  const { Attributes: attributes } = await db.send(
+    new UpdateCommand({
+      TableName: table,
+      Key: { pk: `GRANT#${grant.grantName}`, sk: "META" },
+      UpdateExpression:
+        "SET firstSeenAt = if_not_exists(firstSeenAt, :now), #type = :type, keyArn = :key, granteePrincipal = :grantee, grantId = :id",
+      ExpressionAttributeNames: { "#type": "type" },
+      ExpressionAttributeValues: {
+        ":now": now,
+        ":type": "grant",
+        ":key": grant.keyArn,
+        ":grantee": grant.granteePrincipal,
+        ":id": grant.grantId,
+      },
+      ReturnValues: "ALL_NEW",
+    }),
+  );
+  return String(attributes?.firstSeenAt ?? now);
 };

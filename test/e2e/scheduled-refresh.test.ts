@@ -70,23 +70,50 @@ describe("scheduled AMI refresh in the sandbox", () => {
     assert.equal(world.imageBuilder.imagesOf(config.pipelines[0]?.arn ?? "").length, 2);
   });
 
-  it("throttling on StartImagePipelineExecution fails the tick and its retry starts exactly one build", async () => {
+  it("a throttled StartImagePipelineExecution is retried by the SDK itself: one build", async () => {
+    const throttled = {
+      name: "CallRateLimitExceededException",
+      httpStatusCode: 429,
+      throttling: true,
+    };
     const rule = world.faults.add({
       service: "imagebuilder",
       operation: "StartImagePipelineExecution",
-      error: { name: "CallRateLimitExceededException", httpStatusCode: 429, throttling: true },
+      error: throttled,
       times: 1,
     });
-    const first = await tick("base-al2023", "2026-12-07T02:00:00Z");
-    assert.ok(!first.ok);
-    assert.match(first.error.message, /CallRateLimitExceededException/);
+    const outcome = await tick("base-al2023", "2026-12-07T02:00:00Z");
     world.faults.remove(rule);
 
-    const retry = await tick("base-al2023", "2026-12-07T02:00:00Z");
+    assert.ok(outcome.ok);
+    assert.equal(outcome.result.results[0]?.outcome, "started");
+    // One throttled attempt, then the SDK's retry: the handler never saw the error.
+    assert.equal(
+      world.callsTo("imagebuilder:StartImagePipelineExecution", { succeeded: false }).length,
+      1,
+    );
+    assert.equal(world.imageBuilder.imagesOf(config.pipelines[0]?.arn ?? "").length, 3);
+  });
+
+  it("an outage beyond the SDK's attempts fails the tick; Lambda's retry starts exactly one build", async () => {
+    // A 5xx rather than throttling: same path, shorter SDK backoff, faster test.
+    const unavailable = { name: "ServiceUnavailableException", httpStatusCode: 503 };
+    const rule = world.faults.add({
+      service: "imagebuilder",
+      operation: "StartImagePipelineExecution",
+      error: unavailable,
+      times: 5,
+    });
+    const first = await tick("base-al2023", "2026-12-14T02:00:00Z");
+    assert.ok(!first.ok);
+    assert.match(first.error.message, /ServiceUnavailableException/);
+    world.faults.remove(rule);
+
+    const retry = await tick("base-al2023", "2026-12-14T02:00:00Z");
 
     assert.ok(retry.ok);
     assert.equal(retry.result.results[0]?.outcome, "started");
-    assert.equal(world.imageBuilder.imagesOf(config.pipelines[0]?.arn ?? "").length, 3);
+    assert.equal(world.imageBuilder.imagesOf(config.pipelines[0]?.arn ?? "").length, 4);
   });
 });
 

@@ -1,0 +1,147 @@
+import type { Logger } from "@aws-lambda-powertools/logger";
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { ImagebuilderClient } from "@aws-sdk/client-imagebuilder";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import middy from "@middy/core";
+import { clientConfig, currentRegion, regionalClients } from "../lib/aws/clients.ts";
+import { systemClock } from "../lib/aws/clock.ts";
+import { createDocumentClient } from "../lib/aws/dynamodb.ts";
+import { readEnv } from "../lib/aws/env.ts";
+import { loadConfig } from "../lib/config/load.ts";
+import { errorMessage, isRetryable, OrchestratorError } from "../lib/errors.ts";
+import { type ImageStateChange, parseImageStateEvent } from "../lib/events/image-state.ts";
+import { lazy } from "../lib/lazy.ts";
+import {
+  createLogger,
+  createMetrics,
+  logFailures,
+  type MetricSink,
+  powertoolsMetricSink,
+} from "../lib/observability/index.ts";
+import {
+  handleImageStateChange,
+  type ImageStateOutcome,
+  type IntakeDeps,
+} from "../lib/rollout/intake.ts";
+
+/**
+ * on-image-state: triggered by the Image Builder SNS topic (every record of the batch) and by the
+ * EventBridge "EC2 Image Builder Image State Change" rule. An AVAILABLE image starts its rollout;
+ * a FAILED build is reported for alerting.
+ */
+
+export interface Observability {
+  readonly logger: Logger;
+  readonly metrics: MetricSink;
+}
+
+export interface ImageStateResponse {
+  readonly outcomes: readonly ImageStateOutcome[];
+}
+
+/** Some state changes could not be handled; the others were. Lambda retries the event. */
+export class ImageStateError extends OrchestratorError {}
+
+const OUTCOME_METRICS: Record<ImageStateOutcome["outcome"], string> = {
+  "rollout-started": "RolloutStarted",
+  duplicate: "DuplicateImageNotification",
+  "no-targets": "RolloutWithoutTargets",
+  "unknown-pipeline": "ImageFromUnknownPipeline",
+  "no-rollout-configured": "ImageWithoutRollout",
+  "build-failed": "ImageBuildFailed",
+  "ignored-state": "ImageStateIgnored",
+};
+
+const report = (
+  change: ImageStateChange,
+  outcome: ImageStateOutcome,
+  { logger, metrics }: Observability,
+): void => {
+  metrics.count(
+    OUTCOME_METRICS[outcome.outcome],
+    "pipeline" in outcome && outcome.pipeline ? { pipeline: outcome.pipeline } : {},
+  );
+  const fields = {
+    ...outcome,
+    imageArn: change.imageArn,
+    source: change.source,
+    deliveryId: change.deliveryId,
+  };
+  switch (outcome.outcome) {
+    case "rollout-started":
+    case "no-targets": {
+      const mismatched = outcome.targetsWithoutAmi.length + outcome.amisWithoutTarget.length > 0;
+      // A distribution configuration that drifted from the rollout waves: worth a warning each time.
+      if (mismatched || outcome.outcome === "no-targets")
+        logger.warn("image outputs and rollout targets do not match", fields);
+      else logger.info(outcome.outcome, fields);
+      return;
+    }
+    case "duplicate":
+    case "no-rollout-configured":
+      logger.info(outcome.outcome, fields);
+      return;
+    case "unknown-pipeline":
+      logger.info("image from a pipeline not in the config: ignored", fields);
+      return;
+    case "build-failed":
+      logger.error("image build failed", { ...fields, alert: "build-failed" });
+      return;
+    case "ignored-state":
+      logger.debug("image state not acted on", fields);
+      return;
+  }
+};
+
+export const makeHandler = (deps: () => IntakeDeps, observability: Observability) =>
+  middy<unknown, ImageStateResponse>()
+    .use(injectLambdaContext(observability.logger))
+    .use(logFailures(observability.logger))
+    .handler(async (event) => {
+      const changes = parseImageStateEvent(event);
+      const outcomes: ImageStateOutcome[] = [];
+      const failures: Array<{ change: ImageStateChange; error: unknown }> = [];
+      // Every record is handled even if one fails; each is idempotent, so the retry of the
+      // whole event redoes only what failed.
+      for (const change of changes) {
+        try {
+          const outcome = await handleImageStateChange(change, deps());
+          report(change, outcome, observability);
+          outcomes.push(outcome);
+        } catch (error) {
+          observability.logger.error("image state change not handled", {
+            error,
+            imageArn: change.imageArn,
+            status: change.status,
+          });
+          failures.push({ change, error });
+        }
+      }
+      if (failures.length > 0) {
+        throw new ImageStateError(
+          `${failures.length} of ${changes.length} image state change(s) failed: ${failures.map(({ change, error }) => `${change.imageArn}: ${errorMessage(error)}`).join("; ")}`,
+          {
+            retryable: failures.some(({ error }) => isRetryable(error)),
+            cause: failures[0]?.error,
+          },
+        );
+      }
+      return { outcomes };
+    });
+
+export const handler = makeHandler(
+  lazy(() => {
+    const env = readEnv(["TABLE_NAME", "ROLLOUT_QUEUE_URL"]);
+    const region = currentRegion();
+    return {
+      config: loadConfig(),
+      db: createDocumentClient(region),
+      table: env.TABLE_NAME,
+      sqs: new SQSClient(clientConfig({ region })),
+      queueUrl: env.ROLLOUT_QUEUE_URL,
+      imageBuilder: regionalClients((options) => new ImagebuilderClient(clientConfig(options))),
+      clock: systemClock,
+    };
+  }),
+  { logger: createLogger(), metrics: powertoolsMetricSink(createMetrics()) },
+);

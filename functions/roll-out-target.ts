@@ -1,0 +1,153 @@
+import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
+import type { Logger } from "@aws-lambda-powertools/logger";
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
+import { EC2Client } from "@aws-sdk/client-ec2";
+import { IAMClient } from "@aws-sdk/client-iam";
+import { KMSClient } from "@aws-sdk/client-kms";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { STSClient } from "@aws-sdk/client-sts";
+import middy from "@middy/core";
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { clientConfig, currentRegion, memoizeClients } from "../lib/aws/clients.ts";
+import { systemClock } from "../lib/aws/clock.ts";
+import { AssumedRoleCredentials } from "../lib/aws/credentials.ts";
+import { createDocumentClient } from "../lib/aws/dynamodb.ts";
+import { readEnv } from "../lib/aws/env.ts";
+import { loadConfig } from "../lib/config/load.ts";
+import type { AccountConfig } from "../lib/config/schema.ts";
+import { parseTargetMessage } from "../lib/events/rollout-message.ts";
+import { lazy } from "../lib/lazy.ts";
+import {
+  createLogger,
+  createMetrics,
+  logFailures,
+  type MetricSink,
+  powertoolsMetricSink,
+} from "../lib/observability/index.ts";
+import { requeueTarget } from "../lib/rollout/dispatch.ts";
+import {
+  type RollOutTargetDeps,
+  rollOutTarget,
+  type TargetClients,
+  TargetFailedError,
+  type TargetOutcome,
+} from "../lib/rollout/roll-out-target.ts";
+
+/**
+ * roll-out-target: one SQS message per target (account + region) of a rollout wave. Each record
+ * is processed on its own; only records that failed in a retryable way are reported back to SQS
+ * (partial batch response), to be redelivered and finally dead-lettered.
+ */
+
+export interface Observability {
+  readonly logger: Logger;
+  readonly metrics: MetricSink;
+}
+
+const STATUS_METRICS: Partial<Record<TargetOutcome["status"], string>> = {
+  refreshing: "TargetRefreshing",
+  "up-to-date": "TargetUpToDate",
+  "partially-failed": "TargetPartiallyFailed",
+  failed: "TargetFailed",
+  requeued: "TargetRequeued",
+  "already-finished": "TargetDuplicateDelivery",
+};
+
+export const makeHandler = (deps: () => RollOutTargetDeps, observability: Observability) => {
+  const { logger, metrics } = observability;
+  const processor = new BatchProcessor(EventType.SQS);
+
+  const processRecord = async (record: SQSRecord): Promise<void> => {
+    const message = parseTargetMessage(record.body);
+    const context = {
+      rolloutId: message.rolloutId,
+      account: message.account,
+      accountId: message.accountId,
+      region: message.region,
+      wave: message.wave,
+      messageId: record.messageId,
+      receiveCount: record.attributes.ApproximateReceiveCount,
+    };
+    try {
+      const outcome = await rollOutTarget(message, deps());
+      const metric = STATUS_METRICS[outcome.status];
+      if (metric) metrics.count(metric, { pipeline: message.pipeline });
+      const failedGroups =
+        "groups" in outcome && outcome.groups.some((group) => group.status === "failed");
+      if (failedGroups)
+        logger.error("target rolled out with failures", {
+          ...context,
+          ...outcome,
+          alert: "rollout-target-failed",
+        });
+      else logger.info(`target ${outcome.status}`, { ...context, ...outcome });
+    } catch (error) {
+      if (error instanceof TargetFailedError) {
+        // Retrying cannot help (AccessDenied, a refused grant, a config problem): recorded on the
+        // target, alerted, and the message is done.
+        metrics.count("TargetFailed", { pipeline: message.pipeline });
+        logger.error("target failed", { ...context, error, alert: "rollout-target-failed" });
+        return;
+      }
+      logger.warn("target will be retried", { ...context, error });
+      throw error;
+    }
+  };
+
+  return middy<SQSEvent, SQSBatchResponse>()
+    .use(injectLambdaContext(logger))
+    .use(logFailures(logger))
+    .handler(async (event, context) =>
+      processPartialResponse(event, processRecord, processor, {
+        context,
+        throwOnFullBatchFailure: false,
+      }),
+    );
+};
+
+/** Clients in target accounts, through the assumed role, one per account and region. */
+const assumedRoleClients = (sts: STSClient): TargetClients => {
+  const credentials = new AssumedRoleCredentials({ sts, clock: systemClock });
+  const options = (account: AccountConfig, region: string) => ({
+    region,
+    credentials: credentials.provider(
+      { accountId: account.id, roleName: account.roleName, externalId: account.externalId },
+      "roll-out-target",
+    ),
+  });
+  const autoScaling = memoizeClients((o) => new AutoScalingClient(clientConfig(o)));
+  const ec2 = memoizeClients((o) => new EC2Client(clientConfig(o)));
+  const kms = memoizeClients((o) => new KMSClient(clientConfig(o)));
+  const iam = memoizeClients((o) => new IAMClient(clientConfig(o)));
+  const ownEc2 = memoizeClients((o) => new EC2Client(clientConfig(o)));
+  return {
+    autoScaling: (account, region) =>
+      autoScaling(options(account, region), `${account.id}|${region}`),
+    ec2: (account, region) => ec2(options(account, region), `${account.id}|${region}`),
+    kms: (account, region) => kms(options(account, region), `${account.id}|${region}`),
+    // IAM is global; its endpoint is reached from any region.
+    iam: (account) => iam(options(account, "us-east-1"), account.id),
+    // A shared AMI's snapshots are described by their owner: the build account the orchestrator
+    // runs in (its own credentials).
+    ownerEc2: (_accountId, region) => ownEc2({ region }),
+  };
+};
+
+export const handler = makeHandler(
+  lazy(() => {
+    const env = readEnv(["TABLE_NAME", "ROLLOUT_QUEUE_URL"]);
+    const region = currentRegion();
+    const sqs = new SQSClient(clientConfig({ region }));
+    return {
+      config: loadConfig(),
+      db: createDocumentClient(region),
+      table: env.TABLE_NAME,
+      clients: assumedRoleClients(new STSClient(clientConfig({ region }))),
+      requeue: (message, delaySeconds) =>
+        requeueTarget(sqs, env.ROLLOUT_QUEUE_URL, message, delaySeconds),
+      clock: systemClock,
+    };
+  }),
+  { logger: createLogger(), metrics: powertoolsMetricSink(createMetrics()) },
+);

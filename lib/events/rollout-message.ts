@@ -1,0 +1,33 @@
+import { z } from "zod";
+import { parseEvent } from "./parse.ts";
+
+/**
+ * The body of one rollout queue message: roll one rollout out to one target (account + region).
+ * Written by on-image-state (and by later waves), read by roll-out-target; `attempt` counts the
+ * times the message was re-enqueued to wait (grant propagation, another refresh in progress).
+ */
+export const targetMessageSchema = z.object({
+  rolloutId: z.string().min(1),
+  pipeline: z.string().min(1),
+  imageArn: z.string().min(1),
+  wave: z.string().min(1),
+  waveIndex: z.number().int().min(0),
+  account: z.string().min(1),
+  accountId: z.string().regex(/^\d{12}$/, "expected a 12-digit account id"),
+  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "expected an AWS region"),
+  amiId: z.string().regex(/^ami-[0-9a-f]+$/, "expected an AMI id"),
+  attempt: z.number().int().min(0).default(0),
+});
+
+export type TargetMessage = z.output<typeof targetMessageSchema>;
+
+/** Parses an SQS message body, naming the bad field and value when it is not a target message. */
+export const parseTargetMessage = (body: string): TargetMessage => {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    return parseEvent(targetMessageSchema, body, "rollout message (body is not JSON)");
+  }
+  return parseEvent(targetMessageSchema, json, "rollout message");
+};

@@ -1,0 +1,76 @@
+import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { OrchestratorError } from "../errors.ts";
+import type { TargetMessage } from "../events/rollout-message.ts";
+import type { RolloutPlan, RolloutTarget } from "./plan.ts";
+
+/** SendMessageBatch takes at most 10 entries. */
+const BATCH = 10;
+/** SQS DelaySeconds is at most 15 minutes. */
+export const MAX_DELAY_SECONDS = 900;
+
+export const targetMessage = (
+  plan: Pick<RolloutPlan, "rolloutId" | "pipeline" | "imageArn">,
+  target: RolloutTarget,
+): TargetMessage => ({
+  rolloutId: plan.rolloutId,
+  pipeline: plan.pipeline,
+  imageArn: plan.imageArn,
+  wave: target.wave,
+  waveIndex: target.waveIndex,
+  account: target.account,
+  accountId: target.accountId,
+  region: target.region,
+  amiId: target.amiId,
+  attempt: 0,
+});
+
+/**
+ * One message per target, in batches of 10. Entries SQS rejects are re-sent once, then reported
+ * as a retryable failure: the caller records the wave as dispatched only after this returns, so
+ * a retried invocation sends the whole wave again, which roll-out-target tolerates (its steps
+ * are recorded), rather than leaving a target behind.
+ */
+export const sendTargetMessages = async (
+  sqs: SQSClient,
+  queueUrl: string,
+  messages: readonly TargetMessage[],
+): Promise<void> => {
+  for (let start = 0; start < messages.length; start += BATCH) {
+    let pending = messages.slice(start, start + BATCH).map((message, index) => ({
+      Id: String(index),
+      MessageBody: JSON.stringify(message),
+    }));
+    for (let round = 0; round < 2 && pending.length > 0; round += 1) {
+      const { Failed: failed = [] } = await sqs.send(
+        new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: pending }),
+      );
+      const failedIds = new Set(failed.map((entry) => entry.Id));
+      const rejected = pending.filter((entry) => failedIds.has(entry.Id));
+      if (round === 1 && rejected.length > 0) {
+        throw new OrchestratorError(
+          `SQS rejected ${rejected.length} rollout message(s): ${failed.map((entry) => `${entry.Code}: ${entry.Message}`).join("; ")}`,
+          { retryable: true },
+        );
+      }
+      pending = rejected;
+    }
+  }
+};
+
+/** Puts a target back on the queue to be resumed after `delaySeconds` (at most 15 minutes). */
+export const requeueTarget = async (
+  sqs: SQSClient,
+  queueUrl: string,
+  message: TargetMessage,
+  delaySeconds: number,
+): Promise<number> => {
+  const delay = Math.max(0, Math.min(MAX_DELAY_SECONDS, Math.ceil(delaySeconds)));
+  await sqs.send(
+    new SendMessageCommand({
+      QueueUrl: queueUrl,
+      MessageBody: JSON.stringify({ ...message, attempt: message.attempt + 1 }),
+      DelaySeconds: delay,
+    }),
+  );
+  return delay;
+};

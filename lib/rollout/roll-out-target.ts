@@ -1,0 +1,455 @@
+import type { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
+import type { EC2Client } from "@aws-sdk/client-ec2";
+import type { IAMClient } from "@aws-sdk/client-iam";
+import type { KMSClient } from "@aws-sdk/client-kms";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import pMap from "p-map";
+import {
+  type DiscoveredGroup,
+  defaultServiceLinkedRoleArn,
+  discoverGroups,
+} from "../auto-scaling/groups.ts";
+import { startInstanceRefresh } from "../auto-scaling/instance-refresh.ts";
+import { ensureDefaultServiceLinkedRole } from "../auto-scaling/service-linked-role.ts";
+import type { Clock } from "../aws/clock.ts";
+import { findPipeline } from "../config/load.ts";
+import type { AccountConfig, OrchestratorConfig, RolloutConfig } from "../config/schema.ts";
+import { errorMessage, isRetryable, OrchestratorError } from "../errors.ts";
+import type { TargetMessage } from "../events/rollout-message.ts";
+import { describeKeyOwnership, ensureGrant, parseKeyArn } from "../kms/grants.ts";
+import { amiEncryption } from "../kms/snapshot-keys.ts";
+import { createVersionWithAmi, resolveTemplateVersion } from "../launch-templates/versions.ts";
+import {
+  FINISHED_TARGET_STATUSES,
+  type GrantRecord,
+  type GroupRecord,
+  getTarget,
+  listGroups,
+  putGroup,
+  registerGrant,
+  type TargetRecord,
+  type TargetStatus,
+  type TemplateRecord,
+  updateTarget,
+} from "./store.ts";
+
+/** SDK clients in a target account (assumed role), and in an AMI owner's account. */
+export interface TargetClients {
+  autoScaling(account: AccountConfig, region: string): AutoScalingClient;
+  ec2(account: AccountConfig, region: string): EC2Client;
+  kms(account: AccountConfig, region: string): KMSClient;
+  iam(account: AccountConfig): IAMClient;
+  /** EC2 in the account owning a shared AMI's snapshots, when the orchestrator can reach it. */
+  ownerEc2(accountId: string, region: string): EC2Client | undefined;
+}
+
+export interface RollOutTargetDeps {
+  readonly config: OrchestratorConfig;
+  readonly db: DynamoDBDocumentClient;
+  readonly table: string;
+  readonly clients: TargetClients;
+  /** Puts the message back on the queue to resume after `delaySeconds`; returns the delay used. */
+  readonly requeue: (message: TargetMessage, delaySeconds: number) => Promise<number>;
+  readonly clock: Clock;
+  /** Groups of one target rolled concurrently. */
+  readonly groupConcurrency?: number;
+}
+
+/** How long to wait before asking again when a group already has a refresh running. */
+export const ACTIVE_REFRESH_RETRY_SECONDS = 300;
+/** After this many waits on another refresh (about 4 hours), the group is reported as failed. */
+export const MAX_REFRESH_WAITS = 48;
+
+export interface GroupOutcome {
+  readonly group: string;
+  readonly status: GroupRecord["status"] | "retry";
+  readonly instanceRefreshId?: string;
+  readonly previousVersion?: number;
+  readonly newVersion?: number;
+  readonly reason?: string;
+}
+
+export type TargetOutcome =
+  | { readonly status: "already-finished"; readonly targetStatus: TargetStatus }
+  | { readonly status: "requeued"; readonly reason: string; readonly delaySeconds: number }
+  | {
+      readonly status: TargetStatus;
+      readonly groups: readonly GroupOutcome[];
+      readonly grants: readonly GrantRecord[];
+      readonly unsupportedGroups: ReadonlyArray<{ name: string; reason: string }>;
+      readonly missingGroups: readonly string[];
+      readonly notes: readonly string[];
+      readonly reason?: string;
+    };
+
+/** The target cannot be rolled by retrying (bad config, AccessDenied): recorded, then alerted. */
+export class TargetFailedError extends OrchestratorError {}
+
+/** Some step failed in a way a later delivery can fix: the SQS message must be retried. */
+export class RetryTargetError extends OrchestratorError {
+  constructor(message: string, cause?: unknown) {
+    super(message, { cause, retryable: true });
+  }
+}
+
+const templateKey = (group: DiscoveredGroup): string =>
+  `${group.launchTemplate?.launchTemplateId ?? group.launchTemplate?.launchTemplateName}@${group.launchTemplate?.version}`;
+
+/**
+ * Rolls one rollout out to one target (account + region): KMS grants for each group's
+ * service-linked role, one new launch-template version per template, an instance refresh per
+ * group pinned to it. Every step's result is recorded on the target and group records before the
+ * next, so a redelivered message resumes where the last one stopped and repeats no mutating call.
+ *
+ * Errors a retry can fix are thrown (the message goes back to the queue, then to the DLQ);
+ * errors it cannot (AccessDenied, a refused grant, bad template) are recorded on the target or the
+ * group and returned: one group's failure does not stop the others.
+ */
+export const rollOutTarget = async (
+  message: TargetMessage,
+  deps: RollOutTargetDeps,
+): Promise<TargetOutcome> => {
+  const nowIso = () => new Date(deps.clock.now()).toISOString();
+  const record = await getTarget(deps.db, deps.table, message.rolloutId, message);
+  if (!record) {
+    throw new TargetFailedError(
+      `no record of target ${message.accountId}/${message.region} in rollout ${message.rolloutId}: the message was not written by on-image-state`,
+    );
+  }
+  if (FINISHED_TARGET_STATUSES.has(record.status)) {
+    return { status: "already-finished", targetStatus: record.status };
+  }
+  const pipeline = findPipeline(deps.config, message.pipeline);
+  const account = deps.config.accounts[message.account];
+  if (!pipeline?.rollout || !account || account.id !== message.accountId) {
+    const reason = `pipeline "${message.pipeline}" with a rollout, and account "${message.account}" (${message.accountId}), must be in the config`;
+    await updateTarget(
+      deps.db,
+      deps.table,
+      message.rolloutId,
+      message,
+      { status: "failed", reason },
+      nowIso(),
+    );
+    throw new TargetFailedError(reason);
+  }
+  const rollout = pipeline.rollout;
+  if (record.status === "pending") {
+    await updateTarget(
+      deps.db,
+      deps.table,
+      message.rolloutId,
+      message,
+      { status: "in-progress", startedAt: nowIso() },
+      nowIso(),
+    );
+  }
+  try {
+    return await runSteps(message, record, account, rollout, deps, nowIso);
+  } catch (error) {
+    if (isRetryable(error)) {
+      throw error instanceof RetryTargetError
+        ? error
+        : new RetryTargetError(
+            `target ${message.accountId}/${message.region}: ${errorMessage(error)}`,
+            error,
+          );
+    }
+    const reason = errorMessage(error);
+    await updateTarget(
+      deps.db,
+      deps.table,
+      message.rolloutId,
+      message,
+      { status: "failed", reason },
+      nowIso(),
+    );
+    throw new TargetFailedError(
+      `target ${message.account} (${message.accountId}) ${message.region}: ${reason}`,
+      {
+        cause: error,
+      },
+    );
+  }
+};
+
+const runSteps = async (
+  message: TargetMessage,
+  record: TargetRecord,
+  account: AccountConfig,
+  rollout: RolloutConfig,
+  deps: RollOutTargetDeps,
+  nowIso: () => string,
+): Promise<TargetOutcome> => {
+  const { region } = message;
+  const notes: string[] = [];
+  const autoScaling = deps.clients.autoScaling(account, region);
+
+  // 1. The groups, as they are now (read-only: repeated on each delivery).
+  const discovery = await discoverGroups(autoScaling, rollout.autoScalingGroups);
+  const found = {
+    unsupportedGroups: discovery.unsupported,
+    missingGroups: discovery.missing,
+  };
+  if (discovery.groups.length === 0) {
+    await updateTarget(
+      deps.db,
+      deps.table,
+      message.rolloutId,
+      message,
+      { status: "up-to-date", ...found },
+      nowIso(),
+    );
+    return {
+      status: "up-to-date",
+      groups: [],
+      grants: [],
+      ...found,
+      notes: ["no Auto Scaling group matches the selector"],
+    };
+  }
+
+  // 2. Service-linked roles: each group's own (custom suffixes exist); the default one if a group has none.
+  let groups = discovery.groups;
+  if (groups.some((group) => !group.serviceLinkedRoleArn)) {
+    const outcome = await ensureDefaultServiceLinkedRole(deps.clients.iam(account));
+    if (outcome === "created")
+      notes.push("created the AWSServiceRoleForAutoScaling service-linked role");
+    const fallback = defaultServiceLinkedRoleArn(account.id);
+    groups = groups.map((group) => ({
+      ...group,
+      serviceLinkedRoleArn: group.serviceLinkedRoleArn ?? fallback,
+    }));
+  }
+
+  // 3. KMS grants, once per (key, service-linked role), before anything can launch.
+  let grants = record.grants;
+  let grantsReadyAt = record.grantsReadyAt;
+  if (!grants) {
+    const ec2 = deps.clients.ec2(account, region);
+    const encryption = await amiEncryption(message.amiId, {
+      target: ec2,
+      targetAccountId: account.id,
+      owner: (ownerId) => deps.clients.ownerEc2(ownerId, region),
+    });
+    if (encryption.unencryptedSnapshotIds.length > 0) {
+      notes.push(
+        `snapshots ${encryption.unencryptedSnapshotIds.join(", ")} are unencrypted: no grant needed`,
+      );
+    }
+    const customerKeys: string[] = [];
+    for (const keyArn of encryption.keyArns) {
+      const kms = deps.clients.kms(account, parseKeyArn(keyArn)?.region ?? region);
+      if ((await describeKeyOwnership(kms, keyArn, account.id)) === "aws-managed") {
+        notes.push(`${keyArn} is an AWS managed key: no grant needed (or possible)`);
+      } else customerKeys.push(keyArn);
+    }
+    const roles = [...new Set(groups.map((group) => group.serviceLinkedRoleArn as string))].sort();
+    const created: GrantRecord[] = [];
+    let readyAt = deps.clock.now();
+    for (const keyArn of customerKeys) {
+      const kms = deps.clients.kms(account, parseKeyArn(keyArn)?.region ?? region);
+      for (const granteePrincipal of roles) {
+        const grant = await ensureGrant(kms, { keyArn, granteePrincipal }, account.id);
+        created.push(grant);
+        const firstSeen = Date.parse(await registerGrant(deps.db, deps.table, grant, nowIso()));
+        readyAt = Math.max(readyAt, firstSeen + rollout.grantPropagationSeconds * 1000);
+      }
+    }
+    grants = created;
+    grantsReadyAt = new Date(readyAt).toISOString();
+    await updateTarget(
+      deps.db,
+      deps.table,
+      message.rolloutId,
+      message,
+      { keyArns: encryption.keyArns, grants, grantsReadyAt, ...found },
+      nowIso(),
+    );
+  }
+
+  // 4. A new grant may take minutes to reach Auto Scaling: launching now would fail opaquely.
+  const waitMs = Date.parse(grantsReadyAt ?? nowIso()) - deps.clock.now();
+  if (waitMs > 0) {
+    const delaySeconds = await deps.requeue(message, waitMs / 1000);
+    await updateTarget(
+      deps.db,
+      deps.table,
+      message.rolloutId,
+      message,
+      { status: "waiting-for-grants" },
+      nowIso(),
+    );
+    return { status: "requeued", reason: "waiting for new KMS grants to propagate", delaySeconds };
+  }
+
+  // 5. One new launch-template version per distinct (template, version in use).
+  const templates: Record<string, TemplateRecord> = { ...record.templates };
+  const ec2 = deps.clients.ec2(account, region);
+  const templateErrors = new Map<string, unknown>();
+  for (const group of groups) {
+    const key = templateKey(group);
+    if (templates[key] || templateErrors.has(key) || !group.launchTemplate) continue;
+    try {
+      const source = await resolveTemplateVersion(ec2, group.launchTemplate);
+      const version = await createVersionWithAmi(ec2, source, {
+        amiId: message.amiId,
+        rolloutId: message.rolloutId,
+        setDefaultVersion: rollout.launchTemplate.setDefaultVersion,
+      });
+      templates[key] = {
+        launchTemplateId: source.launchTemplateId,
+        launchTemplateName: source.launchTemplateName,
+        sourceVersion: version.sourceVersion,
+        versionNumber: version.versionNumber,
+        created: version.created,
+      };
+    } catch (error) {
+      if (isRetryable(error)) throw error;
+      templateErrors.set(key, error);
+    }
+  }
+  await updateTarget(deps.db, deps.table, message.rolloutId, message, { templates }, nowIso());
+
+  // 6. An instance refresh per group, pinned to the new version, a few groups at a time.
+  const recorded = new Map(
+    (await listGroups(deps.db, deps.table, message.rolloutId, message)).map((group) => [
+      group.group,
+      group,
+    ]),
+  );
+  const outcomes = await pMap(
+    groups,
+    async (group): Promise<GroupOutcome & { error?: unknown }> => {
+      const previous = recorded.get(group.name);
+      if (previous && previous.status !== "waiting") return previous;
+      const template = templates[templateKey(group)];
+      const base = { group: group.name, accountId: account.id, region };
+      if (!template) {
+        const reason = errorMessage(templateErrors.get(templateKey(group)));
+        const failed = { ...base, status: "failed" as const, reason, updatedAt: nowIso() };
+        await putGroup(deps.db, deps.table, message.rolloutId, failed);
+        return failed;
+      }
+      const versions = {
+        launchTemplateId: template.launchTemplateId,
+        previousVersion: template.sourceVersion,
+        newVersion: template.versionNumber,
+      };
+      if (!template.created && rollout.instanceRefresh.skipMatching) {
+        // The version in use already launches this AMI, and matching instances are skipped.
+        const upToDate = {
+          ...base,
+          ...versions,
+          status: "up-to-date" as const,
+          updatedAt: nowIso(),
+        };
+        await putGroup(deps.db, deps.table, message.rolloutId, upToDate);
+        return upToDate;
+      }
+      try {
+        const started = await startInstanceRefresh(
+          autoScaling,
+          group,
+          { launchTemplateId: template.launchTemplateId, versionNumber: template.versionNumber },
+          rollout.instanceRefresh,
+        );
+        if (started.status !== "started") {
+          const waiting = message.attempt < MAX_REFRESH_WAITS;
+          const reason = `${started.status}${waiting ? "" : ` for ${MAX_REFRESH_WAITS} attempts: giving up`}`;
+          const result = {
+            ...base,
+            ...versions,
+            status: waiting ? ("waiting" as const) : ("failed" as const),
+            reason,
+            updatedAt: nowIso(),
+          };
+          await putGroup(deps.db, deps.table, message.rolloutId, result);
+          return result;
+        }
+        const result = {
+          ...base,
+          ...versions,
+          status: "refresh-started" as const,
+          instanceRefreshId: started.instanceRefreshId,
+          updatedAt: nowIso(),
+        };
+        await putGroup(deps.db, deps.table, message.rolloutId, result);
+        return result;
+      } catch (error) {
+        if (isRetryable(error))
+          return { group: group.name, status: "retry", reason: errorMessage(error), error };
+        const failed = {
+          ...base,
+          ...versions,
+          status: "failed" as const,
+          reason: errorMessage(error),
+          updatedAt: nowIso(),
+        };
+        await putGroup(deps.db, deps.table, message.rolloutId, failed);
+        return failed;
+      }
+    },
+    { concurrency: deps.groupConcurrency ?? 4 },
+  );
+  const groupOutcomes: GroupOutcome[] = outcomes.map(
+    ({ group, status, instanceRefreshId, previousVersion, newVersion, reason }) => ({
+      group,
+      status,
+      ...(instanceRefreshId ? { instanceRefreshId } : {}),
+      ...(previousVersion === undefined ? {} : { previousVersion }),
+      ...(newVersion === undefined ? {} : { newVersion }),
+      ...(reason ? { reason } : {}),
+    }),
+  );
+
+  const retry = outcomes.filter((outcome) => outcome.status === "retry");
+  if (retry.length > 0) {
+    throw new RetryTargetError(
+      `${retry.length} group(s) hit a transient error: ${retry.map((outcome) => `${outcome.group}: ${outcome.reason}`).join("; ")}`,
+      retry[0]?.error,
+    );
+  }
+  if (outcomes.some((outcome) => outcome.status === "waiting")) {
+    const cancelling = outcomes.some((outcome) => outcome.reason === "cancelling-active-refresh");
+    const delaySeconds = await deps.requeue(
+      message,
+      cancelling ? 60 : ACTIVE_REFRESH_RETRY_SECONDS,
+    );
+    await updateTarget(
+      deps.db,
+      deps.table,
+      message.rolloutId,
+      message,
+      { status: "waiting-for-refresh" },
+      nowIso(),
+    );
+    return {
+      status: "requeued",
+      reason: "waiting for another instance refresh to end",
+      delaySeconds,
+    };
+  }
+  const failed = outcomes.filter((outcome) => outcome.status === "failed");
+  const status: TargetStatus =
+    failed.length === outcomes.length
+      ? "failed"
+      : failed.length > 0
+        ? "partially-failed"
+        : outcomes.some((outcome) => outcome.status === "refresh-started")
+          ? "refreshing"
+          : "up-to-date";
+  const reason =
+    failed.length > 0
+      ? failed.map((outcome) => `${outcome.group}: ${outcome.reason}`).join("; ")
+      : undefined;
+  await updateTarget(
+    deps.db,
+    deps.table,
+    message.rolloutId,
+    message,
+    { status, ...(reason ? { reason } : {}) },
+    nowIso(),
+  );
+  return { status, groups: groupOutcomes, grants, ...found, notes, ...(reason ? { reason } : {}) };
+};

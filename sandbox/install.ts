@@ -59,6 +59,13 @@ export const installSandbox = (world: SandboxWorld): InstalledSandbox => {
   // The sandbox runs on the Node 20 of the dev machine; Lambda runs 22.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
+  // Handlers take the system clock; in the sandbox it follows the simulated one. Real elapsed
+  // time is added so it still moves during an invocation: the SDK's adaptive retry measures
+  // time with it, and would stall if time stood still.
+  const realNow = Date.now;
+  const realStart = realNow();
+  Date.now = () => world.clock.now() + (realNow() - realStart);
+
   const wired = new WeakSet<object>();
   const patched: Array<{ prototype: { send?: Send } }> = [];
   for (const { service, client } of SDK_CLIENTS) {
@@ -108,6 +115,7 @@ export const installSandbox = (world: SandboxWorld): InstalledSandbox => {
 
   return {
     restore() {
+      Date.now = realNow;
       for (const { prototype } of patched) delete prototype.send;
       for (const key of Object.keys(process.env))
         if (!(key in previousEnv)) delete process.env[key];

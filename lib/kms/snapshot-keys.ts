@@ -38,8 +38,13 @@ export const amiEncryption = async (
     owner: (accountId: string) => EC2Client | undefined;
   },
 ): Promise<AmiEncryption> => {
-  const { Images: images = [] } = await clients.target.send(
-    new DescribeImagesCommand({ ImageIds: [amiId] }),
+  const images = await clients.target.send(new DescribeImagesCommand({ ImageIds: [amiId] })).then(
+    (output) => output.Images ?? [],
+    (error: unknown) => {
+      // A copy still being distributed (or never shared here) is "not found", not an empty list.
+      if (error instanceof Error && error.name === "InvalidAMIID.NotFound") return [];
+      throw error;
+    },
   );
   const image = images[0];
   if (!image) {

@@ -53,6 +53,14 @@ export class SimClock implements Clock {
     this.advance(Math.max(0, target - this.#now));
   }
 
+  /** When the next timer fires, if any. */
+  nextTimerAt(): number | undefined {
+    return this.#timers.reduce<number | undefined>(
+      (earliest, timer) => (earliest === undefined || timer.at < earliest ? timer.at : earliest),
+      undefined,
+    );
+  }
+
   get pendingTimers(): number {
     return this.#timers.length;
   }

@@ -122,6 +122,31 @@ export class ImageBuilderModel {
     return [...this.images.values()].filter((image) => image.pipelineArn === pipelineArn);
   }
 
+  /**
+   * The JSON Image Builder publishes to its SNS topic for this image (AVAILABLE or FAILED), with
+   * the real message's quirks: a non-ISO `dateCreated` and a `semver` beyond JS integer precision.
+   */
+  snsMessage(image: SandboxImage): Record<string, unknown> {
+    const [major = 0, minor = 0, patch = 0] = image.version.split(".").map(Number);
+    return {
+      versionlessArn: image.arn.split("/").slice(0, 2).join("/"),
+      semver: `${(BigInt(major) << 64n) | (BigInt(minor) << 32n) | BigInt(patch)}${image.buildVersion}`,
+      arn: image.arn,
+      name: image.name,
+      version: image.version,
+      type: "AMI",
+      buildVersion: image.buildVersion,
+      state: { status: image.status, ...(image.reason ? { reason: image.reason } : {}) },
+      platform: "Linux",
+      sourcePipelineArn: image.pipelineArn,
+      dateCreated: new Date(image.createdAt).toUTCString().replace("GMT", "UTC"),
+      outputResources: { amis: image.amis },
+      buildExecutionId: `exec-${image.buildVersion}`,
+      accountId: image.accountId,
+      buildType: "SCHEDULED",
+    };
+  }
+
   // --- API -------------------------------------------------------------------------------
 
   readonly operations = {

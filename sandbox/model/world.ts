@@ -1,8 +1,14 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { AutoScalingModel } from "./auto-scaling.ts";
 import { SimClock } from "./clock.ts";
+import { Ec2Model } from "./ec2.ts";
 import { awsError } from "./errors.ts";
 import { type CallContext, FaultInjector } from "./faults.ts";
+import { IamModel } from "./iam.ts";
 import { type BuildDurations, ImageBuilderModel } from "./image-builder.ts";
+import { KmsModel } from "./kms.ts";
+import { SqsModel } from "./sqs.ts";
+import { StsModel } from "./sts.ts";
 
 /** Operations that change state in AWS: a duplicate delivery must make none of them twice. */
 export const MUTATING_OPERATIONS: ReadonlySet<string> = new Set([
@@ -46,6 +52,12 @@ export class SandboxWorld {
   readonly faults = new FaultInjector();
   readonly calls: CallRecord[] = [];
   readonly imageBuilder: ImageBuilderModel;
+  readonly sts: StsModel;
+  readonly iam = new IamModel();
+  readonly kms: KmsModel;
+  readonly ec2 = new Ec2Model();
+  readonly autoScaling: AutoScalingModel;
+  readonly sqs: SqsModel;
   readonly orchestratorAccountId: string;
   readonly orchestratorRegion: string;
   /** Real (wall-clock) latency added to every call, for fan-out benchmarks. */
@@ -57,7 +69,17 @@ export class SandboxWorld {
     this.orchestratorAccountId = options.orchestratorAccountId;
     this.orchestratorRegion = options.orchestratorRegion;
     this.imageBuilder = new ImageBuilderModel(this.clock, options.buildDurations);
+    this.sts = new StsModel(this.clock);
+    this.kms = new KmsModel(this.clock);
+    this.autoScaling = new AutoScalingModel(this.clock, this.ec2, this.kms);
+    this.sqs = new SqsModel(this.clock);
     this.register("imagebuilder", this.imageBuilder.operations);
+    this.register("sts", this.sts.operations);
+    this.register("iam", this.iam.operations);
+    this.register("kms", this.kms.operations);
+    this.register("ec2", this.ec2.operations);
+    this.register("autoscaling", this.autoScaling.operations);
+    this.register("sqs", this.sqs.operations);
   }
 
   /** Adds a service model's operations (later models plug in here). */

@@ -4,6 +4,7 @@ import {
   AutoScalingClient,
   CancelInstanceRefreshCommand,
   DescribeAutoScalingGroupsCommand,
+  DescribeInstanceRefreshesCommand,
   InstanceRefreshInProgressFault,
   StartInstanceRefreshCommand,
 } from "@aws-sdk/client-auto-scaling";
@@ -205,6 +206,7 @@ describe("instance refresh", () => {
   });
 
   it("waits when a refresh is already active and the policy is wait", async () => {
+    autoscaling.on(DescribeInstanceRefreshesCommand).resolves({ InstanceRefreshes: [] });
     autoscaling
       .on(StartInstanceRefreshCommand)
       .rejects(new InstanceRefreshInProgressFault({ message: "in progress", $metadata: {} }));
@@ -221,6 +223,15 @@ describe("instance refresh", () => {
   });
 
   it("cancels the active refresh when the policy is cancel, and starts again later", async () => {
+    autoscaling.on(DescribeInstanceRefreshesCommand).resolves({
+      InstanceRefreshes: [
+        {
+          InstanceRefreshId: "someone-elses",
+          Status: "InProgress",
+          DesiredConfiguration: { LaunchTemplate: { LaunchTemplateId: "lt-web", Version: "7" } },
+        },
+      ],
+    });
     autoscaling
       .on(StartInstanceRefreshCommand)
       .rejects(new InstanceRefreshInProgressFault({ message: "in progress", $metadata: {} }));
@@ -237,6 +248,37 @@ describe("instance refresh", () => {
     assert.deepEqual(autoscaling.commandCalls(CancelInstanceRefreshCommand)[0]?.args[0].input, {
       AutoScalingGroupName: "web",
     });
+  });
+
+  it("adopts the active refresh when it is ours (started by a delivery that crashed before recording it)", async () => {
+    autoscaling
+      .on(StartInstanceRefreshCommand)
+      .rejects(new InstanceRefreshInProgressFault({ message: "in progress", $metadata: {} }));
+    autoscaling.on(DescribeInstanceRefreshesCommand).resolves({
+      InstanceRefreshes: [
+        {
+          InstanceRefreshId: "ours",
+          Status: "InProgress",
+          DesiredConfiguration: {
+            MixedInstancesPolicy: {
+              LaunchTemplate: {
+                LaunchTemplateSpecification: { LaunchTemplateId: "lt-web", Version: "8" },
+              },
+            },
+          },
+        },
+      ],
+    });
+
+    const started = await startInstanceRefresh(
+      new AutoScalingClient({}),
+      plain,
+      { launchTemplateId: "lt-web", versionNumber: 8 },
+      settings({ whenInProgress: "cancel" }),
+    );
+
+    assert.deepEqual(started, { status: "started", instanceRefreshId: "ours", adopted: true });
+    assert.equal(autoscaling.commandCalls(CancelInstanceRefreshCommand).length, 0);
   });
 
   it("leaves unset preferences to AWS defaults", () => {

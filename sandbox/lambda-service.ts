@@ -1,0 +1,177 @@
+import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { fakeContext } from "./lambda.ts";
+import type { SandboxImage } from "./model/image-builder.ts";
+import type { SandboxMessage, SandboxQueue } from "./model/sqs.ts";
+import type { SandboxWorld } from "./model/world.ts";
+
+type Handler<E, R> = (event: E, context: Context) => Promise<R>;
+
+export interface Invocation {
+  readonly functionName: string;
+  readonly at: number;
+  readonly event: unknown;
+  readonly result?: unknown;
+  readonly error?: Error;
+}
+
+/** Lambda's asynchronous invocation retries (serverless.yml: maximumRetryAttempts 2). */
+const ASYNC_RETRIES = 2;
+
+/**
+ * The Lambda service of the sandbox: delivers Image Builder's SNS notifications to on-image-state
+ * (asynchronous invocation: two retries, then the on-failure destination) and runs the SQS event
+ * source mapping of the rollout queue for roll-out-target (batches of up to 10, partial batch
+ * responses, visibility timeouts, redrive to the DLQ). Every invocation is recorded.
+ */
+export class SandboxLambdaService {
+  readonly invocations: Invocation[] = [];
+  /** Events that failed every asynchronous attempt (the on-failure destination). */
+  readonly failedEvents: Array<{ functionName: string; event: unknown; error: Error }> = [];
+  readonly #pendingNotifications: unknown[] = [];
+  #snsSequence = 0;
+
+  constructor(
+    private readonly world: SandboxWorld,
+    private readonly handlers: {
+      readonly onImageState: Handler<unknown, unknown>;
+      readonly rollOutTarget: Handler<SQSEvent, SQSBatchResponse>;
+    },
+    private readonly queue: SandboxQueue,
+    private readonly observer?: (invocation: Invocation) => void,
+  ) {
+    // Image Builder publishes AVAILABLE and FAILED (only) to the pipeline's SNS topic.
+    world.imageBuilder.onImageStateChange((image) => {
+      if (image.status === "AVAILABLE" || image.status === "FAILED")
+        this.#pendingNotifications.push(this.snsEvent(image));
+    });
+  }
+
+  /** The SNS event Lambda receives for an image notification. */
+  snsEvent(image: SandboxImage): unknown {
+    this.#snsSequence += 1;
+    const topic = `arn:aws:sns:${image.region}:${image.accountId}:imagebuilder-notifications`;
+    return {
+      Records: [
+        {
+          EventSource: "aws:sns",
+          EventVersion: "1.0",
+          EventSubscriptionArn: `${topic}:sandbox`,
+          Sns: {
+            Type: "Notification",
+            MessageId: `sns-${this.#snsSequence}`,
+            TopicArn: topic,
+            Subject: null,
+            Message: JSON.stringify(this.world.imageBuilder.snsMessage(image)),
+            Timestamp: this.world.clock.iso(),
+            MessageAttributes: {},
+          },
+        },
+      ],
+    };
+  }
+
+  async #invoke<E, R>(functionName: string, handler: Handler<E, R>, event: E): Promise<Invocation> {
+    const at = this.world.clock.now();
+    let invocation: Invocation;
+    try {
+      invocation = {
+        functionName,
+        at,
+        event,
+        result: await handler(event, fakeContext(functionName)),
+      };
+    } catch (error) {
+      invocation = {
+        functionName,
+        at,
+        event,
+        error: error instanceof Error ? error : new Error(String(error)),
+      };
+    }
+    this.invocations.push(invocation);
+    this.observer?.(invocation);
+    return invocation;
+  }
+
+  /** Asynchronous invocation with Lambda's retries; the last failure goes to failedEvents. */
+  async invokeAsync(
+    functionName: string,
+    handler: Handler<unknown, unknown>,
+    event: unknown,
+  ): Promise<Invocation> {
+    let invocation = await this.#invoke(functionName, handler, event);
+    for (let retry = 0; retry < ASYNC_RETRIES && invocation.error; retry += 1) {
+      this.world.clock.advance(60_000);
+      invocation = await this.#invoke(functionName, handler, event);
+    }
+    if (invocation.error) this.failedEvents.push({ functionName, event, error: invocation.error });
+    return invocation;
+  }
+
+  /** Delivers the Image Builder notifications published so far. */
+  async deliverNotifications(): Promise<Invocation[]> {
+    const delivered: Invocation[] = [];
+    while (this.#pendingNotifications.length > 0) {
+      const event = this.#pendingNotifications.shift();
+      delivered.push(await this.invokeAsync("on-image-state", this.handlers.onImageState, event));
+    }
+    return delivered;
+  }
+
+  sqsEvent(messages: readonly SandboxMessage[]): SQSEvent {
+    return {
+      Records: messages.map((message) => ({
+        messageId: message.messageId,
+        receiptHandle: message.receiptHandle ?? "",
+        body: message.body,
+        attributes: {
+          ApproximateReceiveCount: String(message.receiveCount),
+          SentTimestamp: String(message.sentAt),
+          SenderId: "AROASANDBOX:on-image-state",
+          ApproximateFirstReceiveTimestamp: String(message.sentAt),
+        },
+        messageAttributes: {},
+        md5OfBody: "",
+        eventSource: "aws:sqs",
+        eventSourceARN: this.queue.arn,
+        awsRegion: this.world.orchestratorRegion,
+      })),
+    };
+  }
+
+  /**
+   * Runs the event source mapping until the queue has nothing visible before `until` (simulated
+   * time), advancing the clock to each delayed or retried message. Returns the invocations.
+   */
+  async drainRolloutQueue(
+    options: { until?: number; batchSize?: number } = {},
+  ): Promise<Invocation[]> {
+    const until = options.until ?? this.world.clock.now();
+    const invocations: Invocation[] = [];
+    for (let round = 0; round < 1000; round += 1) {
+      const messages = this.world.sqs.receive(this.queue, options.batchSize ?? 10);
+      if (messages.length === 0) {
+        const next = this.world.sqs.nextVisibleAt(this.queue);
+        if (next === undefined || next > until) break;
+        this.world.clock.advanceTo(next);
+        continue;
+      }
+      const invocation = await this.#invoke(
+        "roll-out-target",
+        this.handlers.rollOutTarget,
+        this.sqsEvent(messages),
+      );
+      invocations.push(invocation);
+      const failed = new Set(
+        invocation.error
+          ? messages.map((message) => message.messageId)
+          : ((invocation.result as SQSBatchResponse | undefined)?.batchItemFailures ?? []).map(
+              (failure) => failure.itemIdentifier,
+            ),
+      );
+      for (const message of messages)
+        if (!failed.has(message.messageId)) this.world.sqs.delete(this.queue, message);
+    }
+    return invocations;
+  }
+}

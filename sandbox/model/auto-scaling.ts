@@ -1,0 +1,310 @@
+import { createHash } from "node:crypto";
+import type { SimClock } from "./clock.ts";
+import type { Ec2Model } from "./ec2.ts";
+import { awsError } from "./errors.ts";
+import type { CallContext } from "./faults.ts";
+import type { KmsModel } from "./kms.ts";
+
+interface TemplateSpec {
+  LaunchTemplateId?: string;
+  LaunchTemplateName?: string;
+  Version?: string;
+}
+
+export interface MixedPolicy {
+  LaunchTemplate: {
+    LaunchTemplateSpecification: TemplateSpec;
+    Overrides?: Array<Record<string, unknown>>;
+  };
+  InstancesDistribution?: Record<string, unknown>;
+}
+
+export interface SandboxGroup {
+  readonly name: string;
+  readonly accountId: string;
+  readonly region: string;
+  readonly tags: Record<string, string>;
+  readonly serviceLinkedRoleArn: string;
+  desiredCapacity: number;
+  launchTemplate?: TemplateSpec;
+  mixedInstancesPolicy?: MixedPolicy;
+  launchConfigurationName?: string;
+  /** The AMI its instances run. */
+  runningImageId?: string;
+}
+
+export type RefreshStatus =
+  | "Pending"
+  | "InProgress"
+  | "Successful"
+  | "Failed"
+  | "Cancelling"
+  | "Cancelled"
+  | "RollbackInProgress"
+  | "RollbackSuccessful";
+
+export interface SandboxRefresh {
+  readonly id: string;
+  readonly group: SandboxGroup;
+  status: RefreshStatus;
+  statusReason?: string;
+  percentageComplete: number;
+  readonly startTime: number;
+  endTime?: number;
+  readonly desiredConfiguration: {
+    LaunchTemplate?: TemplateSpec;
+    MixedInstancesPolicy?: MixedPolicy;
+  };
+  readonly preferences: Record<string, unknown>;
+}
+
+export type RefreshListener = (refresh: SandboxRefresh) => void;
+
+const ACTIVE: ReadonlySet<RefreshStatus> = new Set([
+  "Pending",
+  "InProgress",
+  "Cancelling",
+  "RollbackInProgress",
+]);
+
+/** How long simulated refreshes take. */
+export interface RefreshDurations {
+  readonly firstLaunchMs: number;
+  readonly completeMs: number;
+}
+
+/**
+ * EC2 Auto Scaling: groups and instance refreshes that progress on the simulated clock. The rule
+ * that matters is enforced at the first launch: every customer-managed key encrypting the new
+ * AMI's snapshots must have a propagated grant for the group's service-linked role, or the
+ * refresh fails the way AWS does ("Client.InternalError: Client error on launch").
+ */
+export class AutoScalingModel {
+  readonly groups = new Map<string, SandboxGroup>();
+  readonly refreshes: SandboxRefresh[] = [];
+  readonly #listeners: RefreshListener[] = [];
+
+  constructor(
+    private readonly clock: SimClock,
+    private readonly ec2: Ec2Model,
+    private readonly kms: KmsModel,
+    readonly durations: RefreshDurations = { firstLaunchMs: 60_000, completeMs: 10 * 60_000 },
+  ) {}
+
+  addGroup(group: SandboxGroup): SandboxGroup {
+    this.groups.set(`${group.accountId}|${group.region}|${group.name}`, group);
+    return group;
+  }
+
+  onRefreshChange(listener: RefreshListener): void {
+    this.#listeners.push(listener);
+  }
+
+  refreshesOf(group: SandboxGroup): SandboxRefresh[] {
+    return this.refreshes.filter((refresh) => refresh.group === group);
+  }
+
+  #group(call: CallContext, name: unknown): SandboxGroup {
+    const group = this.groups.get(`${call.accountId}|${call.region}|${String(name)}`);
+    if (!group)
+      throw awsError(
+        "ValidationError",
+        `AutoScalingGroup name not found - AutoScalingGroup ${String(name)} not found`,
+      );
+    return group;
+  }
+
+  #templateSpecOf(configuration: SandboxRefresh["desiredConfiguration"]): TemplateSpec | undefined {
+    return (
+      configuration.LaunchTemplate ??
+      configuration.MixedInstancesPolicy?.LaunchTemplate.LaunchTemplateSpecification
+    );
+  }
+
+  /** Why the group cannot launch this AMI now, if it cannot. */
+  launchFailure(group: SandboxGroup, imageId: string): string | undefined {
+    const image = this.ec2.images.get(imageId);
+    if (!image) return `The image id '[${imageId}]' does not exist`;
+    for (const snapshotId of image.snapshotIds) {
+      const key = this.ec2.snapshots.get(snapshotId)?.kmsKeyId;
+      if (key && !this.kms.usableBy(key, group.serviceLinkedRoleArn, this.clock.now())) {
+        return "Instance failed to launch: Client.InternalError: Client error on launch";
+      }
+    }
+    return undefined;
+  }
+
+  #set(refresh: SandboxRefresh, status: RefreshStatus, reason?: string): void {
+    refresh.status = status;
+    if (reason) refresh.statusReason = reason;
+    if (!ACTIVE.has(status)) refresh.endTime = this.clock.now();
+    for (const listener of this.#listeners) listener(refresh);
+  }
+
+  #firstLaunch(refresh: SandboxRefresh): void {
+    if (refresh.status !== "InProgress") return;
+    const spec = this.#templateSpecOf(refresh.desiredConfiguration);
+    const template = spec
+      ? this.ec2.findTemplate(refresh.group, spec as Record<string, unknown>)
+      : undefined;
+    const version =
+      template && spec?.Version ? this.ec2.resolveVersion(template, spec.Version) : undefined;
+    const imageId = String(version?.data.ImageId ?? "");
+    const failure = this.launchFailure(refresh.group, imageId);
+    if (failure) {
+      if (refresh.preferences.AutoRollback) {
+        this.#set(
+          refresh,
+          "RollbackInProgress",
+          `${failure}. Rolling back to the previous configuration.`,
+        );
+        this.clock.after(2 * 60_000, () => this.#set(refresh, "RollbackSuccessful"));
+      } else this.#set(refresh, "Failed", failure);
+      return;
+    }
+    refresh.percentageComplete = 50;
+    this.clock.after(this.durations.completeMs - this.durations.firstLaunchMs, () => {
+      if (refresh.status !== "InProgress") return;
+      const group = refresh.group;
+      if (refresh.desiredConfiguration.MixedInstancesPolicy) {
+        group.mixedInstancesPolicy = refresh.desiredConfiguration.MixedInstancesPolicy;
+      } else if (refresh.desiredConfiguration.LaunchTemplate) {
+        // As in AWS: a DesiredConfiguration without the policy replaces it.
+        group.launchTemplate = refresh.desiredConfiguration.LaunchTemplate;
+        delete group.mixedInstancesPolicy;
+      }
+      group.runningImageId = imageId;
+      refresh.percentageComplete = 100;
+      this.#set(refresh, "Successful");
+    });
+  }
+
+  #describeGroup(group: SandboxGroup) {
+    return {
+      AutoScalingGroupName: group.name,
+      AutoScalingGroupARN: `arn:aws:autoscaling:${group.region}:${group.accountId}:autoScalingGroup:${createHash("sha256").update(group.name).digest("hex").slice(0, 8)}:autoScalingGroupName/${group.name}`,
+      DesiredCapacity: group.desiredCapacity,
+      MinSize: 0,
+      MaxSize: group.desiredCapacity * 2,
+      ServiceLinkedRoleARN: group.serviceLinkedRoleArn,
+      Tags: Object.entries(group.tags).map(([Key, Value]) => ({
+        Key,
+        Value,
+        ResourceId: group.name,
+        ResourceType: "auto-scaling-group",
+        PropagateAtLaunch: true,
+      })),
+      ...(group.launchTemplate ? { LaunchTemplate: group.launchTemplate } : {}),
+      ...(group.mixedInstancesPolicy ? { MixedInstancesPolicy: group.mixedInstancesPolicy } : {}),
+      ...(group.launchConfigurationName
+        ? { LaunchConfigurationName: group.launchConfigurationName }
+        : {}),
+    };
+  }
+
+  readonly operations = {
+    DescribeAutoScalingGroups: (call: CallContext) => {
+      const names = call.input.AutoScalingGroupNames as string[] | undefined;
+      const filters =
+        (call.input.Filters as Array<{ Name: string; Values: string[] }> | undefined) ?? [];
+      const matching = [...this.groups.values()]
+        .filter((group) => group.accountId === call.accountId && group.region === call.region)
+        .filter((group) => !names || names.includes(group.name))
+        .filter((group) =>
+          filters.every((filter) => {
+            if (!filter.Name.startsWith("tag:"))
+              throw awsError(
+                "ValidationError",
+                `the sandbox models tag filters only (${filter.Name})`,
+              );
+            const value = group.tags[filter.Name.slice(4)];
+            return value !== undefined && filter.Values.includes(value);
+          }),
+        )
+        .sort((a, b) => a.name.localeCompare(b.name));
+      const pageSize = Number(call.input.MaxRecords ?? 50);
+      const start = call.input.NextToken ? Number(call.input.NextToken) : 0;
+      return {
+        AutoScalingGroups: matching
+          .slice(start, start + pageSize)
+          .map((group) => this.#describeGroup(group)),
+        ...(start + pageSize < matching.length ? { NextToken: String(start + pageSize) } : {}),
+      };
+    },
+
+    StartInstanceRefresh: (call: CallContext) => {
+      const group = this.#group(call, call.input.AutoScalingGroupName);
+      if (this.refreshesOf(group).some((refresh) => ACTIVE.has(refresh.status))) {
+        throw awsError(
+          "InstanceRefreshInProgressFault",
+          "An Instance Refresh is already in progress and blocks the execution of this Instance Refresh.",
+        );
+      }
+      const desired = (call.input.DesiredConfiguration ??
+        {}) as SandboxRefresh["desiredConfiguration"];
+      const preferences = (call.input.Preferences ?? {}) as Record<string, unknown>;
+      const version = this.#templateSpecOf(desired)?.Version;
+      if (preferences.AutoRollback && (!version || version.startsWith("$"))) {
+        throw awsError(
+          "ValidationError",
+          "You can't enable auto rollback when the desired configuration uses $Latest or $Default.",
+        );
+      }
+      const refresh: SandboxRefresh = {
+        id: createHash("sha256")
+          .update(`${group.name}|${this.refreshes.length}|${this.clock.now()}`)
+          .digest("hex")
+          .replace(/^(.{8})(.{4})(.{4})(.{4})(.{12}).*/, "$1-$2-$3-$4-$5"),
+        group,
+        status: "Pending",
+        percentageComplete: 0,
+        startTime: this.clock.now(),
+        desiredConfiguration: desired,
+        preferences,
+      };
+      this.refreshes.push(refresh);
+      this.clock.after(1_000, () => {
+        if (refresh.status === "Pending") this.#set(refresh, "InProgress");
+      });
+      this.clock.after(this.durations.firstLaunchMs, () => this.#firstLaunch(refresh));
+      return { InstanceRefreshId: refresh.id };
+    },
+
+    CancelInstanceRefresh: (call: CallContext) => {
+      const group = this.#group(call, call.input.AutoScalingGroupName);
+      const active = this.refreshesOf(group).find(
+        (refresh) => refresh.status === "Pending" || refresh.status === "InProgress",
+      );
+      if (!active)
+        throw awsError(
+          "ActiveInstanceRefreshNotFoundFault",
+          "No in progress or pending Instance Refresh found for Auto Scaling group",
+        );
+      this.#set(active, "Cancelling");
+      this.clock.after(60_000, () => this.#set(active, "Cancelled"));
+      return { InstanceRefreshId: active.id };
+    },
+
+    DescribeInstanceRefreshes: (call: CallContext) => {
+      const group = this.#group(call, call.input.AutoScalingGroupName);
+      const ids = call.input.InstanceRefreshIds as string[] | undefined;
+      const refreshes = this.refreshesOf(group)
+        .filter((refresh) => !ids || ids.includes(refresh.id))
+        .sort((a, b) => b.startTime - a.startTime)
+        .slice(0, Number(call.input.MaxRecords ?? 50));
+      return {
+        InstanceRefreshes: refreshes.map((refresh) => ({
+          InstanceRefreshId: refresh.id,
+          AutoScalingGroupName: group.name,
+          Status: refresh.status,
+          ...(refresh.statusReason ? { StatusReason: refresh.statusReason } : {}),
+          PercentageComplete: refresh.percentageComplete,
+          StartTime: new Date(refresh.startTime),
+          ...(refresh.endTime ? { EndTime: new Date(refresh.endTime) } : {}),
+          DesiredConfiguration: refresh.desiredConfiguration,
+          Preferences: refresh.preferences,
+        })),
+      };
+    },
+  };
+}

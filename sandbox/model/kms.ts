@@ -1,0 +1,156 @@
+import { createHash } from "node:crypto";
+import type { SimClock } from "./clock.ts";
+import { awsError } from "./errors.ts";
+import type { CallContext } from "./faults.ts";
+
+export interface SandboxKey {
+  readonly arn: string;
+  readonly accountId: string;
+  readonly region: string;
+  readonly manager: "CUSTOMER" | "AWS";
+  state: "Enabled" | "Disabled" | "PendingDeletion";
+  /** Accounts the key policy allows kms:CreateGrant and kms:DescribeKey (besides the owner). */
+  readonly allowedAccounts: Set<string>;
+}
+
+export interface SandboxGrant {
+  readonly grantId: string;
+  readonly keyArn: string;
+  readonly name?: string;
+  readonly granteePrincipal: string;
+  readonly operations: readonly string[];
+  readonly createdBy: string;
+  readonly createdAt: number;
+}
+
+/** The operations a key must grant an Auto Scaling SLR for it to launch encrypted volumes. */
+const LAUNCH_OPERATIONS = [
+  "Decrypt",
+  "GenerateDataKeyWithoutPlaintext",
+  "ReEncryptFrom",
+  "ReEncryptTo",
+  "CreateGrant",
+  "DescribeKey",
+];
+
+/**
+ * KMS keys with their key policies and grants. CreateGrant enforces what bites in production:
+ * a cross-account caller must name the key by ARN and be allowed by the key policy; the same
+ * Name and parameters return the same grant; a grant is usable only after it propagated.
+ */
+export class KmsModel {
+  readonly keys = new Map<string, SandboxKey>();
+  readonly grants: SandboxGrant[] = [];
+  /** How long a new grant takes to reach other services (AWS: up to about 5 minutes). */
+  propagationMs = 60_000;
+
+  constructor(private readonly clock: SimClock) {}
+
+  addKey(
+    key: Omit<SandboxKey, "state" | "allowedAccounts"> & { allowedAccounts?: string[] },
+  ): SandboxKey {
+    const created: SandboxKey = {
+      ...key,
+      state: "Enabled",
+      allowedAccounts: new Set(key.allowedAccounts ?? []),
+    };
+    this.keys.set(key.arn, created);
+    return created;
+  }
+
+  static keyArn(accountId: string, region: string, label: string): string {
+    const id = createHash("sha256").update(`${accountId}${region}${label}`).digest("hex");
+    return `arn:aws:kms:${region}:${accountId}:key/${id.slice(0, 8)}-${id.slice(8, 12)}-${id.slice(12, 16)}-${id.slice(16, 20)}-${id.slice(20, 32)}`;
+  }
+
+  /** Whether `grantee` can use the key to launch instances at time `at` (a propagated grant). */
+  usableBy(keyArn: string, grantee: string, at: number): boolean {
+    const key = this.keys.get(keyArn);
+    if (key?.state !== "Enabled") return false;
+    if (key.manager === "AWS") return grantee.includes(`::${key.accountId}:`);
+    return this.grants.some(
+      (grant) =>
+        grant.keyArn === keyArn &&
+        grant.granteePrincipal === grantee &&
+        LAUNCH_OPERATIONS.every((operation) => grant.operations.includes(operation)) &&
+        grant.createdAt + this.propagationMs <= at,
+    );
+  }
+
+  grantsOn(keyArn: string): SandboxGrant[] {
+    return this.grants.filter((grant) => grant.keyArn === keyArn);
+  }
+
+  #key(call: CallContext, action: string): SandboxKey {
+    const keyId = String(call.input.KeyId ?? "");
+    const key = keyId.startsWith("arn:")
+      ? this.keys.get(keyId)
+      : [...this.keys.values()].find(
+          (candidate) =>
+            candidate.arn.endsWith(`/${keyId}`) &&
+            candidate.accountId === call.accountId &&
+            candidate.region === call.region,
+        );
+    if (!key || key.region !== call.region) {
+      throw awsError("NotFoundException", `Key '${keyId}' does not exist`);
+    }
+    if (key.accountId !== call.accountId && !key.allowedAccounts.has(call.accountId)) {
+      throw awsError(
+        "AccessDeniedException",
+        `User: arn:aws:sts::${call.accountId}:assumed-role/ami-orchestrator-target/roll-out-target is not authorized to perform: ${action} on resource: ${key.arn} because no resource-based policy allows the ${action} action`,
+      );
+    }
+    return key;
+  }
+
+  readonly operations = {
+    DescribeKey: (call: CallContext) => {
+      const key = this.#key(call, "kms:DescribeKey");
+      return {
+        KeyMetadata: {
+          Arn: key.arn,
+          KeyId: key.arn.split("/").at(-1),
+          AWSAccountId: key.accountId,
+          KeyManager: key.manager,
+          KeyState: key.state,
+          Enabled: key.state === "Enabled",
+        },
+      };
+    },
+    CreateGrant: (call: CallContext) => {
+      const key = this.#key(call, "kms:CreateGrant");
+      if (key.manager === "AWS" && key.accountId !== call.accountId) {
+        throw awsError(
+          "AccessDeniedException",
+          "AWS managed keys cannot be used from another account",
+        );
+      }
+      const name = call.input.Name ? String(call.input.Name) : undefined;
+      const grantee = String(call.input.GranteePrincipal);
+      const operations = [...((call.input.Operations as string[]) ?? [])].sort();
+      const same = name
+        ? this.grants.find(
+            (grant) =>
+              grant.keyArn === key.arn &&
+              grant.name === name &&
+              grant.granteePrincipal === grantee &&
+              grant.operations.join() === operations.join(),
+          )
+        : undefined;
+      if (same) return { GrantId: same.grantId, GrantToken: `token-${same.grantId}` };
+      const grantId = createHash("sha256")
+        .update(`${key.arn}|${this.grants.length}|${grantee}`)
+        .digest("hex");
+      this.grants.push({
+        grantId,
+        keyArn: key.arn,
+        ...(name ? { name } : {}),
+        granteePrincipal: grantee,
+        operations,
+        createdBy: call.accountId,
+        createdAt: this.clock.now(),
+      });
+      return { GrantId: grantId, GrantToken: `token-${grantId}` };
+    },
+  };
+}

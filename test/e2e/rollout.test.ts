@@ -1,0 +1,248 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { parseConfig } from "../../lib/config/load.ts";
+import type { TargetRecord } from "../../lib/rollout/store.ts";
+import { getRollout, getTarget, listGroups } from "../../lib/rollout/store.ts";
+import { slrArn } from "../../sandbox/model/iam.ts";
+import { type SandboxSession, startSandbox } from "../../sandbox/session.ts";
+
+process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
+process.env.POWERTOOLS_METRICS_DISABLED = "true";
+
+const DEV = "111111111111";
+const PROD = "222222222222";
+const STAGING = "333333333333";
+const BUILD = "999999999999";
+
+/**
+ * One wave over three accounts × two regions, so a single rollout exercises every target shape:
+ * dev (default SLR, a leftover launch-configuration group), prod (custom-suffix SLR), staging
+ * (whose role trusts nobody: AccessDenied while the others complete).
+ */
+const CONFIG = `
+accounts:
+  dev: { id: "${DEV}", externalId: ext-dev-01, regions: [eu-west-1, eu-west-3] }
+  prod: { id: "${PROD}", externalId: ext-prod-01, regions: [eu-west-1, eu-west-3] }
+  staging: { id: "${STAGING}", externalId: ext-staging-01, regions: [eu-west-1] }
+pipelines:
+  - name: base-al2023
+    arn: arn:aws:imagebuilder:eu-west-1:${BUILD}:image-pipeline/base-al2023
+    rollout:
+      waves:
+        - { name: everywhere, accounts: [dev, prod, staging] }
+      autoScalingGroups: { tags: { "ami-orchestrator:pipeline": base-al2023 } }
+      launchTemplate: { setDefaultVersion: true }
+      instanceRefresh: { minHealthyPercentage: 90, instanceWarmup: 60, checkpointPercentages: [50, 100] }
+      grantPropagationSeconds: 120
+`;
+
+describe("automatic rollout of an AVAILABLE image, in the sandbox", () => {
+  let session: SandboxSession;
+  let imageArn: string;
+  let snsEvent: unknown;
+  const rolloutId = () => imageArn.split(":image/")[1] as string;
+
+  before(async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ami-orchestrator-"));
+    writeFileSync(join(dir, "orchestrator.yml"), CONFIG);
+    process.env.ORCHESTRATOR_CONFIG = join(dir, "orchestrator.yml");
+    const config = parseConfig(CONFIG, "rollout.yml");
+    session = await startSandbox(config, {
+      start: "2026-11-23T01:59:00Z",
+      customSlrAccounts: ["prod"],
+      legacyLaunchConfigurationGroup: true,
+    });
+    // staging's role exists but was deployed with another ExternalId.
+    session.world.sts.addRole({
+      accountId: STAGING,
+      roleName: "ami-orchestrator-target",
+      externalId: "someone-elses-id",
+      trustedAccountId: BUILD,
+    });
+  });
+  after(async () => session?.close());
+
+  it("a scheduled build completes and on-image-state starts the rollout once", async () => {
+    const { world, lambda, handlers } = session;
+    await handlers.startPipelines(
+      { pipeline: "base-al2023", scheduledTime: "2026-11-23T02:00:00Z" },
+      (await import("../../sandbox/lambda.ts")).fakeContext("start-pipelines"),
+    );
+    world.clock.advance(45 * 60_000);
+    const [image] = world.imageBuilder.imagesOf(
+      `arn:aws:imagebuilder:eu-west-1:${BUILD}:image-pipeline/base-al2023`,
+    );
+    assert.equal(image?.status, "AVAILABLE");
+    imageArn = image.arn;
+    snsEvent = lambda.snsEvent(image);
+
+    const [delivery] = await lambda.deliverNotifications();
+    assert.equal(delivery?.error, undefined);
+    const outcome = (delivery?.result as { outcomes: Array<Record<string, unknown>> } | undefined)
+      ?.outcomes[0];
+    assert.equal(outcome?.outcome, "rollout-started");
+    assert.equal(outcome?.targets, 5);
+    assert.equal(world.queues.rollout.messages.length, 5);
+    const record = await getRollout(session.dynamo.db, session.dynamo.table, rolloutId());
+    assert.equal(record?.dispatchedWave, 0);
+  });
+
+  it("a duplicate SNS delivery makes no mutating call", async () => {
+    const before = session.world.mutatingCalls().length;
+    const duplicate = await session.lambda.invokeAsync(
+      "on-image-state",
+      session.handlers.onImageState,
+      snsEvent,
+    );
+    const outcome = (duplicate.result as { outcomes: Array<Record<string, unknown>> }).outcomes[0];
+    assert.equal(outcome?.outcome, "duplicate");
+    assert.equal(session.world.mutatingCalls().length, before);
+    assert.equal(session.world.queues.rollout.messages.length, 5);
+  });
+
+  it("creates a grant per key and service-linked role, waits for it, then refreshes every group", async () => {
+    const { world, lambda, dynamo } = session;
+    // A throttled first CreateGrant is retried by the SDK, invisibly to the handler.
+    world.faults.add({
+      service: "kms",
+      operation: "CreateGrant",
+      error: { name: "ThrottlingException", httpStatusCode: 400, throttling: true },
+      times: 1,
+    });
+    await lambda.drainRolloutQueue({ until: world.clock.now() + 30 * 60_000 });
+
+    // Grants: one per (target account's SLR, regional key), created from the target account.
+    const grants = [...world.kms.keys.keys()].flatMap((key) => world.kms.grantsOn(key));
+    const grantees = grants.map((grant) => `${grant.createdBy} ${grant.granteePrincipal}`).sort();
+    assert.deepEqual(grantees, [
+      `${DEV} ${slrArn(DEV)}`,
+      `${DEV} ${slrArn(DEV)}`,
+      `${PROD} ${slrArn(PROD, "prod")}`,
+      `${PROD} ${slrArn(PROD, "prod")}`,
+    ]);
+    assert.ok(grants.every((grant) => grant.operations.length === 8));
+
+    // Every target in dev and prod is refreshing both groups, pinned to an explicit version.
+    for (const [accountId, region] of [
+      [DEV, "eu-west-1"],
+      [DEV, "eu-west-3"],
+      [PROD, "eu-west-1"],
+      [PROD, "eu-west-3"],
+    ] as const) {
+      const target = (await getTarget(dynamo.db, dynamo.table, rolloutId(), {
+        accountId,
+        region,
+      })) as TargetRecord;
+      assert.equal(target.status, "refreshing", `${accountId}/${region}: ${target.reason}`);
+      const groups = await listGroups(dynamo.db, dynamo.table, rolloutId(), { accountId, region });
+      assert.deepEqual(
+        groups.map((group) => [group.group, group.status, group.previousVersion, group.newVersion]),
+        [
+          ["base-al2023-app", "refresh-started", 1, 2],
+          ["base-al2023-workers", "refresh-started", 1, 2],
+        ],
+      );
+      if (accountId === DEV) {
+        assert.match(target.unsupportedGroups?.[0]?.reason ?? "", /launch configuration/);
+      }
+      // The refresh waited for the grant to propagate.
+      const refreshes = world.autoScaling.refreshes.filter(
+        (refresh) => refresh.group.accountId === accountId && refresh.group.region === region,
+      );
+      assert.equal(refreshes.length, 2);
+      const grantedAt = Math.max(
+        ...grants.filter((grant) => grant.createdBy === accountId).map((grant) => grant.createdAt),
+      );
+      for (const refresh of refreshes) {
+        assert.ok(
+          refresh.startTime - grantedAt >= 120_000,
+          "refresh waited grantPropagationSeconds",
+        );
+      }
+    }
+
+    // staging: AccessDenied on AssumeRole is recorded, not retried forever.
+    const staging = await getTarget(dynamo.db, dynamo.table, rolloutId(), {
+      accountId: STAGING,
+      region: "eu-west-1",
+    });
+    assert.equal(staging?.status, "failed");
+    assert.match(staging?.reason ?? "", /AccessDenied.*ExternalId|externalId/s);
+    assert.deepEqual(
+      world.queues.rollout.messages.map((m) => [
+        m.body,
+        m.receiveCount,
+        new Date(m.visibleAt).toISOString(),
+      ]),
+      [],
+    );
+    assert.equal(world.queues.deadLetter.messages.length, 0);
+  });
+
+  it("the refreshes complete: the mixed-instances group keeps its policy, with the new version", () => {
+    const { world } = session;
+    world.clock.advance(15 * 60_000);
+    const refreshes = world.autoScaling.refreshes;
+    assert.equal(refreshes.length, 8);
+    assert.deepEqual(new Set(refreshes.map((refresh) => refresh.status)), new Set(["Successful"]));
+    const workers = [...world.autoScaling.groups.values()].find(
+      (group) => group.accountId === PROD && group.name === "base-al2023-workers",
+    );
+    assert.equal(workers?.launchTemplate, undefined);
+    assert.equal(
+      workers?.mixedInstancesPolicy?.LaunchTemplate.LaunchTemplateSpecification.Version,
+      "2",
+    );
+    assert.equal(workers?.mixedInstancesPolicy?.LaunchTemplate.Overrides?.length, 2);
+    assert.equal(workers?.mixedInstancesPolicy?.InstancesDistribution?.OnDemandBaseCapacity, 1);
+    const amis = new Set(
+      [...world.autoScaling.groups.values()]
+        .filter((group) => group.accountId !== STAGING && !group.launchConfigurationName)
+        .map((group) => group.runningImageId),
+    );
+    assert.equal(amis.size, 4, "each target runs its own regional copy of the new AMI");
+  });
+
+  it("the sandbox enforces the rule the grants exist for: no grant, no launch", () => {
+    const { world } = session;
+    const group = [...world.autoScaling.groups.values()].find((g) => g.accountId === DEV);
+    assert.ok(group);
+    const newAmi = group.runningImageId as string;
+    assert.equal(world.autoScaling.launchFailure(group, newAmi), undefined);
+    const withoutGrant = { ...group, serviceLinkedRoleArn: slrArn(DEV, "other") };
+    assert.match(
+      world.autoScaling.launchFailure(withoutGrant, newAmi) ?? "",
+      /Client\.InternalError/,
+    );
+  });
+
+  it("a redelivered message for a finished target makes no AWS call at all", async () => {
+    const { world, lambda } = session;
+    const calls = world.calls.length;
+    const message = {
+      rolloutId: rolloutId(),
+      pipeline: "base-al2023",
+      imageArn,
+      wave: "everywhere",
+      waveIndex: 0,
+      account: "dev",
+      accountId: DEV,
+      region: "eu-west-1",
+      amiId: "ami-0123456789abcdef0",
+      attempt: 0,
+    };
+    world.sqs.operations.SendMessage({
+      service: "sqs",
+      operation: "SendMessage",
+      accountId: BUILD,
+      region: "eu-west-1",
+      input: { QueueUrl: world.queues.rollout.url, MessageBody: JSON.stringify(message) },
+    });
+    const [invocation] = await lambda.drainRolloutQueue();
+    assert.deepEqual(invocation?.result, { batchItemFailures: [] });
+    assert.equal(world.calls.length, calls);
+  });
+});

@@ -245,4 +245,29 @@ describe("automatic rollout of an AVAILABLE image, in the sandbox", () => {
     assert.deepEqual(invocation?.result, { batchItemFailures: [] });
     assert.equal(world.calls.length, calls);
   });
+
+  it("a malformed rollout message fails alone, is retried, then lands in the DLQ", async () => {
+    const { world, lambda } = session;
+    const send = (body: string) =>
+      world.sqs.operations.SendMessage({
+        service: "sqs",
+        operation: "SendMessage",
+        accountId: BUILD,
+        region: "eu-west-1",
+        input: { QueueUrl: world.queues.rollout.url, MessageBody: body },
+      });
+    send(JSON.stringify({ rolloutId: rolloutId(), pipeline: "base-al2023" }));
+
+    const invocations = await lambda.drainRolloutQueue({ until: world.clock.now() + 2 * 3600_000 });
+
+    assert.equal(invocations.length, 5, "maxReceiveCount deliveries");
+    for (const invocation of invocations) {
+      assert.equal(
+        (invocation.result as { batchItemFailures: unknown[] }).batchItemFailures.length,
+        1,
+      );
+    }
+    assert.equal(world.queues.rollout.messages.length, 0);
+    assert.equal(world.queues.deadLetter.messages.length, 1);
+  });
 });

@@ -1,0 +1,201 @@
+import assert from "node:assert/strict";
+import { after, before, beforeEach, describe, it } from "node:test";
+import { Logger } from "@aws-lambda-powertools/logger";
+import { GetImageCommand, ImagebuilderClient } from "@aws-sdk/client-imagebuilder";
+import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { mockClient } from "aws-sdk-client-mock";
+import { makeHandler } from "../../functions/on-image-state.ts";
+import { loadConfig } from "../../lib/config/load.ts";
+import { InvalidEventError } from "../../lib/errors.ts";
+import { getRollout } from "../../lib/rollout/store.ts";
+import { fakeContext } from "../../sandbox/lambda.ts";
+import { type LocalDynamo, startDynamo } from "../helpers/dynalite.ts";
+import { loadEvent, repoPath } from "../helpers/fixtures.ts";
+
+const sqs = mockClient(SQSClient);
+const imageBuilder = mockClient(ImagebuilderClient);
+const config = loadConfig(repoPath("config/orchestrator.yml"));
+
+type Outcomes = { outcomes: ReadonlyArray<Record<string, unknown>> };
+
+/** The sample SNS event, with its image renumbered so each test gets its own rollout. */
+const snsAvailable = (build: number, records = 1) => {
+  const event = loadEvent<{ Records: Array<{ Sns: { Message: string; MessageId: string } }> }>(
+    "imagebuilder-sns-available",
+  );
+  const [record] = event.Records;
+  const message = JSON.parse(record?.Sns.Message ?? "{}");
+  return {
+    Records: Array.from({ length: records }, (_, index) => ({
+      ...record,
+      Sns: {
+        ...record?.Sns,
+        MessageId: `m-${build}-${index}`,
+        Message: JSON.stringify({
+          ...message,
+          arn: message.arn.replace(/\/7$/, `/${build + index}`),
+        }),
+      },
+    })),
+  };
+};
+
+const sentBodies = () =>
+  sqs
+    .commandCalls(SendMessageBatchCommand)
+    .flatMap((call) => call.args[0].input.Entries ?? [])
+    .map((entry) => JSON.parse(entry.MessageBody ?? "{}"));
+
+describe("on-image-state with a real local DynamoDB", () => {
+  let dynamo: LocalDynamo;
+  const logged: Array<{ level: string; message: string; fields: Record<string, unknown> }> = [];
+  let invoke: (event: unknown) => Promise<Outcomes>;
+
+  before(async () => {
+    dynamo = await startDynamo();
+    const logger = new Logger({ serviceName: "test", logLevel: "SILENT" });
+    for (const level of ["debug", "info", "warn", "error"] as const) {
+      logger[level] = ((message: string, fields: Record<string, unknown> = {}) => {
+        logged.push({ level, message, fields });
+      }) as never;
+    }
+    const handler = makeHandler(
+      () => ({
+        config,
+        db: dynamo.db,
+        table: dynamo.table,
+        sqs: new SQSClient({ region: "eu-west-1" }),
+        queueUrl: "https://sqs.eu-west-1.amazonaws.com/999999999999/rollout",
+        imageBuilder: (region) => new ImagebuilderClient({ region }),
+        clock: { now: () => Date.parse("2026-11-23T02:41:18Z") },
+      }),
+      { logger, metrics: { count: () => undefined } },
+    );
+    invoke = (event) => handler(event, fakeContext("on-image-state")) as Promise<Outcomes>;
+  });
+  after(() => dynamo.close());
+  beforeEach(() => {
+    sqs.reset();
+    imageBuilder.reset();
+    sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
+    logged.length = 0;
+  });
+
+  it("starts the rollout from the SNS sample: the first wave's targets are enqueued", async () => {
+    const { outcomes } = await invoke(snsAvailable(100));
+
+    assert.equal(outcomes[0]?.outcome, "rollout-started");
+    assert.deepEqual(
+      sentBodies().map((body) => [body.wave, body.accountId, body.region, body.amiId]),
+      [["dev", "111111111111", "eu-west-1", "ami-0a1b2c3d4e5f60002"]],
+    );
+    const record = await getRollout(dynamo.db, dynamo.table, "base-al2023/1.4.0/100");
+    assert.equal(record?.dispatchedWave, 0);
+    assert.equal(record?.waveCount, 2);
+  });
+
+  it("a duplicate notification sends nothing", async () => {
+    await invoke(snsAvailable(200));
+    sqs.resetHistory();
+
+    const { outcomes } = await invoke(snsAvailable(200));
+
+    assert.equal(outcomes[0]?.outcome, "duplicate");
+    assert.equal(sqs.commandCalls(SendMessageBatchCommand).length, 0);
+  });
+
+  it("handles every record of an SNS batch, not only the first", async () => {
+    const { outcomes } = await invoke(snsAvailable(300, 3));
+    assert.deepEqual(
+      outcomes.map((outcome) => outcome.rolloutId),
+      ["base-al2023/1.4.0/300", "base-al2023/1.4.0/301", "base-al2023/1.4.0/302"],
+    );
+  });
+
+  it("completes an EventBridge event with GetImage before planning", async () => {
+    imageBuilder.on(GetImageCommand).resolves({
+      image: {
+        sourcePipelineArn: "arn:aws:imagebuilder:eu-west-1:999999999999:image-pipeline/base-al2023",
+        outputResources: {
+          amis: [{ region: "eu-west-1", image: "ami-0eb0000000000001", accountId: "111111111111" }],
+        },
+      },
+    });
+
+    const { outcomes } = await invoke(loadEvent("imagebuilder-eventbridge-image-available"));
+
+    assert.equal(outcomes[0]?.outcome, "rollout-started");
+    assert.equal(imageBuilder.commandCalls(GetImageCommand).length, 1);
+    assert.deepEqual(outcomes[0]?.targetsWithoutAmi, [
+      {
+        wave: "prod",
+        waveIndex: 1,
+        account: "prod",
+        accountId: "222222222222",
+        region: "eu-west-1",
+      },
+      {
+        wave: "prod",
+        waveIndex: 1,
+        account: "prod",
+        accountId: "222222222222",
+        region: "eu-west-3",
+      },
+    ]);
+    assert.ok(logged.some((entry) => entry.level === "warn" && /do not match/.test(entry.message)));
+  });
+
+  it("ignores, with a log line, an image from a pipeline the config does not know", async () => {
+    const event = snsAvailable(400);
+    const record = event.Records[0] as { Sns: { Message: string } };
+    const message = JSON.parse(record.Sns.Message);
+    record.Sns.Message = JSON.stringify({
+      ...message,
+      sourcePipelineArn: message.sourcePipelineArn.replace("base-al2023", "someone-else"),
+    });
+
+    const { outcomes } = await invoke(event);
+
+    assert.equal(outcomes[0]?.outcome, "unknown-pipeline");
+    assert.equal(sqs.commandCalls(SendMessageBatchCommand).length, 0);
+    assert.ok(
+      logged.some((entry) => entry.level === "info" && /not in the config/.test(entry.message)),
+    );
+  });
+
+  it("reports a FAILED build for alerting, with its reason", async () => {
+    const { outcomes } = await invoke(loadEvent("imagebuilder-sns-failed"));
+
+    assert.equal(outcomes[0]?.outcome, "build-failed");
+    assert.equal(outcomes[0]?.pipeline, "web-ubuntu2404");
+    const entry = logged.find((line) => line.level === "error");
+    assert.equal(entry?.fields.alert, "build-failed");
+    assert.match(String(entry?.fields.reason), /ValidateBuild/);
+  });
+
+  it("ignores intermediate states with a debug line", async () => {
+    const event = loadEvent<{ detail: { state: { status: string } } }>(
+      "imagebuilder-eventbridge-image-available",
+    );
+    event.detail.state.status = "TESTING";
+
+    const { outcomes } = await invoke(event);
+
+    assert.deepEqual(outcomes[0]?.outcome, "ignored-state");
+    assert.equal(imageBuilder.commandCalls(GetImageCommand).length, 0);
+  });
+
+  it("rejects a malformed notification naming the field, so Lambda retries then dead-letters it", async () => {
+    const event = snsAvailable(500);
+    const record = event.Records[0] as { Sns: { Message: string } };
+    const { state: _state, ...withoutState } = JSON.parse(record.Sns.Message);
+    record.Sns.Message = JSON.stringify(withoutState);
+
+    await assert.rejects(invoke(event), (error: unknown) => {
+      assert.ok(error instanceof InvalidEventError);
+      assert.match(error.message, /Records\[0\]\.Sns\.Message: .*state.*missing/);
+      return true;
+    });
+    assert.ok(logged.some((entry) => entry.level === "error" && entry.fields.event !== undefined));
+  });
+});

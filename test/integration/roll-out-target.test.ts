@@ -1,0 +1,382 @@
+import assert from "node:assert/strict";
+import { after, before, beforeEach, describe, it } from "node:test";
+import {
+  AutoScalingClient,
+  DescribeAutoScalingGroupsCommand,
+  DescribeInstanceRefreshesCommand,
+  InstanceRefreshInProgressFault,
+  StartInstanceRefreshCommand,
+} from "@aws-sdk/client-auto-scaling";
+import {
+  CreateLaunchTemplateVersionCommand,
+  DescribeImagesCommand,
+  DescribeLaunchTemplateVersionsCommand,
+  DescribeSnapshotsCommand,
+  EC2Client,
+  EC2ServiceException,
+  ModifyLaunchTemplateCommand,
+} from "@aws-sdk/client-ec2";
+import { IAMClient } from "@aws-sdk/client-iam";
+import {
+  CreateGrantCommand,
+  DescribeKeyCommand,
+  KMSClient,
+  KMSServiceException,
+} from "@aws-sdk/client-kms";
+import { mockClient } from "aws-sdk-client-mock";
+import type { TargetMessage } from "../../lib/events/rollout-message.ts";
+import {
+  MAX_REFRESH_WAITS,
+  RetryTargetError,
+  rollOutTarget,
+  TargetFailedError,
+} from "../../lib/rollout/roll-out-target.ts";
+import { createRollout, getTarget, listGroups } from "../../lib/rollout/store.ts";
+import { type LocalDynamo, startDynamo } from "../helpers/dynalite.ts";
+import { testConfig } from "../helpers/fixtures.ts";
+
+const autoScaling = mockClient(AutoScalingClient);
+const ec2 = mockClient(EC2Client);
+const kms = mockClient(KMSClient);
+
+const config = testConfig(`  - name: app
+    arn: arn:aws:imagebuilder:eu-west-1:999999999999:image-pipeline/app
+    rollout:
+      waves: [{ name: dev, accounts: [dev] }]
+      autoScalingGroups: { tags: { team: web } }
+      grantPropagationSeconds: 300`);
+
+const KEY = "arn:aws:kms:eu-west-1:999999999999:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+const SLR =
+  "arn:aws:iam::111111111111:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling";
+const AMI = "ami-0new0000000000001";
+const START = Date.parse("2026-11-23T03:00:00Z");
+
+let counter = 0;
+const newMessage = (): TargetMessage => {
+  counter += 1;
+  return {
+    rolloutId: `app/1.0.0/${counter}`,
+    pipeline: "app",
+    imageArn: `arn:aws:imagebuilder:eu-west-1:999999999999:image/app/1.0.0/${counter}`,
+    wave: "dev",
+    waveIndex: 0,
+    account: "dev",
+    accountId: "111111111111",
+    region: "eu-west-1",
+    amiId: AMI,
+    attempt: 0,
+  };
+};
+
+const group = (name: string) => ({
+  AutoScalingGroupName: name,
+  ServiceLinkedRoleARN: SLR,
+  LaunchTemplate: { LaunchTemplateId: `lt-${name}`, Version: "$Default" },
+  DesiredCapacity: 2,
+  MinSize: 0,
+  MaxSize: 4,
+  AvailabilityZones: [],
+  DefaultCooldown: 300,
+  HealthCheckType: "EC2",
+  CreatedTime: new Date(),
+});
+
+const createVersion = (input: { LaunchTemplateId?: string }) => ({
+  LaunchTemplateVersion: { LaunchTemplateId: input.LaunchTemplateId, VersionNumber: 4 },
+});
+
+/** A healthy account: two groups, an AMI encrypted with one customer key, everything allowed. */
+const healthyAccount = () => {
+  autoScaling
+    .on(DescribeAutoScalingGroupsCommand)
+    .resolves({ AutoScalingGroups: [group("web"), group("api")] });
+  autoScaling
+    .on(StartInstanceRefreshCommand)
+    .callsFake((input) => ({ InstanceRefreshId: `refresh-${input.AutoScalingGroupName}` }));
+  ec2.on(DescribeImagesCommand).resolves({
+    Images: [
+      {
+        ImageId: AMI,
+        OwnerId: "111111111111",
+        BlockDeviceMappings: [{ Ebs: { SnapshotId: "snap-1" } }],
+      },
+    ],
+  });
+  ec2
+    .on(DescribeSnapshotsCommand)
+    .resolves({ Snapshots: [{ SnapshotId: "snap-1", Encrypted: true, KmsKeyId: KEY }] });
+  ec2.on(DescribeLaunchTemplateVersionsCommand).callsFake((input) => ({
+    LaunchTemplateVersions: [
+      {
+        LaunchTemplateId: input.LaunchTemplateId,
+        VersionNumber: 3,
+        LaunchTemplateData: { ImageId: "ami-0old" },
+      },
+    ],
+  }));
+  ec2.on(CreateLaunchTemplateVersionCommand).callsFake(createVersion);
+  ec2.on(ModifyLaunchTemplateCommand).resolves({});
+  kms
+    .on(DescribeKeyCommand)
+    .resolves({ KeyMetadata: { KeyId: "k", KeyManager: "CUSTOMER", KeyState: "Enabled" } });
+  kms.on(CreateGrantCommand).resolves({ GrantId: "grant-1" });
+};
+
+describe("roll-out-target against a real local DynamoDB", () => {
+  let dynamo: LocalDynamo;
+  let now = START;
+  const requeued: Array<{ message: TargetMessage; delaySeconds: number }> = [];
+  const deps = () => ({
+    config,
+    db: dynamo.db,
+    table: dynamo.table,
+    clients: {
+      autoScaling: () => new AutoScalingClient({ region: "eu-west-1" }),
+      ec2: () => new EC2Client({ region: "eu-west-1" }),
+      kms: () => new KMSClient({ region: "eu-west-1" }),
+      iam: () => new IAMClient({ region: "eu-west-1" }),
+      ownerEc2: () => undefined,
+    },
+    requeue: async (message: TargetMessage, delaySeconds: number) => {
+      requeued.push({ message, delaySeconds });
+      return delaySeconds;
+    },
+    clock: { now: () => now },
+  });
+
+  /** Records the rollout and its single target as on-image-state would. */
+  const planned = async (message: TargetMessage) => {
+    await createRollout(
+      dynamo.db,
+      dynamo.table,
+      {
+        rolloutId: message.rolloutId,
+        pipeline: message.pipeline,
+        imageArn: message.imageArn,
+        targets: [
+          {
+            wave: "dev",
+            waveIndex: 0,
+            account: "dev",
+            accountId: message.accountId,
+            region: message.region,
+            amiId: AMI,
+          },
+        ],
+        targetsWithoutAmi: [],
+        amisWithoutTarget: [],
+      },
+      new Date(now).toISOString(),
+    );
+    return message;
+  };
+
+  before(async () => {
+    dynamo = await startDynamo();
+  });
+  after(() => dynamo.close());
+  beforeEach(() => {
+    autoScaling.reset();
+    ec2.reset();
+    kms.reset();
+    requeued.length = 0;
+    now = START;
+    healthyAccount();
+  });
+
+  it("grants first, waits for propagation, then creates versions and refreshes every group", async () => {
+    const message = await planned(newMessage());
+
+    const first = await rollOutTarget(message, deps());
+    assert.deepEqual(first, {
+      status: "requeued",
+      reason: "waiting for new KMS grants to propagate",
+      delaySeconds: 300,
+    });
+    assert.equal(
+      kms.commandCalls(CreateGrantCommand).length,
+      1,
+      "one grant per (key, SLR), not per group",
+    );
+    assert.equal(
+      ec2.commandCalls(CreateLaunchTemplateVersionCommand).length,
+      0,
+      "nothing launches before the grant is usable",
+    );
+
+    now += 300_000;
+    const second = await rollOutTarget({ ...message, attempt: 1 }, deps());
+
+    assert.equal(second.status, "refreshing");
+    assert.equal(
+      kms.commandCalls(CreateGrantCommand).length,
+      1,
+      "the grant is not asked for again",
+    );
+    assert.equal(ec2.commandCalls(CreateLaunchTemplateVersionCommand).length, 2);
+    const groups = await listGroups(dynamo.db, dynamo.table, message.rolloutId, message);
+    assert.deepEqual(
+      groups.map((g) => [g.group, g.status, g.previousVersion, g.newVersion, g.instanceRefreshId]),
+      [
+        ["api", "refresh-started", 3, 4, "refresh-api"],
+        ["web", "refresh-started", 3, 4, "refresh-web"],
+      ],
+    );
+    const refresh = autoScaling.commandCalls(StartInstanceRefreshCommand)[0]?.args[0].input;
+    assert.deepEqual(refresh?.DesiredConfiguration, {
+      LaunchTemplate: { LaunchTemplateId: "lt-web", Version: "4" },
+    });
+  });
+
+  it("does not wait for a grant an earlier rollout already created", async () => {
+    const earlier = await planned(newMessage());
+    await rollOutTarget(earlier, deps());
+    now += 24 * 3600_000;
+    kms.resetHistory();
+
+    const outcome = await rollOutTarget(await planned(newMessage()), deps());
+
+    assert.equal(outcome.status, "refreshing");
+    assert.equal(
+      kms.commandCalls(CreateGrantCommand).length,
+      1,
+      "CreateGrant by name returns the existing grant",
+    );
+    assert.equal(requeued.length, 1, "only the first rollout waited");
+  });
+
+  it("resumes after a transient failure without repeating the steps already recorded", async () => {
+    const message = await planned(newMessage());
+    await rollOutTarget(message, deps());
+    now += 300_000;
+    const outage = new EC2ServiceException({
+      name: "InternalError",
+      $fault: "server",
+      $metadata: { httpStatusCode: 500 },
+    });
+    ec2.on(CreateLaunchTemplateVersionCommand).rejectsOnce(outage).callsFake(createVersion);
+
+    await assert.rejects(rollOutTarget(message, deps()), RetryTargetError);
+    const redelivered = await rollOutTarget(message, deps());
+
+    assert.equal(redelivered.status, "refreshing");
+    assert.equal(kms.commandCalls(CreateGrantCommand).length, 1);
+    assert.equal(autoScaling.commandCalls(StartInstanceRefreshCommand).length, 2);
+    // A further duplicate finds the target finished: not a single AWS call.
+    autoScaling.resetHistory();
+    ec2.resetHistory();
+    assert.deepEqual(await rollOutTarget(message, deps()), {
+      status: "already-finished",
+      targetStatus: "refreshing",
+    });
+    assert.equal(autoScaling.calls().length + ec2.calls().length, 0);
+  });
+
+  it("a refused grant fails the target with the key policy statement to add, and is not retried", async () => {
+    const message = await planned(newMessage());
+    kms.on(CreateGrantCommand).rejects(
+      new KMSServiceException({
+        name: "AccessDeniedException",
+        $fault: "client",
+        $metadata: { httpStatusCode: 400 },
+        message: "no resource-based policy allows the kms:CreateGrant action",
+      }),
+    );
+
+    await assert.rejects(rollOutTarget(message, deps()), (error: unknown) => {
+      assert.ok(error instanceof TargetFailedError);
+      assert.match(error.message, /kms:CreateGrant on .* refused for account 111111111111/);
+      assert.match(error.message, /"Principal":\{"AWS":"arn:aws:iam::111111111111:root"\}/);
+      return true;
+    });
+    const target = await getTarget(dynamo.db, dynamo.table, message.rolloutId, message);
+    assert.equal(target?.status, "failed");
+    assert.equal(ec2.commandCalls(CreateLaunchTemplateVersionCommand).length, 0);
+  });
+
+  it("one group's failure does not stop the others", async () => {
+    const message = await planned(newMessage());
+    now += 3600_000;
+    kms
+      .on(DescribeKeyCommand)
+      .resolves({ KeyMetadata: { KeyId: "k", KeyManager: "AWS", KeyState: "Enabled" } });
+    autoScaling.on(StartInstanceRefreshCommand, { AutoScalingGroupName: "api" }).rejects(
+      new EC2ServiceException({
+        name: "ValidationError",
+        $fault: "client",
+        $metadata: { httpStatusCode: 400 },
+        message: "bad preferences",
+      }),
+    );
+
+    const outcome = await rollOutTarget(message, deps());
+
+    assert.equal(outcome.status, "partially-failed");
+    assert.equal(
+      kms.commandCalls(CreateGrantCommand).length,
+      0,
+      "an AWS managed key needs no grant",
+    );
+    const groups = await listGroups(dynamo.db, dynamo.table, message.rolloutId, message);
+    assert.deepEqual(
+      groups.map((g) => [g.group, g.status]),
+      [
+        ["api", "failed"],
+        ["web", "refresh-started"],
+      ],
+    );
+    assert.match(groups[0]?.reason ?? "", /ValidationError: bad preferences/);
+  });
+
+  it("waits for another team's refresh by re-enqueueing, and gives up after the configured attempts", async () => {
+    const message = await planned(newMessage());
+    kms
+      .on(DescribeKeyCommand)
+      .resolves({ KeyMetadata: { KeyId: "k", KeyManager: "AWS", KeyState: "Enabled" } });
+    autoScaling
+      .on(StartInstanceRefreshCommand, { AutoScalingGroupName: "web" })
+      .rejects(new InstanceRefreshInProgressFault({ message: "in progress", $metadata: {} }));
+    autoScaling.on(DescribeInstanceRefreshesCommand).resolves({ InstanceRefreshes: [] });
+
+    const waiting = await rollOutTarget(message, deps());
+    assert.deepEqual(waiting, {
+      status: "requeued",
+      reason: "waiting for another instance refresh to end",
+      delaySeconds: 300,
+    });
+    assert.equal(
+      (await getTarget(dynamo.db, dynamo.table, message.rolloutId, message))?.status,
+      "waiting-for-refresh",
+    );
+
+    const last = await rollOutTarget({ ...message, attempt: MAX_REFRESH_WAITS }, deps());
+    assert.equal(last.status, "partially-failed");
+    assert.equal(
+      autoScaling.commandCalls(StartInstanceRefreshCommand, { AutoScalingGroupName: "api" }).length,
+      1,
+      "api was started once",
+    );
+  });
+
+  it("reports launch-configuration groups as unsupported and rolls the rest", async () => {
+    const message = await planned(newMessage());
+    kms
+      .on(DescribeKeyCommand)
+      .resolves({ KeyMetadata: { KeyId: "k", KeyManager: "AWS", KeyState: "Enabled" } });
+    const legacy = {
+      ...group("legacy"),
+      LaunchTemplate: undefined,
+      LaunchConfigurationName: "legacy-lc",
+    };
+    autoScaling
+      .on(DescribeAutoScalingGroupsCommand)
+      .resolves({ AutoScalingGroups: [group("web"), legacy] });
+
+    const outcome = await rollOutTarget(message, deps());
+
+    assert.equal(outcome.status, "refreshing");
+    assert.ok("unsupportedGroups" in outcome);
+    assert.match(outcome.unsupportedGroups[0]?.reason ?? "", /launch configuration legacy-lc/);
+  });
+});

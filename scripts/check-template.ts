@@ -2,7 +2,8 @@
  * Checks the CloudFormation template `serverless package` produced, the way a reviewer would:
  * every function on nodejs22.x/arm64 with its own role, its ESM bundle and config in its zip,
  * one Scheduler schedule per scheduled pipeline (time zone, flexible window off, the contract
- * input), and no IAM statement granting a mutating action on "*".
+ * input), on-failure destinations for asynchronous triggers, the Image Builder rule, the SQS
+ * mapping with partial batch responses, and no IAM statement granting a mutating action on "*".
  *
  *   npx tsx scripts/check-template.ts [.serverless]
  */
@@ -25,7 +26,7 @@ const STAR_ONLY_ALLOWED = new Set([
   "xray:PutTelemetryRecords",
 ]);
 
-export const EXPECTED_FUNCTIONS = ["start-pipelines"];
+export const EXPECTED_FUNCTIONS = ["start-pipelines", "on-image-state", "roll-out-target"];
 
 const asArray = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
 
@@ -33,13 +34,14 @@ export const checkTemplate = (
   template: { Resources: Record<string, Resource> },
   config: OrchestratorConfig,
   zipListing: (functionName: string) => string[] = () => [],
+  expectedFunctions: readonly string[] = EXPECTED_FUNCTIONS,
 ): string[] => {
   const problems: string[] = [];
   const resources = Object.entries(template.Resources);
   const functions = resources.filter(([, resource]) => resource.Type === "AWS::Lambda::Function");
   const roles = new Set<string>();
 
-  for (const name of EXPECTED_FUNCTIONS) {
+  for (const name of expectedFunctions) {
     const found = functions.find(([, fn]) =>
       String(fn.Properties.FunctionName).endsWith(`-${name}`),
     );
@@ -97,6 +99,49 @@ export const checkTemplate = (
     const input = JSON.parse(String((properties.Target as { Input: string }).Input));
     if (input.scheduledTime !== "<aws.scheduler.scheduled-time>")
       problems.push(`${id}: input lacks the scheduled-time placeholder`);
+  }
+
+  // Triggers: nothing may be dropped silently.
+  const functionRef = (name: string) =>
+    functions.find(([, fn]) => String(fn.Properties.FunctionName).endsWith(`-${name}`))?.[0];
+  const mentions = (value: unknown, id: string | undefined) =>
+    id !== undefined && JSON.stringify(value).includes(`"${id}"`);
+  for (const name of ["start-pipelines", "on-image-state"]) {
+    const id = functionRef(name);
+    const invokeConfig = resources.find(
+      ([, resource]) =>
+        resource.Type === "AWS::Lambda::EventInvokeConfig" &&
+        mentions(resource.Properties.FunctionName, id),
+    );
+    if (
+      id &&
+      !JSON.stringify(invokeConfig?.[1].Properties.DestinationConfig ?? {}).includes("OnFailure")
+    )
+      problems.push(`${name}: no on-failure destination for failed asynchronous events`);
+  }
+  const imageStateRule = resources.find(
+    ([, resource]) =>
+      resource.Type === "AWS::Events::Rule" &&
+      mentions(resource.Properties.Targets, functionRef("on-image-state")),
+  );
+  if (
+    functionRef("on-image-state") &&
+    !JSON.stringify(imageStateRule?.[1].Properties.EventPattern ?? {}).includes("aws.imagebuilder")
+  )
+    problems.push("on-image-state: no EventBridge rule for Image Builder state changes");
+  const mapping = resources.find(
+    ([, resource]) =>
+      resource.Type === "AWS::Lambda::EventSourceMapping" &&
+      mentions(resource.Properties.FunctionName, functionRef("roll-out-target")),
+  );
+  if (functionRef("roll-out-target")) {
+    if (!mapping) problems.push("roll-out-target: no SQS event source mapping");
+    else if (
+      !asArray(mapping[1].Properties.FunctionResponseTypes as string[]).includes(
+        "ReportBatchItemFailures",
+      )
+    )
+      problems.push("roll-out-target: the SQS mapping does not report partial batch failures");
   }
 
   for (const [id, resource] of resources) {

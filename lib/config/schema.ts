@@ -177,6 +177,17 @@ const pipeline = z.strictObject({
     })
     .optional(),
   freeze: z.array(freezeWindow).default([]),
+  /**
+   * The SNS topic of the pipeline's infrastructure configuration, if Image Builder notifies one:
+   * on-image-state subscribes to it (in addition to the EventBridge rule, deduplicated).
+   */
+  notificationTopicArn: z
+    .string()
+    .regex(
+      /^arn:aws(?:-cn|-us-gov)?:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/,
+      "must be an SNS topic ARN",
+    )
+    .optional(),
   rollout: rollout.optional(),
 });
 

@@ -18,8 +18,22 @@ export const scheduleName = (service: string, stage: string, pipeline: string): 
   return `${name.slice(0, 55)}-${hash}`;
 };
 
+/** Image Builder image-state changes that on-image-state acts on (AVAILABLE) or alerts on (FAILED). */
+export const IMAGE_STATE_PATTERN = {
+  source: ["aws.imagebuilder"],
+  "detail-type": ["EC2 Image Builder Image State Change"],
+  detail: { state: { status: ["AVAILABLE", "FAILED"] } },
+};
+
+const sub = (arn: string) => ({ "Fn::Sub": arn });
+
 export interface DerivedSettings {
   readonly pipelineArns: string[];
+  /** Images of the configured pipelines' build accounts and regions (GetImage). */
+  readonly imageArns: unknown[];
+  /** The role roll-out-target assumes in each target account. */
+  readonly targetRoleArns: unknown[];
+  readonly onImageStateEvents: unknown[];
   readonly startPipelinesEvents: Array<{ schedule: Record<string, unknown> }>;
   readonly alertEmailSubscriptions: Record<string, unknown>;
   readonly slackWebhookParameter: string;
@@ -30,6 +44,23 @@ export const deriveSettings = (
   options: { service: string; stage: string; schedulerRoleArn: unknown; alertsTopic: unknown },
 ): DerivedSettings => ({
   pipelineArns: config.pipelines.map((pipeline) => pipeline.arn),
+  imageArns: [
+    ...new Set(
+      config.pipelines.map((pipeline) => {
+        const [, , , region, account] = pipeline.arn.split(":");
+        return `arn:\${AWS::Partition}:imagebuilder:${region}:${account}:image/*`;
+      }),
+    ),
+  ].map(sub),
+  targetRoleArns: Object.values(config.accounts).map((account) =>
+    sub(`arn:\${AWS::Partition}:iam::${account.id}:role/${account.roleName}`),
+  ),
+  onImageStateEvents: [
+    { eventBridge: { pattern: IMAGE_STATE_PATTERN } },
+    ...[
+      ...new Set(config.pipelines.flatMap((pipeline) => pipeline.notificationTopicArn ?? [])),
+    ].map((arn) => ({ sns: { arn } })),
+  ],
   startPipelinesEvents: config.pipelines.flatMap((pipeline) =>
     pipeline.schedule
       ? [

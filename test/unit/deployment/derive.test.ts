@@ -31,6 +31,39 @@ describe("settings derived for serverless.yml", () => {
     ]);
   });
 
+  it("scopes roll-out-target to the configured target roles and on-image-state to the build accounts' images", () => {
+    const settings = deriveSettings(testConfig(), options);
+    assert.deepEqual(settings.targetRoleArns, [
+      { "Fn::Sub": "arn:${AWS::Partition}:iam::111111111111:role/ami-orchestrator-target" },
+      { "Fn::Sub": "arn:${AWS::Partition}:iam::222222222222:role/ami-orchestrator-target" },
+    ]);
+    assert.deepEqual(settings.imageArns, [
+      { "Fn::Sub": "arn:${AWS::Partition}:imagebuilder:eu-west-1:999999999999:image/*" },
+      { "Fn::Sub": "arn:${AWS::Partition}:imagebuilder:eu-west-3:999999999999:image/*" },
+    ]);
+  });
+
+  it("triggers on-image-state from EventBridge, and from each distinct pipeline SNS topic", () => {
+    const topic = "arn:aws:sns:eu-west-1:999999999999:imagebuilder-notifications";
+    const config = testConfig(`  - name: other
+    arn: ${pipelineArn("other")}
+    notificationTopicArn: ${topic}
+  - name: another
+    arn: ${pipelineArn("another")}
+    notificationTopicArn: ${topic}`);
+    const [rule, ...topics] = deriveSettings(config, options).onImageStateEvents;
+    assert.deepEqual(rule, {
+      eventBridge: {
+        pattern: {
+          source: ["aws.imagebuilder"],
+          "detail-type": ["EC2 Image Builder Image State Change"],
+          detail: { state: { status: ["AVAILABLE", "FAILED"] } },
+        },
+      },
+    });
+    assert.deepEqual(topics, [{ sns: { arn: topic } }]);
+  });
+
   it("scopes IAM to the configured pipeline ARNs", () => {
     assert.deepEqual(deriveSettings(testConfig(), options).pipelineArns, [
       pipelineArn("base"),
@@ -92,25 +125,32 @@ describe("packaged template check", () => {
         Type: "AWS::IAM::Role",
         Properties: { Policies: [{ PolicyDocument: { Statement: statements } }] },
       },
+      Invoke: {
+        Type: "AWS::Lambda::EventInvokeConfig",
+        Properties: {
+          FunctionName: { Ref: "Fn" },
+          DestinationConfig: { OnFailure: { Destination: "arn:queue" } },
+        },
+      },
     },
   });
+  const check = (t: ReturnType<typeof template>) =>
+    checkTemplate(t, config, () => [], ["start-pipelines"]);
 
   it("passes a well-formed template", () => {
     assert.deepEqual(
-      checkTemplate(
+      check(
         template([{ Effect: "Allow", Action: "imagebuilder:GetImagePipeline", Resource: "*" }]),
-        config,
       ),
       [],
     );
   });
 
   it("flags a mutating action granted on every resource", () => {
-    const problems = checkTemplate(
+    const problems = check(
       template([
         { Effect: "Allow", Action: ["imagebuilder:StartImagePipelineExecution"], Resource: "*" },
       ]),
-      config,
     );
     assert.deepEqual(problems, [
       'Role: mutating action imagebuilder:StartImagePipelineExecution on "*"',
@@ -120,11 +160,13 @@ describe("packaged template check", () => {
   it("flags a missing schedule and a wrong runtime", () => {
     const bad = template([]);
     delete (bad.Resources as Record<string, unknown>).Schedule;
+    delete (bad.Resources as Record<string, unknown>).Invoke;
     bad.Resources.Fn.Properties.Runtime = "nodejs18.x";
-    assert.deepEqual(checkTemplate(bad, config), [
+    assert.deepEqual(check(bad), [
       "Fn: runtime nodejs18.x, expected nodejs22.x",
       "0 schedules for 1 scheduled pipelines",
       "no schedule for pipeline base",
+      "start-pipelines: no on-failure destination for failed asynchronous events",
     ]);
   });
 });

@@ -7,6 +7,9 @@
  *   ORCHESTRATOR_CONFIG=path  use another config file
  */
 import { parseArgs } from "node:util";
+import type { SQSEvent } from "aws-lambda";
+import type { TargetMessage } from "../lib/events/rollout-message.ts";
+import type { Invocation } from "./lambda-service.ts";
 
 const { values: flags } = parseArgs({
   options: {
@@ -24,23 +27,63 @@ process.env.POWERTOOLS_METRICS_DISABLED = flags.verbose ? "false" : "true";
 process.env.POWERTOOLS_SERVICE_NAME = "ami-orchestrator";
 
 const { loadConfig, configPath } = await import("../lib/config/load.ts");
-const { installSandbox } = await import("./install.ts");
 const { invoke } = await import("./lambda.ts");
 const { colour, Timeline } = await import("./timeline.ts");
-const { worldFromConfig } = await import("./world-from-config.ts");
+const { startSandbox } = await import("./session.ts");
+const { describeCall, describeOutcome, describeTarget } = await import("./narrate.ts");
+const { getTarget } = await import("../lib/rollout/store.ts");
 
 const config = loadConfig(configPath());
 const [scheduled, other] = config.pipelines;
 if (!scheduled || !other) throw new Error("the demo needs a config with at least two pipelines");
 
-const world = worldFromConfig(config, {
+let clockNow = () => 0;
+const timeline = new Timeline(() => clockNow());
+const session = await startSandbox(config, {
   start: "2026-11-23T01:59:30Z",
   disabledPipelines: [other.name],
+  customSlrAccounts: Object.keys(config.accounts).slice(0, 1),
+  legacyLaunchConfigurationGroup: true,
+  observer: (invocation) => narrate(invocation),
 });
-const sandbox = installSandbox(world);
-const { handler } = await import("../functions/start-pipelines.ts");
-const timeline = new Timeline(() => world.clock.now());
+const { world } = session;
+const handler = session.handlers.startPipelines;
+clockNow = () => world.clock.now();
 const build = { account: world.orchestratorAccountId, region: world.orchestratorRegion };
+// Every change the orchestrator makes in AWS, printed after the invocation that made it.
+let printedCalls = 0;
+async function narrate(invocation: Invocation) {
+  for (const call of world.calls.slice(printedCalls)) {
+    const text = call.mutating && !call.error ? describeCall(call) : undefined;
+    if (text && call.service !== "imagebuilder" && call.service !== "sqs")
+      timeline.event({ account: call.accountId, region: call.region }, call.service, text, "aws");
+  }
+  printedCalls = world.calls.length;
+  for (const line of describeOutcome(invocation))
+    timeline.event(line.where, invocation.functionName, line.text, line.tone);
+  if (invocation.functionName === "roll-out-target") {
+    for (const record of (invocation.event as SQSEvent).Records) {
+      const message = JSON.parse(record.body) as TargetMessage;
+      const target = await getTarget(
+        session.dynamo.db,
+        session.dynamo.table,
+        message.rolloutId,
+        message,
+      ).catch(() => undefined);
+      if (target) timeline.note(describeTarget(target));
+    }
+  }
+}
+world.autoScaling.onRefreshChange((refresh) => {
+  const tone =
+    refresh.status === "Successful" ? "ok" : /Fail|Rollback/.test(refresh.status) ? "fail" : "aws";
+  timeline.event(
+    { account: refresh.group.accountId, region: refresh.group.region },
+    "auto scaling",
+    `${refresh.group.name}: refresh ${refresh.status}${refresh.statusReason ? ` (${refresh.statusReason})` : ""}`,
+    tone,
+  );
+});
 
 world.imageBuilder.onImageStateChange((image) => {
   const tone = image.status === "AVAILABLE" ? "ok" : image.status === "FAILED" ? "fail" : "aws";
@@ -107,22 +150,48 @@ timeline.heading(`3. ${other.name} fires, but someone disabled its pipeline`);
 await tick(other.name, "2026-11-23T02:30:00.000Z", "cron tick");
 
 timeline.heading("4. The build runs, tests, and distributes to the target accounts");
-world.clock.advance(45 * 60_000);
+world.clock.advance(10 * 60_000);
 
-timeline.heading("5. A very late retry of the first tick, after the build finished");
+timeline.heading("5. Image Builder notifies AVAILABLE: on-image-state plans the rollout");
+await session.lambda.deliverNotifications();
+timeline.note("a duplicate delivery of the same notification:");
+const [image] = world.imageBuilder.imagesOf(scheduled.arn);
+if (image)
+  await session.lambda.invokeAsync(
+    "on-image-state",
+    session.handlers.onImageState,
+    session.lambda.snsEvent(image),
+  );
+
+timeline.heading(
+  "6. roll-out-target: grants, then (after propagation) template versions and refreshes",
+);
+await session.lambda.drainRolloutQueue({ until: world.clock.now() + 10 * 60_000 });
+
+timeline.heading("7. The instance refreshes replace the instances");
+world.clock.advance(15 * 60_000);
+timeline.note(
+  "later waves (prod) are not started by this demo yet: wave advancement arrives with watch-rollouts",
+);
+
+timeline.heading("8. A very late retry of the first tick, after the build finished");
 await tick(scheduled.name, "2026-11-23T02:00:00.000Z", "same tick, late retry");
 timeline.note("same client token → Image Builder returns the original build; nothing new starts");
 
 const freeze = config.freeze[0];
 if (freeze) {
-  timeline.heading(`6. A tick inside the freeze window (${freeze.from} → ${freeze.to})`);
+  timeline.heading(`9. A tick inside the freeze window (${freeze.from} → ${freeze.to})`);
   world.clock.advanceTo(`${freeze.from}T12:00:00.000Z`);
   await tick(scheduled.name, world.clock.iso(), "cron tick");
 }
 
 const starts = world.callsTo("imagebuilder:StartImagePipelineExecution", { succeeded: true });
 const builds = world.imageBuilder.imagesOf(scheduled.arn);
+const count = (key: string) => world.callsTo(key, { succeeded: true }).length;
 console.log(
-  `\n${colour.bold("Summary")}  StartImagePipelineExecution calls: ${starts.length} · builds actually started: ${builds.length} · AWS calls: ${world.calls.length}`,
+  `\n${colour.bold("Summary")}  StartImagePipelineExecution calls: ${starts.length} · builds actually started: ${builds.length}`,
 );
-sandbox.restore();
+console.log(
+  `         grants: ${count("kms:CreateGrant")} · launch-template versions: ${count("ec2:CreateLaunchTemplateVersion")} · instance refreshes: ${count("autoscaling:StartInstanceRefresh")} (${world.autoScaling.refreshes.filter((refresh) => refresh.status === "Successful").length} successful) · AWS calls: ${world.calls.length} · dead letters: ${world.queues.deadLetter.messages.length}`,
+);
+await session.close();

@@ -37,7 +37,7 @@ export class SandboxLambdaService {
       readonly rollOutTarget: Handler<SQSEvent, SQSBatchResponse>;
     },
     private readonly queue: SandboxQueue,
-    private readonly observer?: (invocation: Invocation) => void,
+    private readonly observer?: (invocation: Invocation) => void | Promise<void>,
   ) {
     // Image Builder publishes AVAILABLE and FAILED (only) to the pipeline's SNS topic.
     world.imageBuilder.onImageStateChange((image) => {
@@ -89,7 +89,7 @@ export class SandboxLambdaService {
       };
     }
     this.invocations.push(invocation);
-    this.observer?.(invocation);
+    await this.observer?.(invocation);
     return invocation;
   }
 

@@ -13,7 +13,9 @@ export type SandboxSession = Awaited<ReturnType<typeof startSandbox>>;
  */
 export const startSandbox = async (
   config: OrchestratorConfig,
-  options: WorldFromConfigOptions & { observer?: (invocation: Invocation) => void },
+  options: WorldFromConfigOptions & {
+    observer?: (invocation: Invocation) => void | Promise<void>;
+  },
 ) => {
   const world = worldFromConfig(config, options);
   const dynamo: LocalDynamo = await startDynamo();

@@ -118,7 +118,7 @@ describe("scheduled AMI refresh in the sandbox", () => {
 });
 
 describe("npm start", () => {
-  it("tells the scheduled-refresh story and starts exactly one build", async () => {
+  it("tells the scheduled-refresh and rollout story and starts exactly one build", async () => {
     const { stdout } = await promisify(execFile)(
       process.execPath,
       ["--import", "tsx", repoPath("sandbox/demo.ts")],
@@ -133,5 +133,18 @@ describe("npm start", () => {
     assert.match(stdout, /web-ubuntu2404: skipped-disabled/);
     assert.match(stdout, /base-al2023: skipped-freeze/);
     assert.match(stdout, /builds actually started: 1/);
+    // The rollout of the first wave: grant, wait, versions, refreshes, nothing dead-lettered.
+    assert.match(
+      stdout,
+      /CreateGrant on key .* for AWSServiceRoleForAutoScaling_dev \(8 operations/,
+    );
+    assert.match(stdout, /target waiting-for-grants/);
+    assert.match(
+      stdout,
+      /StartInstanceRefresh base-al2023-workers → template version 2 \(whole mixed-instances policy\)/,
+    );
+    assert.match(stdout, /base-al2023-app: refresh Successful/);
+    assert.match(stdout, /duplicate base-al2023\/1\.0\.0\/1/);
+    assert.match(stdout, /dead letters: 0/);
   });
 });

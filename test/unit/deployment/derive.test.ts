@@ -33,13 +33,15 @@ describe("settings derived for serverless.yml", () => {
 
   it("scopes roll-out-target to the configured target roles and on-image-state to the build accounts' images", () => {
     const settings = deriveSettings(testConfig(), options);
+    // CloudFormation's own ${AWS::Partition}, kept literally for Fn::Sub.
+    const partition = "$" + "{AWS::Partition}";
     assert.deepEqual(settings.targetRoleArns, [
-      { "Fn::Sub": "arn:${AWS::Partition}:iam::111111111111:role/ami-orchestrator-target" },
-      { "Fn::Sub": "arn:${AWS::Partition}:iam::222222222222:role/ami-orchestrator-target" },
+      { "Fn::Sub": `arn:${partition}:iam::111111111111:role/ami-orchestrator-target` },
+      { "Fn::Sub": `arn:${partition}:iam::222222222222:role/ami-orchestrator-target` },
     ]);
     assert.deepEqual(settings.imageArns, [
-      { "Fn::Sub": "arn:${AWS::Partition}:imagebuilder:eu-west-1:999999999999:image/*" },
-      { "Fn::Sub": "arn:${AWS::Partition}:imagebuilder:eu-west-3:999999999999:image/*" },
+      { "Fn::Sub": `arn:${partition}:imagebuilder:eu-west-1:999999999999:image/*` },
+      { "Fn::Sub": `arn:${partition}:imagebuilder:eu-west-3:999999999999:image/*` },
     ]);
   });
 

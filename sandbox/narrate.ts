@@ -1,0 +1,106 @@
+import type { TargetRecord } from "../lib/rollout/store.ts";
+import type { Invocation } from "./lambda-service.ts";
+import type { CallRecord } from "./model/world.ts";
+import type { Tone } from "./timeline.ts";
+
+/** One timeline line: where it happened and what it says. */
+export interface Line {
+  readonly where: { account?: string; region?: string };
+  readonly text: string;
+  readonly tone: Tone;
+}
+
+const short = (arn: unknown) => String(arn).split("/").at(-1) ?? String(arn);
+
+/** A mutating AWS call, in words. */
+export const describeCall = (call: CallRecord): string | undefined => {
+  const input = call.input as Record<string, unknown>;
+  switch (`${call.service}:${call.operation}`) {
+    case "kms:CreateGrant":
+      return `CreateGrant on key …${short(input.KeyId).slice(-12)} for ${short(input.GranteePrincipal)} (${(input.Operations as unknown[]).length} operations, name ${String(input.Name).slice(0, 40)}…)`;
+    case "ec2:CreateLaunchTemplateVersion":
+      return `CreateLaunchTemplateVersion ${String(input.LaunchTemplateId)} from v${String(input.SourceVersion)}: ImageId ${String((input.LaunchTemplateData as { ImageId?: string }).ImageId)}`;
+    case "ec2:ModifyLaunchTemplate":
+      return `ModifyLaunchTemplate ${String(input.LaunchTemplateId)}: default version ${String(input.DefaultVersion)}`;
+    case "autoscaling:StartInstanceRefresh": {
+      const desired = input.DesiredConfiguration as {
+        LaunchTemplate?: { Version?: string };
+        MixedInstancesPolicy?: {
+          LaunchTemplate?: { LaunchTemplateSpecification?: { Version?: string } };
+        };
+      };
+      const version =
+        desired.LaunchTemplate?.Version ??
+        desired.MixedInstancesPolicy?.LaunchTemplate?.LaunchTemplateSpecification?.Version;
+      return `StartInstanceRefresh ${String(input.AutoScalingGroupName)} → template version ${version}${desired.MixedInstancesPolicy ? " (whole mixed-instances policy)" : ""}`;
+    }
+    case "iam:CreateServiceLinkedRole":
+      return `CreateServiceLinkedRole ${String(input.AWSServiceName)}`;
+    default:
+      return `${call.operation}`;
+  }
+};
+
+type Outcome = Record<string, unknown> & { outcome?: string; status?: string };
+
+/** What a handler invocation did, in words, for the timeline. */
+export const describeOutcome = (invocation: Invocation): Line[] => {
+  if (invocation.error) return [{ where: {}, text: invocation.error.message, tone: "fail" }];
+  if (invocation.functionName === "on-image-state") {
+    const outcomes = (invocation.result as { outcomes?: Outcome[] }).outcomes ?? [];
+    return outcomes.map((outcome) => ({
+      where: {},
+      text:
+        outcome.outcome === "rollout-started"
+          ? `rollout ${String(outcome.rolloutId)}: wave "${String(outcome.wave)}" enqueued (${String(outcome.targets)} target(s))`
+          : `${String(outcome.outcome)}${outcome.rolloutId ? ` ${String(outcome.rolloutId)}` : ""}`,
+      tone:
+        outcome.outcome === "rollout-started"
+          ? "ok"
+          : outcome.outcome === "build-failed"
+            ? "fail"
+            : "warn",
+    }));
+  }
+  if (invocation.functionName === "roll-out-target") {
+    const event = invocation.event as { Records: Array<{ body: string }> };
+    const failures = new Set(
+      (
+        (invocation.result as { batchItemFailures?: Array<{ itemIdentifier: string }> })
+          .batchItemFailures ?? []
+      ).map((f) => f.itemIdentifier),
+    );
+    return event.Records.map((record) => {
+      const body = JSON.parse(record.body) as {
+        accountId?: string;
+        region?: string;
+        attempt?: number;
+      };
+      const failed = failures.has((record as { messageId?: string }).messageId ?? "");
+      return {
+        where: { account: body.accountId ?? "", region: body.region ?? "" },
+        text: failed
+          ? "failed: will be retried"
+          : `message processed (attempt ${body.attempt ?? 0})`,
+        tone: failed ? "fail" : "info",
+      };
+    });
+  }
+  return [];
+};
+
+/** A target record's state, in one line. */
+export const describeTarget = (target: TargetRecord): string => {
+  const parts = [`target ${target.status}`];
+  if (target.status === "waiting-for-grants" && target.grantsReadyAt)
+    parts.push(
+      `new grants usable from ${target.grantsReadyAt.slice(11, 19)}: the refresh waits (SQS DelaySeconds)`,
+    );
+  if (target.grants?.length) parts.push(`${target.grants.length} grant(s)`);
+  if (target.unsupportedGroups?.length)
+    parts.push(
+      `unsupported: ${target.unsupportedGroups.map((group) => `${group.name} (${group.reason.split(";")[0]})`).join(", ")}`,
+    );
+  if (target.reason) parts.push(target.reason);
+  return parts.join(" · ");
+};

@@ -44,6 +44,8 @@ export class ImageStateError extends OrchestratorError {}
 
 const OUTCOME_METRICS: Record<ImageStateOutcome["outcome"], string> = {
   "rollout-started": "RolloutStarted",
+  "rollout-held": "RolloutHeld",
+  "stale-image": "StaleImageNotification",
   duplicate: "DuplicateImageNotification",
   "no-targets": "RolloutWithoutTargets",
   "unknown-pipeline": "ImageFromUnknownPipeline",
@@ -77,6 +79,8 @@ const report = (
       else logger.info(outcome.outcome, fields);
       return;
     }
+    case "rollout-held":
+    case "stale-image":
     case "duplicate":
     case "no-rollout-configured":
       logger.info(outcome.outcome, fields);

@@ -155,6 +155,8 @@ const rollout = z.strictObject({
     setDefaultVersion: false,
   }),
   instanceRefresh: instanceRefresh.default(() => instanceRefresh.parse({})),
+  /** Refreshes still running when a newer image supersedes the rollout: let them finish, or cancel. */
+  onSupersede: z.enum(["finish", "cancel"]).default("finish"),
   /** A new KMS grant can take minutes to be usable; refreshes wait this long after creating one. */
   grantPropagationSeconds: z.number().int().min(0).max(900).default(300),
 });

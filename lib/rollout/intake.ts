@@ -6,9 +6,9 @@ import { findPipelineByArn } from "../config/load.ts";
 import type { OrchestratorConfig } from "../config/schema.ts";
 import type { ImageStateChange } from "../events/image-state.ts";
 import { completeFromGetImage, regionOfImageArn } from "../image-builder/get-image.ts";
-import { sendTargetMessages, targetMessage } from "./dispatch.ts";
-import { planRollout, type RolloutPlan } from "./plan.ts";
-import { createRollout, markWaveDispatched } from "./store.ts";
+import { advanceRollout } from "./advance.ts";
+import { planRollout, type RolloutPlan, rolloutIdOf } from "./plan.ts";
+import { createRollout, finishRollout, listActiveRollouts } from "./store.ts";
 
 export interface IntakeDeps {
   readonly config: OrchestratorConfig;
@@ -29,7 +29,24 @@ export type ImageStateOutcome =
       readonly pipeline: string;
       readonly wave: string;
       readonly targets: number;
+      /** Older unfinished rollouts of the pipeline this image superseded. */
+      readonly superseded: readonly string[];
     } & Mismatches)
+  /** Recorded, but its first wave is held (manual approval, freeze window); the watcher starts it. */
+  | ({
+      readonly outcome: "rollout-held";
+      readonly rolloutId: string;
+      readonly pipeline: string;
+      readonly reason: string;
+      readonly superseded: readonly string[];
+    } & Mismatches)
+  /** A newer image of the pipeline is already rolling out (notifications arrived out of order). */
+  | {
+      readonly outcome: "stale-image";
+      readonly rolloutId: string;
+      readonly pipeline: string;
+      readonly newerRollout: string;
+    }
   /** The rollout exists and its first wave was sent: a duplicate or replayed notification. */
   | { readonly outcome: "duplicate"; readonly rolloutId: string; readonly pipeline: string }
   /** No configured target received an AMI: the distribution configuration misses them all. */
@@ -115,23 +132,81 @@ export const handleImageStateChange = async (
       ...mismatches,
     };
   }
-  if (record.dispatchedWave >= 0) {
+  if (record.dispatchedWave >= 0 || record.status !== "in-progress") {
     return { outcome: "duplicate", rolloutId: plan.rolloutId, pipeline: pipeline.name };
   }
-  const firstWave = Math.min(...plan.targets.map((target) => target.waveIndex));
-  const wave = plan.targets.filter((target) => target.waveIndex === firstWave);
-  await sendTargetMessages(
-    deps.sqs,
-    deps.queueUrl,
-    wave.map((target) => targetMessage(plan, target)),
+  // One rollout per pipeline at a time: the newest image wins, whatever order notifications
+  // arrive in.
+  const others = (await listActiveRollouts(deps.db, deps.table, pipeline.name)).filter(
+    (other) => other.rolloutId !== plan.rolloutId,
   );
-  await markWaveDispatched(deps.db, deps.table, plan.rolloutId, firstWave, now);
+  const newer = others.find((other) => compareRolloutIds(other.rolloutId, plan.rolloutId) > 0);
+  if (newer) {
+    await finishRollout(
+      deps.db,
+      deps.table,
+      plan.rolloutId,
+      "superseded",
+      { supersededBy: newer.rolloutId, reason: "a newer image was already rolling out" },
+      now,
+    );
+    return {
+      outcome: "stale-image",
+      rolloutId: plan.rolloutId,
+      pipeline: pipeline.name,
+      newerRollout: newer.rolloutId,
+    };
+  }
+  const superseded: string[] = [];
+  for (const other of others) {
+    if (
+      await finishRollout(
+        deps.db,
+        deps.table,
+        other.rolloutId,
+        "superseded",
+        { supersededBy: plan.rolloutId },
+        now,
+      )
+    )
+      superseded.push(other.rolloutId);
+  }
+  const advanced = await advanceRollout(plan.rolloutId, deps);
+  if (advanced.decision.action !== "dispatch") {
+    const reason =
+      "reason" in advanced.decision ? advanced.decision.reason : advanced.decision.action;
+    return {
+      outcome: "rollout-held",
+      rolloutId: plan.rolloutId,
+      pipeline: pipeline.name,
+      reason,
+      superseded,
+      ...mismatches,
+    };
+  }
   return {
     outcome: "rollout-started",
     rolloutId: plan.rolloutId,
     pipeline: pipeline.name,
-    wave: wave[0]?.wave ?? "",
-    targets: wave.length,
+    wave: advanced.decision.wave,
+    targets: advanced.dispatchedTargets ?? 0,
+    superseded,
     ...mismatches,
   };
+};
+
+/**
+ * Orders two rollouts of one pipeline by their image: semantic version, then build number
+ * (`1.10.0/2` is newer than `1.9.0/7`). Never by notification time, which can be out of order.
+ */
+export const compareRolloutIds = (a: string, b: string): number => {
+  const parts = (id: string) =>
+    (rolloutIdOf(id).split("/").slice(-2).join(".").match(/\d+/g) ?? []).map(Number);
+  const left = parts(a);
+  const right = parts(b);
+  for (let index = 0; index < Math.max(left.length, right.length); index += 1) {
+    const difference = (left[index] ?? 0) - (right[index] ?? 0);
+    if (difference !== 0) return difference;
+  }
+  return 0;
 };

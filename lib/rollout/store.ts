@@ -1,8 +1,10 @@
 import {
+  DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   paginateQuery,
+  QueryCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { OrchestratorError } from "../errors.ts";
@@ -14,6 +16,9 @@ import type { RolloutPlan, RolloutTarget } from "./plan.ts";
  *   pk ROLLOUT#<id>  sk TARGET#<account>#<region>    one per target, its steps as they complete
  *   pk ROLLOUT#<id>  sk GROUP#<account>#<region>#<asg> one per Auto Scaling group: versions, refresh
  *   pk GRANT#<name>  sk META                         when a KMS grant was first created (propagation)
+ *   pk REFRESH#<account>#<region>#<refresh id>  sk META    which rollout and group a refresh belongs to
+ *   pk ACTIVE        sk ROLLOUT#<id>                  rollouts not finished yet (what the poll visits)
+ *   pk PIPELINE#<name>  sk ROLLOUT#<created at>#<id>  a pipeline's rollouts, newest last
  * Conditional writes make a duplicate or replayed notification create nothing new.
  */
 
@@ -26,8 +31,19 @@ export const targetKey = (
   sk: `TARGET#${target.accountId}#${target.region}`,
 });
 
+export type RolloutStatus = "in-progress" | "succeeded" | "failed" | "superseded" | "rolled-back";
+
 export interface RolloutRecord {
   readonly rolloutId: string;
+  readonly status: RolloutStatus;
+  /** When each wave was approved (manual-approval waves), by wave index. */
+  readonly approvals: Readonly<Record<string, string>>;
+  readonly reason?: string;
+  readonly supersededBy?: string;
+  readonly finishedAt?: string;
+  /** Claim on dispatching the next wave, so two watchers racing send it once. */
+  readonly waveClaim?: number;
+  readonly waveClaimAt?: string;
   readonly pipeline: string;
   readonly imageArn: string;
   readonly createdAt: string;
@@ -77,6 +93,8 @@ export const createRollout = async (
   if (existing) return { created: false, record: existing };
   const record: RolloutRecord = {
     rolloutId: plan.rolloutId,
+    status: "in-progress",
+    approvals: {},
     pipeline: plan.pipeline,
     imageArn: plan.imageArn,
     createdAt: now,
@@ -94,6 +112,25 @@ export const createRollout = async (
       status: "pending",
     });
   }
+  // Indexes first, the record last: once the record exists, everything it implies does too.
+  const index = {
+    type: "index",
+    rolloutId: plan.rolloutId,
+    pipeline: plan.pipeline,
+    createdAt: now,
+  };
+  await db.send(
+    new PutCommand({
+      TableName: table,
+      Item: { pk: "ACTIVE", sk: `ROLLOUT#${plan.rolloutId}`, ...index },
+    }),
+  );
+  await db.send(
+    new PutCommand({
+      TableName: table,
+      Item: { pk: `PIPELINE#${plan.pipeline}`, sk: `ROLLOUT#${now}#${plan.rolloutId}`, ...index },
+    }),
+  );
   if (await putIfAbsent(db, table, { ...rolloutKey(plan.rolloutId), type: "rollout", ...record })) {
     return { created: true, record };
   }
@@ -199,7 +236,26 @@ export interface TargetRecord extends RolloutTarget {
   readonly reason?: string;
 }
 
-export type GroupStatus = "refresh-started" | "up-to-date" | "waiting" | "failed";
+export type GroupStatus =
+  | "refresh-started"
+  | "up-to-date"
+  | "waiting"
+  | "failed"
+  /** Outcomes of the refresh, as watch-rollouts learns them. */
+  | "succeeded"
+  | "rolled-back"
+  | "cancelled"
+  /** A rollback refresh to the previous version was started. */
+  | "rollback-started";
+
+/** Instance refresh statuses after which the refresh will not change any more. */
+export const TERMINAL_REFRESH_STATUSES = [
+  "Successful",
+  "Failed",
+  "Cancelled",
+  "RollbackSuccessful",
+  "RollbackFailed",
+] as const;
 
 export interface GroupRecord {
   readonly group: string;
@@ -211,6 +267,11 @@ export interface GroupRecord {
   readonly previousVersion?: number;
   readonly newVersion?: number;
   readonly instanceRefreshId?: string;
+  /** The refresh's own status in AWS (Pending, InProgress, Successful, ...). */
+  readonly refreshStatus?: string;
+  readonly percentageComplete?: number;
+  readonly finishedAt?: string;
+  readonly rollbackRefreshId?: string;
   readonly reason?: string;
   readonly updatedAt: string;
 }
@@ -292,16 +353,296 @@ export const listGroups = async (
   return records;
 };
 
+/**
+ * Writes roll-out-target's view of a group. Never over a record watch-rollouts already moved on
+ * (it knows the refresh's outcome); a started refresh is also indexed by its id, so its events
+ * find their way back to this group.
+ */
 export const putGroup = async (
   db: DynamoDBDocumentClient,
   table: string,
   rolloutId: string,
   record: GroupRecord,
 ): Promise<void> => {
-  await db.send(
-    new PutCommand({
+  if (record.instanceRefreshId) {
+    await db.send(
+      new PutCommand({
+        TableName: table,
+        Item: {
+          ...refreshKey(record.accountId, record.region, record.instanceRefreshId),
+          type: "refresh",
+          rolloutId,
+          group: record.group,
+          accountId: record.accountId,
+          region: record.region,
+        },
+      }),
+    );
+  }
+  try {
+    await db.send(
+      new PutCommand({
+        TableName: table,
+        Item: { ...groupKey(rolloutId, record, record.group), type: "group", rolloutId, ...record },
+        ConditionExpression: "attribute_not_exists(refreshStatus)",
+      }),
+    );
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+  }
+};
+
+export const refreshKey = (accountId: string, region: string, refreshId: string) => ({
+  pk: `REFRESH#${accountId}#${region}#${refreshId}`,
+  sk: "META",
+});
+
+/** Which rollout and group an instance refresh belongs to, if it is one of ours. */
+export const findRefresh = async (
+  db: DynamoDBDocumentClient,
+  table: string,
+  accountId: string,
+  region: string,
+  refreshId: string,
+): Promise<{ rolloutId: string; group: string } | undefined> => {
+  const { Item: item } = await db.send(
+    new GetCommand({ TableName: table, Key: refreshKey(accountId, region, refreshId) }),
+  );
+  return item ? { rolloutId: String(item.rolloutId), group: String(item.group) } : undefined;
+};
+
+/**
+ * Records what AWS says of a group's refresh, only moving forward: never once the refresh is
+ * terminal, and only for the refresh the record names. An event and a poll reporting the same
+ * outcome, in any order or concurrently, leave one result; returns false when nothing changed.
+ */
+export const updateGroupRefresh = async (
+  db: DynamoDBDocumentClient,
+  table: string,
+  rolloutId: string,
+  group: Pick<GroupRecord, "group" | "accountId" | "region" | "instanceRefreshId">,
+  update: {
+    refreshStatus: string;
+    status: GroupStatus;
+    statusReason?: string;
+    percentageComplete?: number;
+    finishedAt?: string;
+  },
+  now: string,
+): Promise<boolean> => {
+  const fields = Object.entries({
+    refreshStatus: update.refreshStatus,
+    status: update.status,
+    reason: update.statusReason,
+    percentageComplete: update.percentageComplete,
+    finishedAt: update.finishedAt,
+    updatedAt: now,
+  }).filter(([, value]) => value !== undefined);
+  try {
+    await db.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: groupKey(rolloutId, group, group.group),
+        UpdateExpression: `SET ${fields.map((_, index) => `#f${index} = :v${index}`).join(", ")}`,
+        ConditionExpression: `instanceRefreshId = :id AND (attribute_not_exists(refreshStatus) OR NOT refreshStatus IN (${TERMINAL_REFRESH_STATUSES.map((_, index) => `:t${index}`).join(", ")}))`,
+        ExpressionAttributeNames: Object.fromEntries(
+          fields.map(([name], index) => [`#f${index}`, name]),
+        ),
+        ExpressionAttributeValues: {
+          ...Object.fromEntries(fields.map(([, value], index) => [`:v${index}`, value])),
+          ...Object.fromEntries(
+            TERMINAL_REFRESH_STATUSES.map((status, index) => [`:t${index}`, status]),
+          ),
+          ":id": group.instanceRefreshId,
+        },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+};
+
+export interface RolloutState {
+  readonly record: RolloutRecord;
+  readonly targets: TargetRecord[];
+  readonly groups: Array<GroupRecord & { rolloutId: string }>;
+}
+
+/** The rollout with all its targets and groups, in one (paginated, consistent) query. */
+export const loadRollout = async (
+  db: DynamoDBDocumentClient,
+  table: string,
+  rolloutId: string,
+): Promise<RolloutState | undefined> => {
+  let record: RolloutRecord | undefined;
+  const targets: TargetRecord[] = [];
+  const groups: Array<GroupRecord & { rolloutId: string }> = [];
+  for await (const page of paginateQuery(
+    { client: db },
+    {
       TableName: table,
-      Item: { ...groupKey(rolloutId, record, record.group), type: "group", rolloutId, ...record },
+      KeyConditionExpression: "pk = :pk",
+      ExpressionAttributeValues: { ":pk": `ROLLOUT#${rolloutId}` },
+      ConsistentRead: true,
+    },
+  )) {
+    for (const item of page.Items ?? []) {
+      if (item.sk === "META") record = item as RolloutRecord;
+      else if (String(item.sk).startsWith("TARGET#")) targets.push(item as TargetRecord);
+      else if (String(item.sk).startsWith("GROUP#"))
+        groups.push(item as GroupRecord & { rolloutId: string });
+    }
+  }
+  return record ? { record, targets, groups } : undefined;
+};
+
+/** Ids of rollouts not finished yet, optionally of one pipeline. */
+export const listActiveRollouts = async (
+  db: DynamoDBDocumentClient,
+  table: string,
+  pipeline?: string,
+): Promise<Array<{ rolloutId: string; pipeline: string; createdAt: string }>> => {
+  const active: Array<{ rolloutId: string; pipeline: string; createdAt: string }> = [];
+  for await (const page of paginateQuery(
+    { client: db },
+    {
+      TableName: table,
+      KeyConditionExpression: "pk = :pk",
+      ExpressionAttributeValues: { ":pk": "ACTIVE" },
+    },
+  )) {
+    for (const item of page.Items ?? []) {
+      if (pipeline && item.pipeline !== pipeline) continue;
+      active.push({
+        rolloutId: String(item.rolloutId),
+        pipeline: String(item.pipeline),
+        createdAt: String(item.createdAt),
+      });
+    }
+  }
+  return active.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+};
+
+/** A pipeline's most recent rollout ids, newest first. */
+export const latestRollouts = async (
+  db: DynamoDBDocumentClient,
+  table: string,
+  pipeline: string,
+  limit = 5,
+): Promise<string[]> => {
+  const { Items: items = [] } = await db.send(
+    new QueryCommand({
+      TableName: table,
+      KeyConditionExpression: "pk = :pk",
+      ExpressionAttributeValues: { ":pk": `PIPELINE#${pipeline}` },
+      ScanIndexForward: false,
+      Limit: limit,
+    }),
+  );
+  return items.map((item) => String(item.rolloutId));
+};
+
+/**
+ * Ends a rollout, only if it is still in progress (the first outcome wins when a failure and a
+ * supersession race). It stays in the active index until its last refresh has ended
+ * (`deactivateRollout`), so the watcher keeps recording outcomes. Returns false if it was
+ * already ended.
+ */
+export const finishRollout = async (
+  db: DynamoDBDocumentClient,
+  table: string,
+  rolloutId: string,
+  status: Exclude<RolloutStatus, "in-progress">,
+  fields: { reason?: string; supersededBy?: string },
+  now: string,
+  options: { from?: readonly RolloutStatus[] } = {},
+): Promise<boolean> => {
+  const from = options.from ?? ["in-progress"];
+  try {
+    await db.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: rolloutKey(rolloutId),
+        UpdateExpression: `SET #status = :status, finishedAt = :now${fields.reason ? ", reason = :reason" : ""}${fields.supersededBy ? ", supersededBy = :by" : ""}`,
+        ConditionExpression: `#status IN (${from.map((_, index) => `:from${index}`).join(", ")})`,
+        ExpressionAttributeNames: { "#status": "status" },
+        ExpressionAttributeValues: {
+          ":status": status,
+          ":now": now,
+          ...(fields.reason ? { ":reason": fields.reason } : {}),
+          ...(fields.supersededBy ? { ":by": fields.supersededBy } : {}),
+          ...Object.fromEntries(from.map((value, index) => [`:from${index}`, value])),
+        },
+      }),
+    );
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+  if (status !== "rolled-back") {
+    await db.send(
+      new DeleteCommand({ TableName: table, Key: { pk: "ACTIVE", sk: `ROLLOUT#${rolloutId}` } }),
+    );
+  }
+  return true;
+};
+
+/**
+ * Claims the dispatch of wave `waveIndex` after wave `previous`: only one of several racing
+ * watchers gets it, and a claim older than `leaseMs` (its holder crashed) can be taken over.
+ */
+export const claimWave = async (
+  db: DynamoDBDocumentClient,
+  table: string,
+  rolloutId: string,
+  waves: { previous: number; next: number },
+  now: number,
+  leaseMs = 15 * 60_000,
+): Promise<boolean> => {
+  const waveIndex = waves.next;
+  try {
+    await db.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: rolloutKey(rolloutId),
+        UpdateExpression: "SET waveClaim = :wave, waveClaimAt = :now",
+        ConditionExpression:
+          "#status = :active AND dispatchedWave = :previous AND (attribute_not_exists(waveClaim) OR waveClaim < :wave OR waveClaimAt < :stale)",
+        ExpressionAttributeNames: { "#status": "status" },
+        ExpressionAttributeValues: {
+          ":wave": waveIndex,
+          ":previous": waves.previous,
+          ":active": "in-progress",
+          ":now": new Date(now).toISOString(),
+          ":stale": new Date(now - leaseMs).toISOString(),
+        },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+};
+
+/** Records the approval of a manual-approval wave (idempotent: the first approval's time stays). */
+export const approveWave = async (
+  db: DynamoDBDocumentClient,
+  table: string,
+  rolloutId: string,
+  waveIndex: number,
+  now: string,
+): Promise<void> => {
+  await db.send(
+    new UpdateCommand({
+      TableName: table,
+      Key: rolloutKey(rolloutId),
+      UpdateExpression: "SET approvals.#wave = if_not_exists(approvals.#wave, :now)",
+      ConditionExpression: "attribute_exists(pk)",
+      ExpressionAttributeNames: { "#wave": String(waveIndex) },
+      ExpressionAttributeValues: { ":now": now },
     }),
   );
 };

@@ -122,7 +122,9 @@ describe("on-image-state with a real local DynamoDB", () => {
       },
     });
 
-    const { outcomes } = await invoke(loadEvent("imagebuilder-eventbridge-image-available"));
+    const event = loadEvent<{ resources: string[] }>("imagebuilder-eventbridge-image-available");
+    event.resources = event.resources.map((arn) => arn.replace(/\/7$/, "/900"));
+    const { outcomes } = await invoke(event);
 
     assert.equal(outcomes[0]?.outcome, "rollout-started");
     assert.equal(imageBuilder.commandCalls(GetImageCommand).length, 1);
@@ -143,6 +145,24 @@ describe("on-image-state with a real local DynamoDB", () => {
       },
     ]);
     assert.ok(logged.some((entry) => entry.level === "warn" && /do not match/.test(entry.message)));
+  });
+
+  it("a newer image supersedes the unfinished rollout; an older one arriving late starts nothing", async () => {
+    await invoke(snsAvailable(1000));
+    const newer = await invoke(snsAvailable(1001));
+    sqs.resetHistory();
+    const late = await invoke(snsAvailable(999));
+
+    assert.equal(newer.outcomes[0]?.outcome, "rollout-started");
+    assert.ok((newer.outcomes[0]?.superseded as string[]).includes("base-al2023/1.4.0/1000"));
+    const old = await getRollout(dynamo.db, dynamo.table, "base-al2023/1.4.0/1000");
+    assert.equal(old?.status, "superseded");
+    assert.equal(old?.supersededBy, "base-al2023/1.4.0/1001");
+    assert.deepEqual(
+      { outcome: late.outcomes[0]?.outcome, newer: late.outcomes[0]?.newerRollout },
+      { outcome: "stale-image", newer: "base-al2023/1.4.0/1001" },
+    );
+    assert.equal(sqs.commandCalls(SendMessageBatchCommand).length, 0);
   });
 
   it("ignores, with a log line, an image from a pipeline the config does not know", async () => {

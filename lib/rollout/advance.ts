@@ -1,0 +1,98 @@
+import type { SQSClient } from "@aws-sdk/client-sqs";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { Clock } from "../aws/clock.ts";
+import { findPipeline } from "../config/load.ts";
+import type { OrchestratorConfig } from "../config/schema.ts";
+import { sendTargetMessages, targetMessage } from "./dispatch.ts";
+import { decideNext, type RolloutDecision } from "./progress.ts";
+import { claimWave, finishRollout, loadRollout, markWaveDispatched } from "./store.ts";
+
+export interface AdvanceDeps {
+  readonly config: OrchestratorConfig;
+  readonly db: DynamoDBDocumentClient;
+  readonly table: string;
+  readonly sqs: SQSClient;
+  readonly queueUrl: string;
+  readonly clock: Clock;
+}
+
+export interface AdvanceOutcome {
+  readonly rolloutId: string;
+  readonly pipeline?: string;
+  readonly decision: RolloutDecision;
+  /** Targets sent, when this call dispatched a wave. */
+  readonly dispatchedTargets?: number;
+  /**
+   * True when this call is the one that ended the rollout (a failure is alerted once, however
+   * many watchers saw it).
+   */
+  readonly ended?: boolean;
+}
+
+/**
+ * Moves a rollout forward as far as its recorded state allows: sends the next wave when the
+ * current one succeeded and baked, or ends the rollout (succeeded, or failed: later waves never
+ * start). Safe to call from anywhere, any number of times, concurrently: a wave is claimed
+ * before it is sent, recorded once sent, and a rollout ends once.
+ */
+export const advanceRollout = async (
+  rolloutId: string,
+  deps: AdvanceDeps,
+): Promise<AdvanceOutcome> => {
+  const state = await loadRollout(deps.db, deps.table, rolloutId);
+  if (!state) return { rolloutId, decision: { action: "none", reason: "no such rollout" } };
+  const pipeline = findPipeline(deps.config, state.record.pipeline);
+  const base = { rolloutId, pipeline: state.record.pipeline };
+  if (!pipeline?.rollout) {
+    return { ...base, decision: { action: "none", reason: "pipeline no longer configured" } };
+  }
+  const now = deps.clock.now();
+  const nowIso = new Date(now).toISOString();
+  const decision = decideNext(state, pipeline, deps.config, now);
+  switch (decision.action) {
+    case "dispatch": {
+      const claimed = await claimWave(
+        deps.db,
+        deps.table,
+        rolloutId,
+        { previous: state.record.dispatchedWave, next: decision.waveIndex },
+        now,
+      );
+      if (!claimed) {
+        return {
+          ...base,
+          decision: { action: "none", reason: "another invocation is dispatching it" },
+        };
+      }
+      const targets = state.targets.filter((target) => target.waveIndex === decision.waveIndex);
+      await sendTargetMessages(
+        deps.sqs,
+        deps.queueUrl,
+        targets.map((target) => targetMessage(state.record, target)),
+      );
+      await markWaveDispatched(deps.db, deps.table, rolloutId, decision.waveIndex, nowIso);
+      return { ...base, decision, dispatchedTargets: targets.length };
+    }
+    case "succeed":
+      return {
+        ...base,
+        decision,
+        ended: await finishRollout(deps.db, deps.table, rolloutId, "succeeded", {}, nowIso),
+      };
+    case "fail": {
+      const reason = decision.failures
+        .map(
+          (failure) =>
+            `${failure.account}/${failure.region}${failure.group ? `/${failure.group}` : ""}: ${failure.reason}`,
+        )
+        .join("; ");
+      return {
+        ...base,
+        decision,
+        ended: await finishRollout(deps.db, deps.table, rolloutId, "failed", { reason }, nowIso),
+      };
+    }
+    default:
+      return { ...base, decision };
+  }
+};

@@ -1,5 +1,6 @@
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { fakeContext } from "./lambda.ts";
+import type { RefreshStatus, SandboxRefresh } from "./model/auto-scaling.ts";
 import type { SandboxImage } from "./model/image-builder.ts";
 import type { SandboxMessage, SandboxQueue } from "./model/sqs.ts";
 import type { SandboxWorld } from "./model/world.ts";
@@ -13,6 +14,15 @@ export interface Invocation {
   readonly result?: unknown;
   readonly error?: Error;
 }
+
+const REFRESH_EVENT_OUTCOMES: Partial<Record<RefreshStatus, string>> = {
+  InProgress: "Started",
+  Successful: "Succeeded",
+  Failed: "Failed",
+  Cancelled: "Cancelled",
+  RollbackInProgress: "Rollback Started",
+  RollbackSuccessful: "Rollback Succeeded",
+};
 
 /** Lambda's asynchronous invocation retries (serverless.yml: maximumRetryAttempts 2). */
 const ASYNC_RETRIES = 2;
@@ -35,6 +45,7 @@ export class SandboxLambdaService {
     private readonly handlers: {
       readonly onImageState: Handler<unknown, unknown>;
       readonly rollOutTarget: Handler<SQSEvent, SQSBatchResponse>;
+      readonly watchRollouts: Handler<unknown, unknown>;
     },
     private readonly queue: SandboxQueue,
     private readonly observer?: (invocation: Invocation) => void | Promise<void>,
@@ -44,6 +55,106 @@ export class SandboxLambdaService {
       if (image.status === "AVAILABLE" || image.status === "FAILED")
         this.#pendingNotifications.push(this.snsEvent(image));
     });
+    // Target accounts forward their instance-refresh events to the orchestrator's bus.
+    world.autoScaling.onRefreshChange((refresh) => {
+      const outcome = REFRESH_EVENT_OUTCOMES[refresh.status];
+      if (!outcome) return;
+      const event = this.refreshEvent(refresh, outcome);
+      const fate = this.refreshEventFate(refresh, outcome);
+      if (fate === "lost") {
+        this.lostEvents.push(event);
+        return;
+      }
+      this.#pendingRefreshEvents.push(event);
+      if (fate === "duplicated") this.#pendingRefreshEvents.push(event);
+    });
+  }
+
+  /** Decides what EventBridge does with each refresh event (lost and duplicated ones happen). */
+  refreshEventFate: (
+    refresh: SandboxRefresh,
+    outcome: string,
+  ) => "delivered" | "lost" | "duplicated" = () => "delivered";
+  /** Events the bus dropped, for tests to assert the poll recovered from them. */
+  readonly lostEvents: unknown[] = [];
+  readonly #pendingRefreshEvents: unknown[] = [];
+  #eventSequence = 0;
+  #nextPollAt: number | undefined;
+
+  refreshEvent(refresh: SandboxRefresh, outcome: string): Record<string, unknown> {
+    this.#eventSequence += 1;
+    const group = refresh.group;
+    return {
+      version: "0",
+      id: `refresh-event-${this.#eventSequence}`,
+      "detail-type": `EC2 Auto Scaling Instance Refresh ${outcome}`,
+      source: "aws.autoscaling",
+      account: group.accountId,
+      time: this.world.clock.iso(),
+      region: group.region,
+      resources: [
+        `arn:aws:autoscaling:${group.region}:${group.accountId}:autoScalingGroup:sandbox:autoScalingGroupName/${group.name}`,
+      ],
+      detail: {
+        InstanceRefreshId: refresh.id,
+        AutoScalingGroupName: group.name,
+        ...(refresh.statusReason ? { StatusReason: refresh.statusReason } : {}),
+      },
+    };
+  }
+
+  /** Delivers the forwarded instance-refresh events published so far to watch-rollouts. */
+  async deliverRefreshEvents(): Promise<Invocation[]> {
+    const delivered: Invocation[] = [];
+    while (this.#pendingRefreshEvents.length > 0) {
+      const event = this.#pendingRefreshEvents.shift();
+      delivered.push(await this.invokeAsync("watch-rollouts", this.handlers.watchRollouts, event));
+    }
+    return delivered;
+  }
+
+  /** The 5-minute schedule of watch-rollouts. */
+  poll(): Promise<Invocation> {
+    return this.invokeAsync("watch-rollouts", this.handlers.watchRollouts, {
+      version: "0",
+      id: `poll-${this.world.clock.now()}`,
+      "detail-type": "Scheduled Event",
+      source: "aws.events",
+      account: this.world.orchestratorAccountId,
+      time: this.world.clock.iso(),
+      region: this.world.orchestratorRegion,
+      resources: [],
+      detail: {},
+    });
+  }
+
+  /**
+   * Runs the whole system until `until` (simulated): AWS processes progress on the clock, and
+   * every notification, forwarded event, queue message and 5-minute poll is delivered when due.
+   */
+  async run(until: number, options: { pollEveryMs?: number } = {}): Promise<void> {
+    const pollEvery = options.pollEveryMs ?? 5 * 60_000;
+    this.#nextPollAt ??= this.world.clock.now() + pollEvery;
+    for (let round = 0; round < 100_000; round += 1) {
+      this.world.clock.advance(0);
+      await this.deliverNotifications();
+      await this.deliverRefreshEvents();
+      await this.drainRolloutQueue();
+      const now = this.world.clock.now();
+      if (this.#nextPollAt <= now) {
+        await this.poll();
+        this.#nextPollAt = now + pollEvery;
+        continue;
+      }
+      if (now >= until) return;
+      const candidates = [
+        this.#nextPollAt,
+        this.world.sqs.nextVisibleAt(this.queue),
+        this.world.clock.nextTimerAt(),
+        until,
+      ].filter((time): time is number => time !== undefined && time > now);
+      this.world.clock.advanceTo(Math.min(...candidates));
+    }
   }
 
   /** The SNS event Lambda receives for an image notification. */

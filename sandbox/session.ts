@@ -28,6 +28,7 @@ export const startSandbox = async (
     startPipelines: (await import("../functions/start-pipelines.ts")).handler,
     onImageState: (await import("../functions/on-image-state.ts")).handler,
     rollOutTarget: (await import("../functions/roll-out-target.ts")).handler,
+    watchRollouts: (await import("../functions/watch-rollouts.ts")).handler,
   };
   const lambda = new SandboxLambdaService(world, handlers, world.queues.rollout, options.observer);
   return {

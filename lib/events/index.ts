@@ -4,3 +4,4 @@ export * from "./parse.ts";
 export * from "./pipeline-disabled.ts";
 export * from "./rollout-message.ts";
 export * from "./scheduler-tick.ts";
+export * from "./watch-request.ts";

@@ -3,9 +3,17 @@ import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { Clock } from "../aws/clock.ts";
 import { findPipeline } from "../config/load.ts";
 import type { OrchestratorConfig } from "../config/schema.ts";
+import { UnknownNameError } from "../errors.ts";
 import { sendTargetMessages, targetMessage } from "./dispatch.ts";
 import { decideNext, type RolloutDecision } from "./progress.ts";
-import { claimWave, finishRollout, loadRollout, markWaveDispatched } from "./store.ts";
+import {
+  approveWave,
+  claimWave,
+  finishRollout,
+  latestRollouts,
+  loadRollout,
+  markWaveDispatched,
+} from "./store.ts";
 
 export interface AdvanceDeps {
   readonly config: OrchestratorConfig;
@@ -95,4 +103,41 @@ export const advanceRollout = async (
     default:
       return { ...base, decision };
   }
+};
+
+/**
+ * An operator approves a manual-approval wave of a rollout (by id, or the pipeline's latest),
+ * then the rollout moves on if everything else allows it (previous wave done and baked, no
+ * freeze). Approving twice changes nothing.
+ */
+export const approveWaveAndAdvance = async (
+  request: { wave: string; pipeline?: string; rolloutId?: string },
+  deps: AdvanceDeps,
+): Promise<AdvanceOutcome & { wave: string }> => {
+  const rolloutId =
+    request.rolloutId ??
+    (request.pipeline
+      ? (await latestRollouts(deps.db, deps.table, request.pipeline, 1))[0]
+      : undefined);
+  const state = rolloutId ? await loadRollout(deps.db, deps.table, rolloutId) : undefined;
+  if (!rolloutId || !state) {
+    throw new UnknownNameError(
+      `no rollout ${request.rolloutId ?? `of pipeline "${request.pipeline}"`}`,
+    );
+  }
+  const waves = findPipeline(deps.config, state.record.pipeline)?.rollout?.waves ?? [];
+  const waveIndex = waves.findIndex((wave) => wave.name === request.wave);
+  if (waveIndex < 0) {
+    throw new UnknownNameError(
+      `pipeline "${state.record.pipeline}" has no wave "${request.wave}" (waves: ${waves.map((wave) => wave.name).join(", ")})`,
+    );
+  }
+  await approveWave(
+    deps.db,
+    deps.table,
+    rolloutId,
+    waveIndex,
+    new Date(deps.clock.now()).toISOString(),
+  );
+  return { ...(await advanceRollout(rolloutId, deps)), wave: request.wave };
 };

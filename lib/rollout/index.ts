@@ -4,4 +4,6 @@ export * from "./intake.ts";
 export * from "./plan.ts";
 export * from "./progress.ts";
 export * from "./roll-out-target.ts";
+export * from "./rollback.ts";
 export * from "./store.ts";
+export * from "./watch.ts";

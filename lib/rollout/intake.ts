@@ -140,7 +140,9 @@ export const handleImageStateChange = async (
   const others = (await listActiveRollouts(deps.db, deps.table, pipeline.name)).filter(
     (other) => other.rolloutId !== plan.rolloutId,
   );
-  const newer = others.find((other) => compareRolloutIds(other.rolloutId, plan.rolloutId) > 0);
+  const newer = others
+    .filter((other) => compareRolloutIds(other.rolloutId, plan.rolloutId) > 0)
+    .sort((a, b) => compareRolloutIds(b.rolloutId, a.rolloutId))[0];
   if (newer) {
     await finishRollout(
       deps.db,

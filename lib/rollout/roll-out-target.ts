@@ -23,6 +23,7 @@ import {
   FINISHED_TARGET_STATUSES,
   type GrantRecord,
   type GroupRecord,
+  getRollout,
   getTarget,
   listGroups,
   putGroup,
@@ -118,6 +119,29 @@ export const rollOutTarget = async (
   }
   if (FINISHED_TARGET_STATUSES.has(record.status)) {
     return { status: "already-finished", targetStatus: record.status };
+  }
+  // A delayed message (grants, another refresh) must not roll out an image that was superseded,
+  // failed elsewhere or rolled back in the meantime.
+  const parent = await getRollout(deps.db, deps.table, message.rolloutId);
+  if (parent && parent.status !== "in-progress") {
+    const reason = `rollout ${parent.status}${parent.supersededBy ? ` by ${parent.supersededBy}` : ""}: target not rolled out`;
+    await updateTarget(
+      deps.db,
+      deps.table,
+      message.rolloutId,
+      message,
+      { status: "cancelled", reason },
+      nowIso(),
+    );
+    return {
+      status: "cancelled",
+      groups: [],
+      grants: [],
+      unsupportedGroups: [],
+      missingGroups: [],
+      notes: [reason],
+      reason,
+    };
   }
   const pipeline = findPipeline(deps.config, message.pipeline);
   const account = deps.config.accounts[message.account];

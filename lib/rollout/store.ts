@@ -195,7 +195,9 @@ export type TargetStatus =
   /** Nothing to replace: no group, or every group already runs the AMI. */
   | "up-to-date"
   | "partially-failed"
-  | "failed";
+  | "failed"
+  /** The rollout ended (superseded, failed, rolled back) before this target was rolled. */
+  | "cancelled";
 
 /** Statuses after which roll-out-target has nothing left to do for the target. */
 export const FINISHED_TARGET_STATUSES: ReadonlySet<TargetStatus> = new Set([
@@ -203,6 +205,7 @@ export const FINISHED_TARGET_STATUSES: ReadonlySet<TargetStatus> = new Set([
   "up-to-date",
   "partially-failed",
   "failed",
+  "cancelled",
 ]);
 
 export interface GrantRecord {
@@ -581,12 +584,18 @@ export const finishRollout = async (
     if (isConditionFailure(error)) return false;
     throw error;
   }
-  if (status !== "rolled-back") {
-    await db.send(
-      new DeleteCommand({ TableName: table, Key: { pk: "ACTIVE", sk: `ROLLOUT#${rolloutId}` } }),
-    );
-  }
   return true;
+};
+
+/** Drops an ended rollout, whose refreshes have all ended, from what the poll visits. */
+export const deactivateRollout = async (
+  db: DynamoDBDocumentClient,
+  table: string,
+  rolloutId: string,
+): Promise<void> => {
+  await db.send(
+    new DeleteCommand({ TableName: table, Key: { pk: "ACTIVE", sk: `ROLLOUT#${rolloutId}` } }),
+  );
 };
 
 /**

@@ -154,7 +154,9 @@ describe("on-image-state with a real local DynamoDB", () => {
     const late = await invoke(snsAvailable(999));
 
     assert.equal(newer.outcomes[0]?.outcome, "rollout-started");
-    assert.ok((newer.outcomes[0]?.superseded as string[]).includes("base-al2023/1.4.0/1000"));
+    assert.ok(
+      ((newer.outcomes[0]?.superseded ?? []) as string[]).includes("base-al2023/1.4.0/1000"),
+    );
     const old = await getRollout(dynamo.db, dynamo.table, "base-al2023/1.4.0/1000");
     assert.equal(old?.status, "superseded");
     assert.equal(old?.supersededBy, "base-al2023/1.4.0/1001");

@@ -1,0 +1,158 @@
+import type { Logger } from "@aws-lambda-powertools/logger";
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
+import { EC2Client } from "@aws-sdk/client-ec2";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { STSClient } from "@aws-sdk/client-sts";
+import middy from "@middy/core";
+import { clientConfig, currentRegion, memoizeClients } from "../lib/aws/clients.ts";
+import { systemClock } from "../lib/aws/clock.ts";
+import { AssumedRoleCredentials } from "../lib/aws/credentials.ts";
+import { createDocumentClient } from "../lib/aws/dynamodb.ts";
+import { readEnv } from "../lib/aws/env.ts";
+import { loadConfig } from "../lib/config/load.ts";
+import type { AccountConfig } from "../lib/config/schema.ts";
+import { parseWatchRequest } from "../lib/events/watch-request.ts";
+import { lazy } from "../lib/lazy.ts";
+import {
+  createLogger,
+  createMetrics,
+  logFailures,
+  type MetricSink,
+  powertoolsMetricSink,
+} from "../lib/observability/index.ts";
+import { type AdvanceOutcome, approveWaveAndAdvance } from "../lib/rollout/advance.ts";
+import { type RollbackDeps, rollbackPipeline } from "../lib/rollout/rollback.ts";
+import { applyRefreshEvent, pollRollouts } from "../lib/rollout/watch.ts";
+
+/**
+ * watch-rollouts: follows every instance refresh to its end and moves rollouts wave by wave.
+ * Triggered by the instance-refresh events target accounts forward to this account's bus, by a
+ * 5-minute schedule (the backstop for lost events), and by operator actions:
+ *   {"action": "approve", "pipeline": "web-ubuntu2404", "wave": "rest"}
+ *   {"action": "rollback", "pipeline": "base-al2023"}
+ */
+
+export interface Observability {
+  readonly logger: Logger;
+  readonly metrics: MetricSink;
+}
+
+/** Logs what an advance did; a failure is alerted by the one invocation that ended the rollout. */
+const reportAdvance = (advance: AdvanceOutcome, { logger, metrics }: Observability): void => {
+  const { decision } = advance;
+  const fields = { rolloutId: advance.rolloutId, pipeline: advance.pipeline, ...decision };
+  const dimensions = advance.pipeline ? { pipeline: advance.pipeline } : undefined;
+  switch (decision.action) {
+    case "dispatch":
+      metrics.count("WaveDispatched", dimensions);
+      logger.info("wave dispatched", { ...fields, targets: advance.dispatchedTargets });
+      return;
+    case "succeed":
+      if (advance.ended) {
+        metrics.count("RolloutSucceeded", dimensions);
+        logger.info("rollout succeeded", fields);
+      }
+      return;
+    case "fail":
+      if (advance.ended) {
+        metrics.count("RolloutFailed", dimensions);
+        // Structured for the alerts module: account, region, group, refresh id, reason.
+        logger.error("rollout failed: later waves will not start", {
+          ...fields,
+          alert: "rollout-failed",
+        });
+      }
+      return;
+    default:
+      logger.debug("rollout unchanged", fields);
+  }
+};
+
+export const makeHandler = (deps: () => RollbackDeps, observability: Observability) =>
+  middy<unknown, unknown>()
+    .use(injectLambdaContext(observability.logger))
+    .use(logFailures(observability.logger))
+    .handler(async (event) => {
+      const request = parseWatchRequest(event);
+      const { logger } = observability;
+      switch (request.kind) {
+        case "refresh-event": {
+          const outcome = await applyRefreshEvent(request.event, deps());
+          logger.info(`instance refresh ${request.event.outcome}`, {
+            ...request.event,
+            outcome: outcome.outcome,
+          });
+          if (outcome.outcome !== "not-ours") reportAdvance(outcome.advance, observability);
+          return outcome;
+        }
+        case "poll": {
+          const outcomes = await pollRollouts(deps());
+          for (const outcome of outcomes) {
+            if (outcome.errors.length > 0)
+              logger.warn("some refreshes could not be read", {
+                rolloutId: outcome.rolloutId,
+                errors: outcome.errors,
+              });
+            if (outcome.updated.length > 0)
+              logger.info("refreshes updated by the poll", {
+                rolloutId: outcome.rolloutId,
+                updated: outcome.updated,
+              });
+            reportAdvance(outcome.advance, observability);
+          }
+          return { polled: outcomes.length, outcomes };
+        }
+        case "approve": {
+          const outcome = await approveWaveAndAdvance(request, deps());
+          logger.info("wave approved", {
+            wave: request.wave,
+            approvedBy: request.approvedBy,
+            rolloutId: outcome.rolloutId,
+          });
+          reportAdvance(outcome, observability);
+          return outcome;
+        }
+        case "rollback": {
+          const outcome = await rollbackPipeline(request.pipeline, deps(), request.requestedBy);
+          const failed = outcome.groups.filter((group) => group.status === "failed");
+          if (failed.length > 0)
+            logger.error("rollback incomplete", { ...outcome, alert: "rollback-failed" });
+          else logger.warn("rollout rolled back", { ...outcome, alert: "rollout-rolled-back" });
+          return outcome;
+        }
+      }
+    });
+
+export const handler = makeHandler(
+  lazy(() => {
+    const env = readEnv(["TABLE_NAME", "ROLLOUT_QUEUE_URL"]);
+    const region = currentRegion();
+    const credentials = new AssumedRoleCredentials({
+      sts: new STSClient(clientConfig({ region })),
+      clock: systemClock,
+    });
+    const options = (account: AccountConfig, targetRegion: string) => ({
+      region: targetRegion,
+      credentials: credentials.provider(
+        { accountId: account.id, roleName: account.roleName, externalId: account.externalId },
+        "watch-rollouts",
+      ),
+    });
+    const autoScaling = memoizeClients((o) => new AutoScalingClient(clientConfig(o)));
+    const ec2 = memoizeClients((o) => new EC2Client(clientConfig(o)));
+    return {
+      config: loadConfig(),
+      db: createDocumentClient(region),
+      table: env.TABLE_NAME,
+      sqs: new SQSClient(clientConfig({ region })),
+      queueUrl: env.ROLLOUT_QUEUE_URL,
+      clock: systemClock,
+      autoScaling: (account, targetRegion) =>
+        autoScaling(options(account, targetRegion), `${account.id}|${targetRegion}`),
+      ec2: (account, targetRegion) =>
+        ec2(options(account, targetRegion), `${account.id}|${targetRegion}`),
+    };
+  }),
+  { logger: createLogger(), metrics: powertoolsMetricSink(createMetrics()) },
+);

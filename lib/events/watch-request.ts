@@ -1,0 +1,73 @@
+import { z } from "zod";
+import { InvalidEventError } from "../errors.ts";
+import { type InstanceRefreshEvent, parseInstanceRefreshEvent } from "./instance-refresh.ts";
+import { parseEvent } from "./parse.ts";
+
+/**
+ * What watch-rollouts is asked to do: record an instance-refresh event forwarded from a target
+ * account, poll (its 5-minute schedule), or an operator action sent by `npm run rollout` or a
+ * plain `aws lambda invoke`.
+ */
+export type WatchRequest =
+  | { readonly kind: "refresh-event"; readonly event: InstanceRefreshEvent }
+  | { readonly kind: "poll" }
+  | {
+      readonly kind: "approve";
+      readonly wave: string;
+      readonly pipeline?: string;
+      readonly rolloutId?: string;
+      readonly approvedBy: string;
+    }
+  | { readonly kind: "rollback"; readonly pipeline: string; readonly requestedBy: string };
+
+const actionSchema = z.discriminatedUnion("action", [
+  z.object({ action: z.literal("poll") }),
+  z
+    .object({
+      action: z.literal("approve"),
+      wave: z.string().min(1),
+      pipeline: z.string().min(1).optional(),
+      rolloutId: z.string().min(1).optional(),
+      approvedBy: z.string().min(1).default("operator"),
+    })
+    .refine((value) => value.pipeline || value.rolloutId, {
+      message: "name the pipeline (its latest rollout) or the rolloutId",
+      path: ["pipeline"],
+    }),
+  z.object({
+    action: z.literal("rollback"),
+    pipeline: z.string().min(1),
+    requestedBy: z.string().min(1).default("operator"),
+  }),
+]);
+
+export const parseWatchRequest = (event: unknown): WatchRequest => {
+  if (event !== null && typeof event === "object") {
+    const record = event as Record<string, unknown>;
+    if (record.source === "aws.autoscaling")
+      return { kind: "refresh-event", event: parseInstanceRefreshEvent(event) };
+    if (record.source === "aws.events" && record["detail-type"] === "Scheduled Event")
+      return { kind: "poll" };
+    if ("action" in record) {
+      const action = parseEvent(actionSchema, event, "watch-rollouts action");
+      switch (action.action) {
+        case "poll":
+          return { kind: "poll" };
+        case "approve":
+          return {
+            kind: "approve",
+            wave: action.wave,
+            approvedBy: action.approvedBy,
+            ...(action.pipeline ? { pipeline: action.pipeline } : {}),
+            ...(action.rolloutId ? { rolloutId: action.rolloutId } : {}),
+          };
+        case "rollback":
+          return { kind: "rollback", pipeline: action.pipeline, requestedBy: action.requestedBy };
+      }
+    }
+  }
+  throw new InvalidEventError(
+    'expected an EC2 Auto Scaling instance-refresh event, a scheduled poll, or {"action": "poll" | "approve" | "rollback", ...}',
+    event,
+  );
+};

@@ -1,0 +1,149 @@
+import {
+  type AutoScalingClient,
+  RollbackInstanceRefreshCommand,
+} from "@aws-sdk/client-auto-scaling";
+import { type EC2Client, ModifyLaunchTemplateCommand } from "@aws-sdk/client-ec2";
+import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { discoverGroups } from "../auto-scaling/groups.ts";
+import {
+  activeRefreshWithVersion,
+  startInstanceRefresh,
+} from "../auto-scaling/instance-refresh.ts";
+import type { AccountConfig } from "../config/schema.ts";
+import { errorMessage, OrchestratorError } from "../errors.ts";
+import { finishRollout, groupKey, latestRollouts, loadRollout } from "./store.ts";
+import type { WatchDeps } from "./watch.ts";
+
+export interface RollbackDeps extends WatchDeps {
+  readonly ec2: (account: AccountConfig, region: string) => EC2Client;
+}
+
+export interface GroupRollback {
+  readonly group: string;
+  readonly accountId: string;
+  readonly region: string;
+  readonly status: "rollback-started" | "nothing-to-roll-back" | "failed";
+  readonly toVersion?: number;
+  readonly instanceRefreshId?: string;
+  readonly reason?: string;
+}
+
+export interface RollbackOutcome {
+  readonly rolloutId: string;
+  readonly pipeline: string;
+  readonly groups: readonly GroupRollback[];
+}
+
+/**
+ * Rolls every group of the pipeline's latest rollout back to the launch-template version it ran
+ * before (kept on the group record), with an instance refresh pinned to that version. A group
+ * whose forward refresh is still running gets RollbackInstanceRefresh instead; the template's
+ * default version is restored when the rollout had changed it. Safe to run twice: a rollback
+ * refresh already running is adopted, not started again. Later waves never start.
+ */
+export const rollbackPipeline = async (
+  pipelineName: string,
+  deps: RollbackDeps,
+  requestedBy = "operator",
+): Promise<RollbackOutcome> => {
+  const pipeline = deps.config.pipelines.find((candidate) => candidate.name === pipelineName);
+  if (!pipeline?.rollout) {
+    throw new OrchestratorError(`no pipeline "${pipelineName}" with a rollout in the config`);
+  }
+  const [rolloutId] = await latestRollouts(deps.db, deps.table, pipelineName, 1);
+  const state = rolloutId ? await loadRollout(deps.db, deps.table, rolloutId) : undefined;
+  if (!rolloutId || !state)
+    throw new OrchestratorError(`pipeline "${pipelineName}" has no rollout to roll back`);
+  const now = () => new Date(deps.clock.now()).toISOString();
+  const settings = {
+    ...pipeline.rollout.instanceRefresh,
+    autoRollback: false,
+    whenInProgress: "wait" as const,
+  };
+  const groups: GroupRollback[] = [];
+  for (const record of state.groups) {
+    const base = { group: record.group, accountId: record.accountId, region: record.region };
+    const account = Object.values(deps.config.accounts).find(
+      (candidate) => candidate.id === record.accountId,
+    );
+    if (
+      !account ||
+      !record.launchTemplateId ||
+      record.previousVersion === undefined ||
+      record.previousVersion === record.newVersion
+    ) {
+      groups.push({ ...base, status: "nothing-to-roll-back" });
+      continue;
+    }
+    const target = {
+      launchTemplateId: record.launchTemplateId,
+      versionNumber: record.previousVersion,
+    };
+    try {
+      const client: AutoScalingClient = deps.autoScaling(account, record.region);
+      const [group] = (await discoverGroups(client, { names: [record.group] })).groups;
+      if (!group) throw new OrchestratorError(`group ${record.group} no longer exists`);
+      let started = await startInstanceRefresh(client, group, target, settings);
+      if (started.status !== "started" && record.newVersion !== undefined) {
+        // Our forward refresh still runs: AWS rolls it back to the previous configuration.
+        if (
+          await activeRefreshWithVersion(client, record.group, {
+            ...target,
+            versionNumber: record.newVersion,
+          })
+        ) {
+          const { InstanceRefreshId: id } = await client.send(
+            new RollbackInstanceRefreshCommand({ AutoScalingGroupName: record.group }),
+          );
+          started = { status: "started", instanceRefreshId: id ?? "" };
+        }
+      }
+      if (started.status !== "started")
+        throw new OrchestratorError(
+          "another team's instance refresh is running on the group: try again when it ends",
+        );
+      if (pipeline.rollout.launchTemplate.setDefaultVersion) {
+        await deps.ec2(account, record.region).send(
+          new ModifyLaunchTemplateCommand({
+            LaunchTemplateId: record.launchTemplateId,
+            DefaultVersion: String(record.previousVersion),
+            ClientToken: `rollback-${rolloutId}-${record.launchTemplateId}`
+              .replace(/[^\w-]/g, "-")
+              .slice(0, 64),
+          }),
+        );
+      }
+      await deps.db.send(
+        new UpdateCommand({
+          TableName: deps.table,
+          Key: groupKey(rolloutId, record, record.group),
+          UpdateExpression: "SET #status = :status, rollbackRefreshId = :id, updatedAt = :now",
+          ExpressionAttributeNames: { "#status": "status" },
+          ExpressionAttributeValues: {
+            ":status": "rollback-started",
+            ":id": started.instanceRefreshId,
+            ":now": now(),
+          },
+        }),
+      );
+      groups.push({
+        ...base,
+        status: "rollback-started",
+        toVersion: record.previousVersion,
+        instanceRefreshId: started.instanceRefreshId,
+      });
+    } catch (error) {
+      groups.push({ ...base, status: "failed", reason: errorMessage(error) });
+    }
+  }
+  await finishRollout(
+    deps.db,
+    deps.table,
+    rolloutId,
+    "rolled-back",
+    { reason: `rolled back by ${requestedBy}` },
+    now(),
+    { from: ["in-progress", "succeeded", "failed", "superseded"] },
+  );
+  return { rolloutId, pipeline: pipelineName, groups };
+};

@@ -1,0 +1,217 @@
+import {
+  type AutoScalingClient,
+  CancelInstanceRefreshCommand,
+  DescribeInstanceRefreshesCommand,
+} from "@aws-sdk/client-auto-scaling";
+import type { AccountConfig } from "../config/schema.ts";
+import { errorMessage } from "../errors.ts";
+import type { InstanceRefreshEvent, InstanceRefreshOutcome } from "../events/instance-refresh.ts";
+import { type AdvanceDeps, type AdvanceOutcome, advanceRollout } from "./advance.ts";
+import {
+  deactivateRollout,
+  findRefresh,
+  type GroupRecord,
+  type GroupStatus,
+  listActiveRollouts,
+  loadRollout,
+  TERMINAL_REFRESH_STATUSES,
+  updateGroupRefresh,
+} from "./store.ts";
+
+export interface WatchDeps extends AdvanceDeps {
+  /** Auto Scaling in a target account (through its assumed role). */
+  readonly autoScaling: (account: AccountConfig, region: string) => AutoScalingClient;
+}
+
+const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_REFRESH_STATUSES);
+
+/** The refresh status an event reports, as DescribeInstanceRefreshes would. */
+const EVENT_STATUS: Record<InstanceRefreshOutcome, string> = {
+  Started: "InProgress",
+  "Checkpoint Reached": "InProgress",
+  Succeeded: "Successful",
+  Failed: "Failed",
+  Cancelled: "Cancelled",
+  "Rollback Started": "RollbackInProgress",
+  "Rollback Succeeded": "RollbackSuccessful",
+  "Rollback Failed": "RollbackFailed",
+};
+
+/** Our view of a group from its refresh's status. */
+export const groupStatusOf = (refreshStatus: string): GroupStatus => {
+  switch (refreshStatus) {
+    case "Successful":
+      return "succeeded";
+    case "Failed":
+      return "failed";
+    case "Cancelled":
+      return "cancelled";
+    case "RollbackSuccessful":
+    case "RollbackFailed":
+      return "rolled-back";
+    default:
+      return "refresh-started";
+  }
+};
+
+export type RefreshEventOutcome =
+  | { readonly outcome: "not-ours"; readonly instanceRefreshId: string }
+  | {
+      readonly outcome: "recorded" | "already-recorded";
+      readonly rolloutId: string;
+      readonly group: string;
+      readonly refreshStatus: string;
+      readonly advance: AdvanceOutcome;
+    };
+
+/**
+ * One forwarded instance-refresh event: record the outcome on the group (forward only, so a
+ * duplicate, a late event or the poll having got there first changes nothing) and move the
+ * rollout on.
+ */
+export const applyRefreshEvent = async (
+  event: InstanceRefreshEvent,
+  deps: WatchDeps,
+): Promise<RefreshEventOutcome> => {
+  const owner = await findRefresh(
+    deps.db,
+    deps.table,
+    event.accountId,
+    event.region,
+    event.instanceRefreshId,
+  );
+  if (!owner) return { outcome: "not-ours", instanceRefreshId: event.instanceRefreshId };
+  const refreshStatus = EVENT_STATUS[event.outcome];
+  const now = new Date(deps.clock.now()).toISOString();
+  const changed = await updateGroupRefresh(
+    deps.db,
+    deps.table,
+    owner.rolloutId,
+    {
+      group: owner.group,
+      accountId: event.accountId,
+      region: event.region,
+      instanceRefreshId: event.instanceRefreshId,
+    },
+    {
+      refreshStatus,
+      status: groupStatusOf(refreshStatus),
+      ...(event.statusReason ? { statusReason: event.statusReason } : {}),
+      ...(TERMINAL.has(refreshStatus) ? { finishedAt: event.time } : {}),
+    },
+    now,
+  );
+  return {
+    outcome: changed ? "recorded" : "already-recorded",
+    rolloutId: owner.rolloutId,
+    group: owner.group,
+    refreshStatus,
+    advance: await advanceRollout(owner.rolloutId, deps),
+  };
+};
+
+export interface PollOutcome {
+  readonly rolloutId: string;
+  /** Groups whose refresh status changed in this poll. */
+  readonly updated: ReadonlyArray<{ group: string; refreshStatus: string }>;
+  readonly cancelled: readonly string[];
+  readonly errors: readonly string[];
+  readonly advance: AdvanceOutcome;
+}
+
+const accountById = (deps: WatchDeps, accountId: string): AccountConfig | undefined =>
+  Object.values(deps.config.accounts).find((account) => account.id === accountId);
+
+/**
+ * The backstop behind the events, every few minutes: for every unfinished rollout, ask AWS about
+ * each refresh not known to have ended, record what changed, cancel superseded refreshes when so
+ * configured, and move the rollout on. Reaches the same state as the events would, so a lost
+ * event only delays a wave by one poll.
+ */
+export const pollRollouts = async (deps: WatchDeps): Promise<PollOutcome[]> => {
+  const outcomes: PollOutcome[] = [];
+  for (const { rolloutId } of await listActiveRollouts(deps.db, deps.table)) {
+    const state = await loadRollout(deps.db, deps.table, rolloutId);
+    if (!state) continue;
+    const pipeline = deps.config.pipelines.find((p) => p.name === state.record.pipeline);
+    const open = state.groups.filter(
+      (group) => group.instanceRefreshId && !TERMINAL.has(group.refreshStatus ?? ""),
+    );
+    const updated: Array<{ group: string; refreshStatus: string }> = [];
+    const cancelled: string[] = [];
+    const errors: string[] = [];
+    const cancel =
+      state.record.status === "superseded" && pipeline?.rollout?.onSupersede === "cancel";
+    for (const group of open) {
+      const account = accountById(deps, group.accountId);
+      if (!account) continue;
+      try {
+        const client = deps.autoScaling(account, group.region);
+        let refresh = await describeRefresh(client, group);
+        // Cancel only our own refresh, and only while it runs.
+        if (cancel && (refresh?.Status === "Pending" || refresh?.Status === "InProgress")) {
+          await cancelRefresh(client, group);
+          cancelled.push(group.group);
+          refresh = await describeRefresh(client, group);
+        }
+        if (!refresh?.Status || refresh.Status === group.refreshStatus) continue;
+        const now = new Date(deps.clock.now()).toISOString();
+        const changed = await updateGroupRefresh(
+          deps.db,
+          deps.table,
+          rolloutId,
+          group,
+          {
+            refreshStatus: refresh.Status,
+            status: groupStatusOf(refresh.Status),
+            ...(refresh.StatusReason ? { statusReason: refresh.StatusReason } : {}),
+            ...(refresh.PercentageComplete === undefined
+              ? {}
+              : { percentageComplete: refresh.PercentageComplete }),
+            ...(TERMINAL.has(refresh.Status)
+              ? { finishedAt: (refresh.EndTime ?? new Date(deps.clock.now())).toISOString() }
+              : {}),
+          },
+          now,
+        );
+        if (changed) updated.push({ group: group.group, refreshStatus: refresh.Status });
+      } catch (error) {
+        // One unreachable account must not stop the others; the next poll tries again.
+        errors.push(`${group.accountId}/${group.region}/${group.group}: ${errorMessage(error)}`);
+      }
+    }
+    const advance = await advanceRollout(rolloutId, deps);
+    const after = await loadRollout(deps.db, deps.table, rolloutId);
+    if (
+      after &&
+      after.record.status !== "in-progress" &&
+      after.groups.every(
+        (group) => !group.instanceRefreshId || TERMINAL.has(group.refreshStatus ?? ""),
+      )
+    ) {
+      await deactivateRollout(deps.db, deps.table, rolloutId);
+    }
+    outcomes.push({ rolloutId, updated, cancelled, errors, advance });
+  }
+  return outcomes;
+};
+
+const describeRefresh = async (client: AutoScalingClient, group: GroupRecord) => {
+  const { InstanceRefreshes: refreshes = [] } = await client.send(
+    new DescribeInstanceRefreshesCommand({
+      AutoScalingGroupName: group.group,
+      InstanceRefreshIds: [group.instanceRefreshId as string],
+    }),
+  );
+  return refreshes[0];
+};
+
+const cancelRefresh = async (client: AutoScalingClient, group: GroupRecord): Promise<void> => {
+  try {
+    await client.send(new CancelInstanceRefreshCommand({ AutoScalingGroupName: group.group }));
+  } catch (error) {
+    // It ended on its own in the meantime: nothing to cancel.
+    if (!(error instanceof Error && error.name === "ActiveInstanceRefreshNotFoundFault"))
+      throw error;
+  }
+};

@@ -26,7 +26,12 @@ const STAR_ONLY_ALLOWED = new Set([
   "xray:PutTelemetryRecords",
 ]);
 
-export const EXPECTED_FUNCTIONS = ["start-pipelines", "on-image-state", "roll-out-target"];
+export const EXPECTED_FUNCTIONS = [
+  "start-pipelines",
+  "on-image-state",
+  "roll-out-target",
+  "watch-rollouts",
+];
 
 const asArray = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
 
@@ -106,7 +111,7 @@ export const checkTemplate = (
     functions.find(([, fn]) => String(fn.Properties.FunctionName).endsWith(`-${name}`))?.[0];
   const mentions = (value: unknown, id: string | undefined) =>
     id !== undefined && JSON.stringify(value).includes(`"${id}"`);
-  for (const name of ["start-pipelines", "on-image-state"]) {
+  for (const name of ["start-pipelines", "on-image-state", "watch-rollouts"]) {
     const id = functionRef(name);
     const invokeConfig = resources.find(
       ([, resource]) =>
@@ -129,6 +134,25 @@ export const checkTemplate = (
     !JSON.stringify(imageStateRule?.[1].Properties.EventPattern ?? {}).includes("aws.imagebuilder")
   )
     problems.push("on-image-state: no EventBridge rule for Image Builder state changes");
+  const watchRules = resources.filter(
+    ([, resource]) =>
+      resource.Type === "AWS::Events::Rule" &&
+      mentions(resource.Properties.Targets, functionRef("watch-rollouts")),
+  );
+  if (functionRef("watch-rollouts")) {
+    if (
+      !watchRules.some(([, rule]) =>
+        JSON.stringify(rule.Properties.EventPattern ?? {}).includes("aws.autoscaling"),
+      )
+    )
+      problems.push("watch-rollouts: no rule for forwarded instance-refresh events");
+    if (
+      !watchRules.some(([, rule]) =>
+        /^rate\(5 minutes\)$/.test(String(rule.Properties.ScheduleExpression)),
+      )
+    )
+      problems.push("watch-rollouts: no 5-minute poll schedule");
+  }
   const mapping = resources.find(
     ([, resource]) =>
       resource.Type === "AWS::Lambda::EventSourceMapping" &&

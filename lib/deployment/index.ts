@@ -34,6 +34,8 @@ export interface DerivedSettings {
   /** The role roll-out-target assumes in each target account. */
   readonly targetRoleArns: unknown[];
   readonly onImageStateEvents: unknown[];
+  /** Target accounts allowed to put their instance-refresh events on this account's bus. */
+  readonly eventBusPolicyStatement: Record<string, unknown>;
   readonly startPipelinesEvents: Array<{ schedule: Record<string, unknown> }>;
   readonly alertEmailSubscriptions: Record<string, unknown>;
   readonly slackWebhookParameter: string;
@@ -55,6 +57,19 @@ export const deriveSettings = (
   targetRoleArns: Object.values(config.accounts).map((account) =>
     sub(`arn:\${AWS::Partition}:iam::${account.id}:role/${account.roleName}`),
   ),
+  eventBusPolicyStatement: {
+    Sid: "TargetAccountsForwardInstanceRefreshEvents",
+    Effect: "Allow",
+    Principal: {
+      AWS: Object.values(config.accounts).map((account) =>
+        sub(`arn:\${AWS::Partition}:iam::${account.id}:root`),
+      ),
+    },
+    Action: "events:PutEvents",
+    Resource: sub(
+      "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default",
+    ),
+  },
   onImageStateEvents: [
     { eventBridge: { pattern: IMAGE_STATE_PATTERN } },
     ...[

@@ -74,9 +74,11 @@ describe("target account role template", () => {
     }
   });
 
-  it("covers every call roll-out-target makes", () => {
+  it("covers every call roll-out-target and watch-rollouts make", () => {
     const allowed = new Set(statements.flatMap(actions));
     for (const action of [
+      "autoscaling:DescribeInstanceRefreshes",
+      "autoscaling:RollbackInstanceRefresh",
       "autoscaling:DescribeAutoScalingGroups",
       "autoscaling:StartInstanceRefresh",
       "autoscaling:CancelInstanceRefresh",
@@ -92,5 +94,34 @@ describe("target account role template", () => {
     ]) {
       assert.ok(allowed.has(action), action);
     }
+  });
+
+  it("forwards every instance-refresh event to the orchestrator's default bus, in every region it is deployed", () => {
+    const rule = template.Resources.InstanceRefreshForwardingRule.Properties;
+    assert.deepEqual(rule.EventPattern.source, ["aws.autoscaling"]);
+    for (const outcome of [
+      "Succeeded",
+      "Failed",
+      "Cancelled",
+      "Rollback Succeeded",
+      "Rollback Failed",
+    ]) {
+      assert.ok(
+        rule.EventPattern["detail-type"].includes(`EC2 Auto Scaling Instance Refresh ${outcome}`),
+        outcome,
+      );
+    }
+    // CloudFormation's own ${...} placeholders, written literally.
+    const $ = (name: string) => ["$", "{", name, "}"].join("");
+    const bus = `arn:${$("AWS::Partition")}:events:${$("OrchestratorRegion")}:${$("OrchestratorAccountId")}:event-bus/default`;
+    assert.deepEqual(rule.Targets[0].Arn, { "Fn::Sub": bus });
+    const forwarding = template.Resources.InstanceRefreshForwardingRole.Properties;
+    assert.deepEqual(forwarding.Policies[0].PolicyDocument.Statement[0].Resource, {
+      "Fn::Sub": bus,
+    });
+    // The role once per account; the forwarding (and its regional role name) in every region.
+    assert.equal(template.Resources.OrchestratorTargetRole.Condition, "CreateRole");
+    assert.equal(template.Resources.InstanceRefreshForwardingRule.Condition, undefined);
+    assert.match(JSON.stringify(forwarding.RoleName), /AWS::Region/);
   });
 });

@@ -67,7 +67,7 @@ export const deriveSettings = (
     },
     Action: "events:PutEvents",
     Resource: sub(
-      "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default",
+      `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:event-bus/default`,
     ),
   },
   onImageStateEvents: [

@@ -5,5 +5,6 @@ export * from "./plan.ts";
 export * from "./progress.ts";
 export * from "./roll-out-target.ts";
 export * from "./rollback.ts";
+export * from "./status.ts";
 export * from "./store.ts";
 export * from "./watch.ts";

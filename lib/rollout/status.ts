@@ -1,0 +1,156 @@
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import {
+  latestRollouts,
+  listActiveRollouts,
+  loadRollout,
+  type RolloutState,
+  type TargetRecord,
+} from "./store.ts";
+
+/**
+ * The latest rollouts of one pipeline, or of every pipeline that has an unfinished one plus the
+ * given pipelines' latest, newest first.
+ */
+export const recentRollouts = async (
+  db: DynamoDBDocumentClient,
+  table: string,
+  options: { pipelines: readonly string[]; perPipeline?: number },
+): Promise<RolloutState[]> => {
+  const ids = new Set<string>();
+  for (const pipeline of options.pipelines) {
+    for (const id of await latestRollouts(db, table, pipeline, options.perPipeline ?? 3))
+      ids.add(id);
+  }
+  for (const active of await listActiveRollouts(db, table)) {
+    if (options.pipelines.length === 0 || options.pipelines.includes(active.pipeline))
+      ids.add(active.rolloutId);
+  }
+  const states: RolloutState[] = [];
+  for (const id of ids) {
+    const state = await loadRollout(db, table, id);
+    if (state) states.push(state);
+  }
+  return states.sort((a, b) => b.record.createdAt.localeCompare(a.record.createdAt));
+};
+
+const time = (iso?: string) => (iso ? iso.replace("T", " ").slice(0, 16) : "");
+
+/** Columns padded to their widest cell. */
+export const table = (rows: ReadonlyArray<readonly string[]>): string[] => {
+  const widths = (rows[0] ?? []).map((_, column) =>
+    Math.max(...rows.map((row) => (row[column] ?? "").length)),
+  );
+  return rows.map((row) =>
+    row
+      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+      .join("  ")
+      .trimEnd(),
+  );
+};
+
+const targetKey = (target: Pick<TargetRecord, "accountId" | "region">) =>
+  `${target.accountId}|${target.region}`;
+
+/**
+ * A rollout as an operator reads it: image, status, waves, then per target and group the
+ * template versions before and after, the grants, the refresh and its outcome.
+ */
+export const renderRollout = (state: RolloutState, waveNames: readonly string[] = []): string => {
+  const { record } = state;
+  const waves = Array.from({ length: record.waveCount }, (_, index) => {
+    const name = waveNames[index] ?? String(index);
+    const mark =
+      index <= record.dispatchedWave
+        ? "sent"
+        : record.approvals?.[String(index)]
+          ? "approved"
+          : "pending";
+    return `${name} (${mark})`;
+  });
+  const header = [
+    `${record.rolloutId}  ${record.pipeline}  ${record.status.toUpperCase()}`,
+    `  image ${record.imageArn}`,
+    `  created ${time(record.createdAt)}${record.finishedAt ? `  ended ${time(record.finishedAt)}` : ""}  waves: ${waves.join(" → ")}`,
+    ...(record.supersededBy ? [`  superseded by ${record.supersededBy}`] : []),
+    ...(record.reason ? [`  reason: ${record.reason}`] : []),
+    ...(record.targetsWithoutAmi.length > 0
+      ? [
+          `  no AMI distributed to: ${record.targetsWithoutAmi.map((t) => `${t.account}/${t.region}`).join(", ")}`,
+        ]
+      : []),
+  ];
+  const rows: string[][] = [
+    [
+      "wave",
+      "account",
+      "region",
+      "target",
+      "group",
+      "template",
+      "version",
+      "grants",
+      "refresh",
+      "status",
+    ],
+  ];
+  const targets = [...state.targets].sort(
+    (a, b) => a.waveIndex - b.waveIndex || targetKey(a).localeCompare(targetKey(b)),
+  );
+  for (const target of targets) {
+    const groups = state.groups.filter((group) => targetKey(group) === targetKey(target));
+    const grants = String(target.grants?.length ?? "");
+    const base = [
+      target.wave,
+      `${target.account} ${target.accountId}`,
+      target.region,
+      target.status,
+    ];
+    if (groups.length === 0) {
+      rows.push([...base, "", "", "", grants, "", target.reason ?? ""]);
+      continue;
+    }
+    for (const group of groups) {
+      const versions =
+        group.previousVersion === undefined
+          ? ""
+          : group.previousVersion === group.newVersion
+            ? `${group.previousVersion} (unchanged)`
+            : `${group.previousVersion} → ${group.newVersion}`;
+      const refresh = group.instanceRefreshId ? group.instanceRefreshId.slice(0, 8) : "";
+      const outcome = [
+        group.refreshStatus ?? group.status,
+        group.percentageComplete !== undefined && group.refreshStatus === "InProgress"
+          ? `${group.percentageComplete}%`
+          : "",
+        group.rollbackRefreshId ? `rollback ${group.rollbackRefreshId.slice(0, 8)}` : "",
+        group.status === "failed" || group.status === "rolled-back" ? (group.reason ?? "") : "",
+      ]
+        .filter(Boolean)
+        .join(" ");
+      rows.push([
+        ...base,
+        group.group,
+        group.launchTemplateId ?? "",
+        versions,
+        grants,
+        refresh,
+        outcome,
+      ]);
+    }
+  }
+  for (const group of state.targets.flatMap((target) => target.unsupportedGroups ?? [])) {
+    rows.push([
+      "",
+      "",
+      "",
+      "",
+      group.name,
+      "",
+      "",
+      "",
+      "",
+      `unsupported: ${group.reason.split(";")[0]}`,
+    ]);
+  }
+  return [...header, ...table(rows).map((line) => `  ${line}`)].join("\n");
+};

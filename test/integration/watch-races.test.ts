@@ -1,0 +1,177 @@
+import assert from "node:assert/strict";
+import { after, before, beforeEach, describe, it } from "node:test";
+import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { mockClient } from "aws-sdk-client-mock";
+import { advanceRollout } from "../../lib/rollout/advance.ts";
+import {
+  createRollout,
+  getRollout,
+  markWaveDispatched,
+  putGroup,
+  updateGroupRefresh,
+  updateTarget,
+} from "../../lib/rollout/store.ts";
+import { type LocalDynamo, startDynamo } from "../helpers/dynalite.ts";
+import { testConfig } from "../helpers/fixtures.ts";
+
+const sqs = mockClient(SQSClient);
+const config = testConfig(`  - name: app
+    arn: arn:aws:imagebuilder:eu-west-1:999999999999:image-pipeline/app
+    rollout:
+      waves: [{ name: dev, accounts: [dev] }, { name: prod, accounts: [prod] }]
+      autoScalingGroups: { tags: { team: web } }`);
+const NOW = "2026-11-23T08:00:00.000Z";
+const dev = {
+  wave: "dev",
+  waveIndex: 0,
+  account: "dev",
+  accountId: "111111111111",
+  region: "eu-west-1",
+  amiId: "ami-0d",
+};
+const prod = {
+  wave: "prod",
+  waveIndex: 1,
+  account: "prod",
+  accountId: "222222222222",
+  region: "eu-west-1",
+  amiId: "ami-0p",
+};
+
+describe("concurrent watchers on a real local DynamoDB", () => {
+  let dynamo: LocalDynamo;
+  let build = 0;
+  before(async () => {
+    dynamo = await startDynamo();
+  });
+  after(() => dynamo.close());
+  beforeEach(() => {
+    sqs.reset();
+    sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
+  });
+
+  /** A rollout whose dev wave was sent and whose only refresh is running. */
+  const devRefreshing = async () => {
+    build += 1;
+    const rolloutId = `app/1.0.0/${build}`;
+    await createRollout(
+      dynamo.db,
+      dynamo.table,
+      {
+        rolloutId,
+        pipeline: "app",
+        imageArn: `arn:image/${rolloutId}`,
+        targets: [dev, prod],
+        targetsWithoutAmi: [],
+        amisWithoutTarget: [],
+      },
+      NOW,
+    );
+    await markWaveDispatched(dynamo.db, dynamo.table, rolloutId, 0, NOW);
+    await updateTarget(dynamo.db, dynamo.table, rolloutId, dev, { status: "refreshing" }, NOW);
+    const group = {
+      group: "web",
+      accountId: dev.accountId,
+      region: dev.region,
+      instanceRefreshId: `r-${build}`,
+    };
+    await putGroup(dynamo.db, dynamo.table, rolloutId, {
+      ...group,
+      status: "refresh-started",
+      updatedAt: NOW,
+    });
+    return { rolloutId, group };
+  };
+  const deps = () => ({
+    config,
+    db: dynamo.db,
+    table: dynamo.table,
+    sqs: new SQSClient({ region: "eu-west-1" }),
+    queueUrl: "https://sqs.eu-west-1.amazonaws.com/999999999999/rollout",
+    clock: { now: () => Date.parse("2026-11-23T09:00:00Z") },
+  });
+
+  it("an event and a poll reporting the same outcome concurrently record it once", async () => {
+    const { rolloutId, group } = await devRefreshing();
+    const success = { refreshStatus: "Successful", status: "succeeded" as const, finishedAt: NOW };
+    const results = await Promise.all([
+      updateGroupRefresh(dynamo.db, dynamo.table, rolloutId, group, success, NOW),
+      updateGroupRefresh(dynamo.db, dynamo.table, rolloutId, group, success, NOW),
+    ]);
+    assert.deepEqual(results.sort(), [false, true]);
+    // A late "Started" event cannot move a finished refresh back.
+    assert.equal(
+      await updateGroupRefresh(
+        dynamo.db,
+        dynamo.table,
+        rolloutId,
+        group,
+        { refreshStatus: "InProgress", status: "refresh-started" },
+        NOW,
+      ),
+      false,
+    );
+    // Nor can an event about another refresh of the group.
+    assert.equal(
+      await updateGroupRefresh(
+        dynamo.db,
+        dynamo.table,
+        rolloutId,
+        { ...group, instanceRefreshId: "other" },
+        success,
+        NOW,
+      ),
+      false,
+    );
+  });
+
+  it("two watchers racing to start the next wave send it once", async () => {
+    const { rolloutId, group } = await devRefreshing();
+    await updateGroupRefresh(
+      dynamo.db,
+      dynamo.table,
+      rolloutId,
+      group,
+      { refreshStatus: "Successful", status: "succeeded", finishedAt: NOW },
+      NOW,
+    );
+
+    const outcomes = await Promise.all([
+      advanceRollout(rolloutId, deps()),
+      advanceRollout(rolloutId, deps()),
+      advanceRollout(rolloutId, deps()),
+    ]);
+
+    assert.equal(outcomes.filter((outcome) => outcome.decision.action === "dispatch").length, 1);
+    assert.equal(sqs.commandCalls(SendMessageBatchCommand).length, 1);
+    assert.equal((await getRollout(dynamo.db, dynamo.table, rolloutId))?.dispatchedWave, 1);
+  });
+
+  it("a failure is reported by exactly one of the watchers that see it", async () => {
+    const { rolloutId, group } = await devRefreshing();
+    await updateGroupRefresh(
+      dynamo.db,
+      dynamo.table,
+      rolloutId,
+      group,
+      {
+        refreshStatus: "Failed",
+        status: "failed",
+        statusReason: "health checks failed",
+        finishedAt: NOW,
+      },
+      NOW,
+    );
+
+    const outcomes = await Promise.all([
+      advanceRollout(rolloutId, deps()),
+      advanceRollout(rolloutId, deps()),
+    ]);
+
+    assert.deepEqual(outcomes.map((outcome) => outcome.ended).sort(), [false, true]);
+    const record = await getRollout(dynamo.db, dynamo.table, rolloutId);
+    assert.equal(record?.status, "failed");
+    assert.match(record?.reason ?? "", /dev\/eu-west-1\/web: Failed: health checks failed/);
+    assert.equal(sqs.commandCalls(SendMessageBatchCommand).length, 0);
+  });
+});

@@ -62,6 +62,7 @@ export const describeOutcome = (invocation: Invocation): Line[] => {
             : "warn",
     }));
   }
+  if (invocation.functionName === "watch-rollouts") return describeWatch(invocation.result);
   if (invocation.functionName === "roll-out-target") {
     const event = invocation.event as { Records: Array<{ body: string }> };
     const failures = new Set(
@@ -91,7 +92,7 @@ export const describeOutcome = (invocation: Invocation): Line[] => {
 
 /** A target record's state, in one line. */
 export const describeTarget = (target: TargetRecord): string => {
-  const parts = [`target ${target.status}`];
+  const parts = [`target ${target.accountId}/${target.region} ${target.status}`];
   if (target.status === "waiting-for-grants" && target.grantsReadyAt)
     parts.push(
       `new grants usable from ${target.grantsReadyAt.slice(11, 19)}: the refresh waits (SQS DelaySeconds)`,
@@ -103,4 +104,95 @@ export const describeTarget = (target: TargetRecord): string => {
     );
   if (target.reason) parts.push(target.reason);
   return parts.join(" · ");
+};
+
+interface AdvanceShape {
+  rolloutId: string;
+  decision: { action: string; reason?: string; until?: string; wave?: string };
+  dispatchedTargets?: number;
+  ended?: boolean;
+}
+
+const lastWaits = new Map<string, string>();
+const TERMINAL = new Set([
+  "Successful",
+  "Failed",
+  "Cancelled",
+  "RollbackSuccessful",
+  "RollbackFailed",
+]);
+
+/** What watch-rollouts decided, once per change (the same wait is not repeated every poll). */
+const describeAdvance = (advance: AdvanceShape | undefined): Line[] => {
+  if (!advance) return [];
+  const { decision } = advance;
+  switch (decision.action) {
+    case "dispatch":
+      return [
+        {
+          where: {},
+          text: `wave "${decision.wave}" dispatched: ${advance.dispatchedTargets} target(s)`,
+          tone: "ok",
+        },
+      ];
+    case "succeed":
+      return advance.ended
+        ? [{ where: {}, text: `rollout ${advance.rolloutId} succeeded`, tone: "ok" }]
+        : [];
+    case "fail":
+      return advance.ended
+        ? [
+            {
+              where: {},
+              text: `rollout ${advance.rolloutId} FAILED: later waves will not start`,
+              tone: "fail",
+            },
+          ]
+        : [];
+    case "wait": {
+      const text = `${decision.reason}${decision.until ? ` until ${decision.until.slice(11, 16)}` : ""}`;
+      if (lastWaits.get(advance.rolloutId) === text) return [];
+      lastWaits.set(advance.rolloutId, text);
+      return [{ where: {}, text, tone: "info" }];
+    }
+    default:
+      return [];
+  }
+};
+
+const describeWatch = (result: unknown): Line[] => {
+  const value = result as {
+    outcome?: string;
+    group?: string;
+    refreshStatus?: string;
+    advance?: AdvanceShape;
+    outcomes?: Array<{
+      updated: Array<{ group: string; refreshStatus: string }>;
+      advance: AdvanceShape;
+    }>;
+    groups?: Array<{ group: string; status: string; toVersion?: number }>;
+  };
+  if (value.outcome === "already-recorded") {
+    return [
+      {
+        where: {},
+        text: `duplicate event for ${value.group} (${value.refreshStatus}): already recorded`,
+        tone: "info",
+      },
+    ];
+  }
+  if (value.outcome === "recorded") return describeAdvance(value.advance);
+  if (value.outcomes) {
+    return value.outcomes.flatMap((outcome) => [
+      ...outcome.updated
+        .filter((update) => TERMINAL.has(update.refreshStatus))
+        .map((update) => ({
+          where: {},
+          text: `poll: ${update.group} is ${update.refreshStatus} (no event had said so)`,
+          tone: "warn" as const,
+        })),
+      ...describeAdvance(outcome.advance),
+    ]);
+  }
+  return [];
 };

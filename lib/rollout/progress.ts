@@ -90,12 +90,15 @@ export const decideNext = (
   const progress = dispatched.map((target) => targetProgress(target, groupsOf(target)));
   const failures = progress.flatMap((entry) => (entry.state === "failed" ? entry.failures : []));
   if (failures.length > 0) return { action: "fail", failures };
-  const running = progress.filter((entry) => entry.state === "running").length;
   const currentName = waves[current]?.name ?? "";
-  if (running > 0) {
+  if (progress.some((entry) => entry.state === "running")) {
+    const inWave = dispatched
+      .map((target, index) => ({ target, entry: progress[index] }))
+      .filter(({ target }) => target.waveIndex === current);
+    const done = inWave.filter(({ entry }) => entry?.state === "succeeded").length;
     return {
       action: "wait",
-      reason: `wave "${currentName}": ${progress.length - running} of ${progress.length} target(s) done`,
+      reason: `wave "${currentName}": ${done} of ${inWave.length} target(s) done`,
     };
   }
   const next = Math.min(

@@ -138,19 +138,22 @@ export const renderRollout = (state: RolloutState, waveNames: readonly string[] 
       ]);
     }
   }
-  for (const group of state.targets.flatMap((target) => target.unsupportedGroups ?? [])) {
-    rows.push([
-      "",
-      "",
-      "",
-      "",
-      group.name,
-      "",
-      "",
-      "",
-      "",
-      `unsupported: ${group.reason.split(";")[0]}`,
-    ]);
+  for (const target of targets) {
+    for (const group of target.unsupportedGroups ?? []) {
+      const reason = `unsupported: ${group.reason.split(";")[0]}`;
+      rows.push([
+        target.wave,
+        `${target.account} ${target.accountId}`,
+        target.region,
+        "",
+        group.name,
+        "",
+        "",
+        "",
+        "",
+        reason,
+      ]);
+    }
   }
   return [...header, ...table(rows).map((line) => `  ${line}`)].join("\n");
 };

@@ -146,5 +146,10 @@ describe("npm start", () => {
     assert.match(stdout, /base-al2023-app: refresh Successful/);
     assert.match(stdout, /duplicate base-al2023\/1\.0\.0\/1/);
     assert.match(stdout, /dead letters: 0/);
+    // Waves: dev bakes an hour, then prod; a lost event is made up for by the poll.
+    assert.match(stdout, /03:55:00 .*wave "prod" dispatched: 2 target\(s\)/);
+    assert.match(stdout, /poll: base-al2023-workers is Successful \(no event had said so\)/);
+    assert.match(stdout, /rollout base-al2023\/1\.0\.0\/1 succeeded/);
+    assert.match(stdout, /base-al2023\/1\.0\.0\/1 {2}base-al2023 {2}SUCCEEDED/);
   });
 });

@@ -134,7 +134,7 @@ const tick = async (pipeline: string, scheduledTime: string, label: string) => {
   }
 };
 
-console.log(colour.bold("ami-orchestrator sandbox: scheduled AMI refresh"));
+console.log(colour.bold("ami-orchestrator sandbox: scheduled AMI refresh and a two-wave rollout"));
 console.log(
   colour.dim(
     `config ${configPath()} · build account ${build.account} · ${Object.keys(config.accounts).length} target accounts`,

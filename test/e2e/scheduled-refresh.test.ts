@@ -138,7 +138,7 @@ describe("npm start", () => {
       stdout,
       /CreateGrant on key .* for AWSServiceRoleForAutoScaling_dev \(8 operations/,
     );
-    assert.match(stdout, /target waiting-for-grants/);
+    assert.match(stdout, /target 111111111111\/eu-west-1 waiting-for-grants/);
     assert.match(
       stdout,
       /StartInstanceRefresh base-al2023-workers → template version 2 \(whole mixed-instances policy\)/,

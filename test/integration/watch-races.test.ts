@@ -1,20 +1,29 @@
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, it } from "node:test";
+import {
+  AutoScalingClient,
+  CancelInstanceRefreshCommand,
+  DescribeInstanceRefreshesCommand,
+} from "@aws-sdk/client-auto-scaling";
 import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { mockClient } from "aws-sdk-client-mock";
 import { advanceRollout } from "../../lib/rollout/advance.ts";
 import {
   createRollout,
+  finishRollout,
   getRollout,
+  loadRollout,
   markWaveDispatched,
   putGroup,
   updateGroupRefresh,
   updateTarget,
 } from "../../lib/rollout/store.ts";
+import { pollRollouts } from "../../lib/rollout/watch.ts";
 import { type LocalDynamo, startDynamo } from "../helpers/dynalite.ts";
 import { testConfig } from "../helpers/fixtures.ts";
 
 const sqs = mockClient(SQSClient);
+const autoScaling = mockClient(AutoScalingClient);
 const config = testConfig(`  - name: app
     arn: arn:aws:imagebuilder:eu-west-1:999999999999:image-pipeline/app
     rollout:
@@ -48,6 +57,7 @@ describe("concurrent watchers on a real local DynamoDB", () => {
   beforeEach(() => {
     sqs.reset();
     sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
+    autoScaling.reset();
   });
 
   /** A rollout whose dev wave was sent and whose only refresh is running. */
@@ -173,5 +183,88 @@ describe("concurrent watchers on a real local DynamoDB", () => {
     assert.equal(record?.status, "failed");
     assert.match(record?.reason ?? "", /dev\/eu-west-1\/web: Failed: health checks failed/);
     assert.equal(sqs.commandCalls(SendMessageBatchCommand).length, 0);
+  });
+
+  it("the poll cancels a superseded rollout's running refreshes when onSupersede is cancel", async () => {
+    const { rolloutId, group } = await devRefreshing();
+    await finishRollout(
+      dynamo.db,
+      dynamo.table,
+      rolloutId,
+      "superseded",
+      { supersededBy: "app/1.0.0/99" },
+      NOW,
+    );
+    autoScaling
+      .on(DescribeInstanceRefreshesCommand)
+      .resolvesOnce({
+        InstanceRefreshes: [{ InstanceRefreshId: group.instanceRefreshId, Status: "InProgress" }],
+      })
+      .resolves({
+        InstanceRefreshes: [
+          {
+            InstanceRefreshId: group.instanceRefreshId,
+            Status: "Cancelled",
+            EndTime: new Date(NOW),
+          },
+        ],
+      });
+    autoScaling.on(CancelInstanceRefreshCommand).resolves({});
+    const cancelling = testConfig(`  - name: app
+    arn: arn:aws:imagebuilder:eu-west-1:999999999999:image-pipeline/app
+    rollout:
+      waves: [{ name: dev, accounts: [dev] }, { name: prod, accounts: [prod] }]
+      autoScalingGroups: { tags: { team: web } }
+      onSupersede: cancel`);
+
+    const [outcome] = (
+      await pollRollouts({
+        ...deps(),
+        config: cancelling,
+        autoScaling: () => new AutoScalingClient({ region: "eu-west-1" }),
+      })
+    ).filter((polled) => polled.rolloutId === rolloutId);
+
+    assert.deepEqual(outcome?.cancelled, ["web"]);
+    assert.deepEqual(autoScaling.commandCalls(CancelInstanceRefreshCommand)[0]?.args[0].input, {
+      AutoScalingGroupName: "web",
+    });
+    const state = await loadRollout(dynamo.db, dynamo.table, rolloutId);
+    assert.equal(state?.groups[0]?.refreshStatus, "Cancelled");
+    assert.equal(
+      sqs.commandCalls(SendMessageBatchCommand).length,
+      0,
+      "a superseded rollout sends no wave",
+    );
+  });
+
+  it("by default a superseded rollout's refreshes finish on their own", async () => {
+    const { rolloutId, group } = await devRefreshing();
+    await finishRollout(
+      dynamo.db,
+      dynamo.table,
+      rolloutId,
+      "superseded",
+      { supersededBy: "app/1.0.0/99" },
+      NOW,
+    );
+    autoScaling.on(DescribeInstanceRefreshesCommand).resolves({
+      InstanceRefreshes: [
+        {
+          InstanceRefreshId: group.instanceRefreshId,
+          Status: "InProgress",
+          PercentageComplete: 40,
+        },
+      ],
+    });
+
+    await pollRollouts({
+      ...deps(),
+      autoScaling: () => new AutoScalingClient({ region: "eu-west-1" }),
+    });
+
+    assert.equal(autoScaling.commandCalls(CancelInstanceRefreshCommand).length, 0);
+    const state = await loadRollout(dynamo.db, dynamo.table, rolloutId);
+    assert.equal(state?.groups[0]?.percentageComplete, 40);
   });
 });

@@ -3,14 +3,23 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { ImagebuilderClient } from "@aws-sdk/client-imagebuilder";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import middy from "@middy/core";
+import { alertPublisher } from "../lib/alerts/publish.ts";
 import { clientConfig, currentRegion, regionalClients } from "../lib/aws/clients.ts";
 import { systemClock } from "../lib/aws/clock.ts";
 import { createDocumentClient } from "../lib/aws/dynamodb.ts";
 import { readEnv } from "../lib/aws/env.ts";
-import { loadConfig } from "../lib/config/load.ts";
+import { findPipelineByArn, loadConfig } from "../lib/config/load.ts";
 import { errorMessage, isRetryable, OrchestratorError } from "../lib/errors.ts";
 import { type ImageStateChange, parseImageStateEvent } from "../lib/events/image-state.ts";
+import { parsePipelineAutoDisabled } from "../lib/events/pipeline-disabled.ts";
 import { lazy } from "../lib/lazy.ts";
+
+const isPipelineAutoDisabled = (event: unknown): boolean =>
+  event !== null &&
+  typeof event === "object" &&
+  (event as Record<string, unknown>)["detail-type"] ===
+    "EC2 Image Builder Image Pipeline Automatically Disabled";
+
 import {
   createLogger,
   createMetrics,
@@ -102,6 +111,29 @@ export const makeHandler = (deps: () => IntakeDeps, observability: Observability
     .use(injectLambdaContext(observability.logger))
     .use(logFailures(observability.logger))
     .handler(async (event) => {
+      if (isPipelineAutoDisabled(event)) {
+        // Image Builder gave up on a pipeline after repeated failures: its AMIs stop refreshing.
+        const disabled = parsePipelineAutoDisabled(event);
+        const pipeline = findPipelineByArn(deps().config, disabled.pipelineArn)?.name;
+        observability.logger.error("pipeline automatically disabled", {
+          ...disabled,
+          pipeline,
+          alert: "pipeline-disabled",
+        });
+        await deps().publishAlert?.({
+          kind: "pipeline-disabled",
+          pipelineArn: disabled.pipelineArn,
+          automatic: true,
+          ...(pipeline ? { pipeline } : {}),
+          ...(disabled.consecutiveFailures === undefined
+            ? {}
+            : { consecutiveFailures: disabled.consecutiveFailures }),
+          ...(disabled.lastFailedImageArn
+            ? { lastFailedImageArn: disabled.lastFailedImageArn }
+            : {}),
+        });
+        return { outcomes: [] };
+      }
       const changes = parseImageStateEvent(event);
       const outcomes: ImageStateOutcome[] = [];
       const failures: Array<{ change: ImageStateChange; error: unknown }> = [];
@@ -137,11 +169,13 @@ export const handler = makeHandler(
   lazy(() => {
     const env = readEnv(["TABLE_NAME", "ROLLOUT_QUEUE_URL"]);
     const region = currentRegion();
+    const sqs = new SQSClient(clientConfig({ region }));
     return {
+      publishAlert: alertPublisher(sqs, process.env.ALERTS_QUEUE_URL),
       config: loadConfig(),
       db: createDocumentClient(region),
       table: env.TABLE_NAME,
-      sqs: new SQSClient(clientConfig({ region })),
+      sqs,
       queueUrl: env.ROLLOUT_QUEUE_URL,
       imageBuilder: regionalClients((options) => new ImagebuilderClient(clientConfig(options))),
       clock: systemClock,

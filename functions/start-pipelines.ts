@@ -1,8 +1,11 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { ImagebuilderClient } from "@aws-sdk/client-imagebuilder";
+import { SQSClient } from "@aws-sdk/client-sqs";
 import middy from "@middy/core";
-import { clientConfig, regionalClients } from "../lib/aws/clients.ts";
+import { alertPublisher } from "../lib/alerts/publish.ts";
+import type { Alert } from "../lib/alerts/types.ts";
+import { clientConfig, currentRegion, regionalClients } from "../lib/aws/clients.ts";
 import { systemClock } from "../lib/aws/clock.ts";
 import { loadConfig } from "../lib/config/load.ts";
 import { OrchestratorError } from "../lib/errors.ts";
@@ -82,7 +85,11 @@ const report = (result: PipelineStartResult, { logger, metrics }: Observability)
  * Builds the Lambda handler around injected dependencies; `deps` is called on the first
  * invocation (config and clients load once per container, and tests pass fakes).
  */
-export const makeHandler = (deps: () => StartPipelineDeps, observability: Observability) =>
+export interface StartPipelinesDeps extends StartPipelineDeps {
+  readonly publishAlert?: ((alert: Alert) => Promise<void>) | undefined;
+}
+
+export const makeHandler = (deps: () => StartPipelinesDeps, observability: Observability) =>
   middy<unknown, StartPipelinesResponse>()
     .use(injectLambdaContext(observability.logger))
     .use(logFailures(observability.logger))
@@ -90,7 +97,17 @@ export const makeHandler = (deps: () => StartPipelineDeps, observability: Observ
       const tick = parseSchedulerTick(event);
       observability.logger.appendKeys({ scheduledTime: tick.scheduledTime ?? "manual" });
       const results = await startPipelines(tick.pipelines, tick.scheduledTime, deps());
-      for (const result of results) report(result, observability);
+      for (const result of results) {
+        report(result, observability);
+        if (result.outcome === "skipped-disabled" && result.pipelineArn) {
+          await deps().publishAlert?.({
+            kind: "pipeline-disabled",
+            pipeline: result.pipeline,
+            pipelineArn: result.pipelineArn,
+            automatic: false,
+          });
+        }
+      }
       // Lambda retries the whole tick (safe: client tokens are deterministic), then hands it to
       // the on-failure destination, so a failed start is never silently lost.
       if (results.some((result) => result.outcome === "failed"))
@@ -103,6 +120,10 @@ export const handler = makeHandler(
     config: loadConfig(),
     imageBuilder: regionalClients((options) => new ImagebuilderClient(clientConfig(options))),
     clock: systemClock,
+    publishAlert: alertPublisher(
+      new SQSClient(clientConfig({ region: currentRegion() })),
+      process.env.ALERTS_QUEUE_URL,
+    ),
   })),
   { logger: createLogger(), metrics: powertoolsMetricSink(createMetrics()) },
 );

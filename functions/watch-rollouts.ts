@@ -5,6 +5,7 @@ import { EC2Client } from "@aws-sdk/client-ec2";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { STSClient } from "@aws-sdk/client-sts";
 import middy from "@middy/core";
+import { alertPublisher } from "../lib/alerts/publish.ts";
 import { clientConfig, currentRegion, memoizeClients } from "../lib/aws/clients.ts";
 import { systemClock } from "../lib/aws/clock.ts";
 import { AssumedRoleCredentials } from "../lib/aws/credentials.ts";
@@ -116,6 +117,16 @@ export const makeHandler = (deps: () => RollbackDeps, observability: Observabili
         case "rollback": {
           const outcome = await rollbackPipeline(request.pipeline, deps(), request.requestedBy);
           const failed = outcome.groups.filter((group) => group.status === "failed");
+          await deps().publishAlert?.({
+            kind: "rollout-rolled-back",
+            rolloutId: outcome.rolloutId,
+            pipeline: outcome.pipeline,
+            requestedBy: request.requestedBy,
+            groups: outcome.groups.filter((group) => group.status === "rollback-started").length,
+            failedGroups: failed.map(
+              (group) => `${group.accountId}/${group.region}/${group.group}: ${group.reason}`,
+            ),
+          });
           if (failed.length > 0)
             logger.error("rollback incomplete", { ...outcome, alert: "rollback-failed" });
           else logger.warn("rollout rolled back", { ...outcome, alert: "rollout-rolled-back" });
@@ -141,11 +152,13 @@ export const handler = makeHandler(
     });
     const autoScaling = memoizeClients((o) => new AutoScalingClient(clientConfig(o)));
     const ec2 = memoizeClients((o) => new EC2Client(clientConfig(o)));
+    const sqs = new SQSClient(clientConfig({ region }));
     return {
+      publishAlert: alertPublisher(sqs, process.env.ALERTS_QUEUE_URL),
       config: loadConfig(),
       db: createDocumentClient(region),
       table: env.TABLE_NAME,
-      sqs: new SQSClient(clientConfig({ region })),
+      sqs,
       queueUrl: env.ROLLOUT_QUEUE_URL,
       clock: systemClock,
       autoScaling: (account, targetRegion) =>

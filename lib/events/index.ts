@@ -1,3 +1,4 @@
+export * from "./alert-message.ts";
 export * from "./image-state.ts";
 export * from "./instance-refresh.ts";
 export * from "./parse.ts";

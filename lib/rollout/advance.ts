@@ -1,5 +1,6 @@
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { Alert } from "../alerts/types.ts";
 import type { Clock } from "../aws/clock.ts";
 import { findPipeline } from "../config/load.ts";
 import type { OrchestratorConfig } from "../config/schema.ts";
@@ -22,6 +23,8 @@ export interface AdvanceDeps {
   readonly sqs: SQSClient;
   readonly queueUrl: string;
   readonly clock: Clock;
+  /** Sends an alert (to the alerts queue); deduplicated downstream, so calling it twice is fine. */
+  readonly publishAlert?: ((alert: Alert) => Promise<void>) | undefined;
 }
 
 export interface AdvanceOutcome {
@@ -88,6 +91,14 @@ export const advanceRollout = async (
         ended: await finishRollout(deps.db, deps.table, rolloutId, "succeeded", {}, nowIso),
       };
     case "fail": {
+      // Alert before ending the rollout: if this invocation dies in between, the retry still
+      // sees the failure and alerts (the alerts function drops the duplicate).
+      await deps.publishAlert?.({
+        kind: "rollout-failed",
+        rolloutId,
+        pipeline: state.record.pipeline,
+        failures: decision.failures,
+      });
       const reason = decision.failures
         .map(
           (failure) =>

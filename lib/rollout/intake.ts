@@ -1,6 +1,7 @@
 import type { ImagebuilderClient } from "@aws-sdk/client-imagebuilder";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { Alert } from "../alerts/types.ts";
 import type { Clock } from "../aws/clock.ts";
 import { findPipelineByArn } from "../config/load.ts";
 import type { OrchestratorConfig } from "../config/schema.ts";
@@ -18,6 +19,8 @@ export interface IntakeDeps {
   readonly queueUrl: string;
   readonly imageBuilder: (region: string) => ImagebuilderClient;
   readonly clock: Clock;
+  /** Sends an alert (to the alerts queue); deduplicated downstream. */
+  readonly publishAlert?: ((alert: Alert) => Promise<void>) | undefined;
 }
 
 type Mismatches = Pick<RolloutPlan, "targetsWithoutAmi" | "amisWithoutTarget">;
@@ -87,6 +90,13 @@ export const handleImageStateChange = async (
     const pipeline = change.pipelineArn
       ? findPipelineByArn(deps.config, change.pipelineArn)?.name
       : undefined;
+    await deps.publishAlert?.({
+      kind: "build-failed",
+      imageArn: change.imageArn,
+      ...(pipeline ? { pipeline } : {}),
+      ...(change.pipelineArn ? { pipelineArn: change.pipelineArn } : {}),
+      ...(change.reason ? { reason: change.reason } : {}),
+    });
     return {
       outcome: "build-failed",
       imageArn: change.imageArn,
@@ -170,8 +180,15 @@ export const handleImageStateChange = async (
         { supersededBy: plan.rolloutId },
         now,
       )
-    )
+    ) {
       superseded.push(other.rolloutId);
+      await deps.publishAlert?.({
+        kind: "rollout-superseded",
+        rolloutId: other.rolloutId,
+        pipeline: pipeline.name,
+        supersededBy: plan.rolloutId,
+      });
+    }
   }
   const advanced = await advanceRollout(plan.rolloutId, deps);
   if (advanced.decision.action !== "dispatch") {

@@ -1,0 +1,126 @@
+import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
+import type { Logger } from "@aws-lambda-powertools/logger";
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { getParameter } from "@aws-lambda-powertools/parameters/ssm";
+import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
+import { ImagebuilderClient } from "@aws-sdk/client-imagebuilder";
+import { SNSClient } from "@aws-sdk/client-sns";
+import middy from "@middy/core";
+import type { SNSEvent, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { type DeliverDeps, type DeliveryOutcome, deliverAlert } from "../lib/alerts/deliver.ts";
+import { type DiagnoseDeps, diagnoseBuildFailure } from "../lib/alerts/diagnose.ts";
+import type { Alert } from "../lib/alerts/types.ts";
+import { arnParts } from "../lib/alerts/types.ts";
+import { clientConfig, currentRegion, regionalClients } from "../lib/aws/clients.ts";
+import { systemClock } from "../lib/aws/clock.ts";
+import { createDocumentClient } from "../lib/aws/dynamodb.ts";
+import { readEnv } from "../lib/aws/env.ts";
+import { parseAlertMessage, parseDeadLetterAlarm } from "../lib/events/alert-message.ts";
+import { lazy } from "../lib/lazy.ts";
+import {
+  createLogger,
+  createMetrics,
+  logFailures,
+  type MetricSink,
+  powertoolsMetricSink,
+} from "../lib/observability/index.ts";
+
+/**
+ * alerts: renders and sends every alert to Slack and email. Fed by the alerts queue (other
+ * functions publish there, see lib/alerts/publish.ts) and by the dead-letter alarms' SNS topic.
+ */
+
+export interface AlertsDeps extends DeliverDeps {
+  /** Clients for diagnosing a failed build, in the image's region. */
+  readonly diagnose: (region: string) => DiagnoseDeps;
+}
+
+export interface Observability {
+  readonly logger: Logger;
+  readonly metrics: MetricSink;
+}
+
+export const makeHandler = (deps: () => AlertsDeps, { logger, metrics }: Observability) => {
+  const processor = new BatchProcessor(EventType.SQS);
+
+  const send = async (alert: Alert): Promise<DeliveryOutcome> => {
+    let enriched = alert;
+    if (alert.kind === "build-failed" && !alert.diagnosis) {
+      enriched = {
+        ...alert,
+        diagnosis: await diagnoseBuildFailure(
+          alert.imageArn,
+          deps().diagnose(arnParts(alert.imageArn).region),
+        ),
+      };
+    }
+    try {
+      const outcome = await deliverAlert(enriched, deps());
+      metrics.count(outcome.outcome === "delivered" ? "AlertDelivered" : "AlertDuplicate", {
+        kind: alert.kind,
+      });
+      logger.info(`alert ${outcome.outcome}`, { ...outcome, kind: alert.kind });
+      return outcome;
+    } catch (error) {
+      metrics.count("AlertDeliveryFailed", { kind: alert.kind });
+      logger.error("alert not fully delivered", { error, kind: alert.kind });
+      throw error;
+    }
+  };
+
+  const fromQueue = async (record: SQSRecord) => {
+    await send(parseAlertMessage(record.body));
+  };
+
+  return middy<SQSEvent | SNSEvent, SQSBatchResponse | { delivered: number }>()
+    .use(injectLambdaContext(logger))
+    .use(logFailures(logger))
+    .handler(async (event, context) => {
+      const first = event.Records[0] as { EventSource?: string } | undefined;
+      if (first?.EventSource === "aws:sns") {
+        // Dead-letter alarms, published by CloudWatch to the alarm topic.
+        let delivered = 0;
+        for (const record of (event as SNSEvent).Records) {
+          const alert = parseDeadLetterAlarm(record.Sns.Message);
+          if (alert) {
+            await send(alert);
+            delivered += 1;
+          }
+        }
+        return { delivered };
+      }
+      return processPartialResponse(event as SQSEvent, fromQueue, processor, {
+        context,
+        throwOnFullBatchFailure: false,
+      });
+    });
+};
+
+export const handler = makeHandler(
+  lazy(() => {
+    const env = readEnv(["TABLE_NAME", "ALERTS_TOPIC_ARN", "SLACK_WEBHOOK_PARAMETER"]);
+    const region = currentRegion();
+    const imageBuilder = regionalClients(
+      (options) => new ImagebuilderClient(clientConfig(options)),
+    );
+    const logs = regionalClients((options) => new CloudWatchLogsClient(clientConfig(options)));
+    const parameter = env.SLACK_WEBHOOK_PARAMETER;
+    return {
+      db: createDocumentClient(region),
+      table: env.TABLE_NAME,
+      sns: new SNSClient(clientConfig({ region })),
+      topicArn: env.ALERTS_TOPIC_ARN,
+      // SecureString, decrypted, cached for 5 minutes by Powertools; never logged.
+      slackWebhookUrl: async () =>
+        parameter === "/ami-orchestrator/none"
+          ? undefined
+          : await getParameter(parameter, { decrypt: true, maxAge: 300 }),
+      clock: systemClock,
+      diagnose: (imageRegion: string) => ({
+        imageBuilder: imageBuilder(imageRegion),
+        logs: logs(imageRegion),
+      }),
+    };
+  }),
+  { logger: createLogger(), metrics: powertoolsMetricSink(createMetrics()) },
+);

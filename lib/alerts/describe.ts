@@ -1,0 +1,157 @@
+import {
+  imageConsoleUrl,
+  logStreamConsoleUrl,
+  pipelineConsoleUrl,
+  queueConsoleUrl,
+} from "./links.ts";
+import { type Alert, arnParts } from "./types.ts";
+
+/** An alert as facts, independent of the channel: Slack and email render the same story. */
+export interface AlertStory {
+  readonly severity: "failure" | "warning" | "info";
+  readonly title: string;
+  readonly facts: ReadonlyArray<readonly [string, string]>;
+  /** Why it happened, in a sentence or two. */
+  readonly why?: string;
+  /** More lines of explanation (failures per target, what to do). */
+  readonly details: readonly string[];
+  /** A log excerpt, shown verbatim. */
+  readonly log?: readonly string[];
+  readonly links: ReadonlyArray<readonly [string, string]>;
+}
+
+const imageVersion = (imageArn: string) => imageArn.split(":image/")[1] ?? imageArn;
+
+export const describeAlert = (alert: Alert): AlertStory => {
+  switch (alert.kind) {
+    case "build-failed": {
+      const { accountId, region } = arnParts(alert.imageArn);
+      const diagnosis = alert.diagnosis ?? {};
+      const logLinks: Array<[string, string]> =
+        diagnosis.logGroup && diagnosis.logStream
+          ? [["Build log", logStreamConsoleUrl(region, diagnosis.logGroup, diagnosis.logStream)]]
+          : [];
+      return {
+        severity: "failure",
+        title: `Image build failed: ${alert.pipeline ?? imageVersion(alert.imageArn).split("/")[0]}`,
+        facts: [
+          ["Pipeline", alert.pipeline ?? alert.pipelineArn ?? "unknown"],
+          ["Image", imageVersion(alert.imageArn)],
+          ["Account / region", `${accountId} / ${region}`],
+          ["Failed step", diagnosis.failedStep ?? "unknown"],
+        ],
+        why: diagnosis.reason ?? alert.reason ?? "Image Builder gave no reason",
+        details: [
+          ...(diagnosis.stepMessage
+            ? [`Step ${diagnosis.failedStep ?? ""}: ${diagnosis.stepMessage}`]
+            : []),
+          ...(diagnosis.unavailable?.length
+            ? [`Could not look up: ${diagnosis.unavailable.join("; ")}`]
+            : []),
+        ],
+        ...(diagnosis.logExcerpt?.length ? { log: diagnosis.logExcerpt } : {}),
+        links: [
+          ["Image", imageConsoleUrl(alert.imageArn)],
+          ...logLinks,
+          ...(alert.pipelineArn
+            ? ([["Pipeline", pipelineConsoleUrl(alert.pipelineArn)]] as const)
+            : []),
+        ],
+      };
+    }
+    case "rollout-failed": {
+      const first = alert.failures[0];
+      return {
+        severity: "failure",
+        title: `Rollout failed: ${alert.pipeline} ${alert.rolloutId.split("/").slice(1).join("/")}`,
+        facts: [
+          ["Pipeline", alert.pipeline],
+          ["Rollout", alert.rolloutId],
+          ["Wave", first?.wave ?? "?"],
+          [
+            "Where",
+            alert.failures
+              .map((f) => `${f.account} ${f.accountId} / ${f.region}`)
+              .filter((v, i, all) => all.indexOf(v) === i)
+              .join(", "),
+          ],
+        ],
+        why: first?.reason ?? "a target failed",
+        details: [
+          ...alert.failures.map(
+            (f) =>
+              `• ${f.account} (${f.accountId}) ${f.region}${f.group ? ` group ${f.group}` : ""}${f.instanceRefreshId ? ` refresh ${f.instanceRefreshId}` : ""}: ${f.reason}`,
+          ),
+          "Later waves will not start. Fix the cause, then build again or roll back: npm run rollout -- rollback " +
+            alert.pipeline,
+        ],
+        links: [],
+      };
+    }
+    case "rollout-rolled-back":
+      return {
+        severity: alert.failedGroups.length > 0 ? "failure" : "warning",
+        title: `Rollout rolled back: ${alert.pipeline} ${alert.rolloutId.split("/").slice(1).join("/")}`,
+        facts: [
+          ["Pipeline", alert.pipeline],
+          ["Rollout", alert.rolloutId],
+          ["Requested by", alert.requestedBy],
+          ["Groups", String(alert.groups)],
+        ],
+        details:
+          alert.failedGroups.length > 0
+            ? [`Could not roll back: ${alert.failedGroups.join(", ")}`]
+            : [],
+        links: [],
+      };
+    case "rollout-superseded":
+      return {
+        severity: "info",
+        title: `Rollout superseded: ${alert.pipeline}`,
+        facts: [
+          ["Pipeline", alert.pipeline],
+          ["Superseded", alert.rolloutId],
+          ["By", alert.supersededBy],
+        ],
+        why: "A newer image of the pipeline became available before this rollout finished; its pending waves will not start.",
+        details: [],
+        links: [],
+      };
+    case "pipeline-disabled": {
+      const { accountId, region } = arnParts(alert.pipelineArn);
+      return {
+        severity: "failure",
+        title: `Pipeline ${alert.automatic ? "automatically disabled" : "disabled"}: ${alert.pipeline ?? alert.pipelineArn.split("/").at(-1)}`,
+        facts: [
+          ["Pipeline", alert.pipeline ?? alert.pipelineArn],
+          ["Account / region", `${accountId} / ${region}`],
+          ...(alert.consecutiveFailures === undefined
+            ? []
+            : ([["Consecutive failures", String(alert.consecutiveFailures)]] as const)),
+        ],
+        why: alert.automatic
+          ? "Image Builder disabled the pipeline after consecutive failed builds: its AMIs have stopped refreshing."
+          : "A scheduled refresh found the pipeline DISABLED: its AMIs have stopped refreshing. Enable it, or remove its schedule from the config.",
+        details: alert.lastFailedImageArn ? [`Last failed image: ${alert.lastFailedImageArn}`] : [],
+        links: [
+          ["Pipeline", pipelineConsoleUrl(alert.pipelineArn)],
+          ...(alert.lastFailedImageArn
+            ? ([["Last failed image", imageConsoleUrl(alert.lastFailedImageArn)]] as const)
+            : []),
+        ],
+      };
+    }
+    case "dead-letters":
+      return {
+        severity: "failure",
+        title: `Messages dead-lettered: ${alert.queue.split("/").at(-1)}`,
+        facts: [
+          ["Queue", alert.queue.split("/").at(-1) ?? alert.queue],
+          ["Alarm", alert.alarm],
+        ],
+        why: alert.description ?? "Work failed after every retry and was set aside.",
+        details: ["Inspect the messages, fix the cause, then redrive them to the source queue."],
+        links: [["Queue", queueConsoleUrl(alert.queue)]],
+      };
+  }
+};

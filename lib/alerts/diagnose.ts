@@ -1,0 +1,110 @@
+import { type CloudWatchLogsClient, GetLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
+import {
+  GetImageCommand,
+  type ImagebuilderClient,
+  ListWorkflowExecutionsCommand,
+  ListWorkflowStepExecutionsCommand,
+} from "@aws-sdk/client-imagebuilder";
+import { errorMessage } from "../errors.ts";
+import { redactSecrets } from "./redact.ts";
+import type { BuildDiagnosis } from "./types.ts";
+
+export interface DiagnoseDeps {
+  readonly imageBuilder: ImagebuilderClient;
+  readonly logs: CloudWatchLogsClient;
+  /** Per lookup; a slow API degrades the alert, it never delays it much. */
+  readonly timeoutMs?: number;
+  readonly maxLogLines?: number;
+}
+
+const withTimeout = <T>(ms: number, run: (signal: AbortSignal) => Promise<T>): Promise<T> =>
+  run(AbortSignal.timeout(ms));
+
+/**
+ * Explains a failed build: Image Builder's reason and failure context, the workflow step that
+ * failed and its message, and the last lines of the build's log stream in
+ * `/aws/imagebuilder/<recipe>`, secrets redacted. Each lookup is best-effort: what could not be
+ * found is listed, and the alert goes out regardless.
+ */
+export const diagnoseBuildFailure = async (
+  imageArn: string,
+  deps: DiagnoseDeps,
+): Promise<BuildDiagnosis> => {
+  const timeoutMs = deps.timeoutMs ?? 3000;
+  const unavailable: string[] = [];
+  const attempt = async <T>(what: string, run: (signal: AbortSignal) => Promise<T>) => {
+    try {
+      return await withTimeout(timeoutMs, run);
+    } catch (error) {
+      unavailable.push(`${what} (${errorMessage(error)})`);
+      return undefined;
+    }
+  };
+
+  const image = await attempt("GetImage", (abortSignal) =>
+    deps.imageBuilder.send(new GetImageCommand({ imageBuildVersionArn: imageArn }), {
+      abortSignal,
+    }),
+  );
+  const state = image?.image?.state as
+    | { reason?: string; failureContext?: { failedStep?: string } }
+    | undefined;
+  let failedStep = state?.failureContext?.failedStep;
+  let stepMessage: string | undefined;
+
+  const executions = await attempt("workflow executions", (abortSignal) =>
+    deps.imageBuilder.send(new ListWorkflowExecutionsCommand({ imageBuildVersionArn: imageArn }), {
+      abortSignal,
+    }),
+  );
+  const failedExecution = executions?.workflowExecutions?.find(
+    (execution) => execution.status === "FAILED",
+  );
+  if (failedExecution?.workflowExecutionId) {
+    const steps = await attempt("workflow steps", (abortSignal) =>
+      deps.imageBuilder.send(
+        new ListWorkflowStepExecutionsCommand({
+          workflowExecutionId: failedExecution.workflowExecutionId,
+        }),
+        { abortSignal },
+      ),
+    );
+    const failed = steps?.steps?.find((step) => step.status === "FAILED");
+    failedStep = failed?.name ?? failedStep;
+    stepMessage = failed?.message ?? failedExecution.message;
+  }
+
+  // Image Builder logs each build to /aws/imagebuilder/<recipe name>, stream <version>/<build>.
+  const [, recipe, version, build] =
+    imageArn.split(":image/")[1]?.match(/^([^/]+)\/([^/]+)\/(\d+)$/) ?? [];
+  const logGroup = recipe ? `/aws/imagebuilder/${recipe}` : undefined;
+  const logStream = version && build ? `${version}/${build}` : undefined;
+  let logExcerpt: string[] | undefined;
+  if (logGroup && logStream) {
+    const events = await attempt("build log", (abortSignal) =>
+      deps.logs.send(
+        new GetLogEventsCommand({
+          logGroupName: logGroup,
+          logStreamName: logStream,
+          limit: deps.maxLogLines ?? 20,
+          startFromHead: false,
+        }),
+        { abortSignal },
+      ),
+    );
+    logExcerpt = events?.events
+      ?.flatMap((event) => (event.message ? event.message.trimEnd().split("\n") : []))
+      .slice(-(deps.maxLogLines ?? 20))
+      .map(redactSecrets);
+  }
+  const reason = state?.reason;
+  return {
+    ...(reason ? { reason } : {}),
+    ...(failedStep ? { failedStep } : {}),
+    ...(stepMessage ? { stepMessage: redactSecrets(stepMessage) } : {}),
+    ...(logGroup ? { logGroup } : {}),
+    ...(logStream ? { logStream } : {}),
+    ...(logExcerpt?.length ? { logExcerpt } : {}),
+    ...(unavailable.length > 0 ? { unavailable } : {}),
+  };
+};

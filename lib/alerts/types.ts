@@ -1,0 +1,85 @@
+import type { RolloutFailure } from "../rollout/progress.ts";
+
+/** What a failed build's lookups found; every field is best-effort. */
+export interface BuildDiagnosis {
+  readonly reason?: string;
+  /** The workflow step that failed, and what it said. */
+  readonly failedStep?: string;
+  readonly stepMessage?: string;
+  readonly logGroup?: string;
+  readonly logStream?: string;
+  /** The last lines of the build log, secrets redacted. */
+  readonly logExcerpt?: readonly string[];
+  /** Lookups that failed or timed out: the alert says what it could not find out. */
+  readonly unavailable?: readonly string[];
+}
+
+/** Everything the orchestrator alerts on, one shape per kind. */
+export type Alert =
+  | {
+      readonly kind: "build-failed";
+      readonly imageArn: string;
+      readonly pipeline?: string;
+      readonly pipelineArn?: string;
+      readonly reason?: string;
+      readonly diagnosis?: BuildDiagnosis;
+    }
+  | {
+      readonly kind: "rollout-failed";
+      readonly rolloutId: string;
+      readonly pipeline: string;
+      readonly failures: readonly RolloutFailure[];
+    }
+  | {
+      readonly kind: "rollout-rolled-back";
+      readonly rolloutId: string;
+      readonly pipeline: string;
+      readonly requestedBy: string;
+      readonly groups: number;
+      readonly failedGroups: readonly string[];
+    }
+  | {
+      readonly kind: "rollout-superseded";
+      readonly rolloutId: string;
+      readonly pipeline: string;
+      readonly supersededBy: string;
+    }
+  | {
+      readonly kind: "pipeline-disabled";
+      readonly pipelineArn: string;
+      readonly pipeline?: string;
+      /** Disabled by Image Builder itself after consecutive failures, or found disabled on a schedule. */
+      readonly automatic: boolean;
+      readonly consecutiveFailures?: number;
+      readonly lastFailedImageArn?: string;
+    }
+  | {
+      readonly kind: "dead-letters";
+      readonly queue: string;
+      readonly alarm: string;
+      readonly description?: string;
+    };
+
+export type AlertKind = Alert["kind"];
+
+/** One alert per (subject, kind): duplicate notifications of the same failure post once. */
+export const alertKey = (alert: Alert): string => {
+  switch (alert.kind) {
+    case "build-failed":
+      return `${alert.kind}#${alert.imageArn}`;
+    case "rollout-failed":
+    case "rollout-rolled-back":
+    case "rollout-superseded":
+      return `${alert.kind}#${alert.rolloutId}`;
+    case "pipeline-disabled":
+      return `${alert.kind}#${alert.pipelineArn}#${alert.lastFailedImageArn ?? (alert.automatic ? "auto" : "found")}`;
+    case "dead-letters":
+      return `${alert.kind}#${alert.queue}`;
+  }
+};
+
+/** Parts of an ARN, for console links and "where". */
+export const arnParts = (arn: string) => {
+  const [, partition = "aws", , region = "", accountId = "", ...rest] = arn.split(":");
+  return { partition, region, accountId, resource: rest.join(":") };
+};

@@ -17,8 +17,22 @@ export interface DiagnoseDeps {
   readonly maxLogLines?: number;
 }
 
-const withTimeout = <T>(ms: number, run: (signal: AbortSignal) => Promise<T>): Promise<T> =>
-  run(AbortSignal.timeout(ms));
+/** Aborts the call after `ms`, and stops waiting for it even if the abort is not honoured. */
+const withTimeout = async <T>(ms: number, run: (signal: AbortSignal) => Promise<T>): Promise<T> => {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      controller.abort();
+      reject(new Error(`no answer within ${ms} ms`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([run(controller.signal), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+};
 
 /**
  * Explains a failed build: Image Builder's reason and failure context, the workflow step that

@@ -8,7 +8,8 @@ const PATTERNS: ReadonlyArray<[RegExp, string]> = [
     /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)/g,
     "[private key redacted]",
   ],
-  [/\b(authorization|x-amz-security-token|bearer)(\s*[:=]\s*|\s+)\S+/gi, "$1$2****"],
+  [/\b(authorization|x-amz-security-token)(\s*[:=]\s*).*/gi, "$1$2****"],
+  [/\bbearer\s+\S+/gi, "Bearer ****"],
   [
     /\b([\w.-]*(?:password|passwd|secret|token|api[_-]?key|access[_-]?key)[\w.-]*)(\s*[:=]\s*)("[^"]*"|'[^']*'|\S+)/gi,
     "$1$2****",

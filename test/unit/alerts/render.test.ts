@@ -1,0 +1,210 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { describeAlert } from "../../../lib/alerts/describe.ts";
+import { redactSecrets } from "../../../lib/alerts/redact.ts";
+import { renderEmail, renderSlack } from "../../../lib/alerts/render.ts";
+import type { Alert } from "../../../lib/alerts/types.ts";
+
+const IMAGE = "arn:aws:imagebuilder:eu-west-1:999999999999:image/web-ubuntu2404/2.0.3/12";
+const PIPELINE = "arn:aws:imagebuilder:eu-west-1:999999999999:image-pipeline/web-ubuntu2404";
+
+const buildFailed: Alert = {
+  kind: "build-failed",
+  imageArn: IMAGE,
+  pipeline: "web-ubuntu2404",
+  pipelineArn: PIPELINE,
+  reason: "Image Build Failure",
+  diagnosis: {
+    reason:
+      "Image Build Failure: Step 'ValidateBuild' failed with exception: Component 'hardening-cis' exited with code 1",
+    failedStep: "ValidateBuild",
+    stepMessage: "hardening-cis: 3 controls failed",
+    logGroup: "/aws/imagebuilder/web-ubuntu2404",
+    logStream: "2.0.3/12",
+    logExcerpt: ["Running hardening-cis", "FAIL 5.2.8 sshd PermitRootLogin", "exit status 1"],
+  },
+};
+
+const blocksOf = (alert: Alert) =>
+  renderSlack(describeAlert(alert)).blocks as Array<Record<string, any>>;
+
+describe("alert rendering", () => {
+  it("a failed build in Slack: header, facts, why, step, log excerpt and console buttons", () => {
+    const message = renderSlack(describeAlert(buildFailed));
+    assert.equal(message.text, "Image build failed: web-ubuntu2404");
+    const [header, facts, why, details, log, actions] = message.blocks as Array<
+      Record<string, any>
+    >;
+    assert.deepEqual(header, {
+      type: "header",
+      text: {
+        type: "plain_text",
+        text: ":red_circle: Image build failed: web-ubuntu2404",
+        emoji: true,
+      },
+    });
+    assert.deepEqual(
+      facts?.fields.map((field: { text: string }) => field.text),
+      [
+        "*Pipeline*\nweb-ubuntu2404",
+        "*Image*\nweb-ubuntu2404/2.0.3/12",
+        "*Account / region*\n999999999999 / eu-west-1",
+        "*Failed step*\nValidateBuild",
+      ],
+    );
+    assert.match(why?.text.text, /^\*Why:\* Image Build Failure: Step 'ValidateBuild'/);
+    assert.equal(details?.text.text, "Step ValidateBuild: hardening-cis: 3 controls failed");
+    assert.equal(
+      log?.text.text,
+      "```Running hardening-cis\nFAIL 5.2.8 sshd PermitRootLogin\nexit status 1```",
+    );
+    assert.deepEqual(
+      actions?.elements.map((button: { text: { text: string }; url: string }) => [
+        button.text.text,
+        button.url.split("#")[0],
+      ]),
+      [
+        ["Image", "https://eu-west-1.console.aws.amazon.com/imagebuilder/home?region=eu-west-1"],
+        ["Build log", "https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1"],
+        ["Pipeline", "https://eu-west-1.console.aws.amazon.com/imagebuilder/home?region=eu-west-1"],
+      ],
+    );
+    assert.match(
+      actions?.elements[1].url,
+      /log-group\/\$252Faws\$252Fimagebuilder\$252Fweb-ubuntu2404\/log-events\/2\.0\.3\$252F12$/,
+    );
+  });
+
+  it("the same failed build as an email: subject under 100 characters, the same facts as text", () => {
+    const { subject, body } = renderEmail(describeAlert(buildFailed));
+    assert.equal(subject, "[ami-orchestrator] Image build failed: web-ubuntu2404");
+    assert.match(
+      body,
+      /^Image build failed: web-ubuntu2404\n\nPipeline: {9}web-ubuntu2404\nImage: {12}web-ubuntu2404\/2\.0\.3\/12\n/,
+    );
+    assert.match(body, /\nWhy: Image Build Failure: Step 'ValidateBuild'/);
+    assert.match(body, /Last lines of the build log:\n {2}Running hardening-cis\n {2}FAIL 5\.2\.8/);
+    assert.match(body, /\nBuild log: https:\/\/eu-west-1\.console\.aws\.amazon\.com\/cloudwatch/);
+  });
+
+  it("keeps Slack's limits: the header, and the end of a long log within one section", () => {
+    const long: Alert = {
+      ...buildFailed,
+      pipeline: "p".repeat(300),
+      diagnosis: {
+        logExcerpt: Array.from({ length: 400 }, (_, i) => `line ${i} ${"x".repeat(40)} <tag> & co`),
+      },
+    } as Alert;
+    const blocks = blocksOf(long);
+    assert.ok(blocks[0]?.text.text.length <= 150);
+    const log = blocks.find((block) => String(block.text?.text).startsWith("```"));
+    assert.ok(log && log.text.text.length <= 3000);
+    assert.match(
+      log?.text.text,
+      /line 399 x+ &lt;tag&gt; &amp; co```$/,
+      "the last lines are kept, escaped",
+    );
+    assert.ok(renderEmail(describeAlert(long)).subject.length < 100);
+  });
+
+  it("a failed rollout names every failing account, region, group, refresh and reason", () => {
+    const alert: Alert = {
+      kind: "rollout-failed",
+      rolloutId: "base-al2023/1.4.0/7",
+      pipeline: "base-al2023",
+      failures: [
+        {
+          wave: "dev",
+          account: "dev",
+          accountId: "111111111111",
+          region: "eu-west-1",
+          group: "app",
+          instanceRefreshId: "r-1",
+          reason: "RollbackSuccessful: Client.InternalError",
+        },
+        {
+          wave: "dev",
+          account: "dev",
+          accountId: "111111111111",
+          region: "eu-west-3",
+          reason:
+            "cannot assume arn:aws:iam::111111111111:role/ami-orchestrator-target: AccessDenied",
+        },
+      ],
+    };
+    const { subject, body } = renderEmail(describeAlert(alert));
+    assert.equal(subject, "[ami-orchestrator] Rollout failed: base-al2023 1.4.0/7");
+    assert.match(
+      body,
+      /• dev \(111111111111\) eu-west-1 group app refresh r-1: RollbackSuccessful: Client\.InternalError/,
+    );
+    assert.match(body, /• dev \(111111111111\) eu-west-3: cannot assume .*AccessDenied/);
+    assert.match(body, /Later waves will not start/);
+    assert.equal(blocksOf(alert)[0]?.text.text, ":red_circle: Rollout failed: base-al2023 1.4.0/7");
+  });
+
+  it("every other kind renders with a title and facts", () => {
+    const alerts: Alert[] = [
+      {
+        kind: "pipeline-disabled",
+        pipelineArn: PIPELINE,
+        pipeline: "web-ubuntu2404",
+        automatic: true,
+        consecutiveFailures: 3,
+        lastFailedImageArn: IMAGE,
+      },
+      { kind: "pipeline-disabled", pipelineArn: PIPELINE, automatic: false },
+      {
+        kind: "rollout-superseded",
+        rolloutId: "base-al2023/1.4.0/7",
+        pipeline: "base-al2023",
+        supersededBy: "base-al2023/1.4.0/8",
+      },
+      {
+        kind: "rollout-rolled-back",
+        rolloutId: "base-al2023/1.4.0/7",
+        pipeline: "base-al2023",
+        requestedBy: "alice",
+        groups: 6,
+        failedGroups: [],
+      },
+      {
+        kind: "dead-letters",
+        queue: "https://sqs.eu-west-1.amazonaws.com/999999999999/ami-orchestrator-prod-rollout-dlq",
+        alarm: "RolloutDeadLetterAlarm",
+      },
+    ];
+    assert.deepEqual(
+      alerts.map((alert) => renderEmail(describeAlert(alert)).subject),
+      [
+        "[ami-orchestrator] Pipeline automatically disabled: web-ubuntu2404",
+        "[ami-orchestrator] Pipeline disabled: web-ubuntu2404",
+        "[ami-orchestrator] Rollout superseded: base-al2023",
+        "[ami-orchestrator] Rollout rolled back: base-al2023 1.4.0/7",
+        "[ami-orchestrator] Messages dead-lettered: ami-orchestrator-prod-rollout-dlq",
+      ],
+    );
+    assert.match(renderEmail(describeAlert(alerts[0] as Alert)).body, /Consecutive failures: 3/);
+  });
+});
+
+describe("redacting secrets from log lines", () => {
+  it("masks keys, tokens, passwords, private keys and credentials in URLs", () => {
+    assert.equal(
+      redactSecrets("export AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE"),
+      "export AWS_ACCESS_KEY_ID=****",
+    );
+    assert.equal(redactSecrets("found AKIAIOSFODNN7EXAMPLE in env"), "found AKIA**** in env");
+    assert.equal(redactSecrets('db_password: "hunter2" ok'), "db_password: **** ok");
+    assert.equal(redactSecrets("Authorization: Bearer abc.def"), "Authorization: ****");
+    assert.equal(
+      redactSecrets("git clone https://bob:s3cr3t@git.example.com/x"),
+      "git clone https://****:****@git.example.com/x",
+    );
+    assert.equal(
+      redactSecrets("-----BEGIN RSA PRIVATE KEY-----MIIE...-----END RSA PRIVATE KEY-----"),
+      "[private key redacted]",
+    );
+    assert.equal(redactSecrets("yum install -y nginx"), "yum install -y nginx");
+  });
+});

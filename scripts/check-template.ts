@@ -31,6 +31,7 @@ export const EXPECTED_FUNCTIONS = [
   "on-image-state",
   "roll-out-target",
   "watch-rollouts",
+  "alerts",
 ];
 
 const asArray = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);

@@ -19,7 +19,7 @@ const EMOJI: Record<AlertStory["severity"], string> = {
 };
 
 /** Slack's mrkdwn reserves &, < and >. */
-const escape = (text: string) =>
+const escapeMrkdwn = (text: string) =>
   text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
 /** The last lines that fit a code block in one section, oldest first. */
@@ -28,7 +28,7 @@ const codeBlock = (lines: readonly string[]): string => {
   const kept: string[] = [];
   let size = 0;
   for (const line of [...lines].reverse()) {
-    const escaped = escape(line);
+    const escaped = escapeMrkdwn(line);
     if (size + escaped.length + 1 > budget) break;
     kept.unshift(escaped);
     size += escaped.length + 1;
@@ -51,20 +51,23 @@ export const renderSlack = (story: AlertStory) => {
       type: "section",
       fields: story.facts.slice(0, 10).map(([label, value]) => ({
         type: "mrkdwn",
-        text: truncate(`*${escape(label)}*\n${escape(value)}`, FIELD_MAX),
+        text: truncate(`*${escapeMrkdwn(label)}*\n${escapeMrkdwn(value)}`, FIELD_MAX),
       })),
     },
   ];
   if (story.why) {
     blocks.push({
       type: "section",
-      text: { type: "mrkdwn", text: truncate(`*Why:* ${escape(story.why)}`, SECTION_MAX) },
+      text: { type: "mrkdwn", text: truncate(`*Why:* ${escapeMrkdwn(story.why)}`, SECTION_MAX) },
     });
   }
   if (story.details.length > 0) {
     blocks.push({
       type: "section",
-      text: { type: "mrkdwn", text: truncate(story.details.map(escape).join("\n"), SECTION_MAX) },
+      text: {
+        type: "mrkdwn",
+        text: truncate(story.details.map(escapeMrkdwn).join("\n"), SECTION_MAX),
+      },
     });
   }
   if (story.log?.length) {

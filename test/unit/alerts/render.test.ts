@@ -25,16 +25,21 @@ const buildFailed: Alert = {
   },
 };
 
-const blocksOf = (alert: Alert) =>
-  renderSlack(describeAlert(alert)).blocks as Array<Record<string, any>>;
+/** The parts of a Block Kit block the assertions read. */
+type Block = {
+  type: string;
+  text: { type: string; text: string; emoji?: boolean };
+  fields: Array<{ text: string }>;
+  elements: Array<{ text: { text: string }; url: string }>;
+};
+
+const blocksOf = (alert: Alert) => renderSlack(describeAlert(alert)).blocks as Block[];
 
 describe("alert rendering", () => {
   it("a failed build in Slack: header, facts, why, step, log excerpt and console buttons", () => {
     const message = renderSlack(describeAlert(buildFailed));
     assert.equal(message.text, "Image build failed: web-ubuntu2404");
-    const [header, facts, why, details, log, actions] = message.blocks as Array<
-      Record<string, any>
-    >;
+    const [header, facts, why, details, log, actions] = message.blocks as Block[];
     assert.deepEqual(header, {
       type: "header",
       text: {
@@ -52,7 +57,7 @@ describe("alert rendering", () => {
         "*Failed step*\nValidateBuild",
       ],
     );
-    assert.match(why?.text.text, /^\*Why:\* Image Build Failure: Step 'ValidateBuild'/);
+    assert.match(why?.text.text ?? "", /^\*Why:\* Image Build Failure: Step 'ValidateBuild'/);
     assert.equal(details?.text.text, "Step ValidateBuild: hardening-cis: 3 controls failed");
     assert.equal(
       log?.text.text,
@@ -70,7 +75,7 @@ describe("alert rendering", () => {
       ],
     );
     assert.match(
-      actions?.elements[1].url,
+      actions?.elements[1]?.url ?? "",
       /log-group\/\$252Faws\$252Fimagebuilder\$252Fweb-ubuntu2404\/log-events\/2\.0\.3\$252F12$/,
     );
   });
@@ -96,7 +101,7 @@ describe("alert rendering", () => {
       },
     } as Alert;
     const blocks = blocksOf(long);
-    assert.ok(blocks[0]?.text.text.length <= 150);
+    assert.ok((blocks[0]?.text.text.length ?? 0) <= 150);
     const log = blocks.find((block) => String(block.text?.text).startsWith("```"));
     assert.ok(log && log.text.text.length <= 3000);
     assert.match(

@@ -1,10 +1,12 @@
 import * as autoScaling from "@aws-sdk/client-auto-scaling";
+import * as logs from "@aws-sdk/client-cloudwatch-logs";
 import * as ec2 from "@aws-sdk/client-ec2";
 import * as iam from "@aws-sdk/client-iam";
 import * as imagebuilder from "@aws-sdk/client-imagebuilder";
 import * as kms from "@aws-sdk/client-kms";
 import * as sns from "@aws-sdk/client-sns";
 import * as sqs from "@aws-sdk/client-sqs";
+import * as ssm from "@aws-sdk/client-ssm";
 import * as sts from "@aws-sdk/client-sts";
 import type { FinalizeHandlerArguments, HandlerExecutionContext } from "@smithy/types";
 import { accountOfAccessKeyId, sandboxAccessKeyId } from "./identity.ts";
@@ -19,6 +21,8 @@ const SDK_CLIENTS = [
   { service: "kms", client: kms.KMSClient },
   { service: "sns", client: sns.SNSClient },
   { service: "sqs", client: sqs.SQSClient },
+  { service: "ssm", client: ssm.SSMClient },
+  { service: "logs", client: logs.CloudWatchLogsClient },
   { service: "sts", client: sts.STSClient },
 ];
 

@@ -46,8 +46,9 @@ export class SandboxLambdaService {
       readonly onImageState: Handler<unknown, unknown>;
       readonly rollOutTarget: Handler<SQSEvent, SQSBatchResponse>;
       readonly watchRollouts: Handler<unknown, unknown>;
+      readonly alerts: Handler<SQSEvent, unknown>;
     },
-    private readonly queue: SandboxQueue,
+    private readonly queues: { readonly rollout: SandboxQueue; readonly alerts: SandboxQueue },
     private readonly observer?: (invocation: Invocation) => void | Promise<void>,
   ) {
     // Image Builder publishes AVAILABLE and FAILED (only) to the pipeline's SNS topic.
@@ -140,6 +141,7 @@ export class SandboxLambdaService {
       await this.deliverNotifications();
       await this.deliverRefreshEvents();
       await this.drainRolloutQueue();
+      await this.drainAlertsQueue();
       const now = this.world.clock.now();
       if (this.#nextPollAt <= now) {
         await this.poll();
@@ -149,7 +151,8 @@ export class SandboxLambdaService {
       if (now >= until) return;
       const candidates = [
         this.#nextPollAt,
-        this.world.sqs.nextVisibleAt(this.queue),
+        this.world.sqs.nextVisibleAt(this.queues.rollout),
+        this.world.sqs.nextVisibleAt(this.queues.alerts),
         this.world.clock.nextTimerAt(),
         until,
       ].filter((time): time is number => time !== undefined && time > now);
@@ -229,7 +232,10 @@ export class SandboxLambdaService {
     return delivered;
   }
 
-  sqsEvent(messages: readonly SandboxMessage[]): SQSEvent {
+  sqsEvent(
+    messages: readonly SandboxMessage[],
+    queue: SandboxQueue = this.queues.rollout,
+  ): SQSEvent {
     return {
       Records: messages.map((message) => ({
         messageId: message.messageId,
@@ -244,34 +250,50 @@ export class SandboxLambdaService {
         messageAttributes: {},
         md5OfBody: "",
         eventSource: "aws:sqs",
-        eventSourceARN: this.queue.arn,
+        eventSourceARN: queue.arn,
         awsRegion: this.world.orchestratorRegion,
       })),
     };
   }
 
   /**
-   * Runs the event source mapping until the queue has nothing visible before `until` (simulated
-   * time), advancing the clock to each delayed or retried message. Returns the invocations.
+   * Runs the rollout queue's event source mapping until it has nothing visible before `until`
+   * (simulated time), advancing the clock to each delayed or retried message.
    */
-  async drainRolloutQueue(
-    options: { until?: number; batchSize?: number } = {},
+  drainRolloutQueue(options: { until?: number; batchSize?: number } = {}): Promise<Invocation[]> {
+    return this.#drain(
+      this.queues.rollout,
+      "roll-out-target",
+      this.handlers.rollOutTarget,
+      options,
+    );
+  }
+
+  /** The alerts function's event source mapping (batches of 5). */
+  drainAlertsQueue(options: { until?: number } = {}): Promise<Invocation[]> {
+    return this.#drain(this.queues.alerts, "alerts", this.handlers.alerts, {
+      batchSize: 5,
+      ...options,
+    });
+  }
+
+  async #drain(
+    queue: SandboxQueue,
+    functionName: string,
+    handler: Handler<SQSEvent, unknown>,
+    options: { until?: number; batchSize?: number },
   ): Promise<Invocation[]> {
     const until = options.until ?? this.world.clock.now();
     const invocations: Invocation[] = [];
     for (let round = 0; round < 1000; round += 1) {
-      const messages = this.world.sqs.receive(this.queue, options.batchSize ?? 10);
+      const messages = this.world.sqs.receive(queue, options.batchSize ?? 10);
       if (messages.length === 0) {
-        const next = this.world.sqs.nextVisibleAt(this.queue);
+        const next = this.world.sqs.nextVisibleAt(queue);
         if (next === undefined || next > until) break;
         this.world.clock.advanceTo(next);
         continue;
       }
-      const invocation = await this.#invoke(
-        "roll-out-target",
-        this.handlers.rollOutTarget,
-        this.sqsEvent(messages),
-      );
+      const invocation = await this.#invoke(functionName, handler, this.sqsEvent(messages, queue));
       invocations.push(invocation);
       const failed = new Set(
         invocation.error
@@ -281,7 +303,7 @@ export class SandboxLambdaService {
             ),
       );
       for (const message of messages)
-        if (!failed.has(message.messageId)) this.world.sqs.delete(this.queue, message);
+        if (!failed.has(message.messageId)) this.world.sqs.delete(queue, message);
     }
     return invocations;
   }

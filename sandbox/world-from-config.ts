@@ -21,7 +21,12 @@ export interface WorldFromConfigOptions {
 export interface RolloutQueues {
   readonly rollout: SandboxQueue;
   readonly deadLetter: SandboxQueue;
+  readonly alerts: SandboxQueue;
+  readonly alertsDeadLetter: SandboxQueue;
 }
+
+export const ALERTS_TOPIC = (accountId: string, region: string) =>
+  `arn:aws:sns:${region}:${accountId}:ami-orchestrator-sandbox-alerts`;
 
 export const ROLLOUT_QUEUE_NAME = "ami-orchestrator-sandbox-rollout";
 
@@ -193,5 +198,17 @@ export const worldFromConfig = (
     visibilityTimeoutSeconds: 900,
     deadLetter: { queue: deadLetter, maxReceiveCount: 5 },
   });
-  return Object.assign(world, { queues: { rollout, deadLetter } });
+  const alertsDeadLetter = world.sqs.addQueue({
+    accountId: world.orchestratorAccountId,
+    region: world.orchestratorRegion,
+    name: "ami-orchestrator-sandbox-alerts-dlq",
+  });
+  const alerts = world.sqs.addQueue({
+    accountId: world.orchestratorAccountId,
+    region: world.orchestratorRegion,
+    name: "ami-orchestrator-sandbox-alerts",
+    visibilityTimeoutSeconds: 360,
+    deadLetter: { queue: alertsDeadLetter, maxReceiveCount: 5 },
+  });
+  return Object.assign(world, { queues: { rollout, deadLetter, alerts, alertsDeadLetter } });
 };

@@ -201,6 +201,69 @@ export class ImageBuilderModel {
       return { requestId: "sandbox", clientToken: token, imageBuildVersionArn: image.arn };
     },
 
+    ListWorkflowExecutions: (call: CallContext) => {
+      const image = this.#image(call, call.input.imageBuildVersionArn);
+      const reached = new Set(image.history.map((entry) => entry.status));
+      const executions = [
+        { type: "BUILD", phase: "BUILDING" },
+        { type: "TEST", phase: "TESTING" },
+        { type: "DISTRIBUTION", phase: "DISTRIBUTING" },
+      ].filter((workflow) => reached.has(workflow.phase as ImageStatus));
+      return {
+        workflowExecutions: executions.map((workflow) => {
+          const failed = image.failure?.step === workflow.phase && image.status === "FAILED";
+          return {
+            workflowExecutionId: `wf-execution-${image.buildVersion}-${workflow.type.toLowerCase()}`,
+            type: workflow.type,
+            status: failed ? "FAILED" : image.status === workflow.phase ? "RUNNING" : "COMPLETED",
+            ...(failed ? { message: `Workflow ${workflow.type.toLowerCase()} failed` } : {}),
+          };
+        }),
+        imageBuildVersionArn: image.arn,
+      };
+    },
+
+    ListWorkflowStepExecutions: (call: CallContext) => {
+      const id = String(call.input.workflowExecutionId);
+      const image = [...this.images.values()].find((candidate) =>
+        id.startsWith(`wf-execution-${candidate.buildVersion}-`),
+      );
+      if (!image)
+        throw awsError("ResourceNotFoundException", `Workflow execution ${id} not found`, 404);
+      const failed =
+        image.failure &&
+        image.status === "FAILED" &&
+        id.endsWith(
+          image.failure.step === "BUILDING"
+            ? "build"
+            : image.failure.step === "TESTING"
+              ? "test"
+              : "distribution",
+        );
+      return {
+        workflowExecutionId: id,
+        steps: [
+          {
+            stepExecutionId: `${id}-1`,
+            name: "LaunchInstance",
+            status: "COMPLETED",
+            action: "LaunchInstance",
+          },
+          ...(failed && image.failure
+            ? [
+                {
+                  stepExecutionId: `${id}-2`,
+                  name: image.failure.failedStep,
+                  status: "FAILED",
+                  action: "RunCommand",
+                  message: image.failure.reason,
+                },
+              ]
+            : []),
+        ],
+      };
+    },
+
     GetImage: (call: CallContext) => {
       const image = this.images.get(String(call.input.imageBuildVersionArn));
       if (!image || image.accountId !== call.accountId || image.region !== call.region) {
@@ -215,6 +278,14 @@ export class ImageBuilderModel {
   };
 
   // --- internals -------------------------------------------------------------------------
+
+  #image(call: CallContext, arn: unknown): SandboxImage {
+    const image = this.images.get(String(arn));
+    if (!image || image.accountId !== call.accountId || image.region !== call.region) {
+      throw awsError("ResourceNotFoundException", `Image ${String(arn)} not found`, 404);
+    }
+    return image;
+  }
 
   #pipeline(call: CallContext, arn: unknown): SandboxPipeline {
     const pipeline = this.pipelines.get(String(arn));

@@ -7,6 +7,7 @@ import { type CallContext, FaultInjector } from "./faults.ts";
 import { IamModel } from "./iam.ts";
 import { type BuildDurations, ImageBuilderModel } from "./image-builder.ts";
 import { KmsModel } from "./kms.ts";
+import { LogsModel, SnsModel, SsmModel } from "./notifications.ts";
 import { SqsModel } from "./sqs.ts";
 import { StsModel } from "./sts.ts";
 
@@ -58,6 +59,9 @@ export class SandboxWorld {
   readonly ec2 = new Ec2Model();
   readonly autoScaling: AutoScalingModel;
   readonly sqs: SqsModel;
+  readonly sns: SnsModel;
+  readonly ssm = new SsmModel();
+  readonly logs = new LogsModel();
   readonly orchestratorAccountId: string;
   readonly orchestratorRegion: string;
   /** Real (wall-clock) latency added to every call, for fan-out benchmarks. */
@@ -80,6 +84,21 @@ export class SandboxWorld {
     this.register("ec2", this.ec2.operations);
     this.register("autoscaling", this.autoScaling.operations);
     this.register("sqs", this.sqs.operations);
+    this.sns = new SnsModel(() => this.clock.now());
+    this.register("sns", this.sns.operations);
+    this.register("ssm", this.ssm.operations);
+    this.register("logs", this.logs.operations);
+    // A failed build writes its log, where the alerts function will look for it.
+    this.imageBuilder.onImageStateChange((image) => {
+      if (image.status !== "FAILED" || !image.failure?.logLines) return;
+      this.logs.write(
+        image.accountId,
+        image.region,
+        `/aws/imagebuilder/${image.name}`,
+        `${image.version}/${image.buildVersion}`,
+        image.failure.logLines,
+      );
+    });
   }
 
   /** Adds a service model's operations (later models plug in here). */

@@ -30,7 +30,9 @@ const { loadConfig, configPath } = await import("../lib/config/load.ts");
 const { invoke } = await import("./lambda.ts");
 const { colour, Timeline } = await import("./timeline.ts");
 const { startSandbox } = await import("./session.ts");
-const { describeCall, describeOutcome, describeTarget } = await import("./narrate.ts");
+const { describeCall, describeOutcome, describeTarget, formatSlackMessage } = await import(
+  "./narrate.ts"
+);
 const { getTarget } = await import("../lib/rollout/store.ts");
 const { recentRollouts, renderRollout } = await import("../lib/rollout/status.ts");
 
@@ -51,15 +53,34 @@ const { world } = session;
 const handler = session.handlers.startPipelines;
 clockNow = () => world.clock.now();
 const build = { account: world.orchestratorAccountId, region: world.orchestratorRegion };
+// Alerts as the Slack webhook (a loopback server) and the email topic received them.
+let slackShown = 0;
+let emailsShown = 0;
+function showNewAlerts() {
+  for (const message of session.slack.messages.slice(slackShown)) {
+    timeline.event(build, "slack", "message received by the webhook (loopback):", "warn");
+    for (const line of formatSlackMessage(message)) timeline.note(line);
+  }
+  slackShown = session.slack.messages.length;
+  for (const email of world.sns.published.slice(emailsShown)) {
+    timeline.event(build, "email", `Subject: ${email.subject}`, "warn");
+    // The whole text once, for the build failure; the subject is enough for the others.
+    if (/Image build failed/.test(email.subject ?? ""))
+      for (const line of email.message.split("\n")) timeline.note(`│ ${line}`);
+  }
+  emailsShown = world.sns.published.length;
+}
+
 // Every change the orchestrator makes in AWS, printed after the invocation that made it.
 let printedCalls = 0;
 async function narrate(invocation: Invocation) {
   for (const call of world.calls.slice(printedCalls)) {
     const text = call.mutating && !call.error ? describeCall(call) : undefined;
-    if (text && call.service !== "imagebuilder" && call.service !== "sqs")
+    if (text && !["imagebuilder", "sqs", "sns"].includes(call.service))
       timeline.event({ account: call.accountId, region: call.region }, call.service, text, "aws");
   }
   printedCalls = world.calls.length;
+  if (invocation.functionName === "alerts") showNewAlerts();
   for (const line of describeOutcome(invocation))
     timeline.event(line.where, invocation.functionName, line.text, line.tone);
   if (invocation.functionName === "roll-out-target") {
@@ -150,6 +171,8 @@ await tick(scheduled.name, "2026-11-23T02:00:00.000Z", "same tick again");
 timeline.heading(`3. ${other.name} fires, but someone disabled its pipeline`);
 await tick(other.name, "2026-11-23T02:30:00.000Z", "cron tick");
 
+await session.lambda.drainAlertsQueue();
+
 timeline.heading("4. The build runs, tests, and distributes to the target accounts");
 world.clock.advance(10 * 60_000);
 
@@ -199,6 +222,27 @@ if (freeze) {
   world.clock.advanceTo(`${freeze.from}T12:00:00.000Z`);
   await tick(scheduled.name, world.clock.iso(), "cron tick");
 }
+
+timeline.heading(
+  `10. Someone re-enables ${other.name}; its next build fails in testing: the alert explains why`,
+);
+const otherPipeline = world.imageBuilder.pipelines.get(other.arn);
+if (otherPipeline) otherPipeline.status = "ENABLED";
+world.imageBuilder.failNextBuild(other.arn, {
+  step: "TESTING",
+  failedStep: "ValidateBuild",
+  reason:
+    "Image Build Failure: Step 'ValidateBuild' failed with exception: Component 'hardening-cis' exited with code 1",
+  logLines: [
+    "Stdout: Running hardening-cis 1.4.2 (CIS level 1)",
+    "Stdout: PASS 5.2.4 Ensure SSH X11 forwarding is disabled",
+    "Stdout: connecting with DB_PASSWORD=correct-horse-battery",
+    "Stdout: FAIL 5.2.8 Ensure SSH root login is disabled (PermitRootLogin yes)",
+    "Stderr: 1 control failed; hardening-cis exited with code 1",
+  ],
+});
+await tick(other.name, "2027-01-05T07:30:00.000Z", "cron tick");
+await session.lambda.run(world.clock.now() + 40 * 60_000);
 
 console.log(`\n${colour.bold("npm run rollout -- status")}`);
 for (const state of await recentRollouts(session.dynamo.db, session.dynamo.table, {

@@ -196,3 +196,46 @@ const describeWatch = (result: unknown): Line[] => {
   }
   return [];
 };
+
+interface SlackBlock {
+  type: string;
+  text?: { text: string };
+  fields?: Array<{ text: string }>;
+  elements?: Array<{ text: { text: string }; url: string }>;
+}
+
+/** A Block Kit message as it would read in Slack, for the terminal. */
+export const formatSlackMessage = (message: unknown): string[] => {
+  const blocks = ((message as { blocks?: SlackBlock[] }).blocks ?? []) as SlackBlock[];
+  const plain = (text: string) =>
+    text.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+  const lines: string[] = [];
+  for (const block of blocks) {
+    if (block.type === "header") lines.push(`┃ ${block.text?.text ?? ""}`);
+    else if (block.fields) {
+      for (const field of block.fields)
+        lines.push(`┃ ${plain(field.text).replace(/^\*(.+?)\*\n/, "$1: ")}`);
+    } else if (block.type === "section" && block.text) {
+      const text = plain(block.text.text);
+      if (text.startsWith("```")) {
+        lines.push(
+          "┃ ```",
+          ...text
+            .slice(3, -3)
+            .split("\n")
+            .map((line) => `┃   ${line}`),
+          "┃ ```",
+        );
+      } else
+        lines.push(
+          ...text
+            .replace(/\*(.+?)\*/g, "$1")
+            .split("\n")
+            .map((line) => `┃ ${line}`),
+        );
+    } else if (block.type === "actions") {
+      lines.push(`┃ ${(block.elements ?? []).map((button) => `[${button.text.text}]`).join(" ")}`);
+    }
+  }
+  return lines;
+};

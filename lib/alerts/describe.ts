@@ -27,6 +27,7 @@ export const describeAlert = (alert: Alert): AlertStory => {
     case "build-failed": {
       const { accountId, region } = arnParts(alert.imageArn);
       const diagnosis = alert.diagnosis ?? {};
+      const why = diagnosis.reason ?? alert.reason ?? "Image Builder gave no reason";
       const logLinks: Array<[string, string]> =
         diagnosis.logGroup && diagnosis.logStream
           ? [["Build log", logStreamConsoleUrl(region, diagnosis.logGroup, diagnosis.logStream)]]
@@ -40,9 +41,9 @@ export const describeAlert = (alert: Alert): AlertStory => {
           ["Account / region", `${accountId} / ${region}`],
           ["Failed step", diagnosis.failedStep ?? "unknown"],
         ],
-        why: diagnosis.reason ?? alert.reason ?? "Image Builder gave no reason",
+        why,
         details: [
-          ...(diagnosis.stepMessage
+          ...(diagnosis.stepMessage && !why.includes(diagnosis.stepMessage)
             ? [`Step ${diagnosis.failedStep ?? ""}: ${diagnosis.stepMessage}`]
             : []),
           ...(diagnosis.unavailable?.length

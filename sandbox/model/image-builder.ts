@@ -213,7 +213,7 @@ export class ImageBuilderModel {
         workflowExecutions: executions.map((workflow) => {
           const failed = image.failure?.step === workflow.phase && image.status === "FAILED";
           return {
-            workflowExecutionId: `wf-execution-${image.buildVersion}-${workflow.type.toLowerCase()}`,
+            workflowExecutionId: `wf-${shortHash(image.arn, 12)}-${workflow.type.toLowerCase()}`,
             type: workflow.type,
             status: failed ? "FAILED" : image.status === workflow.phase ? "RUNNING" : "COMPLETED",
             ...(failed ? { message: `Workflow ${workflow.type.toLowerCase()} failed` } : {}),
@@ -226,7 +226,7 @@ export class ImageBuilderModel {
     ListWorkflowStepExecutions: (call: CallContext) => {
       const id = String(call.input.workflowExecutionId);
       const image = [...this.images.values()].find((candidate) =>
-        id.startsWith(`wf-execution-${candidate.buildVersion}-`),
+        id.startsWith(`wf-${shortHash(candidate.arn, 12)}-`),
       );
       if (!image)
         throw awsError("ResourceNotFoundException", `Workflow execution ${id} not found`, 404);
@@ -256,7 +256,7 @@ export class ImageBuilderModel {
                   name: image.failure.failedStep,
                   status: "FAILED",
                   action: "RunCommand",
-                  message: image.failure.reason,
+                  message: image.failure.logLines?.at(-1) ?? image.failure.reason,
                 },
               ]
             : []),

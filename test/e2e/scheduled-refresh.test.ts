@@ -151,5 +151,14 @@ describe("npm start", () => {
     assert.match(stdout, /poll: base-al2023-workers is Successful \(no event had said so\)/);
     assert.match(stdout, /rollout base-al2023\/1\.0\.0\/1 succeeded/);
     assert.match(stdout, /base-al2023\/1\.0\.0\/1 {2}base-al2023 {2}SUCCEEDED/);
+    // Alerts, as received by the loopback Slack webhook and the email topic.
+    assert.match(stdout, /┃ :red_circle: Pipeline disabled: web-ubuntu2404/);
+    assert.match(
+      stdout,
+      /┃ :red_circle: Image build failed: web-ubuntu2404\n.*\n.*\n.*\n.*┃ Failed step: ValidateBuild/,
+    );
+    assert.match(stdout, /┃ {3}Stdout: connecting with DB_PASSWORD=\*\*\*\*/);
+    assert.match(stdout, /Subject: \[ami-orchestrator\] Image build failed: web-ubuntu2404/);
+    assert.doesNotMatch(stdout, /correct-horse-battery/);
   });
 });

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { after, before, describe, it } from "node:test";
+import { promisify } from "node:util";
 import { loadConfig } from "../../lib/config/load.ts";
 import { getRollout, latestRollouts, loadRollout } from "../../lib/rollout/store.ts";
 import { fakeContext } from "../../sandbox/lambda.ts";
@@ -95,6 +97,15 @@ describe("rollouts in waves, watched to the end, in the sandbox", () => {
       /dev\/eu-west-1\/base-al2023-app: RollbackSuccessful: .*Client\.InternalError/,
     );
     assert.equal(state?.record.dispatchedWave, 0);
+    // ...and the on-call person learns it from Slack, with the group and the reason.
+    const alert = (session.slack.messages as Array<{ text: string }>).find((message) =>
+      message.text.startsWith("Rollout failed: base-al2023"),
+    );
+    assert.ok(alert, "a rollout-failed alert reached Slack");
+    assert.match(
+      JSON.stringify(alert),
+      /base-al2023-app refresh [\w-]+: RollbackSuccessful: Instance failed to launch/,
+    );
   });
 
   it("a newer image supersedes an unfinished rollout: its pending waves never start", async () => {
@@ -168,5 +179,41 @@ describe("rollouts in waves, watched to the end, in the sandbox", () => {
     assert.equal(done?.status, "succeeded");
     assert.ok(done?.approvals["1"]);
     assert.equal(session.world.queues.deadLetter.messages.length, 0);
+  });
+
+  it("npm run rollout -- status shows the rollouts from DynamoDB, per target and group", async () => {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ["--import", "tsx", repoPath("scripts/rollout.ts"), "status", "base-al2023"],
+      {
+        cwd: repoPath(""),
+        env: {
+          ...process.env,
+          TABLE_NAME: session.dynamo.table,
+          AWS_ENDPOINT_URL_DYNAMODB: session.dynamo.endpoint,
+          AWS_REGION: "eu-west-1",
+          AWS_ACCESS_KEY_ID: "local",
+          AWS_SECRET_ACCESS_KEY: "local",
+        },
+        timeout: 60_000,
+      },
+    );
+    assert.match(stdout, /base-al2023\/1\.0\.\d+\/\d+ {2}base-al2023 {2}ROLLED-BACK/);
+    assert.match(
+      stdout,
+      /SUPERSEDED\n.*\n.*waves: dev \(sent\) → prod \(pending\)\n {2}superseded by/,
+    );
+    assert.match(
+      stdout,
+      /FAILED[\s\S]*reason: dev\/eu-west-1\/base-al2023-app: RollbackSuccessful/,
+    );
+    assert.match(
+      stdout,
+      /prod 222222222222 +eu-west-3 +refreshing +base-al2023-workers +lt-\w+ +2 → 3 +1 +\w{8} +Successful/,
+    );
+    assert.match(
+      stdout,
+      /dev 111111111111 +eu-west-1 +base-al2023-legacy .*unsupported: uses launch configuration/,
+    );
   });
 });

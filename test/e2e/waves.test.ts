@@ -211,9 +211,5 @@ describe("rollouts in waves, watched to the end, in the sandbox", () => {
       stdout,
       /prod 222222222222 +eu-west-3 +refreshing +base-al2023-workers +lt-\w+ +2 → 3 +1 +\w{8} +Successful/,
     );
-    assert.match(
-      stdout,
-      /dev 111111111111 +eu-west-1 +base-al2023-legacy .*unsupported: uses launch configuration/,
-    );
   });
 });

@@ -1,0 +1,125 @@
+import assert from "node:assert/strict";
+import { accessDenied, THROTTLING } from "../../sandbox/model/faults.ts";
+import { defineFaultSuite, type Row, UNAVAILABLE } from "../helpers/fault-suite.ts";
+
+process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
+process.env.POWERTOOLS_METRICS_DISABLED = "true";
+
+defineFaultSuite(
+  "fault injection: every fault has an outcome, nothing is lost or done twice",
+  3,
+  (ACCOUNTS): Row[] => [
+    {
+      fault: "no fault (baseline)",
+      inject: () => undefined,
+      expect: "succeeded",
+      check: (state) => assert.equal(state.groups.length, 12),
+    },
+    {
+      fault: "throttling on every service",
+      inject: ({ world }) =>
+        ["sts", "autoscaling", "ec2", "kms", "sqs"].map((service) =>
+          world.faults.add({ service, error: THROTTLING, times: 2 }),
+        ),
+      expect: "succeeded",
+      check: (_, { world }) =>
+        assert.ok(world.faults.injected.some((call) => call.error === "ThrottlingException")),
+    },
+    {
+      fault: "AccessDenied on AssumeRole in one account",
+      inject: ({ world }) => [
+        world.faults.add({
+          service: "sts",
+          operation: "AssumeRole",
+          when: (call) => String(call.input.RoleArn).includes(ACCOUNTS[1]?.id ?? ""),
+          error: accessDenied("sts:AssumeRole"),
+        }),
+      ],
+      expect: "failed",
+      check: (state, { slack }) => {
+        const done = state.targets.filter((target) => target.status === "refreshing");
+        assert.equal(done.length, 4, "the other accounts completed");
+        const alert = JSON.stringify(slack.messages.at(-1));
+        assert.match(alert, new RegExp(`${ACCOUNTS[1]?.id}.*cannot assume`));
+      },
+    },
+    {
+      fault: "an outage between two steps (invocation fails, message redelivered)",
+      inject: ({ world }) => [
+        world.faults.add({
+          service: "ec2",
+          operation: "CreateLaunchTemplateVersion",
+          error: UNAVAILABLE,
+          times: 5,
+        }),
+      ],
+      expect: "succeeded",
+      check: (state) =>
+        assert.ok(state.targets.every((target) => (target.grants?.length ?? 0) === 1)),
+    },
+    {
+      fault: "InstanceRefreshInProgress (another team's refresh)",
+      inject: ({ world }) => [
+        world.faults.add({
+          service: "autoscaling",
+          operation: "StartInstanceRefresh",
+          error: { name: "InstanceRefreshInProgressFault", message: "in progress" },
+          times: 2,
+        }),
+        world.faults.add({
+          service: "autoscaling",
+          operation: "DescribeInstanceRefreshes",
+          when: () => false,
+          error: UNAVAILABLE,
+        }),
+      ],
+      expect: "succeeded",
+    },
+    {
+      fault: "duplicate SNS deliveries (3×)",
+      inject: () => undefined,
+      deliveries: 3,
+      expect: "succeeded",
+    },
+    {
+      fault: "duplicated and lost refresh events",
+      inject: ({ lambda }) => {
+        let count = 0;
+        lambda.refreshEventFate = () => (count++ % 2 === 0 ? "duplicated" : "lost");
+        return [];
+      },
+      expect: "succeeded",
+      check: (_, { lambda }) => {
+        lambda.refreshEventFate = () => "delivered";
+      },
+    },
+    {
+      fault: "Slack rate-limited, then down",
+      inject: ({ slack, world }) => {
+        slack.script(
+          { status: 429, headers: { "retry-after": "1" } },
+          { status: 500 },
+          { status: 500 },
+          { status: 500 },
+          { status: 500 },
+        );
+        return [
+          world.faults.add({
+            service: "sts",
+            operation: "AssumeRole",
+            when: (call) => String(call.input.RoleArn).includes(ACCOUNTS[2]?.id ?? ""),
+            error: accessDenied("sts:AssumeRole"),
+            times: 3,
+          }),
+        ];
+      },
+      expect: "failed",
+      check: (state, { world }) => {
+        const emails = world.sns.published.filter((email) =>
+          email.message.includes(state.record.rolloutId),
+        );
+        assert.equal(emails.length, 1, "the email went out once despite Slack");
+      },
+    },
+  ],
+);

@@ -260,7 +260,9 @@ export class SandboxLambdaService {
    * Runs the rollout queue's event source mapping until it has nothing visible before `until`
    * (simulated time), advancing the clock to each delayed or retried message.
    */
-  drainRolloutQueue(options: { until?: number; batchSize?: number } = {}): Promise<Invocation[]> {
+  drainRolloutQueue(
+    options: { until?: number; batchSize?: number; concurrency?: number } = {},
+  ): Promise<Invocation[]> {
     return this.#drain(
       this.queues.rollout,
       "roll-out-target",
@@ -281,29 +283,42 @@ export class SandboxLambdaService {
     queue: SandboxQueue,
     functionName: string,
     handler: Handler<SQSEvent, unknown>,
-    options: { until?: number; batchSize?: number },
+    options: { until?: number; batchSize?: number; concurrency?: number },
   ): Promise<Invocation[]> {
     const until = options.until ?? this.world.clock.now();
     const invocations: Invocation[] = [];
     for (let round = 0; round < 1000; round += 1) {
-      const messages = this.world.sqs.receive(queue, options.batchSize ?? 10);
-      if (messages.length === 0) {
+      // Like the event source mapping: up to `concurrency` invocations at once, a batch each.
+      const batches: SandboxMessage[][] = [];
+      for (let slot = 0; slot < (options.concurrency ?? 1); slot += 1) {
+        const messages = this.world.sqs.receive(queue, options.batchSize ?? 10);
+        if (messages.length === 0) break;
+        batches.push(messages);
+      }
+      if (batches.length === 0) {
         const next = this.world.sqs.nextVisibleAt(queue);
         if (next === undefined || next > until) break;
         this.world.clock.advanceTo(next);
         continue;
       }
-      const invocation = await this.#invoke(functionName, handler, this.sqsEvent(messages, queue));
-      invocations.push(invocation);
-      const failed = new Set(
-        invocation.error
-          ? messages.map((message) => message.messageId)
-          : ((invocation.result as SQSBatchResponse | undefined)?.batchItemFailures ?? []).map(
-              (failure) => failure.itemIdentifier,
-            ),
+      const results = await Promise.all(
+        batches.map((messages) =>
+          this.#invoke(functionName, handler, this.sqsEvent(messages, queue)),
+        ),
       );
-      for (const message of messages)
-        if (!failed.has(message.messageId)) this.world.sqs.delete(queue, message);
+      batches.forEach((messages, index) => {
+        const invocation = results[index] as Invocation;
+        invocations.push(invocation);
+        const failed = new Set(
+          invocation.error
+            ? messages.map((message) => message.messageId)
+            : ((invocation.result as SQSBatchResponse | undefined)?.batchItemFailures ?? []).map(
+                (failure) => failure.itemIdentifier,
+              ),
+        );
+        for (const message of messages)
+          if (!failed.has(message.messageId)) this.world.sqs.delete(queue, message);
+      });
     }
     return invocations;
   }

@@ -311,29 +311,40 @@ const runSteps = async (
   const templates: Record<string, TemplateRecord> = { ...record.templates };
   const ec2 = deps.clients.ec2(account, region);
   const templateErrors = new Map<string, unknown>();
+  // Distinct templates, a few at a time: they are independent, and this is the critical path.
+  const pending = new Map<string, NonNullable<DiscoveredGroup["launchTemplate"]>>();
   for (const group of groups) {
     const key = templateKey(group);
-    if (templates[key] || templateErrors.has(key) || !group.launchTemplate) continue;
-    try {
-      const source = await resolveTemplateVersion(ec2, group.launchTemplate);
-      const version = await createVersionWithAmi(ec2, source, {
-        amiId: message.amiId,
-        rolloutId: message.rolloutId,
-        setDefaultVersion: rollout.launchTemplate.setDefaultVersion,
-      });
-      templates[key] = {
-        launchTemplateId: source.launchTemplateId,
-        launchTemplateName: source.launchTemplateName,
-        sourceVersion: version.sourceVersion,
-        versionNumber: version.versionNumber,
-        created: version.created,
-      };
-    } catch (error) {
-      if (isRetryable(error)) throw error;
-      templateErrors.set(key, error);
-    }
+    if (!templates[key] && group.launchTemplate) pending.set(key, group.launchTemplate);
   }
+  let transient: unknown;
+  await pMap(
+    [...pending],
+    async ([key, reference]) => {
+      try {
+        const source = await resolveTemplateVersion(ec2, reference);
+        const version = await createVersionWithAmi(ec2, source, {
+          amiId: message.amiId,
+          rolloutId: message.rolloutId,
+          setDefaultVersion: rollout.launchTemplate.setDefaultVersion,
+        });
+        templates[key] = {
+          launchTemplateId: source.launchTemplateId,
+          launchTemplateName: source.launchTemplateName,
+          sourceVersion: version.sourceVersion,
+          versionNumber: version.versionNumber,
+          created: version.created,
+        };
+      } catch (error) {
+        if (isRetryable(error)) transient ??= error;
+        else templateErrors.set(key, error);
+      }
+    },
+    { concurrency: deps.groupConcurrency ?? 4 },
+  );
+  // Record what was created before failing for a retry: the redelivery will not create it again.
   await updateTarget(deps.db, deps.table, message.rolloutId, message, { templates }, nowIso());
+  if (transient) throw transient;
 
   // 6. An instance refresh per group, pinned to the new version, a few groups at a time.
   const recorded = new Map(

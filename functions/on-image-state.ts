@@ -8,7 +8,8 @@ import { clientConfig, currentRegion, regionalClients } from "../lib/aws/clients
 import { systemClock } from "../lib/aws/clock.ts";
 import { createDocumentClient } from "../lib/aws/dynamodb.ts";
 import { readEnv } from "../lib/aws/env.ts";
-import { findPipelineByArn, loadConfig } from "../lib/config/load.ts";
+import { findPipelineByArn } from "../lib/config/find.ts";
+import { loadConfig } from "../lib/config/runtime.ts";
 import { errorMessage, isRetryable, OrchestratorError } from "../lib/errors.ts";
 import { type ImageStateChange, parseImageStateEvent } from "../lib/events/image-state.ts";
 import { parsePipelineAutoDisabled } from "../lib/events/pipeline-disabled.ts";

@@ -14,7 +14,7 @@ import { systemClock } from "../lib/aws/clock.ts";
 import { AssumedRoleCredentials } from "../lib/aws/credentials.ts";
 import { createDocumentClient } from "../lib/aws/dynamodb.ts";
 import { readEnv } from "../lib/aws/env.ts";
-import { loadConfig } from "../lib/config/load.ts";
+import { loadConfig } from "../lib/config/runtime.ts";
 import type { AccountConfig } from "../lib/config/schema.ts";
 import { parseTargetMessage } from "../lib/events/rollout-message.ts";
 import { lazy } from "../lib/lazy.ts";

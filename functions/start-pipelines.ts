@@ -7,7 +7,7 @@ import { alertPublisher } from "../lib/alerts/publish.ts";
 import type { Alert } from "../lib/alerts/types.ts";
 import { clientConfig, currentRegion, regionalClients } from "../lib/aws/clients.ts";
 import { systemClock } from "../lib/aws/clock.ts";
-import { loadConfig } from "../lib/config/load.ts";
+import { loadConfig } from "../lib/config/runtime.ts";
 import { OrchestratorError } from "../lib/errors.ts";
 import { parseSchedulerTick } from "../lib/events/scheduler-tick.ts";
 import {

@@ -69,8 +69,8 @@ export const checkTemplate = (
     if (files.length > 0) {
       if (!files.includes(`functions/${name}.mjs`))
         problems.push(`${name}.zip: no functions/${name}.mjs bundle`);
-      if (!files.some((file) => file.endsWith(".yml")))
-        problems.push(`${name}.zip: no config file`);
+      if (!files.includes(".packaged/orchestrator.json"))
+        problems.push(`${name}.zip: no packaged config (.packaged/orchestrator.json)`);
       if (files.some((file) => file.startsWith("node_modules/")))
         problems.push(`${name}.zip: ships node_modules (should be bundled)`);
     }

@@ -1,6 +1,7 @@
 // Bridges serverless.yml to the TypeScript config code: `${file(./serverless/derived.cjs):<key>}`.
 // The config is validated here too, so `serverless package` fails on a bad config before
 // anything is built or deployed.
+const fs = require("node:fs");
 const path = require("node:path");
 const { require: tsxRequire } = require("tsx/cjs/api");
 
@@ -18,10 +19,15 @@ module.exports = async ({ resolveVariable }) => {
       : error.message;
     throw new Error(`${path.relative(process.cwd(), file)} is invalid:\n  ${problems}`);
   }
-  return deriveSettings(config, {
+  // What the functions read: the validated config, defaults applied, as JSON.
+  const runtimeConfigFile = ".packaged/orchestrator.json";
+  fs.mkdirSync(path.dirname(runtimeConfigFile), { recursive: true });
+  fs.writeFileSync(runtimeConfigFile, `${JSON.stringify(config, null, 2)}\n`);
+  const settings = deriveSettings(config, {
     service: await resolveVariable("self:service"),
     stage: await resolveVariable("sls:stage"),
     schedulerRoleArn: { "Fn::GetAtt": ["SchedulerInvokeRole", "Arn"] },
     alertsTopic: { Ref: "AlertsTopic" },
   });
+  return { ...settings, runtimeConfigFile };
 };

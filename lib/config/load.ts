@@ -1,12 +1,13 @@
 import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
 import { isNode, LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
 import { ConfigError } from "../errors.ts";
 import { formatPath } from "../validation/path.ts";
-import { configSchema, type OrchestratorConfig, type PipelineConfig } from "./schema.ts";
+import { configPath } from "./path.ts";
+import { configSchema, type OrchestratorConfig } from "./schema.ts";
 
-export const DEFAULT_CONFIG_PATH = "config/orchestrator.yml";
+export { findPipeline, findPipelineByArn } from "./find.ts";
+export { configPath, DEFAULT_CONFIG_PATH } from "./path.ts";
 
 /** One problem in the config file, located precisely enough to fix without guessing. */
 export interface ConfigProblem {
@@ -86,10 +87,6 @@ export const parseConfig = (text: string, file: string): OrchestratorConfig => {
   );
 };
 
-/** The config path in effect: `ORCHESTRATOR_CONFIG` if set, else config/orchestrator.yml. */
-export const configPath = (env: NodeJS.ProcessEnv = process.env): string =>
-  resolve(env.ORCHESTRATOR_CONFIG || DEFAULT_CONFIG_PATH);
-
 export const loadConfig = (path: string = configPath()): OrchestratorConfig => {
   let text: string;
   try {
@@ -104,13 +101,3 @@ export const loadConfig = (path: string = configPath()): OrchestratorConfig => {
   }
   return parseConfig(text, path);
 };
-
-export const findPipeline = (
-  config: OrchestratorConfig,
-  name: string,
-): PipelineConfig | undefined => config.pipelines.find((pipeline) => pipeline.name === name);
-
-export const findPipelineByArn = (
-  config: OrchestratorConfig,
-  arn: string,
-): PipelineConfig | undefined => config.pipelines.find((pipeline) => pipeline.arn === arn);

@@ -6,12 +6,9 @@ import {
   StartImagePipelineExecutionCommand,
 } from "@aws-sdk/client-imagebuilder";
 import type { Clock } from "../aws/clock.ts";
+import { parsePipelineArn } from "../config/arns.ts";
 import { activeFreezeWindow, type FreezeWindow } from "../config/freeze-windows.ts";
-import {
-  type OrchestratorConfig,
-  type PipelineConfig,
-  parsePipelineArn,
-} from "../config/schema.ts";
+import type { OrchestratorConfig, PipelineConfig } from "../config/schema.ts";
 import { errorMessage } from "../errors.ts";
 
 export type PipelineStartOutcome =

@@ -2,7 +2,7 @@ import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { Alert } from "../alerts/types.ts";
 import type { Clock } from "../aws/clock.ts";
-import { findPipeline } from "../config/load.ts";
+import { findPipeline } from "../config/find.ts";
 import type { OrchestratorConfig } from "../config/schema.ts";
 import { UnknownNameError } from "../errors.ts";
 import { sendTargetMessages, targetMessage } from "./dispatch.ts";

@@ -3,7 +3,7 @@ import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { Alert } from "../alerts/types.ts";
 import type { Clock } from "../aws/clock.ts";
-import { findPipelineByArn } from "../config/load.ts";
+import { findPipelineByArn } from "../config/find.ts";
 import type { OrchestratorConfig } from "../config/schema.ts";
 import type { ImageStateChange } from "../events/image-state.ts";
 import { completeFromGetImage, regionOfImageArn } from "../image-builder/get-image.ts";

@@ -1,8 +1,5 @@
-import {
-  type OrchestratorConfig,
-  type PipelineConfig,
-  parsePipelineArn,
-} from "../config/schema.ts";
+import { parsePipelineArn } from "../config/arns.ts";
+import type { OrchestratorConfig, PipelineConfig } from "../config/schema.ts";
 import type { DistributedAmi, ImageStateChange } from "../events/image-state.ts";
 
 /** One account + region of one wave, with the AMI Image Builder distributed there. */

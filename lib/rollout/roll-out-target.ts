@@ -12,7 +12,7 @@ import {
 import { startInstanceRefresh } from "../auto-scaling/instance-refresh.ts";
 import { ensureDefaultServiceLinkedRole } from "../auto-scaling/service-linked-role.ts";
 import type { Clock } from "../aws/clock.ts";
-import { findPipeline } from "../config/load.ts";
+import { findPipeline } from "../config/find.ts";
 import type { AccountConfig, OrchestratorConfig, RolloutConfig } from "../config/schema.ts";
 import { errorMessage, isRetryable, OrchestratorError } from "../errors.ts";
 import type { TargetMessage } from "../events/rollout-message.ts";

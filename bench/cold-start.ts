@@ -51,6 +51,8 @@ const OPTIONS = {
   platform: "node" as const,
   target: "node20",
   mainFields: ["module", "main"],
+  // As serverless.yml: the packaged JSON config, no YAML parser.
+  conditions: ["lambda"],
   banner: {
     js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
   },

@@ -1,15 +1,16 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 import type { Alert } from "../alerts/types.ts";
 import { InvalidEventError } from "../errors.ts";
 import { parseEvent } from "./parse.ts";
+import { nonEmptyArray, text } from "./schema-kit.ts";
 
 const failure = z.object({
   wave: z.string(),
   account: z.string(),
   accountId: z.string(),
   region: z.string(),
-  group: z.string().optional(),
-  instanceRefreshId: z.string().optional(),
+  group: z.optional(z.string()),
+  instanceRefreshId: z.optional(z.string()),
   reason: z.string(),
 });
 
@@ -17,44 +18,44 @@ const failure = z.object({
 const alertSchema = z.discriminatedUnion("kind", [
   z.object({
     kind: z.literal("build-failed"),
-    imageArn: z.string().includes(":image/"),
-    pipeline: z.string().optional(),
-    pipelineArn: z.string().optional(),
-    reason: z.string().optional(),
+    imageArn: z.string().check(z.includes(":image/")),
+    pipeline: z.optional(z.string()),
+    pipelineArn: z.optional(z.string()),
+    reason: z.optional(z.string()),
   }),
   z.object({
     kind: z.literal("rollout-failed"),
-    rolloutId: z.string().min(1),
-    pipeline: z.string().min(1),
-    failures: z.array(failure).min(1),
+    rolloutId: text(),
+    pipeline: text(),
+    failures: nonEmptyArray(failure),
   }),
   z.object({
     kind: z.literal("rollout-rolled-back"),
-    rolloutId: z.string().min(1),
-    pipeline: z.string().min(1),
+    rolloutId: text(),
+    pipeline: text(),
     requestedBy: z.string(),
-    groups: z.number().int(),
+    groups: z.int(),
     failedGroups: z.array(z.string()),
   }),
   z.object({
     kind: z.literal("rollout-superseded"),
-    rolloutId: z.string().min(1),
-    pipeline: z.string().min(1),
-    supersededBy: z.string().min(1),
+    rolloutId: text(),
+    pipeline: text(),
+    supersededBy: text(),
   }),
   z.object({
     kind: z.literal("pipeline-disabled"),
-    pipelineArn: z.string().includes(":image-pipeline/"),
-    pipeline: z.string().optional(),
+    pipelineArn: z.string().check(z.includes(":image-pipeline/")),
+    pipeline: z.optional(z.string()),
     automatic: z.boolean(),
-    consecutiveFailures: z.number().int().optional(),
-    lastFailedImageArn: z.string().optional(),
+    consecutiveFailures: z.optional(z.int()),
+    lastFailedImageArn: z.optional(z.string()),
   }),
   z.object({
     kind: z.literal("dead-letters"),
-    queue: z.string().min(1),
-    alarm: z.string().min(1),
-    description: z.string().optional(),
+    queue: text(),
+    alarm: text(),
+    description: z.optional(z.string()),
   }),
 ]);
 
@@ -78,12 +79,12 @@ export const parseAlertMessage = (body: string): Alert => {
 /** A CloudWatch alarm notification (via SNS) on a dead-letter queue's depth. */
 const alarmSchema = z.object({
   AlarmName: z.string(),
-  AlarmDescription: z.string().nullish(),
-  AlarmArn: z.string().optional(),
+  AlarmDescription: z.nullish(z.string()),
+  AlarmArn: z.optional(z.string()),
   NewStateValue: z.string(),
-  Region: z.string().optional(),
+  Region: z.optional(z.string()),
   Trigger: z.object({
-    Dimensions: z.array(z.object({ name: z.string(), value: z.string() })).default([]),
+    Dimensions: z._default(z.array(z.object({ name: z.string(), value: z.string() })), []),
   }),
 });
 

@@ -1,6 +1,7 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 import { InvalidEventError } from "../errors.ts";
 import { parseEvent } from "./parse.ts";
+import { matching, nonEmptyArray, text } from "./schema-kit.ts";
 
 /**
  * One normalised image state change, whichever way it arrived: the Image Builder SNS
@@ -30,14 +31,16 @@ export interface DistributedAmi {
 }
 
 const IMAGE_ARN = /^arn:aws[\w-]*:imagebuilder:[\w-]+:\d{12}:image\/[\w-]+\/\d+\.\d+\.\d+\/\d+$/;
-const imageArn = z.string().regex(IMAGE_ARN, "expected an Image Builder image build-version ARN");
+const imageArn = matching(IMAGE_ARN, "expected an Image Builder image build-version ARN");
 
 const amiSchema = z.object({
-  region: z.string().min(1),
-  image: z.string().regex(/^ami-[0-9a-f]+$/, "expected an AMI id"),
-  accountId: z.string().regex(/^\d{12}$/, "expected a 12-digit account id"),
-  name: z.string().optional(),
+  region: text(),
+  image: matching(/^ami-[0-9a-f]+$/, "expected an AMI id"),
+  accountId: matching(/^\d{12}$/, "expected a 12-digit account id"),
+  name: z.optional(z.string()),
 });
+
+const stateSchema = z.object({ status: text(), reason: z.optional(z.string()) });
 
 /**
  * The image JSON Image Builder publishes to SNS. Only the fields we use are declared; the rest
@@ -46,32 +49,30 @@ const amiSchema = z.object({
  */
 const imageBuilderMessageSchema = z.object({
   arn: imageArn,
-  name: z.string().optional(),
-  version: z.string().optional(),
-  sourcePipelineArn: z.string().optional(),
-  state: z.object({ status: z.string().min(1), reason: z.string().optional() }),
-  outputResources: z.object({ amis: z.array(amiSchema).default([]) }).optional(),
+  name: z.optional(z.string()),
+  version: z.optional(z.string()),
+  sourcePipelineArn: z.optional(z.string()),
+  state: stateSchema,
+  outputResources: z.optional(z.object({ amis: z._default(z.array(amiSchema), []) })),
 });
 
 const snsEventSchema = z.object({
-  Records: z
-    .array(
-      z.object({
-        EventSource: z.literal("aws:sns"),
-        Sns: z.object({ MessageId: z.string().optional(), Message: z.string() }),
-      }),
-    )
-    .min(1),
+  Records: nonEmptyArray(
+    z.object({
+      EventSource: z.literal("aws:sns"),
+      Sns: z.object({ MessageId: z.optional(z.string()), Message: z.string() }),
+    }),
+  ),
 });
 
 const eventBridgeSchema = z.object({
-  id: z.string().optional(),
+  id: z.optional(z.string()),
   source: z.literal("aws.imagebuilder"),
   "detail-type": z.literal("EC2 Image Builder Image State Change"),
-  resources: z.array(imageArn).min(1, "expected the image ARN in resources[0]"),
+  resources: z.array(imageArn).check(z.minLength(1, "expected the image ARN in resources[0]")),
   detail: z.object({
-    "previous-state": z.object({ status: z.string() }).optional(),
-    state: z.object({ status: z.string().min(1), reason: z.string().optional() }),
+    "previous-state": z.optional(z.object({ status: z.string() })),
+    state: stateSchema,
   }),
 });
 

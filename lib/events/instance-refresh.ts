@@ -1,5 +1,6 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 import { parseEvent } from "./parse.ts";
+import { matching, text } from "./schema-kit.ts";
 
 /**
  * EC2 Auto Scaling instance-refresh lifecycle events, forwarded from target accounts to the
@@ -36,19 +37,21 @@ const schema = z.object({
   source: z.literal("aws.autoscaling"),
   "detail-type": z
     .string()
-    .refine(
-      (type) =>
-        (INSTANCE_REFRESH_OUTCOMES as readonly string[]).includes(type.slice(PREFIX.length)) &&
-        type.startsWith(PREFIX),
-      `expected "${PREFIX}<${INSTANCE_REFRESH_OUTCOMES.join("|")}>"`,
+    .check(
+      z.refine(
+        (type) =>
+          (INSTANCE_REFRESH_OUTCOMES as readonly string[]).includes(type.slice(PREFIX.length)) &&
+          type.startsWith(PREFIX),
+        `expected "${PREFIX}<${INSTANCE_REFRESH_OUTCOMES.join("|")}>"`,
+      ),
     ),
-  account: z.string().regex(/^\d{12}$/),
+  account: matching(/^\d{12}$/, "expected a 12-digit account id"),
   region: z.string(),
   time: z.string(),
   detail: z.object({
-    InstanceRefreshId: z.string().min(1),
-    AutoScalingGroupName: z.string().min(1),
-    StatusReason: z.string().optional(),
+    InstanceRefreshId: text(),
+    AutoScalingGroupName: text(),
+    StatusReason: z.optional(z.string()),
   }),
 });
 

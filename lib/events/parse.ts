@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type * as z from "zod/mini";
 import { InvalidEventError } from "../errors.ts";
 import { formatPath } from "../validation/path.ts";
 
@@ -16,7 +16,7 @@ const valueAt = (input: unknown, path: readonly PropertyKey[]): unknown =>
  * message names each bad field and what it held, e.g.
  * `not a scheduler tick: scheduledTime: expected an ISO 8601 timestamp (got "yesterday")`.
  */
-export const parseEvent = <S extends z.ZodType>(
+export const parseEvent = <S extends z.ZodMiniType>(
   schema: S,
   event: unknown,
   kind: string,

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 import { parseEvent } from "./parse.ts";
 
 /** Image Builder disabled a pipeline on its own after repeated failures. */
@@ -17,13 +17,14 @@ const schema = z.object({
   account: z.string(),
   region: z.string(),
   time: z.string(),
-  resources: z.array(z.string().includes(":image-pipeline/")).min(1),
-  detail: z
-    .object({
-      "consecutive-failures": z.coerce.number().int().optional(),
-      "last-failed-image": z.string().optional(),
-    })
-    .default({}),
+  resources: z.array(z.string().check(z.includes(":image-pipeline/"))).check(z.minLength(1)),
+  detail: z._default(
+    z.object({
+      "consecutive-failures": z.optional(z.coerce.number().check(z.int())),
+      "last-failed-image": z.optional(z.string()),
+    }),
+    {},
+  ),
 });
 
 export const parsePipelineAutoDisabled = (event: unknown): PipelineAutoDisabled => {

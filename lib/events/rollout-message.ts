@@ -1,5 +1,6 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 import { parseEvent } from "./parse.ts";
+import { matching, nonNegativeInt, text } from "./schema-kit.ts";
 
 /**
  * The body of one rollout queue message: roll one rollout out to one target (account + region).
@@ -7,16 +8,16 @@ import { parseEvent } from "./parse.ts";
  * times the message was re-enqueued to wait (grant propagation, another refresh in progress).
  */
 export const targetMessageSchema = z.object({
-  rolloutId: z.string().min(1),
-  pipeline: z.string().min(1),
-  imageArn: z.string().min(1),
-  wave: z.string().min(1),
-  waveIndex: z.number().int().min(0),
-  account: z.string().min(1),
-  accountId: z.string().regex(/^\d{12}$/, "expected a 12-digit account id"),
-  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "expected an AWS region"),
-  amiId: z.string().regex(/^ami-[0-9a-f]+$/, "expected an AMI id"),
-  attempt: z.number().int().min(0).default(0),
+  rolloutId: text(),
+  pipeline: text(),
+  imageArn: text(),
+  wave: text(),
+  waveIndex: nonNegativeInt(),
+  account: text(),
+  accountId: matching(/^\d{12}$/, "expected a 12-digit account id"),
+  region: matching(/^[a-z]{2}(-[a-z]+)+-\d$/, "expected an AWS region"),
+  amiId: matching(/^ami-[0-9a-f]+$/, "expected an AMI id"),
+  attempt: z._default(nonNegativeInt(), 0),
 });
 
 export type TargetMessage = z.output<typeof targetMessageSchema>;

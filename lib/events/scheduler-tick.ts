@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 import { parseEvent } from "./parse.ts";
 
 /**
@@ -6,17 +6,21 @@ import { parseEvent } from "./parse.ts";
  * `{"pipeline": "<name>", "scheduledTime": "<aws.scheduler.scheduled-time>"}`. `pipelines` (a list)
  * is accepted for manual runs that start several pipelines at once.
  */
+// zod/mini: the same validation as zod classic, a fraction of its cold-start cost.
+const nonEmpty = () => z.string().check(z.minLength(1));
 const schedulerTickSchema = z
   .strictObject({
-    pipeline: z.string().min(1).optional(),
-    pipelines: z.array(z.string().min(1)).min(1).optional(),
-    scheduledTime: z.iso
-      .datetime({ offset: true, error: "expected an ISO 8601 timestamp" })
-      .optional(),
+    pipeline: z.optional(nonEmpty()),
+    pipelines: z.optional(z.array(nonEmpty()).check(z.minLength(1))),
+    scheduledTime: z.optional(
+      z.iso.datetime({ offset: true, error: "expected an ISO 8601 timestamp" }),
+    ),
   })
-  .refine((tick) => (tick.pipeline === undefined) !== (tick.pipelines === undefined), {
-    message: 'set exactly one of "pipeline" or "pipelines"',
-  });
+  .check(
+    z.refine((tick) => (tick.pipeline === undefined) !== (tick.pipelines === undefined), {
+      message: 'set exactly one of "pipeline" or "pipelines"',
+    }),
+  );
 
 export interface SchedulerTick {
   readonly pipelines: readonly string[];

@@ -1,7 +1,8 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 import { InvalidEventError } from "../errors.ts";
 import { type InstanceRefreshEvent, parseInstanceRefreshEvent } from "./instance-refresh.ts";
 import { parseEvent } from "./parse.ts";
+import { text } from "./schema-kit.ts";
 
 /**
  * What watch-rollouts is asked to do: record an instance-refresh event forwarded from a target
@@ -25,19 +26,21 @@ const actionSchema = z.discriminatedUnion("action", [
   z
     .object({
       action: z.literal("approve"),
-      wave: z.string().min(1),
-      pipeline: z.string().min(1).optional(),
-      rolloutId: z.string().min(1).optional(),
-      approvedBy: z.string().min(1).default("operator"),
+      wave: text(),
+      pipeline: z.optional(text()),
+      rolloutId: z.optional(text()),
+      approvedBy: z._default(text(), "operator"),
     })
-    .refine((value) => value.pipeline || value.rolloutId, {
-      message: "name the pipeline (its latest rollout) or the rolloutId",
-      path: ["pipeline"],
-    }),
+    .check(
+      z.refine((value) => Boolean(value.pipeline || value.rolloutId), {
+        message: "name the pipeline (its latest rollout) or the rolloutId",
+        path: ["pipeline"],
+      }),
+    ),
   z.object({
     action: z.literal("rollback"),
-    pipeline: z.string().min(1),
-    requestedBy: z.string().min(1).default("operator"),
+    pipeline: text(),
+    requestedBy: z._default(text(), "operator"),
   }),
 ]);
 

@@ -4,6 +4,7 @@
  *
  *   npm start                 the story, as a timeline
  *   npm start -- --verbose    also print the handlers' structured JSON logs
+ *   npm start -- --scenario <name>   one fault scenario (--scenario list shows them)
  *   ORCHESTRATOR_CONFIG=path  use another config file
  */
 import { parseArgs } from "node:util";
@@ -15,11 +16,15 @@ const { values: flags } = parseArgs({
   options: {
     verbose: { type: "boolean", default: false },
     help: { type: "boolean", default: false },
+    scenario: { type: "string" },
   },
 });
-if (flags.help) {
-  console.log("usage: npm start [-- --verbose]");
-  process.exit(0);
+const { SCENARIOS } = await import("./scenarios.ts");
+if (flags.help || flags.scenario === "list" || (flags.scenario && !SCENARIOS[flags.scenario])) {
+  console.log("usage: npm start [-- --verbose] [-- --scenario <name>]\n\nscenarios:");
+  for (const [name, scenario] of Object.entries(SCENARIOS))
+    console.log(`  ${name.padEnd(20)} ${scenario.description}`);
+  process.exit(flags.help || flags.scenario === "list" ? 0 : 2);
 }
 // Before any handler module loads: Powertools reads these when it is constructed.
 process.env.POWERTOOLS_LOG_LEVEL = flags.verbose ? "INFO" : "SILENT";
@@ -155,6 +160,40 @@ const tick = async (pipeline: string, scheduledTime: string, label: string) => {
   }
 };
 
+const printStatus = async () => {
+  console.log(`\n${colour.bold("npm run rollout -- status")}`);
+  for (const state of await recentRollouts(session.dynamo.db, session.dynamo.table, {
+    pipelines: config.pipelines.map((pipeline) => pipeline.name),
+  })) {
+    const waves =
+      config.pipelines.find((p) => p.name === state.record.pipeline)?.rollout?.waves ?? [];
+    console.log(
+      renderRollout(
+        state,
+        waves.map((wave) => wave.name),
+      ),
+    );
+  }
+};
+
+const scenario = flags.scenario ? SCENARIOS[flags.scenario] : undefined;
+if (scenario && flags.scenario) {
+  // One fault, on the first pipeline's build and two-wave rollout.
+  console.log(colour.bold(`ami-orchestrator sandbox: scenario "${flags.scenario}"`));
+  console.log(colour.dim(scenario.description));
+  const [first, second] = Object.values(config.accounts).map((account) => account.id);
+  scenario.inject(session, { first: first ?? "", second: second ?? first ?? "" });
+  timeline.heading(`A build of ${scheduled.name}, then its rollout, with the fault in place`);
+  await tick(scheduled.name, "2026-11-23T02:00:00.000Z", "cron tick");
+  await session.lambda.run(Date.parse("2026-11-23T08:00:00Z"));
+  console.log(
+    `\n${colour.bold("Faults injected")} ${world.faults.injected.length} · AWS calls ${world.calls.length} · dead letters ${world.queues.deadLetter.messages.length}`,
+  );
+  await printStatus();
+  await session.close();
+  process.exit(0);
+}
+
 console.log(colour.bold("ami-orchestrator sandbox: scheduled AMI refresh and a two-wave rollout"));
 console.log(
   colour.dim(
@@ -244,20 +283,6 @@ world.imageBuilder.failNextBuild(other.arn, {
 await tick(other.name, "2027-01-05T07:30:00.000Z", "cron tick");
 await session.lambda.run(world.clock.now() + 40 * 60_000);
 
-console.log(`\n${colour.bold("npm run rollout -- status")}`);
-for (const state of await recentRollouts(session.dynamo.db, session.dynamo.table, {
-  pipelines: config.pipelines.map((pipeline) => pipeline.name),
-})) {
-  const waves =
-    config.pipelines.find((p) => p.name === state.record.pipeline)?.rollout?.waves ?? [];
-  console.log(
-    renderRollout(
-      state,
-      waves.map((wave) => wave.name),
-    ),
-  );
-}
-
 const starts = world.callsTo("imagebuilder:StartImagePipelineExecution", { succeeded: true });
 const builds = world.imageBuilder.imagesOf(scheduled.arn);
 const count = (key: string) => world.callsTo(key, { succeeded: true }).length;
@@ -267,4 +292,5 @@ console.log(
 console.log(
   `         grants: ${count("kms:CreateGrant")} · launch-template versions: ${count("ec2:CreateLaunchTemplateVersion")} · instance refreshes: ${count("autoscaling:StartInstanceRefresh")} (${world.autoScaling.refreshes.filter((refresh) => refresh.status === "Successful").length} successful) · AWS calls: ${world.calls.length} · dead letters: ${world.queues.deadLetter.messages.length}`,
 );
+await printStatus();
 await session.close();

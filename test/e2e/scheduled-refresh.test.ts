@@ -161,4 +161,23 @@ describe("npm start", () => {
     assert.match(stdout, /Subject: \[ami-orchestrator\] Image build failed: web-ubuntu2404/);
     assert.doesNotMatch(stdout, /correct-horse-battery/);
   });
+
+  it("--scenario runs one fault scenario and ends with the status table", async () => {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ["--import", "tsx", repoPath("sandbox/demo.ts"), "--scenario", "grant-refused"],
+      {
+        cwd: repoPath(""),
+        env: { ...process.env, NO_COLOR: "1", ORCHESTRATOR_CONFIG: "" },
+        timeout: 60_000,
+      },
+    );
+    assert.match(stdout, /scenario "grant-refused"/);
+    assert.match(stdout, /Subject: \[ami-orchestrator\] Rollout failed: base-al2023/);
+    assert.match(stdout, /"Principal":\{"AWS":"arn:aws:iam::111111111111:root"\}/);
+    assert.match(
+      stdout.trimEnd().split("\n").slice(-12).join("\n"),
+      /base-al2023\/1\.0\.0\/1 {2}base-al2023 {2}FAILED/,
+    );
+  });
 });

@@ -1,0 +1,72 @@
+import { accessDenied, THROTTLING } from "./model/faults.ts";
+import type { SandboxSession } from "./session.ts";
+
+/** One fault scenario for `npm start -- --scenario <name>`: what it shows, and how to cause it. */
+export interface Scenario {
+  readonly description: string;
+  readonly inject: (session: SandboxSession, accounts: { first: string; second: string }) => void;
+}
+
+export const SCENARIOS: Record<string, Scenario> = {
+  throttling: {
+    description:
+      "every target-account service throttles its first calls: the SDK's adaptive retry absorbs them",
+    inject: ({ world }) => {
+      for (const service of ["sts", "autoscaling", "ec2", "kms"])
+        world.faults.add({ service, error: THROTTLING, times: 2 });
+    },
+  },
+  "access-denied": {
+    description:
+      "the second account's role does not trust the orchestrator: that target fails with a hint, the rollout fails and alerts",
+    inject: ({ world }, { second }) => {
+      world.faults.add({
+        service: "sts",
+        operation: "AssumeRole",
+        when: (call) => String(call.input.RoleArn).includes(second),
+        error: accessDenied("sts:AssumeRole"),
+      });
+    },
+  },
+  "grant-refused": {
+    description:
+      "the key policy does not let the first account create grants: the alert names the statement to add",
+    inject: ({ world }, { first }) => {
+      // Keys appear with the first distributed image; take the account out of their policies then.
+      world.imageBuilder.onImageStateChange((image) => {
+        if (image.status !== "AVAILABLE") return;
+        for (const key of world.kms.keys.values()) key.allowedAccounts.delete(first);
+      });
+    },
+  },
+  "lost-events": {
+    description:
+      "EventBridge loses every instance-refresh event: the 5-minute poll still moves the waves",
+    inject: ({ lambda }) => {
+      lambda.refreshEventFate = () => "lost";
+    },
+  },
+  "refresh-in-progress": {
+    description:
+      "another team's instance refresh is running on the groups: the orchestrator waits its turn",
+    inject: ({ world }) => {
+      world.faults.add({
+        service: "autoscaling",
+        operation: "StartInstanceRefresh",
+        error: {
+          name: "InstanceRefreshInProgressFault",
+          message: "An Instance Refresh is already in progress",
+        },
+        times: 3,
+      });
+    },
+  },
+  "slack-down": {
+    description:
+      "a rollout fails while Slack answers 503: the email goes out at once, Slack once it recovers",
+    inject: (session, accounts) => {
+      session.slack.script(...Array.from({ length: 8 }, () => ({ status: 503 })));
+      SCENARIOS["access-denied"]?.inject(session, accounts);
+    },
+  },
+};

@@ -359,7 +359,13 @@ const runSteps = async (
       const previous = recorded.get(group.name);
       if (previous && previous.status !== "waiting") return previous;
       const template = templates[templateKey(group)];
-      const base = { group: group.name, accountId: account.id, region };
+      const base = {
+        group: group.name,
+        accountId: account.id,
+        region,
+        // Kept across the retry, so a group gets one extra refresh for a slow grant, never more.
+        ...(previous?.grantRetried ? { grantRetried: true } : {}),
+      };
       if (!template) {
         const reason = errorMessage(templateErrors.get(templateKey(group)));
         const failed = { ...base, status: "failed" as const, reason, updatedAt: nowIso() };

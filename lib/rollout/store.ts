@@ -275,6 +275,8 @@ export interface GroupRecord {
   readonly percentageComplete?: number;
   readonly finishedAt?: string;
   readonly rollbackRefreshId?: string;
+  /** Set when the group got its one extra refresh for a grant that had not propagated yet. */
+  readonly grantRetried?: boolean;
   readonly reason?: string;
   readonly updatedAt: string;
 }
@@ -585,6 +587,43 @@ export const finishRollout = async (
     throw error;
   }
   return true;
+};
+
+/**
+ * Puts a group whose refresh failed back to "waiting" for one more attempt: its refresh fields
+ * are cleared so roll-out-target records the new refresh. Only once (`grantRetried`), and only
+ * from the failed refresh recorded, so two watchers seeing the failure reset it once.
+ */
+export const resetGroupForRetry = async (
+  db: DynamoDBDocumentClient,
+  table: string,
+  rolloutId: string,
+  group: Pick<GroupRecord, "group" | "accountId" | "region" | "instanceRefreshId" | "reason">,
+  now: string,
+): Promise<boolean> => {
+  try {
+    await db.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: groupKey(rolloutId, group, group.group),
+        UpdateExpression:
+          "SET #status = :waiting, grantRetried = :true, previousFailure = :failure, updatedAt = :now REMOVE refreshStatus, instanceRefreshId, finishedAt, percentageComplete",
+        ConditionExpression: "instanceRefreshId = :id AND attribute_not_exists(grantRetried)",
+        ExpressionAttributeNames: { "#status": "status" },
+        ExpressionAttributeValues: {
+          ":waiting": "waiting",
+          ":true": true,
+          ":failure": `${group.instanceRefreshId}: ${group.reason ?? ""}`,
+          ":now": now,
+          ":id": group.instanceRefreshId,
+        },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
 };
 
 /** Drops an ended rollout, whose refreshes have all ended, from what the poll visits. */

@@ -7,6 +7,7 @@ import type { AccountConfig } from "../config/schema.ts";
 import { errorMessage } from "../errors.ts";
 import type { InstanceRefreshEvent, InstanceRefreshOutcome } from "../events/instance-refresh.ts";
 import { type AdvanceDeps, type AdvanceOutcome, advanceRollout } from "./advance.ts";
+import { requeueTarget, targetMessage } from "./dispatch.ts";
 import {
   deactivateRollout,
   findRefresh,
@@ -14,8 +15,10 @@ import {
   type GroupStatus,
   listActiveRollouts,
   loadRollout,
+  resetGroupForRetry,
   TERMINAL_REFRESH_STATUSES,
   updateGroupRefresh,
+  updateTarget,
 } from "./store.ts";
 
 export interface WatchDeps extends AdvanceDeps {
@@ -101,6 +104,7 @@ export const applyRefreshEvent = async (
     },
     now,
   );
+  if (changed) await retryIfGrantNotPropagated(owner.rolloutId, deps);
   return {
     outcome: changed ? "recorded" : "already-recorded",
     rolloutId: owner.rolloutId,
@@ -108,6 +112,60 @@ export const applyRefreshEvent = async (
     refreshStatus,
     advance: await advanceRollout(owner.rolloutId, deps),
   };
+};
+
+/** What a launch into a snapshot key the group's role cannot use yet looks like. */
+const LAUNCH_KEY_FAILURE = /Client\.InternalError|KMS|kms/;
+
+/**
+ * A refresh whose instances failed to launch with `Client.InternalError` right after we created
+ * the KMS grant is, almost always, the grant not having reached EC2 yet (it can take longer than
+ * `grantPropagationSeconds`). Such a group gets one more refresh, after another propagation
+ * delay, instead of failing the rollout: its record goes back to "waiting" and the target is
+ * re-enqueued; roll-out-target starts the refresh again from the recorded steps. Only once per
+ * group, and only for targets that created grants.
+ */
+export const retryIfGrantNotPropagated = async (
+  rolloutId: string,
+  deps: WatchDeps,
+): Promise<string[]> => {
+  const state = await loadRollout(deps.db, deps.table, rolloutId);
+  if (state?.record.status !== "in-progress") return [];
+  const pipeline = deps.config.pipelines.find((p) => p.name === state.record.pipeline);
+  const retried: string[] = [];
+  for (const target of state.targets) {
+    if (!target.grants?.length) continue;
+    const failed = state.groups.filter(
+      (group) =>
+        group.accountId === target.accountId &&
+        group.region === target.region &&
+        (group.status === "failed" || group.status === "rolled-back") &&
+        group.instanceRefreshId &&
+        !group.grantRetried &&
+        LAUNCH_KEY_FAILURE.test(group.reason ?? ""),
+    );
+    if (failed.length === 0) continue;
+    const now = new Date(deps.clock.now()).toISOString();
+    for (const group of failed) {
+      if (await resetGroupForRetry(deps.db, deps.table, rolloutId, group, now))
+        retried.push(group.group);
+    }
+    await updateTarget(
+      deps.db,
+      deps.table,
+      rolloutId,
+      target,
+      { status: "waiting-for-refresh" },
+      now,
+    );
+    await requeueTarget(
+      deps.sqs,
+      deps.queueUrl,
+      targetMessage(state.record, target),
+      pipeline?.rollout?.grantPropagationSeconds ?? 300,
+    );
+  }
+  return retried;
 };
 
 export interface PollOutcome {
@@ -180,6 +238,7 @@ export const pollRollouts = async (deps: WatchDeps): Promise<PollOutcome[]> => {
         errors.push(`${group.accountId}/${group.region}/${group.group}: ${errorMessage(error)}`);
       }
     }
+    if (updated.length > 0) await retryIfGrantNotPropagated(rolloutId, deps);
     const advance = await advanceRollout(rolloutId, deps);
     const after = await loadRollout(deps.db, deps.table, rolloutId);
     if (

@@ -76,6 +76,23 @@ defineFaultSuite(
       expect: "succeeded",
     },
     {
+      fault: "KMS grant slower to propagate than configured (first launch fails, retry succeeds)",
+      inject: ({ world }) => {
+        world.kms.propagationMs = 4 * 60_000;
+        world.kms.grants.length = 0;
+        return [];
+      },
+      expect: "succeeded",
+      check: (state, { world }) => {
+        world.kms.propagationMs = 60_000;
+        const retried = state.groups.filter((group) => group.grantRetried);
+        assert.ok(retried.length > 0, "some groups needed their one retry");
+        assert.ok(
+          world.autoScaling.refreshes.some((refresh) => refresh.status === "RollbackSuccessful"),
+        );
+      },
+    },
+    {
       fault: "duplicate SNS deliveries (3×)",
       inject: () => undefined,
       deliveries: 3,

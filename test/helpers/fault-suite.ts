@@ -153,7 +153,11 @@ export const defineFaultSuite = (
               refresh.desiredConfiguration.MixedInstancesPolicy?.LaunchTemplate
                 .LaunchTemplateSpecification
             )?.Version === String(group.newVersion) &&
-            refresh.startTime >= Date.parse(start),
+            refresh.startTime >= Date.parse(start) &&
+            // A refresh that failed and was retried once (slow grant) is not a duplicate.
+            !["Failed", "RollbackSuccessful", "RollbackFailed", "Cancelled"].includes(
+              refresh.status,
+            ),
         );
         refreshes.set(`${group.accountId}/${group.region}/${group.group}`, own.length);
       }

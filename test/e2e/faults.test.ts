@@ -99,6 +99,28 @@ defineFaultSuite(
       expect: "succeeded",
     },
     {
+      fault: "concurrent duplicate notifications (DynamoDB conditional-write race)",
+      inject: () => undefined,
+      concurrentDeliveries: 3,
+      expect: "succeeded",
+    },
+    {
+      fault: "every SQS message delivered twice (at-least-once)",
+      inject: ({ world }) => {
+        const send = world.sqs.operations.SendMessageBatch;
+        world.register("sqs", {
+          SendMessageBatch: (call) => {
+            send(call);
+            return send(call);
+          },
+        });
+        return [];
+      },
+      restore: ({ world }) =>
+        world.register("sqs", { SendMessageBatch: world.sqs.operations.SendMessageBatch }),
+      expect: "succeeded",
+    },
+    {
       fault: "duplicated and lost refresh events",
       inject: ({ lambda }) => {
         let count = 0;

@@ -52,6 +52,10 @@ export interface Row {
   readonly check?: (state: RolloutState, session: SandboxSession) => void | Promise<void>;
   /** Deliver the AVAILABLE notification this many times (duplicates). */
   readonly deliveries?: number;
+  /** Deliver the notification this many times at once, racing (conditional writes decide). */
+  readonly concurrentDeliveries?: number;
+  /** Undo what `inject` changed beyond fault rules. */
+  readonly restore?: (session: SandboxSession) => void;
 }
 
 interface Result {
@@ -127,8 +131,16 @@ export const defineFaultSuite = (
       for (let extra = 1; extra < (row.deliveries ?? 1); extra += 1) {
         await lambda.invokeAsync("on-image-state", handlers.onImageState, lambda.snsEvent(image));
       }
+      if (row.concurrentDeliveries) {
+        await Promise.all(
+          Array.from({ length: row.concurrentDeliveries }, () =>
+            lambda.invokeAsync("on-image-state", handlers.onImageState, lambda.snsEvent(image)),
+          ),
+        );
+      }
       await lambda.run(world.clock.now() + 4 * 60 * MINUTE);
       for (const rule of rules) world.faults.remove(rule);
+      row.restore?.(session);
       const rolloutId = image.arn.split(":image/")[1] as string;
       const state = await loadRollout(dynamo.db, dynamo.table, rolloutId);
       assert.ok(state, `rollout ${rolloutId} recorded`);

@@ -1,6 +1,7 @@
 import { PublishCommand, type SNSClient } from "@aws-sdk/client-sns";
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { Clock } from "../aws/clock.ts";
+import { writeIf } from "../aws/dynamodb.ts";
 import { errorMessage, OrchestratorError } from "../errors.ts";
 import { describeAlert } from "./describe.ts";
 import { renderEmail, renderSlack } from "./render.ts";
@@ -53,37 +54,29 @@ export const deliverAlert = async (alert: Alert, deps: DeliverDeps): Promise<Del
   if (sent.slack && sent.email) {
     return { key, outcome: "duplicate", slack: "already-sent", email: "already-sent", errors: [] };
   }
-  try {
-    await deps.db.send(
-      new UpdateCommand({
-        TableName: deps.table,
-        Key: itemKey,
-        UpdateExpression:
-          "SET leaseUntil = :until, kind = :kind, #type = :type, expiration = :expiration, channels = if_not_exists(channels, :empty), firstSeenAt = if_not_exists(firstSeenAt, :now)",
-        ConditionExpression: "attribute_not_exists(leaseUntil) OR leaseUntil < :nowMs",
-        ExpressionAttributeNames: { "#type": "type" },
-        ExpressionAttributeValues: {
-          ":until": now + (deps.leaseMs ?? 60_000),
-          ":nowMs": now,
-          ":now": new Date(now).toISOString(),
-          ":kind": alert.kind,
-          ":type": "alert",
-          ":empty": {},
-          ":expiration": Math.floor(now / 1000) + RETENTION_DAYS * 86_400,
-        },
-      }),
-    );
-  } catch (error) {
-    if (error instanceof Error && error.name === "ConditionalCheckFailedException") {
-      return {
-        key,
-        outcome: "in-flight",
-        slack: "already-sent",
-        email: "already-sent",
-        errors: [],
-      };
-    }
-    throw error;
+  // A lease, so two concurrent deliveries of one alert do not both post.
+  const leased = await writeIf(
+    deps.db,
+    new UpdateCommand({
+      TableName: deps.table,
+      Key: itemKey,
+      UpdateExpression:
+        "SET leaseUntil = :until, kind = :kind, #type = :type, expiration = :expiration, channels = if_not_exists(channels, :empty), firstSeenAt = if_not_exists(firstSeenAt, :now)",
+      ConditionExpression: "attribute_not_exists(leaseUntil) OR leaseUntil < :nowMs",
+      ExpressionAttributeNames: { "#type": "type" },
+      ExpressionAttributeValues: {
+        ":until": now + (deps.leaseMs ?? 60_000),
+        ":nowMs": now,
+        ":now": new Date(now).toISOString(),
+        ":kind": alert.kind,
+        ":type": "alert",
+        ":empty": {},
+        ":expiration": Math.floor(now / 1000) + RETENTION_DAYS * 86_400,
+      },
+    }),
+  );
+  if (!leased) {
+    return { key, outcome: "in-flight", slack: "already-sent", email: "already-sent", errors: [] };
   }
 
   const story = describeAlert(alert);

@@ -1,5 +1,5 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBDocumentClient, PutCommand, type UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { clientConfig } from "./clients.ts";
 
 /**
@@ -10,3 +10,24 @@ export const createDocumentClient = (region: string): DynamoDBDocumentClient =>
   DynamoDBDocumentClient.from(new DynamoDBClient(clientConfig({ region })), {
     marshallOptions: { removeUndefinedValues: true },
   });
+
+const isConditionFailure = (error: unknown): boolean =>
+  error instanceof Error && error.name === "ConditionalCheckFailedException";
+
+/**
+ * Sends a conditional write: true if it applied, false if its condition did not hold (the
+ * expected outcome of a duplicate or a race, not an error); anything else is thrown.
+ */
+export const writeIf = async (
+  db: DynamoDBDocumentClient,
+  command: PutCommand | UpdateCommand,
+): Promise<boolean> => {
+  try {
+    // Two branches so each send gets its own command type.
+    await (command instanceof PutCommand ? db.send(command) : db.send(command));
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+};

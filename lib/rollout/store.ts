@@ -7,6 +7,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
+import { writeIf } from "../aws/dynamodb.ts";
 import { OrchestratorError } from "../errors.ts";
 import type { RolloutPlan, RolloutTarget } from "./plan.ts";
 
@@ -54,27 +55,33 @@ export interface RolloutRecord {
   readonly amisWithoutTarget: RolloutPlan["amisWithoutTarget"];
 }
 
-const isConditionFailure = (error: unknown): boolean =>
-  error instanceof Error && error.name === "ConditionalCheckFailedException";
+/** `SET #f0 = :v0, ...` for the fields that are defined, with their names and values. */
+const setFields = (fields: Record<string, unknown>) => {
+  const entries = Object.entries(fields).filter(([, value]) => value !== undefined);
+  return {
+    UpdateExpression: `SET ${entries.map((_, index) => `#f${index} = :v${index}`).join(", ")}`,
+    ExpressionAttributeNames: Object.fromEntries(
+      entries.map(([name], index) => [`#f${index}`, name]),
+    ),
+    ExpressionAttributeValues: Object.fromEntries(
+      entries.map(([, value], index) => [`:v${index}`, value]),
+    ) as Record<string, unknown>,
+  };
+};
 
 const putIfAbsent = async (
   db: DynamoDBDocumentClient,
   table: string,
   item: Record<string, unknown>,
 ): Promise<boolean> => {
-  try {
-    await db.send(
-      new PutCommand({
-        TableName: table,
-        Item: item,
-        ConditionExpression: "attribute_not_exists(pk)",
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
+  return writeIf(
+    db,
+    new PutCommand({
+      TableName: table,
+      Item: item,
+      ConditionExpression: "attribute_not_exists(pk)",
+    }),
+  );
 };
 
 /**
@@ -166,21 +173,16 @@ export const markWaveDispatched = async (
   waveIndex: number,
   now: string,
 ): Promise<boolean> => {
-  try {
-    await db.send(
-      new UpdateCommand({
-        TableName: table,
-        Key: rolloutKey(rolloutId),
-        UpdateExpression: "SET dispatchedWave = :wave, dispatchedAt = :now",
-        ConditionExpression: "dispatchedWave < :wave",
-        ExpressionAttributeValues: { ":wave": waveIndex, ":now": now },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
+  return writeIf(
+    db,
+    new UpdateCommand({
+      TableName: table,
+      Key: rolloutKey(rolloutId),
+      UpdateExpression: "SET dispatchedWave = :wave, dispatchedAt = :now",
+      ConditionExpression: "dispatchedWave < :wave",
+      ExpressionAttributeValues: { ":wave": waveIndex, ":now": now },
+    }),
+  );
 };
 
 // --- per-target step records (roll-out-target) -------------------------------------------------
@@ -314,21 +316,12 @@ export const updateTarget = async (
   fields: TargetUpdate,
   now: string,
 ): Promise<void> => {
-  const entries = Object.entries({ ...fields, updatedAt: now }).filter(
-    ([, value]) => value !== undefined,
-  );
   await db.send(
     new UpdateCommand({
       TableName: table,
       Key: targetKey(rolloutId, target),
-      UpdateExpression: `SET ${entries.map((_, index) => `#f${index} = :v${index}`).join(", ")}`,
       ConditionExpression: "attribute_exists(pk)",
-      ExpressionAttributeNames: Object.fromEntries(
-        entries.map(([name], index) => [`#f${index}`, name]),
-      ),
-      ExpressionAttributeValues: Object.fromEntries(
-        entries.map(([, value], index) => [`:v${index}`, value]),
-      ),
+      ...setFields({ ...fields, updatedAt: now }),
     }),
   );
 };
@@ -384,17 +377,14 @@ export const putGroup = async (
       }),
     );
   }
-  try {
-    await db.send(
-      new PutCommand({
-        TableName: table,
-        Item: { ...groupKey(rolloutId, record, record.group), type: "group", rolloutId, ...record },
-        ConditionExpression: "attribute_not_exists(refreshStatus)",
-      }),
-    );
-  } catch (error) {
-    if (!isConditionFailure(error)) throw error;
-  }
+  await writeIf(
+    db,
+    new PutCommand({
+      TableName: table,
+      Item: { ...groupKey(rolloutId, record, record.group), type: "group", rolloutId, ...record },
+      ConditionExpression: "attribute_not_exists(refreshStatus)",
+    }),
+  );
 };
 
 export const refreshKey = (accountId: string, region: string, refreshId: string) => ({
@@ -435,38 +425,31 @@ export const updateGroupRefresh = async (
   },
   now: string,
 ): Promise<boolean> => {
-  const fields = Object.entries({
+  const set = setFields({
     refreshStatus: update.refreshStatus,
     status: update.status,
     reason: update.statusReason,
     percentageComplete: update.percentageComplete,
     finishedAt: update.finishedAt,
     updatedAt: now,
-  }).filter(([, value]) => value !== undefined);
-  try {
-    await db.send(
-      new UpdateCommand({
-        TableName: table,
-        Key: groupKey(rolloutId, group, group.group),
-        UpdateExpression: `SET ${fields.map((_, index) => `#f${index} = :v${index}`).join(", ")}`,
-        ConditionExpression: `instanceRefreshId = :id AND (attribute_not_exists(refreshStatus) OR NOT refreshStatus IN (${TERMINAL_REFRESH_STATUSES.map((_, index) => `:t${index}`).join(", ")}))`,
-        ExpressionAttributeNames: Object.fromEntries(
-          fields.map(([name], index) => [`#f${index}`, name]),
+  });
+  return writeIf(
+    db,
+    new UpdateCommand({
+      TableName: table,
+      Key: groupKey(rolloutId, group, group.group),
+      UpdateExpression: set.UpdateExpression,
+      ConditionExpression: `instanceRefreshId = :id AND (attribute_not_exists(refreshStatus) OR NOT refreshStatus IN (${TERMINAL_REFRESH_STATUSES.map((_, index) => `:t${index}`).join(", ")}))`,
+      ExpressionAttributeNames: set.ExpressionAttributeNames,
+      ExpressionAttributeValues: {
+        ...set.ExpressionAttributeValues,
+        ...Object.fromEntries(
+          TERMINAL_REFRESH_STATUSES.map((status, index) => [`:t${index}`, status]),
         ),
-        ExpressionAttributeValues: {
-          ...Object.fromEntries(fields.map(([, value], index) => [`:v${index}`, value])),
-          ...Object.fromEntries(
-            TERMINAL_REFRESH_STATUSES.map((status, index) => [`:t${index}`, status]),
-          ),
-          ":id": group.instanceRefreshId,
-        },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
+        ":id": group.instanceRefreshId,
+      },
+    }),
+  );
 };
 
 export interface RolloutState {
@@ -565,28 +548,23 @@ export const finishRollout = async (
   options: { from?: readonly RolloutStatus[] } = {},
 ): Promise<boolean> => {
   const from = options.from ?? ["in-progress"];
-  try {
-    await db.send(
-      new UpdateCommand({
-        TableName: table,
-        Key: rolloutKey(rolloutId),
-        UpdateExpression: `SET #status = :status, finishedAt = :now${fields.reason ? ", reason = :reason" : ""}${fields.supersededBy ? ", supersededBy = :by" : ""}`,
-        ConditionExpression: `#status IN (${from.map((_, index) => `:from${index}`).join(", ")})`,
-        ExpressionAttributeNames: { "#status": "status" },
-        ExpressionAttributeValues: {
-          ":status": status,
-          ":now": now,
-          ...(fields.reason ? { ":reason": fields.reason } : {}),
-          ...(fields.supersededBy ? { ":by": fields.supersededBy } : {}),
-          ...Object.fromEntries(from.map((value, index) => [`:from${index}`, value])),
-        },
-      }),
-    );
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
-  return true;
+  return writeIf(
+    db,
+    new UpdateCommand({
+      TableName: table,
+      Key: rolloutKey(rolloutId),
+      UpdateExpression: `SET #status = :status, finishedAt = :now${fields.reason ? ", reason = :reason" : ""}${fields.supersededBy ? ", supersededBy = :by" : ""}`,
+      ConditionExpression: `#status IN (${from.map((_, index) => `:from${index}`).join(", ")})`,
+      ExpressionAttributeNames: { "#status": "status" },
+      ExpressionAttributeValues: {
+        ":status": status,
+        ":now": now,
+        ...(fields.reason ? { ":reason": fields.reason } : {}),
+        ...(fields.supersededBy ? { ":by": fields.supersededBy } : {}),
+        ...Object.fromEntries(from.map((value, index) => [`:from${index}`, value])),
+      },
+    }),
+  );
 };
 
 /**
@@ -601,29 +579,24 @@ export const resetGroupForRetry = async (
   group: Pick<GroupRecord, "group" | "accountId" | "region" | "instanceRefreshId" | "reason">,
   now: string,
 ): Promise<boolean> => {
-  try {
-    await db.send(
-      new UpdateCommand({
-        TableName: table,
-        Key: groupKey(rolloutId, group, group.group),
-        UpdateExpression:
-          "SET #status = :waiting, grantRetried = :true, previousFailure = :failure, updatedAt = :now REMOVE refreshStatus, instanceRefreshId, finishedAt, percentageComplete",
-        ConditionExpression: "instanceRefreshId = :id AND attribute_not_exists(grantRetried)",
-        ExpressionAttributeNames: { "#status": "status" },
-        ExpressionAttributeValues: {
-          ":waiting": "waiting",
-          ":true": true,
-          ":failure": `${group.instanceRefreshId}: ${group.reason ?? ""}`,
-          ":now": now,
-          ":id": group.instanceRefreshId,
-        },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
+  return writeIf(
+    db,
+    new UpdateCommand({
+      TableName: table,
+      Key: groupKey(rolloutId, group, group.group),
+      UpdateExpression:
+        "SET #status = :waiting, grantRetried = :true, previousFailure = :failure, updatedAt = :now REMOVE refreshStatus, instanceRefreshId, finishedAt, percentageComplete",
+      ConditionExpression: "instanceRefreshId = :id AND attribute_not_exists(grantRetried)",
+      ExpressionAttributeNames: { "#status": "status" },
+      ExpressionAttributeValues: {
+        ":waiting": "waiting",
+        ":true": true,
+        ":failure": `${group.instanceRefreshId}: ${group.reason ?? ""}`,
+        ":now": now,
+        ":id": group.instanceRefreshId,
+      },
+    }),
+  );
 };
 
 /** Drops an ended rollout, whose refreshes have all ended, from what the poll visits. */
@@ -650,29 +623,24 @@ export const claimWave = async (
   leaseMs = 15 * 60_000,
 ): Promise<boolean> => {
   const waveIndex = waves.next;
-  try {
-    await db.send(
-      new UpdateCommand({
-        TableName: table,
-        Key: rolloutKey(rolloutId),
-        UpdateExpression: "SET waveClaim = :wave, waveClaimAt = :now",
-        ConditionExpression:
-          "#status = :active AND dispatchedWave = :previous AND (attribute_not_exists(waveClaim) OR waveClaim < :wave OR waveClaimAt < :stale)",
-        ExpressionAttributeNames: { "#status": "status" },
-        ExpressionAttributeValues: {
-          ":wave": waveIndex,
-          ":previous": waves.previous,
-          ":active": "in-progress",
-          ":now": new Date(now).toISOString(),
-          ":stale": new Date(now - leaseMs).toISOString(),
-        },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
+  return writeIf(
+    db,
+    new UpdateCommand({
+      TableName: table,
+      Key: rolloutKey(rolloutId),
+      UpdateExpression: "SET waveClaim = :wave, waveClaimAt = :now",
+      ConditionExpression:
+        "#status = :active AND dispatchedWave = :previous AND (attribute_not_exists(waveClaim) OR waveClaim < :wave OR waveClaimAt < :stale)",
+      ExpressionAttributeNames: { "#status": "status" },
+      ExpressionAttributeValues: {
+        ":wave": waveIndex,
+        ":previous": waves.previous,
+        ":active": "in-progress",
+        ":now": new Date(now).toISOString(),
+        ":stale": new Date(now - leaseMs).toISOString(),
+      },
+    }),
+  );
 };
 
 /** Records the approval of a manual-approval wave (idempotent: the first approval's time stays). */

@@ -1,5 +1,4 @@
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
-import type { Logger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { getParameter } from "@aws-lambda-powertools/parameters/ssm";
 import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
@@ -21,7 +20,7 @@ import {
   createLogger,
   createMetrics,
   logFailures,
-  type MetricSink,
+  type Observability,
   powertoolsMetricSink,
 } from "../lib/observability/index.ts";
 
@@ -33,11 +32,6 @@ import {
 export interface AlertsDeps extends DeliverDeps {
   /** Clients for diagnosing a failed build, in the image's region. */
   readonly diagnose: (region: string) => DiagnoseDeps;
-}
-
-export interface Observability {
-  readonly logger: Logger;
-  readonly metrics: MetricSink;
 }
 
 export const makeHandler = (deps: () => AlertsDeps, { logger, metrics }: Observability) => {

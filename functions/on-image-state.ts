@@ -1,4 +1,3 @@
-import type { Logger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { ImagebuilderClient } from "@aws-sdk/client-imagebuilder";
 import { SQSClient } from "@aws-sdk/client-sqs";
@@ -25,7 +24,7 @@ import {
   createLogger,
   createMetrics,
   logFailures,
-  type MetricSink,
+  type Observability,
   powertoolsMetricSink,
 } from "../lib/observability/index.ts";
 import {
@@ -39,11 +38,6 @@ import {
  * EventBridge "EC2 Image Builder Image State Change" rule. An AVAILABLE image starts its rollout;
  * a FAILED build is reported for alerting.
  */
-
-export interface Observability {
-  readonly logger: Logger;
-  readonly metrics: MetricSink;
-}
 
 export interface ImageStateResponse {
   readonly outcomes: readonly ImageStateOutcome[];

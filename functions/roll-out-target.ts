@@ -1,5 +1,4 @@
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
-import type { Logger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import { EC2Client } from "@aws-sdk/client-ec2";
@@ -9,20 +8,20 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import { STSClient } from "@aws-sdk/client-sts";
 import middy from "@middy/core";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import { clientConfig, currentRegion, memoizeClients } from "../lib/aws/clients.ts";
+import { clientConfig, currentRegion, regionalClients } from "../lib/aws/clients.ts";
 import { systemClock } from "../lib/aws/clock.ts";
 import { AssumedRoleCredentials } from "../lib/aws/credentials.ts";
 import { createDocumentClient } from "../lib/aws/dynamodb.ts";
 import { readEnv } from "../lib/aws/env.ts";
+import { targetAccountClients } from "../lib/aws/target-clients.ts";
 import { loadConfig } from "../lib/config/runtime.ts";
-import type { AccountConfig } from "../lib/config/schema.ts";
 import { parseTargetMessage } from "../lib/events/rollout-message.ts";
 import { lazy } from "../lib/lazy.ts";
 import {
   createLogger,
   createMetrics,
   logFailures,
-  type MetricSink,
+  type Observability,
   powertoolsMetricSink,
 } from "../lib/observability/index.ts";
 import { requeueTarget } from "../lib/rollout/dispatch.ts";
@@ -39,11 +38,6 @@ import {
  * is processed on its own; only records that failed in a retryable way are reported back to SQS
  * (partial batch response), to be redelivered and finally dead-lettered.
  */
-
-export interface Observability {
-  readonly logger: Logger;
-  readonly metrics: MetricSink;
-}
 
 const STATUS_METRICS: Partial<Record<TargetOutcome["status"], string>> = {
   refreshing: "TargetRefreshing",
@@ -108,29 +102,21 @@ export const makeHandler = (deps: () => RollOutTargetDeps, observability: Observ
 
 /** Clients in target accounts, through the assumed role, one per account and region. */
 const assumedRoleClients = (sts: STSClient): TargetClients => {
-  const credentials = new AssumedRoleCredentials({ sts, clock: systemClock });
-  const options = (account: AccountConfig, region: string) => ({
-    region,
-    credentials: credentials.provider(
-      { accountId: account.id, roleName: account.roleName, externalId: account.externalId },
-      "roll-out-target",
-    ),
-  });
-  const autoScaling = memoizeClients((o) => new AutoScalingClient(clientConfig(o)));
-  const ec2 = memoizeClients((o) => new EC2Client(clientConfig(o)));
-  const kms = memoizeClients((o) => new KMSClient(clientConfig(o)));
-  const iam = memoizeClients((o) => new IAMClient(clientConfig(o)));
-  const ownEc2 = memoizeClients((o) => new EC2Client(clientConfig(o)));
+  const inTarget = targetAccountClients(
+    new AssumedRoleCredentials({ sts, clock: systemClock }),
+    "roll-out-target",
+  );
+  const iam = inTarget((o) => new IAMClient(clientConfig(o)));
+  const ownEc2 = regionalClients((o) => new EC2Client(clientConfig(o)));
   return {
-    autoScaling: (account, region) =>
-      autoScaling(options(account, region), `${account.id}|${region}`),
-    ec2: (account, region) => ec2(options(account, region), `${account.id}|${region}`),
-    kms: (account, region) => kms(options(account, region), `${account.id}|${region}`),
+    autoScaling: inTarget((o) => new AutoScalingClient(clientConfig(o))),
+    ec2: inTarget((o) => new EC2Client(clientConfig(o))),
+    kms: inTarget((o) => new KMSClient(clientConfig(o))),
     // IAM is global; its endpoint is reached from any region.
-    iam: (account) => iam(options(account, "us-east-1"), account.id),
+    iam: (account) => iam(account, "us-east-1"),
     // A shared AMI's snapshots are described by their owner: the build account the orchestrator
     // runs in (its own credentials).
-    ownerEc2: (_accountId, region) => ownEc2({ region }),
+    ownerEc2: (_accountId, region) => ownEc2(region),
   };
 };
 

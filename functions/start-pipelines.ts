@@ -1,4 +1,3 @@
-import type { Logger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { ImagebuilderClient } from "@aws-sdk/client-imagebuilder";
 import { SQSClient } from "@aws-sdk/client-sqs";
@@ -21,7 +20,7 @@ import {
   createLogger,
   createMetrics,
   logFailures,
-  type MetricSink,
+  type Observability,
   powertoolsMetricSink,
 } from "../lib/observability/index.ts";
 
@@ -54,11 +53,6 @@ export const OUTCOME_METRICS: Record<PipelineStartOutcome, string> = {
 
 export interface StartPipelinesResponse {
   readonly results: readonly PipelineStartResult[];
-}
-
-export interface Observability {
-  readonly logger: Logger;
-  readonly metrics: MetricSink;
 }
 
 const report = (result: PipelineStartResult, { logger, metrics }: Observability): void => {

@@ -1,4 +1,3 @@
-import type { Logger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import { EC2Client } from "@aws-sdk/client-ec2";
@@ -6,20 +5,20 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import { STSClient } from "@aws-sdk/client-sts";
 import middy from "@middy/core";
 import { alertPublisher } from "../lib/alerts/publish.ts";
-import { clientConfig, currentRegion, memoizeClients } from "../lib/aws/clients.ts";
+import { clientConfig, currentRegion } from "../lib/aws/clients.ts";
 import { systemClock } from "../lib/aws/clock.ts";
 import { AssumedRoleCredentials } from "../lib/aws/credentials.ts";
 import { createDocumentClient } from "../lib/aws/dynamodb.ts";
 import { readEnv } from "../lib/aws/env.ts";
+import { targetAccountClients } from "../lib/aws/target-clients.ts";
 import { loadConfig } from "../lib/config/runtime.ts";
-import type { AccountConfig } from "../lib/config/schema.ts";
 import { parseWatchRequest } from "../lib/events/watch-request.ts";
 import { lazy } from "../lib/lazy.ts";
 import {
   createLogger,
   createMetrics,
   logFailures,
-  type MetricSink,
+  type Observability,
   powertoolsMetricSink,
 } from "../lib/observability/index.ts";
 import { type AdvanceOutcome, approveWaveAndAdvance } from "../lib/rollout/advance.ts";
@@ -33,11 +32,6 @@ import { applyRefreshEvent, pollRollouts } from "../lib/rollout/watch.ts";
  *   {"action": "approve", "pipeline": "web-ubuntu2404", "wave": "rest"}
  *   {"action": "rollback", "pipeline": "base-al2023"}
  */
-
-export interface Observability {
-  readonly logger: Logger;
-  readonly metrics: MetricSink;
-}
 
 /** Logs what an advance did; a failure is alerted by the one invocation that ended the rollout. */
 const reportAdvance = (advance: AdvanceOutcome, { logger, metrics }: Observability): void => {
@@ -139,19 +133,13 @@ export const handler = makeHandler(
   lazy(() => {
     const env = readEnv(["TABLE_NAME", "ROLLOUT_QUEUE_URL"]);
     const region = currentRegion();
-    const credentials = new AssumedRoleCredentials({
-      sts: new STSClient(clientConfig({ region })),
-      clock: systemClock,
-    });
-    const options = (account: AccountConfig, targetRegion: string) => ({
-      region: targetRegion,
-      credentials: credentials.provider(
-        { accountId: account.id, roleName: account.roleName, externalId: account.externalId },
-        "watch-rollouts",
-      ),
-    });
-    const autoScaling = memoizeClients((o) => new AutoScalingClient(clientConfig(o)));
-    const ec2 = memoizeClients((o) => new EC2Client(clientConfig(o)));
+    const inTarget = targetAccountClients(
+      new AssumedRoleCredentials({
+        sts: new STSClient(clientConfig({ region })),
+        clock: systemClock,
+      }),
+      "watch-rollouts",
+    );
     const sqs = new SQSClient(clientConfig({ region }));
     return {
       publishAlert: alertPublisher(sqs, process.env.ALERTS_QUEUE_URL),
@@ -161,10 +149,8 @@ export const handler = makeHandler(
       sqs,
       queueUrl: env.ROLLOUT_QUEUE_URL,
       clock: systemClock,
-      autoScaling: (account, targetRegion) =>
-        autoScaling(options(account, targetRegion), `${account.id}|${targetRegion}`),
-      ec2: (account, targetRegion) =>
-        ec2(options(account, targetRegion), `${account.id}|${targetRegion}`),
+      autoScaling: inTarget((o) => new AutoScalingClient(clientConfig(o))),
+      ec2: inTarget((o) => new EC2Client(clientConfig(o))),
     };
   }),
   { logger: createLogger(), metrics: powertoolsMetricSink(createMetrics()) },

@@ -21,6 +21,12 @@ export interface MetricSink {
   count(name: string, dimensions?: Record<string, string>): void;
 }
 
+/** What every handler reports through: injected, so tests read what was logged and counted. */
+export interface Observability {
+  readonly logger: Logger;
+  readonly metrics: MetricSink;
+}
+
 /**
  * Emits each count at once with its own dimensions (EMF via the log stream, no API call):
  * several counts in one invocation must not share dimensions, which Powertools' batched metrics

@@ -93,6 +93,9 @@ export class RetryTargetError extends OrchestratorError {
   }
 }
 
+type SaveTarget = (fields: Parameters<typeof updateTarget>[4]) => Promise<void>;
+type SaveGroup = (group: GroupRecord) => Promise<void>;
+
 const templateKey = (group: DiscoveredGroup): string =>
   `${group.launchTemplate?.launchTemplateId ?? group.launchTemplate?.launchTemplateName}@${group.launchTemplate?.version}`;
 
@@ -111,6 +114,10 @@ export const rollOutTarget = async (
   deps: RollOutTargetDeps,
 ): Promise<TargetOutcome> => {
   const nowIso = () => new Date(deps.clock.now()).toISOString();
+  // This target's records: each step is saved before the next one runs.
+  const saveTarget: SaveTarget = (fields) =>
+    updateTarget(deps.db, deps.table, message.rolloutId, message, fields, nowIso());
+  const saveGroup: SaveGroup = (group) => putGroup(deps.db, deps.table, message.rolloutId, group);
   const record = await getTarget(deps.db, deps.table, message.rolloutId, message);
   if (!record) {
     throw new TargetFailedError(
@@ -125,14 +132,7 @@ export const rollOutTarget = async (
   const parent = await getRollout(deps.db, deps.table, message.rolloutId);
   if (parent && parent.status !== "in-progress") {
     const reason = `rollout ${parent.status}${parent.supersededBy ? ` by ${parent.supersededBy}` : ""}: target not rolled out`;
-    await updateTarget(
-      deps.db,
-      deps.table,
-      message.rolloutId,
-      message,
-      { status: "cancelled", reason },
-      nowIso(),
-    );
+    await saveTarget({ status: "cancelled", reason });
     return {
       status: "cancelled",
       groups: [],
@@ -147,29 +147,19 @@ export const rollOutTarget = async (
   const account = deps.config.accounts[message.account];
   if (!pipeline?.rollout || !account || account.id !== message.accountId) {
     const reason = `pipeline "${message.pipeline}" with a rollout, and account "${message.account}" (${message.accountId}), must be in the config`;
-    await updateTarget(
-      deps.db,
-      deps.table,
-      message.rolloutId,
-      message,
-      { status: "failed", reason },
-      nowIso(),
-    );
+    await saveTarget({ status: "failed", reason });
     throw new TargetFailedError(reason);
   }
   const rollout = pipeline.rollout;
   if (record.status === "pending") {
-    await updateTarget(
-      deps.db,
-      deps.table,
-      message.rolloutId,
-      message,
-      { status: "in-progress", startedAt: nowIso() },
-      nowIso(),
-    );
+    await saveTarget({ status: "in-progress", startedAt: nowIso() });
   }
   try {
-    return await runSteps(message, record, account, rollout, deps, nowIso);
+    return await runSteps(message, record, account, rollout, deps, {
+      nowIso,
+      saveTarget,
+      saveGroup,
+    });
   } catch (error) {
     if (isRetryable(error)) {
       throw error instanceof RetryTargetError
@@ -180,14 +170,7 @@ export const rollOutTarget = async (
           );
     }
     const reason = errorMessage(error);
-    await updateTarget(
-      deps.db,
-      deps.table,
-      message.rolloutId,
-      message,
-      { status: "failed", reason },
-      nowIso(),
-    );
+    await saveTarget({ status: "failed", reason });
     throw new TargetFailedError(
       `target ${message.account} (${message.accountId}) ${message.region}: ${reason}`,
       {
@@ -203,7 +186,11 @@ const runSteps = async (
   account: AccountConfig,
   rollout: RolloutConfig,
   deps: RollOutTargetDeps,
-  nowIso: () => string,
+  {
+    nowIso,
+    saveTarget,
+    saveGroup,
+  }: { nowIso: () => string; saveTarget: SaveTarget; saveGroup: SaveGroup },
 ): Promise<TargetOutcome> => {
   const { region } = message;
   const notes: string[] = [];
@@ -216,14 +203,7 @@ const runSteps = async (
     missingGroups: discovery.missing,
   };
   if (discovery.groups.length === 0) {
-    await updateTarget(
-      deps.db,
-      deps.table,
-      message.rolloutId,
-      message,
-      { status: "up-to-date", ...found },
-      nowIso(),
-    );
+    await saveTarget({ status: "up-to-date", ...found });
     return {
       status: "up-to-date",
       groups: [],
@@ -282,28 +262,14 @@ const runSteps = async (
     }
     grants = created;
     grantsReadyAt = new Date(readyAt).toISOString();
-    await updateTarget(
-      deps.db,
-      deps.table,
-      message.rolloutId,
-      message,
-      { keyArns: encryption.keyArns, grants, grantsReadyAt, ...found },
-      nowIso(),
-    );
+    await saveTarget({ keyArns: encryption.keyArns, grants, grantsReadyAt, ...found });
   }
 
   // 4. A new grant may take minutes to reach Auto Scaling: launching now would fail opaquely.
   const waitMs = Date.parse(grantsReadyAt ?? nowIso()) - deps.clock.now();
   if (waitMs > 0) {
     const delaySeconds = await deps.requeue(message, waitMs / 1000);
-    await updateTarget(
-      deps.db,
-      deps.table,
-      message.rolloutId,
-      message,
-      { status: "waiting-for-grants" },
-      nowIso(),
-    );
+    await saveTarget({ status: "waiting-for-grants" });
     return { status: "requeued", reason: "waiting for new KMS grants to propagate", delaySeconds };
   }
 
@@ -343,7 +309,7 @@ const runSteps = async (
     { concurrency: deps.groupConcurrency ?? 4 },
   );
   // Record what was created before failing for a retry: the redelivery will not create it again.
-  await updateTarget(deps.db, deps.table, message.rolloutId, message, { templates }, nowIso());
+  await saveTarget({ templates });
   if (transient) throw transient;
 
   // 6. An instance refresh per group, pinned to the new version, a few groups at a time.
@@ -369,7 +335,7 @@ const runSteps = async (
       if (!template) {
         const reason = errorMessage(templateErrors.get(templateKey(group)));
         const failed = { ...base, status: "failed" as const, reason, updatedAt: nowIso() };
-        await putGroup(deps.db, deps.table, message.rolloutId, failed);
+        await saveGroup(failed);
         return failed;
       }
       const versions = {
@@ -385,7 +351,7 @@ const runSteps = async (
           status: "up-to-date" as const,
           updatedAt: nowIso(),
         };
-        await putGroup(deps.db, deps.table, message.rolloutId, upToDate);
+        await saveGroup(upToDate);
         return upToDate;
       }
       try {
@@ -405,7 +371,7 @@ const runSteps = async (
             reason,
             updatedAt: nowIso(),
           };
-          await putGroup(deps.db, deps.table, message.rolloutId, result);
+          await saveGroup(result);
           return result;
         }
         const result = {
@@ -415,7 +381,7 @@ const runSteps = async (
           instanceRefreshId: started.instanceRefreshId,
           updatedAt: nowIso(),
         };
-        await putGroup(deps.db, deps.table, message.rolloutId, result);
+        await saveGroup(result);
         return result;
       } catch (error) {
         if (isRetryable(error))
@@ -427,7 +393,7 @@ const runSteps = async (
           reason: errorMessage(error),
           updatedAt: nowIso(),
         };
-        await putGroup(deps.db, deps.table, message.rolloutId, failed);
+        await saveGroup(failed);
         return failed;
       }
     },
@@ -457,14 +423,7 @@ const runSteps = async (
       message,
       cancelling ? 60 : ACTIVE_REFRESH_RETRY_SECONDS,
     );
-    await updateTarget(
-      deps.db,
-      deps.table,
-      message.rolloutId,
-      message,
-      { status: "waiting-for-refresh" },
-      nowIso(),
-    );
+    await saveTarget({ status: "waiting-for-refresh" });
     return {
       status: "requeued",
       reason: "waiting for another instance refresh to end",
@@ -484,13 +443,6 @@ const runSteps = async (
     failed.length > 0
       ? failed.map((outcome) => `${outcome.group}: ${outcome.reason}`).join("; ")
       : undefined;
-  await updateTarget(
-    deps.db,
-    deps.table,
-    message.rolloutId,
-    message,
-    { status, ...(reason ? { reason } : {}) },
-    nowIso(),
-  );
+  await saveTarget({ status, ...(reason ? { reason } : {}) });
   return { status, groups: groupOutcomes, grants, ...found, notes, ...(reason ? { reason } : {}) };
 };

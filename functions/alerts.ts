@@ -17,11 +17,9 @@ import { readEnv } from "../lib/aws/env.ts";
 import { parseAlertMessage, parseDeadLetterAlarm } from "../lib/events/alert-message.ts";
 import { lazy } from "../lib/lazy.ts";
 import {
-  createLogger,
-  createMetrics,
+  lambdaObservability,
   logFailures,
   type Observability,
-  powertoolsMetricSink,
 } from "../lib/observability/index.ts";
 
 /**
@@ -116,5 +114,5 @@ export const handler = makeHandler(
       }),
     };
   }),
-  { logger: createLogger(), metrics: powertoolsMetricSink(createMetrics()) },
+  lambdaObservability(),
 );

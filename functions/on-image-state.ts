@@ -21,11 +21,9 @@ const isPipelineAutoDisabled = (event: unknown): boolean =>
     "EC2 Image Builder Image Pipeline Automatically Disabled";
 
 import {
-  createLogger,
-  createMetrics,
+  lambdaObservability,
   logFailures,
   type Observability,
-  powertoolsMetricSink,
 } from "../lib/observability/index.ts";
 import {
   handleImageStateChange,
@@ -176,5 +174,5 @@ export const handler = makeHandler(
       clock: systemClock,
     };
   }),
-  { logger: createLogger(), metrics: powertoolsMetricSink(createMetrics()) },
+  lambdaObservability(),
 );

@@ -18,11 +18,9 @@ import { loadConfig } from "../lib/config/runtime.ts";
 import { parseTargetMessage } from "../lib/events/rollout-message.ts";
 import { lazy } from "../lib/lazy.ts";
 import {
-  createLogger,
-  createMetrics,
+  lambdaObservability,
   logFailures,
   type Observability,
-  powertoolsMetricSink,
 } from "../lib/observability/index.ts";
 import { requeueTarget } from "../lib/rollout/dispatch.ts";
 import {
@@ -135,5 +133,5 @@ export const handler = makeHandler(
       clock: systemClock,
     };
   }),
-  { logger: createLogger(), metrics: powertoolsMetricSink(createMetrics()) },
+  lambdaObservability(),
 );

@@ -17,11 +17,9 @@ import {
 } from "../lib/image-builder/start-pipeline.ts";
 import { lazy } from "../lib/lazy.ts";
 import {
-  createLogger,
-  createMetrics,
+  lambdaObservability,
   logFailures,
   type Observability,
-  powertoolsMetricSink,
 } from "../lib/observability/index.ts";
 
 /**
@@ -119,5 +117,5 @@ export const handler = makeHandler(
       process.env.ALERTS_QUEUE_URL,
     ),
   })),
-  { logger: createLogger(), metrics: powertoolsMetricSink(createMetrics()) },
+  lambdaObservability(),
 );

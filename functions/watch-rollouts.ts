@@ -15,11 +15,9 @@ import { loadConfig } from "../lib/config/runtime.ts";
 import { parseWatchRequest } from "../lib/events/watch-request.ts";
 import { lazy } from "../lib/lazy.ts";
 import {
-  createLogger,
-  createMetrics,
+  lambdaObservability,
   logFailures,
   type Observability,
-  powertoolsMetricSink,
 } from "../lib/observability/index.ts";
 import { type AdvanceOutcome, approveWaveAndAdvance } from "../lib/rollout/advance.ts";
 import { type RollbackDeps, rollbackPipeline } from "../lib/rollout/rollback.ts";
@@ -153,5 +151,5 @@ export const handler = makeHandler(
       ec2: inTarget((o) => new EC2Client(clientConfig(o))),
     };
   }),
-  { logger: createLogger(), metrics: powertoolsMetricSink(createMetrics()) },
+  lambdaObservability(),
 );

@@ -27,6 +27,12 @@ export interface Observability {
   readonly metrics: MetricSink;
 }
 
+/** The logger and metrics a deployed handler reports through (tests inject their own). */
+export const lambdaObservability = (): Observability => ({
+  logger: createLogger(),
+  metrics: powertoolsMetricSink(createMetrics()),
+});
+
 /**
  * Emits each count at once with its own dimensions (EMF via the log stream, no API call):
  * several counts in one invocation must not share dimensions, which Powertools' batched metrics

@@ -1,5 +1,6 @@
 import * as autoScaling from "@aws-sdk/client-auto-scaling";
 import * as logs from "@aws-sdk/client-cloudwatch-logs";
+import * as dynamodb from "@aws-sdk/client-dynamodb";
 import * as ec2 from "@aws-sdk/client-ec2";
 import * as iam from "@aws-sdk/client-iam";
 import * as imagebuilder from "@aws-sdk/client-imagebuilder";
@@ -10,6 +11,7 @@ import * as ssm from "@aws-sdk/client-ssm";
 import * as sts from "@aws-sdk/client-sts";
 import type { FinalizeHandlerArguments, HandlerExecutionContext } from "@smithy/types";
 import { accountOfAccessKeyId, sandboxAccessKeyId } from "./identity.ts";
+import { afterStep, beforeStep } from "./invocation.ts";
 import type { SandboxWorld } from "./model/world.ts";
 
 /** SDK clients the sandbox intercepts, with the service name the model uses. */
@@ -89,6 +91,8 @@ export const installSandbox = (world: SandboxWorld): InstalledSandbox => {
           this.middlewareStack.add(
             (_next: unknown, context: HandlerExecutionContext) =>
               async (request: FinalizeHandlerArguments<object>) => {
+                const blocked = beforeStep();
+                if (blocked) return blocked;
                 const { region, accountId } = await identityOf(this, world);
                 const operation = String(
                   (context as { commandName?: string }).commandName ?? "",
@@ -100,6 +104,8 @@ export const installSandbox = (world: SandboxWorld): InstalledSandbox => {
                   region,
                   accountId,
                 });
+                const died = afterStep();
+                if (died) return died;
                 return {
                   response: { statusCode: 200, headers: {} },
                   output: {
@@ -109,6 +115,36 @@ export const installSandbox = (world: SandboxWorld): InstalledSandbox => {
                 };
               },
             { step: "deserialize", priority: "high", name: "sandboxWorld" },
+          );
+        }
+        return originalSend.apply(this, args);
+      },
+    });
+    patched.push({ prototype });
+  }
+
+  // DynamoDB is a real local server (dynalite): its calls go through unchanged, and are counted
+  // as steps of the invocation that makes them (crash tests).
+  {
+    const prototype = dynamodb.DynamoDBClient.prototype as unknown as { send: Send };
+    const originalSend = prototype.send;
+    Object.defineProperty(prototype, "send", {
+      configurable: true,
+      writable: true,
+      value: function send(
+        this: { middlewareStack: { add: (...args: unknown[]) => void } },
+        ...args: unknown[]
+      ) {
+        if (!wired.has(this)) {
+          wired.add(this);
+          this.middlewareStack.add(
+            (next: (request: unknown) => Promise<unknown>) => async (request: unknown) => {
+              const blocked = beforeStep();
+              if (blocked) return blocked;
+              const output = await next(request);
+              return afterStep() ?? output;
+            },
+            { step: "deserialize", priority: "high", name: "sandboxSteps" },
           );
         }
         return originalSend.apply(this, args);

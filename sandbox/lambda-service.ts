@@ -1,4 +1,5 @@
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { type InvocationContext, runInInvocation } from "./invocation.ts";
 import { fakeContext } from "./lambda.ts";
 import type { RefreshStatus, SandboxRefresh } from "./model/auto-scaling.ts";
 import type { SandboxImage } from "./model/image-builder.ts";
@@ -184,16 +185,40 @@ export class SandboxLambdaService {
     };
   }
 
+  /**
+   * Crash plan for the next invocation of a function: it dies right after its Nth step (AWS or
+   * DynamoDB call) took effect, as a Lambda killed by a timeout or an out-of-memory error would.
+   * Consumed by that invocation.
+   */
+  crashNext: { readonly functionName: string; readonly afterStep: number } | undefined;
+  /** Invocations that died by `crashNext`. */
+  readonly crashes: Array<{ functionName: string; afterStep: number }> = [];
+
   async #invoke<E, R>(functionName: string, handler: Handler<E, R>, event: E): Promise<Invocation> {
     const at = this.world.clock.now();
     let invocation: Invocation;
+    const plan = this.crashNext?.functionName === functionName ? this.crashNext : undefined;
+    if (plan) this.crashNext = undefined;
+    let crash: (value: "crashed") => void = () => {};
+    const crashed = new Promise<"crashed">((resolve) => {
+      crash = resolve;
+    });
+    const context: InvocationContext = {
+      functionName,
+      steps: 0,
+      crashed: false,
+      ...(plan ? { crashAfterStep: plan.afterStep, onCrash: () => crash("crashed") } : {}),
+    };
     try {
-      invocation = {
-        functionName,
-        at,
-        event,
-        result: await handler(event, fakeContext(functionName)),
-      };
+      const result = await Promise.race([
+        runInInvocation(context, () => handler(event, fakeContext(functionName))),
+        crashed,
+      ]);
+      if (result === "crashed" && context.crashed) {
+        this.crashes.push({ functionName, afterStep: context.steps });
+        throw new Error(`sandbox: ${functionName} crashed after step ${context.steps}`);
+      }
+      invocation = { functionName, at, event, result };
     } catch (error) {
       invocation = {
         functionName,

@@ -16,6 +16,14 @@ module.exports = {
       from: { path: "^functions/" },
       to: { path: "^(sandbox|test)/" },
     },
+    {
+      name: "no-agpl-in-deployed-code",
+      comment:
+        "@cloud-copilot/iam-simulate and iam-data are AGPL-3.0: a devDependency for the sandbox's IAM checks only, never in a Lambda bundle.",
+      severity: "error",
+      from: { path: "^(lib|functions)/" },
+      to: { path: "node_modules/@cloud-copilot/" },
+    },
   ],
   options: {
     doNotFollow: { path: "node_modules" },

@@ -22,7 +22,7 @@ module.exports = {
         "@cloud-copilot/iam-simulate and iam-data are AGPL-3.0: a devDependency for the sandbox's IAM checks only, never in a Lambda bundle.",
       severity: "error",
       from: { path: "^(lib|functions)/" },
-      to: { path: "node_modules/@cloud-copilot/" },
+      to: { path: "(^|node_modules/)@cloud-copilot/" },
     },
   ],
   options: {

@@ -49,6 +49,11 @@ const TRANSIENT_NAMES = new Set([
   "TimeoutError",
   "RequestTimeout",
   "RequestTimeoutException",
+  // Expired credentials: target clients assume the role again (lib/aws/credentials.ts); if the
+  // retried call still meets them, the next delivery will not.
+  "ExpiredToken",
+  "ExpiredTokenException",
+  "RequestExpired",
 ]);
 
 /**

@@ -24,10 +24,11 @@ export const clientConfig = ({ region, credentials }: ClientOptions) => ({
  */
 export const memoizeClients = <C>(create: (options: ClientOptions) => C) => {
   const clients = new Map<string, C>();
-  return (options: ClientOptions, cacheKey = options.region): C => {
+  return (options: ClientOptions, cacheKey = options.region, prepare?: (client: C) => C): C => {
     let client = clients.get(cacheKey);
     if (!client) {
       client = create(options);
+      if (prepare) client = prepare(client);
       clients.set(cacheKey, client);
     }
     return client;

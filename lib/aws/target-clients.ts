@@ -1,5 +1,5 @@
 import { type ClientOptions, memoizeClients } from "./clients.ts";
-import type { AssumedRoleCredentials } from "./credentials.ts";
+import { type AssumedRoleCredentials, reassumeOnExpiredCredentials } from "./credentials.ts";
 
 /** A target account as the config declares it. */
 export interface TargetAccount {
@@ -17,15 +17,17 @@ export const targetAccountClients =
   (credentials: AssumedRoleCredentials, sessionLabel: string) =>
   <C>(create: (options: ClientOptions) => C) => {
     const get = memoizeClients(create);
-    return (account: TargetAccount, region: string): C =>
-      get(
-        {
-          region,
-          credentials: credentials.provider(
-            { accountId: account.id, roleName: account.roleName, externalId: account.externalId },
-            sessionLabel,
-          ),
-        },
+    return (account: TargetAccount, region: string): C => {
+      const role = {
+        accountId: account.id,
+        roleName: account.roleName,
+        externalId: account.externalId,
+      };
+      return get(
+        { region, credentials: credentials.provider(role, sessionLabel) },
         `${account.id}|${region}`,
+        // Expired credentials are dropped and the call retried once with new ones.
+        (client) => reassumeOnExpiredCredentials(client, credentials, role),
       );
+    };
   };

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { beforeEach, describe, it } from "node:test";
+import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from "@aws-sdk/client-auto-scaling";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { mockClient } from "aws-sdk-client-mock";
 import {
@@ -8,6 +9,7 @@ import {
   TargetAccountUnreachableError,
 } from "../../../lib/aws/credentials.ts";
 import { readEnv } from "../../../lib/aws/env.ts";
+import { targetAccountClients } from "../../../lib/aws/target-clients.ts";
 import { EnvironmentError } from "../../../lib/errors.ts";
 
 const sts = mockClient(STSClient);
@@ -66,6 +68,54 @@ describe("AssumedRoleCredentials", () => {
     assert.equal((await credentials.get(role, "b")).accessKeyId, "AKIA1");
     now = T0 + 56 * 60_000;
     assert.equal((await credentials.get(role, "c")).accessKeyId, "AKIA2");
+    assert.equal(sts.commandCalls(AssumeRoleCommand).length, 2);
+  });
+
+  it("measures expiry on its own clock: a clock far ahead of STS's does not assume per request", async () => {
+    // STS says the session ends at T0 + 1 h; our clock already reads T0 + 3 h.
+    now = T0 + 3 * 3600_000;
+    sts.on(AssumeRoleCommand).resolves(issued(1, T0 + 3600_000));
+    const credentials = cache();
+
+    for (let call = 0; call < 20; call += 1) {
+      const identity = await credentials.get(role, "a");
+      assert.ok((identity.expiration?.getTime() ?? 0) > now, "not expired in our clock's eyes");
+      now += 60_000;
+    }
+
+    assert.equal(sts.commandCalls(AssumeRoleCommand).length, 1);
+  });
+
+  it("re-assumes the role and retries the call once when AWS says the credentials expired", async () => {
+    sts
+      .on(AssumeRoleCommand)
+      .resolvesOnce(issued(1, T0 + 3600_000))
+      .resolvesOnce(issued(2, T0 + 3600_000));
+    const clients = targetAccountClients(
+      cache(),
+      "watch",
+    )((options) => new AutoScalingClient({ ...options, maxAttempts: 1 }));
+    const client = clients({ id: role.accountId, ...role }, "eu-west-1");
+    const signedWith: string[] = [];
+    // Stands in for AWS: refuses the first request's credentials as expired.
+    client.middlewareStack.add(
+      () => async () => {
+        // What the SDK signs with: its (memoized) view of the credentials provider.
+        const identity = await client.config.credentials();
+        signedWith.push(identity.accessKeyId);
+        if (signedWith.length === 1)
+          throw Object.assign(new Error("The security token included in the request is expired"), {
+            name: "ExpiredToken",
+            $metadata: { httpStatusCode: 403 },
+          });
+        return { output: { AutoScalingGroups: [], $metadata: {} }, response: {} };
+      },
+      { step: "deserialize", priority: "high", name: "fakeAws" },
+    );
+
+    await client.send(new DescribeAutoScalingGroupsCommand({}));
+
+    assert.deepEqual(signedWith, ["AKIA1", "AKIA2"]);
     assert.equal(sts.commandCalls(AssumeRoleCommand).length, 2);
   });
 

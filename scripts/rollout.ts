@@ -2,7 +2,10 @@
  * Operator commands for rollouts.
  *
  *   npm run rollout -- status [<pipeline>...]          latest rollouts, per target and group
- *   npm run rollout -- approve <pipeline> <wave>       approve a manual-approval wave
+ *   npm run rollout -- approve <pipeline> <wave> [--rollout <name>]
+ *                                                      approve a manual-approval wave of the
+ *                                                      pipeline's newest image, or of the rollout
+ *                                                      named as status shows it (or its image ARN)
  *   npm run rollout -- rollback <pipeline>             roll the latest rollout back
  *
  * `status` reads the state table directly (TABLE_NAME, or --table; the SDK's usual credentials,
@@ -19,7 +22,7 @@ import { recentRollouts, renderRollout } from "../lib/rollout/status.ts";
 
 const USAGE = `usage:
   npm run rollout -- status [<pipeline>...] [--table <name>]
-  npm run rollout -- approve <pipeline> <wave> [--stage <stage> | --function <name>]
+  npm run rollout -- approve <pipeline> <wave> [--rollout <name>] [--stage <stage> | --function <name>]
   npm run rollout -- rollback <pipeline> [--stage <stage> | --function <name>]`;
 
 const { positionals, values } = parseArgs({
@@ -28,6 +31,7 @@ const { positionals, values } = parseArgs({
     table: { type: "string" },
     stage: { type: "string", default: "dev" },
     function: { type: "string" },
+    rollout: { type: "string" },
     help: { type: "boolean", default: false },
   },
 });
@@ -72,7 +76,13 @@ if (values.help || !command) {
 } else if (command === "approve") {
   const [pipeline, wave] = args;
   if (!pipeline || !wave) fail("approve needs a pipeline and a wave");
-  await invokeWatcher({ action: "approve", pipeline, wave, approvedBy: requestedBy });
+  await invokeWatcher({
+    action: "approve",
+    pipeline,
+    wave,
+    ...(values.rollout ? { rolloutId: values.rollout } : {}),
+    approvedBy: requestedBy,
+  });
 } else if (command === "rollback") {
   const [pipeline] = args;
   if (!pipeline) fail("rollback needs a pipeline");

@@ -21,6 +21,8 @@ export interface AlertStory {
 }
 
 const imageVersion = (imageArn: string) => imageArn.split(":image/")[1] ?? imageArn;
+/** A rollout's id is its image ARN; people read `<recipe>/<version>/<build>`. */
+const rolloutName = imageVersion;
 
 export const describeAlert = (alert: Alert): AlertStory => {
   switch (alert.kind) {
@@ -64,10 +66,10 @@ export const describeAlert = (alert: Alert): AlertStory => {
       const first = alert.failures[0];
       return {
         severity: "failure",
-        title: `Rollout failed: ${alert.pipeline} ${alert.rolloutId.split("/").slice(1).join("/")}`,
+        title: `Rollout failed: ${alert.pipeline} ${alert.rolloutId.split("/").slice(-2).join("/")}`,
         facts: [
           ["Pipeline", alert.pipeline],
-          ["Rollout", alert.rolloutId],
+          ["Rollout", rolloutName(alert.rolloutId)],
           ["Wave", first?.wave ?? "?"],
           [
             "Where",
@@ -92,10 +94,10 @@ export const describeAlert = (alert: Alert): AlertStory => {
     case "rollout-rolled-back":
       return {
         severity: alert.failedGroups.length > 0 ? "failure" : "warning",
-        title: `Rollout rolled back: ${alert.pipeline} ${alert.rolloutId.split("/").slice(1).join("/")}`,
+        title: `Rollout rolled back: ${alert.pipeline} ${alert.rolloutId.split("/").slice(-2).join("/")}`,
         facts: [
           ["Pipeline", alert.pipeline],
-          ["Rollout", alert.rolloutId],
+          ["Rollout", rolloutName(alert.rolloutId)],
           ["Requested by", alert.requestedBy],
           ["Groups", String(alert.groups)],
         ],
@@ -111,8 +113,8 @@ export const describeAlert = (alert: Alert): AlertStory => {
         title: `Rollout superseded: ${alert.pipeline}`,
         facts: [
           ["Pipeline", alert.pipeline],
-          ["Superseded", alert.rolloutId],
-          ["By", alert.supersededBy],
+          ["Superseded", rolloutName(alert.rolloutId)],
+          ["By", rolloutName(alert.supersededBy)],
         ],
         why: "A newer image of the pipeline became available before this rollout finished; its pending waves will not start.",
         details: [],

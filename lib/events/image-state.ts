@@ -19,6 +19,11 @@ export interface ImageStateChange {
   readonly version?: string;
   /** Distributed AMIs; undefined when the event does not carry them (EventBridge). */
   readonly amis?: readonly DistributedAmi[];
+  /**
+   * How each region's AMI reaches other accounts (the image's distribution configuration): copied
+   * into them, or shared with them by launch permission. Undefined when the event does not carry it.
+   */
+  readonly distributions?: readonly ImageDistribution[];
   /** Id of the SNS message or EventBridge event, for logs and deduplication. */
   readonly deliveryId?: string;
 }
@@ -30,6 +35,24 @@ export interface DistributedAmi {
   readonly name?: string;
 }
 
+/**
+ * One region of an image's distribution configuration (Image Builder API: `Distribution`,
+ * `AmiDistributionConfiguration`, `LaunchPermissionConfiguration`). `targetAccountIds` get their own
+ * copy of the AMI (listed in `outputResources.amis`); `launchPermission` shares the build account's
+ * AMI of that region (only that AMI is listed), EC2 ModifyImageAttribute on Image Builder's behalf.
+ */
+export interface ImageDistribution {
+  readonly region: string;
+  readonly targetAccountIds: readonly string[];
+  readonly launchPermission: {
+    readonly userIds: readonly string[];
+    /** `all` makes the AMI public. */
+    readonly userGroups: readonly string[];
+    readonly organizationArns: readonly string[];
+    readonly organizationalUnitArns: readonly string[];
+  };
+}
+
 const IMAGE_ARN = /^arn:aws[\w-]*:imagebuilder:[\w-]+:\d{12}:image\/[\w-]+\/\d+\.\d+\.\d+\/\d+$/;
 const imageArn = matching(IMAGE_ARN, "expected an Image Builder image build-version ARN");
 
@@ -39,6 +62,49 @@ const amiSchema = z.object({
   accountId: matching(/^\d{12}$/, "expected a 12-digit account id"),
   name: z.optional(z.string()),
 });
+
+const strings = () => z._default(z.array(z.string()), []);
+const distributionSchema = z.object({
+  region: text(),
+  amiDistributionConfiguration: z.optional(
+    z.object({
+      targetAccountIds: strings(),
+      launchPermission: z.optional(
+        z.object({
+          userIds: strings(),
+          userGroups: strings(),
+          organizationArns: strings(),
+          organizationalUnitArns: strings(),
+        }),
+      ),
+    }),
+  ),
+});
+
+/** The distribution configuration as the SNS message and GetImage spell it, normalised. */
+export const normaliseDistributions = (
+  distributions: ReadonlyArray<z.output<typeof distributionSchema>>,
+): ImageDistribution[] =>
+  distributions.map((distribution) => {
+    const ami = distribution.amiDistributionConfiguration;
+    const permission = ami?.launchPermission;
+    return {
+      region: distribution.region,
+      targetAccountIds: ami?.targetAccountIds ?? [],
+      launchPermission: {
+        userIds: permission?.userIds ?? [],
+        userGroups: permission?.userGroups ?? [],
+        organizationArns: permission?.organizationArns ?? [],
+        organizationalUnitArns: permission?.organizationalUnitArns ?? [],
+      },
+    };
+  });
+
+/** Parses GetImage's `distributionConfiguration.distributions` (the SDK's shape) the same way. */
+export const parseDistributions = (distributions: unknown): ImageDistribution[] =>
+  normaliseDistributions(
+    parseEvent(z.array(distributionSchema), distributions ?? [], "distributionConfiguration"),
+  );
 
 const stateSchema = z.object({ status: text(), reason: z.optional(z.string()) });
 
@@ -54,6 +120,9 @@ const imageBuilderMessageSchema = z.object({
   sourcePipelineArn: z.optional(z.string()),
   state: stateSchema,
   outputResources: z.optional(z.object({ amis: z._default(z.array(amiSchema), []) })),
+  distributionConfiguration: z.optional(
+    z.object({ distributions: z._default(z.array(distributionSchema), []) }),
+  ),
 });
 
 const snsEventSchema = z.object({
@@ -92,6 +161,9 @@ const fromImageBuilderMessage = (message: unknown, deliveryId?: string): ImageSt
       accountId: ami.accountId,
       ...(ami.name ? { name: ami.name } : {}),
     })),
+    ...(image.distributionConfiguration
+      ? { distributions: normaliseDistributions(image.distributionConfiguration.distributions) }
+      : {}),
     ...(deliveryId ? { deliveryId } : {}),
   };
 };

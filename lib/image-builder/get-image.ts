@@ -1,13 +1,18 @@
 import { GetImageCommand, type ImagebuilderClient } from "@aws-sdk/client-imagebuilder";
 import { OrchestratorError } from "../errors.ts";
-import type { DistributedAmi, ImageStateChange } from "../events/image-state.ts";
+import {
+  type DistributedAmi,
+  type ImageStateChange,
+  parseDistributions,
+} from "../events/image-state.ts";
 
 /** Region of an Image Builder image ARN: GetImage must be called there. */
 export const regionOfImageArn = (arn: string): string | undefined => arn.split(":")[3] || undefined;
 
 /**
  * Completes an EventBridge state change, which carries only the ARN and status, with what the
- * SNS notification would have said: the pipeline, the distributed AMIs and the failure reason.
+ * SNS notification would have said: the pipeline, the distributed AMIs, how they were distributed
+ * (copied or shared) and the failure reason.
  */
 export const completeFromGetImage = async (
   client: ImagebuilderClient,
@@ -40,5 +45,8 @@ export const completeFromGetImage = async (
     ...(image.version ? { version: image.version } : {}),
     ...(reason ? { reason } : {}),
     amis,
+    ...(image.distributionConfiguration
+      ? { distributions: parseDistributions(image.distributionConfiguration.distributions) }
+      : {}),
   };
 };

@@ -14,6 +14,7 @@ import {
   latestRollouts,
   loadRollout,
   markWaveDispatched,
+  resolveRolloutId,
 } from "./store.ts";
 
 export interface AdvanceDeps {
@@ -117,7 +118,8 @@ export const advanceRollout = async (
 };
 
 /**
- * An operator approves a manual-approval wave of a rollout (by id, or the pipeline's latest),
+ * An operator approves a manual-approval wave of a rollout (by id or name, or the pipeline's
+ * latest image),
  * then the rollout moves on if everything else allows it (previous wave done and baked, no
  * freeze). Approving twice changes nothing.
  */
@@ -125,11 +127,13 @@ export const approveWaveAndAdvance = async (
   request: { wave: string; pipeline?: string; rolloutId?: string },
   deps: AdvanceDeps,
 ): Promise<AdvanceOutcome & { wave: string }> => {
-  const rolloutId =
-    request.rolloutId ??
-    (request.pipeline
+  // The rollout's id (its image ARN) or the readable name status shows; else the pipeline's
+  // latest image.
+  const rolloutId = request.rolloutId
+    ? await resolveRolloutId(deps.db, deps.table, request.rolloutId, request.pipeline)
+    : request.pipeline
       ? (await latestRollouts(deps.db, deps.table, request.pipeline, 1))[0]
-      : undefined);
+      : undefined;
   const state = rolloutId ? await loadRollout(deps.db, deps.table, rolloutId) : undefined;
   if (!rolloutId || !state) {
     throw new UnknownNameError(

@@ -8,8 +8,14 @@ import type { OrchestratorConfig } from "../config/schema.ts";
 import type { ImageStateChange } from "../events/image-state.ts";
 import { completeFromGetImage, regionOfImageArn } from "../image-builder/get-image.ts";
 import { advanceRollout } from "./advance.ts";
-import { planRollout, type RolloutPlan, rolloutIdOf } from "./plan.ts";
-import { createRollout, finishRollout, listActiveRollouts } from "./store.ts";
+import { planRollout, type RolloutPlan, rolloutNameOf } from "./plan.ts";
+import {
+  createRollout,
+  finishRollout,
+  indexPipelineRollout,
+  latestRollouts,
+  listActiveRollouts,
+} from "./store.ts";
 
 export interface IntakeDeps {
   readonly config: OrchestratorConfig;
@@ -134,7 +140,9 @@ export const handleImageStateChange = async (
   };
   const now = new Date(deps.clock.now()).toISOString();
   const { record } = await createRollout(deps.db, deps.table, plan, now);
+  const index = () => indexPipelineRollout(deps.db, deps.table, record);
   if (plan.targets.length === 0) {
+    await index();
     return {
       outcome: "no-targets",
       rolloutId: plan.rolloutId,
@@ -146,29 +154,35 @@ export const handleImageStateChange = async (
     return { outcome: "duplicate", rolloutId: plan.rolloutId, pipeline: pipeline.name };
   }
   // One rollout per pipeline at a time: the newest image wins, whatever order notifications
-  // arrive in.
+  // arrive in. Newer means a newer unfinished rollout, or a newer image already indexed (one that
+  // finished: rolling an older image out after it would downgrade the fleet).
   const others = (await listActiveRollouts(deps.db, deps.table, pipeline.name)).filter(
     (other) => other.rolloutId !== plan.rolloutId,
   );
-  const newer = others
-    .filter((other) => compareRolloutIds(other.rolloutId, plan.rolloutId) > 0)
-    .sort((a, b) => compareRolloutIds(b.rolloutId, a.rolloutId))[0];
+  const [latest] = await latestRollouts(deps.db, deps.table, pipeline.name, 1);
+  const newer = [...others.map((other) => other.rolloutId), ...(latest ? [latest] : [])]
+    .filter((other) => compareRolloutIds(other, plan.rolloutId) > 0)
+    .sort((a, b) => compareRolloutIds(b, a))[0];
   if (newer) {
     await finishRollout(
       deps.db,
       deps.table,
       plan.rolloutId,
       "superseded",
-      { supersededBy: newer.rolloutId, reason: "a newer image was already rolling out" },
+      { supersededBy: newer, reason: "a newer image was already rolled out" },
       now,
     );
+    // Not indexed: approve and rollback act on the pipeline's latest image, never on this one.
     return {
       outcome: "stale-image",
       rolloutId: plan.rolloutId,
       pipeline: pipeline.name,
-      newerRollout: newer.rolloutId,
+      newerRollout: newer,
     };
   }
+  // Indexed before the first wave is sent, so approve/rollback can reach it from then on; a
+  // crash in between leaves the record undispatched, and the redelivery indexes it again.
+  await index();
   const superseded: string[] = [];
   for (const other of others) {
     if (
@@ -220,7 +234,7 @@ export const handleImageStateChange = async (
  */
 export const compareRolloutIds = (a: string, b: string): number => {
   const parts = (id: string) =>
-    (rolloutIdOf(id).split("/").slice(-2).join(".").match(/\d+/g) ?? []).map(Number);
+    (rolloutNameOf(id).split("/").slice(-2).join(".").match(/\d+/g) ?? []).map(Number);
   const left = parts(a);
   const right = parts(b);
   for (let index = 0; index < Math.max(left.length, right.length); index += 1) {

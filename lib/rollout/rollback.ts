@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import {
   type AutoScalingClient,
   RollbackInstanceRefreshCommand,
@@ -107,9 +108,8 @@ export const rollbackPipeline = async (
           new ModifyLaunchTemplateCommand({
             LaunchTemplateId: record.launchTemplateId,
             DefaultVersion: String(record.previousVersion),
-            ClientToken: `rollback-${rolloutId}-${record.launchTemplateId}`
-              .replace(/[^\w-]/g, "-")
-              .slice(0, 64),
+            // The rollout id is an image ARN: hashed, so the template's part is never cut off.
+            ClientToken: `rollback-${createHash("sha256").update(`${rolloutId}|${record.launchTemplateId}`).digest("hex").slice(0, 48)}`,
           }),
         );
       }

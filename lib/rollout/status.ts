@@ -68,10 +68,12 @@ export const renderRollout = (state: RolloutState, waveNames: readonly string[] 
     return `${name} (${mark})`;
   });
   const header = [
-    `${record.rolloutId}  ${record.pipeline}  ${record.status.toUpperCase()}`,
+    `${record.name ?? record.rolloutId}  ${record.pipeline}  ${record.status.toUpperCase()}`,
     `  image ${record.imageArn}`,
     `  created ${time(record.createdAt)}${record.finishedAt ? `  ended ${time(record.finishedAt)}` : ""}  waves: ${waves.join(" → ")}`,
-    ...(record.supersededBy ? [`  superseded by ${record.supersededBy}`] : []),
+    ...(record.supersededBy
+      ? [`  superseded by ${record.supersededBy.split(":image/")[1] ?? record.supersededBy}`]
+      : []),
     ...(record.reason ? [`  reason: ${record.reason}`] : []),
     ...(record.targetsWithoutAmi.length > 0
       ? [

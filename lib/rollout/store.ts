@@ -8,8 +8,8 @@ import {
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { writeIf } from "../aws/dynamodb.ts";
-import { OrchestratorError } from "../errors.ts";
-import type { RolloutPlan, RolloutTarget } from "./plan.ts";
+import { OrchestratorError, UnknownNameError } from "../errors.ts";
+import { type RolloutPlan, type RolloutTarget, rolloutNameOf } from "./plan.ts";
 
 /**
  * Rollout state in the single DynamoDB table:
@@ -19,7 +19,9 @@ import type { RolloutPlan, RolloutTarget } from "./plan.ts";
  *   pk GRANT#<name>  sk META                         when a KMS grant was first created (propagation)
  *   pk REFRESH#<account>#<region>#<refresh id>  sk META    which rollout and group a refresh belongs to
  *   pk ACTIVE        sk ROLLOUT#<id>                  rollouts not finished yet (what the poll visits)
- *   pk PIPELINE#<name>  sk ROLLOUT#<created at>#<id>  a pipeline's rollouts, newest last
+ *   pk PIPELINE#<name>  sk IMAGE#<version>#<build>#<id>  a pipeline's rollouts, by image version
+ * A rollout's id is its image's ARN (unique per account and region); `name` is its readable
+ * `<recipe>/<version>/<build>`.
  * Conditional writes make a duplicate or replayed notification create nothing new.
  */
 
@@ -35,7 +37,10 @@ export const targetKey = (
 export type RolloutStatus = "in-progress" | "succeeded" | "failed" | "superseded" | "rolled-back";
 
 export interface RolloutRecord {
+  /** The image build-version ARN. */
   readonly rolloutId: string;
+  /** `<recipe>/<version>/<build>`, what people read and type (absent on records before it). */
+  readonly name?: string;
   readonly status: RolloutStatus;
   /** When each wave was approved (manual-approval waves), by wave index. */
   readonly approvals: Readonly<Record<string, string>>;
@@ -100,6 +105,7 @@ export const createRollout = async (
   if (existing) return { created: false, record: existing };
   const record: RolloutRecord = {
     rolloutId: plan.rolloutId,
+    name: plan.name ?? rolloutNameOf(plan.rolloutId),
     status: "in-progress",
     approvals: {},
     pipeline: plan.pipeline,
@@ -119,23 +125,21 @@ export const createRollout = async (
       status: "pending",
     });
   }
-  // Indexes first, the record last: once the record exists, everything it implies does too.
-  const index = {
-    type: "index",
-    rolloutId: plan.rolloutId,
-    pipeline: plan.pipeline,
-    createdAt: now,
-  };
+  // The active index first, the record last: once the record exists, the poll can find it. The
+  // pipeline's index is written by the caller once it knows the image is not stale
+  // (`indexPipelineRollout`).
   await db.send(
     new PutCommand({
       TableName: table,
-      Item: { pk: "ACTIVE", sk: `ROLLOUT#${plan.rolloutId}`, ...index },
-    }),
-  );
-  await db.send(
-    new PutCommand({
-      TableName: table,
-      Item: { pk: `PIPELINE#${plan.pipeline}`, sk: `ROLLOUT#${now}#${plan.rolloutId}`, ...index },
+      Item: {
+        pk: "ACTIVE",
+        sk: `ROLLOUT#${plan.rolloutId}`,
+        type: "index",
+        rolloutId: plan.rolloutId,
+        name: record.name,
+        pipeline: plan.pipeline,
+        createdAt: now,
+      },
     }),
   );
   if (await putIfAbsent(db, table, { ...rolloutKey(plan.rolloutId), type: "rollout", ...record })) {
@@ -217,12 +221,20 @@ export interface GrantRecord {
   readonly grantId: string;
 }
 
+/**
+ * One launch template of a target. The version the groups run (`sourceVersion`) is saved before
+ * any version is created: resolved again after a crash, `$Latest`/`$Default` could name our own
+ * new version, and the group would look up to date without being refreshed.
+ */
 export interface TemplateRecord {
   readonly launchTemplateId: string;
   readonly launchTemplateName: string;
   readonly sourceVersion: number;
-  readonly versionNumber: number;
-  readonly created: boolean;
+  /** The AMI the source version launches. */
+  readonly sourceImageId?: string;
+  /** The version that launches the new AMI, once created (or the source, if it already did). */
+  readonly versionNumber?: number;
+  readonly created?: boolean;
 }
 
 export interface TargetRecord extends RolloutTarget {
@@ -242,6 +254,8 @@ export interface TargetRecord extends RolloutTarget {
 }
 
 export type GroupStatus =
+  /** Being pinned from `$Latest`/`$Default` to the version it runs, before its refresh. */
+  | "pinning"
   | "refresh-started"
   | "up-to-date"
   | "waiting"
@@ -279,6 +293,13 @@ export interface GroupRecord {
   readonly rollbackRefreshId?: string;
   /** Set when the group got its one extra refresh for a grant that had not propagated yet. */
   readonly grantRetried?: boolean;
+  /**
+   * The group followed `$Latest`/`$Default` and was pinned to `previousVersion` for its refresh
+   * (auto-rollback needs a numbered version); pointed back at it once the refresh succeeded.
+   */
+  readonly follows?: "$Latest" | "$Default";
+  /** Set once the group follows `follows` again, or why it stays pinned. */
+  readonly settled?: string;
   readonly reason?: string;
   readonly updatedAt: string;
 }
@@ -513,7 +534,47 @@ export const listActiveRollouts = async (
   return active.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
 };
 
-/** A pipeline's most recent rollout ids, newest first. */
+const PIPELINE_INDEX_PREFIX = "IMAGE#";
+
+/**
+ * Sorts as the image's version does: semantic version, then build number, each zero-padded
+ * (`1.10.0/2` after `1.9.0/7`), never by arrival time.
+ */
+export const imageVersionSortKey = (imageArn: string): string => {
+  const [version = "", build = ""] = (imageArn.split(":image/")[1] ?? "").split("/").slice(-2);
+  const numbers = [...version.split("."), build].map((part) =>
+    (part.match(/\d+/)?.[0] ?? "0").padStart(10, "0"),
+  );
+  return `${PIPELINE_INDEX_PREFIX}${numbers.slice(0, 3).join(".")}#${numbers[3]}#${imageArn}`;
+};
+
+/**
+ * Adds a rollout to its pipeline's index, which approve and rollback read to find "the latest".
+ * Called only for an image that is not stale (an older image arriving after a newer one is never
+ * indexed); idempotent.
+ */
+export const indexPipelineRollout = async (
+  db: DynamoDBDocumentClient,
+  table: string,
+  rollout: Pick<RolloutRecord, "rolloutId" | "name" | "pipeline" | "createdAt">,
+): Promise<void> => {
+  await db.send(
+    new PutCommand({
+      TableName: table,
+      Item: {
+        pk: `PIPELINE#${rollout.pipeline}`,
+        sk: imageVersionSortKey(rollout.rolloutId),
+        type: "index",
+        rolloutId: rollout.rolloutId,
+        ...(rollout.name ? { name: rollout.name } : {}),
+        pipeline: rollout.pipeline,
+        createdAt: rollout.createdAt,
+      },
+    }),
+  );
+};
+
+/** A pipeline's rollouts with the newest images first (by version, then build number). */
 export const latestRollouts = async (
   db: DynamoDBDocumentClient,
   table: string,
@@ -523,13 +584,51 @@ export const latestRollouts = async (
   const { Items: items = [] } = await db.send(
     new QueryCommand({
       TableName: table,
-      KeyConditionExpression: "pk = :pk",
-      ExpressionAttributeValues: { ":pk": `PIPELINE#${pipeline}` },
+      KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
+      ExpressionAttributeValues: {
+        ":pk": `PIPELINE#${pipeline}`,
+        ":prefix": PIPELINE_INDEX_PREFIX,
+      },
       ScanIndexForward: false,
       Limit: limit,
     }),
   );
   return items.map((item) => String(item.rolloutId));
+};
+
+/**
+ * The rollout an operator means: its id (the image ARN) as is, or its readable name
+ * (`<recipe>/<version>/<build>`, what status and alerts show), looked up among the pipeline's
+ * rollouts when one is named, else among unfinished ones. A name two rollouts share (two pipelines
+ * whose recipes share a name) is refused with both ids, rather than guessed.
+ */
+export const resolveRolloutId = async (
+  db: DynamoDBDocumentClient,
+  table: string,
+  reference: string,
+  pipeline?: string,
+): Promise<string | undefined> => {
+  if (reference.startsWith("arn:")) return reference;
+  const matches = new Set<string>();
+  for await (const page of paginateQuery(
+    { client: db },
+    {
+      TableName: table,
+      KeyConditionExpression: "pk = :pk",
+      ExpressionAttributeValues: { ":pk": pipeline ? `PIPELINE#${pipeline}` : "ACTIVE" },
+    },
+  )) {
+    for (const item of page.Items ?? []) {
+      if (item.name === reference || item.rolloutId === reference)
+        matches.add(String(item.rolloutId));
+    }
+  }
+  if (matches.size > 1) {
+    throw new UnknownNameError(
+      `rollout name "${reference}" is ambiguous: use one of ${[...matches].join(", ")}`,
+    );
+  }
+  return [...matches][0];
 };
 
 /**

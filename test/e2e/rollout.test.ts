@@ -43,7 +43,7 @@ describe("automatic rollout of an AVAILABLE image, in the sandbox", () => {
   let session: SandboxSession;
   let imageArn: string;
   let snsEvent: unknown;
-  const rolloutId = () => imageArn.split(":image/")[1] as string;
+  const rolloutId = () => imageArn;
 
   before(async () => {
     const dir = mkdtempSync(join(tmpdir(), "ami-orchestrator-"));

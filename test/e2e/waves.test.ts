@@ -37,7 +37,7 @@ describe("rollouts in waves, watched to the end, in the sandbox", () => {
     await handlers.startPipelines({ pipeline, scheduledTime: at }, fakeContext("start-pipelines"));
     return world.imageBuilder.imagesOf(arn).at(-1);
   };
-  const rolloutOf = (imageArn: string) => imageArn.split(":image/")[1] as string;
+  const rolloutOf = (imageArn: string) => imageArn;
   const refreshesIn = (accountId: string, since = 0) =>
     session.world.autoScaling.refreshes.filter(
       (refresh) => refresh.group.accountId === accountId && refresh.startTime >= since,

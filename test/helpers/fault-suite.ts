@@ -141,7 +141,7 @@ export const defineFaultSuite = (
       await lambda.run(world.clock.now() + 4 * 60 * MINUTE);
       for (const rule of rules) world.faults.remove(rule);
       row.restore?.(session);
-      const rolloutId = image.arn.split(":image/")[1] as string;
+      const rolloutId = image.arn;
       const state = await loadRollout(dynamo.db, dynamo.table, rolloutId);
       assert.ok(state, `rollout ${rolloutId} recorded`);
 

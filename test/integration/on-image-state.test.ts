@@ -7,7 +7,9 @@ import { mockClient } from "aws-sdk-client-mock";
 import { makeHandler } from "../../functions/on-image-state.ts";
 import { loadConfig } from "../../lib/config/load.ts";
 import { InvalidEventError } from "../../lib/errors.ts";
-import { getRollout } from "../../lib/rollout/store.ts";
+import { approveWaveAndAdvance } from "../../lib/rollout/advance.ts";
+import { rollbackPipeline } from "../../lib/rollout/rollback.ts";
+import { getRollout, latestRollouts } from "../../lib/rollout/store.ts";
 import { fakeContext } from "../../sandbox/lambda.ts";
 import { type LocalDynamo, startDynamo } from "../helpers/dynalite.ts";
 import { loadEvent, repoPath } from "../helpers/fixtures.ts";
@@ -15,6 +17,9 @@ import { loadEvent, repoPath } from "../helpers/fixtures.ts";
 const sqs = mockClient(SQSClient);
 const imageBuilder = mockClient(ImagebuilderClient);
 const config = loadConfig(repoPath("config/orchestrator.yml"));
+
+/** The sample image's ARN without its build number: rollouts are keyed by image ARN. */
+const IMAGE = "arn:aws:imagebuilder:eu-west-1:999999999999:image/base-al2023/1.4.0";
 
 type Outcomes = { outcomes: ReadonlyArray<Record<string, unknown>> };
 
@@ -89,7 +94,7 @@ describe("on-image-state with a real local DynamoDB", () => {
       sentBodies().map((body) => [body.wave, body.accountId, body.region, body.amiId]),
       [["dev", "111111111111", "eu-west-1", "ami-0a1b2c3d4e5f60002"]],
     );
-    const record = await getRollout(dynamo.db, dynamo.table, "base-al2023/1.4.0/100");
+    const record = await getRollout(dynamo.db, dynamo.table, `${IMAGE}/100`);
     assert.equal(record?.dispatchedWave, 0);
     assert.equal(record?.waveCount, 2);
   });
@@ -108,7 +113,7 @@ describe("on-image-state with a real local DynamoDB", () => {
     const { outcomes } = await invoke(snsAvailable(300, 3));
     assert.deepEqual(
       outcomes.map((outcome) => outcome.rolloutId),
-      ["base-al2023/1.4.0/300", "base-al2023/1.4.0/301", "base-al2023/1.4.0/302"],
+      [`${IMAGE}/300`, `${IMAGE}/301`, `${IMAGE}/302`],
     );
   });
 
@@ -154,15 +159,13 @@ describe("on-image-state with a real local DynamoDB", () => {
     const late = await invoke(snsAvailable(999));
 
     assert.equal(newer.outcomes[0]?.outcome, "rollout-started");
-    assert.ok(
-      ((newer.outcomes[0]?.superseded ?? []) as string[]).includes("base-al2023/1.4.0/1000"),
-    );
-    const old = await getRollout(dynamo.db, dynamo.table, "base-al2023/1.4.0/1000");
+    assert.ok(((newer.outcomes[0]?.superseded ?? []) as string[]).includes(`${IMAGE}/1000`));
+    const old = await getRollout(dynamo.db, dynamo.table, `${IMAGE}/1000`);
     assert.equal(old?.status, "superseded");
-    assert.equal(old?.supersededBy, "base-al2023/1.4.0/1001");
+    assert.equal(old?.supersededBy, `${IMAGE}/1001`);
     assert.deepEqual(
       { outcome: late.outcomes[0]?.outcome, newer: late.outcomes[0]?.newerRollout },
-      { outcome: "stale-image", newer: "base-al2023/1.4.0/1001" },
+      { outcome: "stale-image", newer: `${IMAGE}/1001` },
     );
     assert.equal(sqs.commandCalls(SendMessageBatchCommand).length, 0);
   });
@@ -219,5 +222,46 @@ describe("on-image-state with a real local DynamoDB", () => {
       return true;
     });
     assert.ok(logged.some((entry) => entry.level === "error" && entry.fields.event !== undefined));
+  });
+
+  it("after an older image's late notification, approve and rollback act on the newer image", async () => {
+    // 1.10.0/1 is newer than 1.9.0/5: by version, not by arrival (nor by the ids as text).
+    const image = (version: string, build: number) => {
+      const event = snsAvailable(build);
+      const record = event.Records[0] as { Sns: { Message: string } };
+      const message = JSON.parse(record.Sns.Message);
+      record.Sns.Message = JSON.stringify({
+        ...message,
+        version,
+        arn: message.arn.replace("/1.4.0/", `/${version}/`),
+      });
+      return event;
+    };
+    const newer = `${IMAGE.replace("1.4.0", "1.10.0")}/1`;
+    await invoke(image("1.10.0", 1));
+    const late = await invoke(image("1.9.0", 5));
+    assert.equal(late.outcomes[0]?.outcome, "stale-image");
+
+    const deps = {
+      config,
+      db: dynamo.db,
+      table: dynamo.table,
+      sqs: new SQSClient({ region: "eu-west-1" }),
+      queueUrl: "https://sqs.eu-west-1.amazonaws.com/999999999999/rollout",
+      clock: { now: () => Date.parse("2026-11-23T03:00:00Z") },
+      autoScaling: () => assert.fail("no group was rolled: nothing to call"),
+      ec2: () => assert.fail("no group was rolled: nothing to call"),
+    };
+    const approved = await approveWaveAndAdvance({ pipeline: "base-al2023", wave: "prod" }, deps);
+    const rolledBack = await rollbackPipeline("base-al2023", deps, "test");
+
+    assert.equal(approved.rolloutId, newer);
+    assert.equal(rolledBack.rolloutId, newer);
+    assert.ok(
+      !(await latestRollouts(dynamo.db, dynamo.table, "base-al2023", 100)).some((id) =>
+        id.includes("/1.9.0/"),
+      ),
+      "the stale image is not in the pipeline's index",
+    );
   });
 });

@@ -3,7 +3,8 @@
  * every function on nodejs22.x/arm64 with its own role, its ESM bundle and config in its zip,
  * one Scheduler schedule per scheduled pipeline (time zone, flexible window off, the contract
  * input), on-failure destinations for asynchronous triggers, the Image Builder rule, the SQS
- * mapping with partial batch responses, and no IAM statement granting a mutating action on "*".
+ * mapping with partial batch responses, alarm topics CloudWatch can publish to (not on
+ * alias/aws/sns), and no IAM statement granting a mutating action on "*".
  *
  *   npx tsx scripts/check-template.ts [.serverless]
  */
@@ -35,6 +36,63 @@ export const EXPECTED_FUNCTIONS = [
 ];
 
 const asArray = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
+
+/** The AWS-managed SNS key, by alias or alias ARN. */
+const AWS_MANAGED_SNS_KEY = /(^|:)alias\/aws\/sns$/;
+
+/**
+ * A topic that CloudWatch alarms notify must be unencrypted or on a customer-managed key whose
+ * policy lets cloudwatch.amazonaws.com use it: the AWS-managed alias/aws/sns key does not, and
+ * its policy cannot be edited, so the alarm's notifications are dropped (AWS knowledge center
+ * "cloudwatch-configure-alarm-sns"; SNS developer guide, sns-key-management).
+ */
+export const alarmTopicProblems = (template: Record<string, Resource>): string[] => {
+  const problems: string[] = [];
+  const alarmed = new Set<string>();
+  for (const resource of Object.values(template)) {
+    if (resource.Type !== "AWS::CloudWatch::Alarm") continue;
+    for (const list of ["AlarmActions", "OKActions", "InsufficientDataActions"]) {
+      for (const action of asArray((resource.Properties[list] ?? []) as unknown[])) {
+        const ref = (action as { Ref?: string }).Ref;
+        if (ref && template[ref]?.Type === "AWS::SNS::Topic") alarmed.add(ref);
+      }
+    }
+  }
+  for (const id of [...alarmed].sort()) {
+    const key = template[id]?.Properties.KmsMasterKeyId;
+    if (key === undefined) continue;
+    if (typeof key === "string") {
+      if (AWS_MANAGED_SNS_KEY.test(key))
+        problems.push(
+          `${id}: alarms notify it, but it is encrypted with alias/aws/sns, which CloudWatch cannot use`,
+        );
+      continue;
+    }
+    const keyId =
+      (key as { Ref?: string }).Ref ?? (key as { "Fn::GetAtt"?: string[] })["Fn::GetAtt"]?.[0];
+    const keyResource = keyId ? template[keyId] : undefined;
+    if (keyResource?.Type !== "AWS::KMS::Key") continue;
+    const statements = ((keyResource.Properties.KeyPolicy as { Statement?: Statement[] })
+      ?.Statement ?? []) as Array<Statement & { Principal?: { Service?: string | string[] } }>;
+    const admitted = (action: string) =>
+      statements.some(
+        (statement) =>
+          statement.Effect === "Allow" &&
+          asArray(statement.Principal?.Service ?? []).includes("cloudwatch.amazonaws.com") &&
+          asArray(statement.Action).some(
+            (pattern) =>
+              pattern === action ||
+              (pattern.endsWith("*") && action.startsWith(pattern.slice(0, -1))),
+          ),
+      );
+    const missing = ["kms:Decrypt", "kms:GenerateDataKey"].filter((action) => !admitted(action));
+    if (missing.length > 0)
+      problems.push(
+        `${id}: alarms notify it, but its key ${keyId} does not let cloudwatch.amazonaws.com ${missing.join(", ")}`,
+      );
+  }
+  return problems;
+};
 
 export const checkTemplate = (
   template: { Resources: Record<string, Resource> },
@@ -135,6 +193,18 @@ export const checkTemplate = (
     !JSON.stringify(imageStateRule?.[1].Properties.EventPattern ?? {}).includes("aws.imagebuilder")
   )
     problems.push("on-image-state: no EventBridge rule for Image Builder state changes");
+  if (
+    functionRef("on-image-state") &&
+    !resources.some(
+      ([, resource]) =>
+        resource.Type === "AWS::Events::Rule" &&
+        mentions(resource.Properties.Targets, functionRef("on-image-state")) &&
+        JSON.stringify(resource.Properties.EventPattern ?? {}).includes(
+          "EC2 Image Builder Image Pipeline Automatically Disabled",
+        ),
+    )
+  )
+    problems.push("on-image-state: no EventBridge rule for pipelines Image Builder disabled");
   const watchRules = resources.filter(
     ([, resource]) =>
       resource.Type === "AWS::Events::Rule" &&
@@ -168,6 +238,8 @@ export const checkTemplate = (
     )
       problems.push("roll-out-target: the SQS mapping does not report partial batch failures");
   }
+
+  problems.push(...alarmTopicProblems(template.Resources));
 
   for (const [id, resource] of resources) {
     if (resource.Type !== "AWS::IAM::Role") continue;

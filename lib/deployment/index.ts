@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { OrchestratorConfig } from "../config/schema.ts";
+import { INSTANCE_REFRESH_OUTCOMES } from "../events/instance-refresh.ts";
 
 /**
  * What serverless.yml derives from the config (through serverless/derived.cjs): one EventBridge
@@ -25,6 +26,27 @@ export const IMAGE_STATE_PATTERN = {
   detail: { state: { status: ["AVAILABLE", "FAILED"] } },
 };
 
+/**
+ * Image Builder's notice that it disabled a pipeline after repeated failed builds: on-image-state
+ * alerts on it. A pattern of its own, since it has no `detail.state` to filter on (EventBridge
+ * reference, "EC2 Image Builder events").
+ */
+export const PIPELINE_AUTO_DISABLED_PATTERN = {
+  source: ["aws.imagebuilder"],
+  "detail-type": ["EC2 Image Builder Image Pipeline Automatically Disabled"],
+};
+
+/**
+ * The instance-refresh events target accounts forward (templates/target-account-role.yml) and
+ * watch-rollouts accepts: every outcome its parser knows, so nothing forwarded is dropped.
+ */
+export const INSTANCE_REFRESH_PATTERN = {
+  source: ["aws.autoscaling"],
+  "detail-type": INSTANCE_REFRESH_OUTCOMES.map(
+    (outcome) => `EC2 Auto Scaling Instance Refresh ${outcome}`,
+  ),
+};
+
 const sub = (arn: string) => ({ "Fn::Sub": arn });
 
 export interface DerivedSettings {
@@ -34,6 +56,8 @@ export interface DerivedSettings {
   /** The role roll-out-target assumes in each target account. */
   readonly targetRoleArns: unknown[];
   readonly onImageStateEvents: unknown[];
+  /** watch-rollouts' rule for the instance-refresh events target accounts forward. */
+  readonly instanceRefreshPattern: typeof INSTANCE_REFRESH_PATTERN;
   /** Target accounts allowed to put their instance-refresh events on this account's bus. */
   readonly eventBusPolicyStatement: Record<string, unknown>;
   readonly startPipelinesEvents: Array<{ schedule: Record<string, unknown> }>;
@@ -72,10 +96,12 @@ export const deriveSettings = (
   },
   onImageStateEvents: [
     { eventBridge: { pattern: IMAGE_STATE_PATTERN } },
+    { eventBridge: { pattern: PIPELINE_AUTO_DISABLED_PATTERN } },
     ...[
       ...new Set(config.pipelines.flatMap((pipeline) => pipeline.notificationTopicArn ?? [])),
     ].map((arn) => ({ sns: { arn } })),
   ],
+  instanceRefreshPattern: INSTANCE_REFRESH_PATTERN,
   startPipelinesEvents: config.pipelines.flatMap((pipeline) =>
     pipeline.schedule
       ? [

@@ -1,8 +1,28 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
+import { parseCloudFormationYaml } from "../../../lib/deployment/cloudformation.ts";
 import { deriveSettings, scheduleName } from "../../../lib/deployment/index.ts";
-import { checkTemplate } from "../../../scripts/check-template.ts";
-import { pipelineArn, testConfig } from "../../helpers/fixtures.ts";
+import { alarmTopicProblems, checkTemplate } from "../../../scripts/check-template.ts";
+import { loadEvent, pipelineArn, repoPath, testConfig } from "../../helpers/fixtures.ts";
+
+/** An EventBridge pattern of exact values (all this project uses): arrays list accepted values. */
+type Pattern = { readonly [field: string]: readonly unknown[] | Pattern };
+
+/**
+ * EventBridge matching for such patterns (EventBridge user guide, eb-event-patterns): every
+ * field of the pattern must be in the event; a leaf matches if the event's value (or one of its
+ * values, for an array) is listed.
+ */
+const matchesPattern = (pattern: Pattern, event: unknown): boolean =>
+  Object.entries(pattern).every(([field, expected]) => {
+    const value = (event as Record<string, unknown> | undefined)?.[field];
+    if (value === undefined) return false;
+    if (!Array.isArray(expected)) return matchesPattern(expected as Pattern, value);
+    if (expected.some((item) => typeof item === "object" && item !== null))
+      throw new Error(`content filters are not modelled here: ${JSON.stringify(expected)}`);
+    return [value].flat().some((item) => expected.includes(item));
+  });
 
 const options = {
   service: "ami-orchestrator",
@@ -53,7 +73,7 @@ describe("settings derived for serverless.yml", () => {
   - name: another
     arn: ${pipelineArn("another")}
     notificationTopicArn: ${topic}`);
-    const [rule, ...topics] = deriveSettings(config, options).onImageStateEvents;
+    const [rule, disabledRule, ...topics] = deriveSettings(config, options).onImageStateEvents;
     assert.deepEqual(rule, {
       eventBridge: {
         pattern: {
@@ -63,7 +83,40 @@ describe("settings derived for serverless.yml", () => {
         },
       },
     });
+    assert.deepEqual(disabledRule, {
+      eventBridge: {
+        pattern: {
+          source: ["aws.imagebuilder"],
+          "detail-type": ["EC2 Image Builder Image Pipeline Automatically Disabled"],
+        },
+      },
+    });
     assert.deepEqual(topics, [{ sns: { arn: topic } }]);
+  });
+
+  it("delivers Image Builder's pipeline-auto-disabled event to on-image-state, and AVAILABLE/FAILED images", () => {
+    const patterns = deriveSettings(testConfig(), options).onImageStateEvents.flatMap(
+      (event): Pattern[] => {
+        const pattern = (event as { eventBridge?: { pattern: Pattern } }).eventBridge?.pattern;
+        return pattern ? [pattern] : [];
+      },
+    );
+    const delivered = (name: string) =>
+      patterns.some((pattern) => matchesPattern(pattern, loadEvent(name)));
+    assert.ok(delivered("imagebuilder-eventbridge-pipeline-disabled"));
+    assert.ok(delivered("imagebuilder-eventbridge-image-available"));
+    assert.ok(delivered("imagebuilder-eventbridge-image-failed"));
+    const building = loadEvent("imagebuilder-eventbridge-image-available");
+    (building.detail as { state: { status: string } }).state.status = "BUILDING";
+    assert.ok(!patterns.some((pattern) => matchesPattern(pattern, building)));
+  });
+
+  it("accepts every instance-refresh event the parser knows on watch-rollouts' rule", () => {
+    const pattern = deriveSettings(testConfig(), options).instanceRefreshPattern;
+    assert.ok(matchesPattern(pattern, loadEvent("asg-instance-refresh-succeeded")));
+    assert.ok(
+      pattern["detail-type"].includes("EC2 Auto Scaling Instance Refresh Checkpoint Reached"),
+    );
   });
 
   it("scopes IAM to the configured pipeline ARNs", () => {
@@ -170,5 +223,86 @@ describe("packaged template check", () => {
       "no schedule for pipeline base",
       "start-pipelines: no on-failure destination for failed asynchronous events",
     ]);
+  });
+
+  describe("topics that alarms notify", () => {
+    const alarmOn = (topic: string) => ({
+      Type: "AWS::CloudWatch::Alarm",
+      Properties: { AlarmActions: [{ Ref: topic }] },
+    });
+    const key = (principals: string[], actions: string[]) => ({
+      Type: "AWS::KMS::Key",
+      Properties: {
+        KeyPolicy: {
+          Statement: principals.map((service) => ({
+            Effect: "Allow",
+            Principal: { Service: service },
+            Action: actions,
+            Resource: "*",
+          })),
+        },
+      },
+    });
+    const topic = (kmsMasterKeyId?: unknown) => ({
+      Type: "AWS::SNS::Topic",
+      Properties: kmsMasterKeyId === undefined ? {} : { KmsMasterKeyId: kmsMasterKeyId },
+    });
+
+    it("flags a topic on alias/aws/sns: CloudWatch cannot publish to it", () => {
+      assert.deepEqual(
+        alarmTopicProblems({ Topic: topic("alias/aws/sns"), Alarm: alarmOn("Topic") }),
+        [
+          "Topic: alarms notify it, but it is encrypted with alias/aws/sns, which CloudWatch cannot use",
+        ],
+      );
+      assert.equal(
+        alarmTopicProblems({
+          Topic: topic("arn:aws:kms:eu-west-1:999999999999:alias/aws/sns"),
+          Alarm: alarmOn("Topic"),
+        }).length,
+        1,
+      );
+    });
+
+    it("flags a customer-managed key whose policy does not admit cloudwatch.amazonaws.com", () => {
+      assert.deepEqual(
+        alarmTopicProblems({
+          Key: key(["events.amazonaws.com"], ["kms:Decrypt", "kms:GenerateDataKey*"]),
+          Topic: topic({ "Fn::GetAtt": ["Key", "Arn"] }),
+          Alarm: alarmOn("Topic"),
+        }),
+        [
+          "Topic: alarms notify it, but its key Key does not let cloudwatch.amazonaws.com kms:Decrypt, kms:GenerateDataKey",
+        ],
+      );
+    });
+
+    it("accepts a key that admits CloudWatch, an unencrypted topic, and alias/aws/sns where no alarm publishes", () => {
+      assert.deepEqual(
+        alarmTopicProblems({
+          Key: key(["cloudwatch.amazonaws.com"], ["kms:Decrypt", "kms:GenerateDataKey*"]),
+          Alarmed: topic({ Ref: "Key" }),
+          Plain: topic(),
+          Quiet: topic("alias/aws/sns"),
+          A: alarmOn("Alarmed"),
+          B: alarmOn("Plain"),
+        }),
+        [],
+      );
+    });
+
+    it("passes serverless.yml's own topics and key", () => {
+      const serverless = parseCloudFormationYaml(readFileSync(repoPath("serverless.yml"), "utf8"));
+      const resources = Object.assign(
+        {},
+        ...serverless.resources.map((part: { Resources?: object }) => part.Resources ?? {}),
+      );
+      assert.ok(
+        Object.values(resources).some(
+          (r) => (r as { Type: string }).Type === "AWS::CloudWatch::Alarm",
+        ),
+      );
+      assert.deepEqual(alarmTopicProblems(resources), []);
+    });
   });
 });

@@ -1,26 +1,17 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
-import { parse, type Tags } from "yaml";
+import { parseCloudFormationYaml } from "../../../lib/deployment/cloudformation.ts";
+import { INSTANCE_REFRESH_PATTERN } from "../../../lib/deployment/index.ts";
 import { AUTO_SCALING_GRANT_OPERATIONS } from "../../../lib/kms/grants.ts";
 import { repoPath } from "../../helpers/fixtures.ts";
 
-/** CloudFormation short-form tags, kept as `{ "Fn::X": value }` so the template can be inspected. */
-const cloudFormationTags: Tags = ["Ref", "Sub", "GetAtt", "If", "Not", "Equals"].flatMap((name) => {
-  const key = name === "Ref" ? "Ref" : `Fn::${name}`;
-  const resolve = (value: unknown) => ({ [key]: value });
-  return [
-    { tag: `!${name}`, resolve, collection: "seq" as const },
-    { tag: `!${name}`, resolve, collection: "map" as const },
-    { tag: `!${name}`, resolve },
-  ];
-});
-
 type Statement = { Sid: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
 
-const template = parse(readFileSync(repoPath("templates/target-account-role.yml"), "utf8"), {
-  customTags: cloudFormationTags,
-});
+const template = parseCloudFormationYaml(
+  readFileSync(repoPath("templates/target-account-role.yml"), "utf8"),
+);
+const serverless = parseCloudFormationYaml(readFileSync(repoPath("serverless.yml"), "utf8"));
 const role = template.Resources.OrchestratorTargetRole.Properties;
 const statements: Statement[] = role.Policies[0].PolicyDocument.Statement;
 const bySid = (sid: string) => statements.find((statement) => statement.Sid === sid);
@@ -74,26 +65,57 @@ describe("target account role template", () => {
     }
   });
 
-  it("covers every call roll-out-target and watch-rollouts make", () => {
-    const allowed = new Set(statements.flatMap(actions));
-    for (const action of [
-      "autoscaling:DescribeInstanceRefreshes",
-      "autoscaling:RollbackInstanceRefresh",
-      "autoscaling:DescribeAutoScalingGroups",
-      "autoscaling:StartInstanceRefresh",
-      "autoscaling:CancelInstanceRefresh",
-      "ec2:DescribeImages",
-      "ec2:DescribeSnapshots",
-      "ec2:DescribeLaunchTemplateVersions",
-      "ec2:CreateLaunchTemplateVersion",
-      "ec2:ModifyLaunchTemplate",
-      "kms:CreateGrant",
-      "kms:DescribeKey",
-      "iam:GetRole",
-      "iam:CreateServiceLinkedRole",
-    ]) {
-      assert.ok(allowed.has(action), action);
-    }
+  // Every call roll-out-target and watch-rollouts make with this role is checked against it in
+  // test/unit/deployment/function-roles.test.ts, from what their bundles call.
+
+  it("lets launch templates tag what they launch, and nothing else", () => {
+    const tagging = bySid("TagWhatLaunchTemplatesLaunch");
+    assert.deepEqual(actions(tagging), ["ec2:CreateTags"]);
+    assert.deepEqual(tagging?.Condition, {
+      StringEquals: { "ec2:CreateAction": "RunInstances" },
+    });
+    const arns = (tagging?.Resource ?? []) as Array<{ "Fn::Sub": string }>;
+    const types = arns.map((arn) => /:([\w-]+)\/\*$/.exec(arn["Fn::Sub"])?.[1]);
+    for (const type of ["instance", "volume", "network-interface"])
+      assert.ok(types.includes(type), type);
+    for (const arn of arns) assert.match(arn["Fn::Sub"], /:\$\{AWS::AccountId\}:/);
+  });
+
+  it("may describe this account's own keys (aws/ebs, its CMKs) as well as the listed ones", () => {
+    const describes = statements.filter((statement) =>
+      actions(statement).includes("kms:DescribeKey"),
+    );
+    const resources = describes.flatMap((statement) => [statement.Resource].flat());
+    assert.ok(resources.some((resource) => JSON.stringify(resource) === '{"Ref":"KmsKeyArns"}'));
+    const $ = (name: string) => ["$", "{", name, "}"].join("");
+    assert.ok(
+      resources.some(
+        (resource) =>
+          JSON.stringify(resource) ===
+          JSON.stringify({
+            "Fn::Sub": `arn:${$("AWS::Partition")}:kms:*:${$("AWS::AccountId")}:key/*`,
+          }),
+      ),
+      JSON.stringify(resources),
+    );
+    // Grants stay limited to the listed keys.
+    assert.deepEqual(bySid("GrantsForTheAutoScalingServiceLinkedRoleOnly")?.Resource, {
+      Ref: "KmsKeyArns",
+    });
+  });
+
+  it("forwards exactly the instance-refresh events the orchestrator's rule accepts", () => {
+    const forwarded = template.Resources.InstanceRefreshForwardingRule.Properties.EventPattern;
+    const watch = serverless.functions["watch-rollouts"].events.find(
+      (event: { eventBridge?: unknown }) => event.eventBridge,
+    ).eventBridge.pattern;
+    // serverless.yml takes its pattern from lib/deployment (through serverless/derived.cjs).
+    assert.equal(watch, ["$", "{self:custom.derived.instanceRefreshPattern}"].join(""));
+    assert.deepEqual(forwarded.source, INSTANCE_REFRESH_PATTERN.source);
+    assert.deepEqual(
+      [...forwarded["detail-type"]].sort(),
+      [...INSTANCE_REFRESH_PATTERN["detail-type"]].sort(),
+    );
   });
 
   it("forwards every instance-refresh event to the orchestrator's default bus, in every region it is deployed", () => {

@@ -212,6 +212,52 @@ describe("packaged template check", () => {
     ]);
   });
 
+  it("flags on-image-state without a rule for pipelines Image Builder disabled", () => {
+    const fn = (pattern: unknown) => ({
+      Resources: {
+        OnImageState: {
+          Type: "AWS::Lambda::Function",
+          Properties: {
+            FunctionName: "ami-orchestrator-dev-on-image-state",
+            Runtime: "nodejs22.x",
+            Architectures: ["arm64"],
+            Role: { "Fn::GetAtt": ["OnImageStateRole", "Arn"] },
+          },
+        },
+        Invoke: {
+          Type: "AWS::Lambda::EventInvokeConfig",
+          Properties: {
+            FunctionName: { Ref: "OnImageState" },
+            DestinationConfig: { OnFailure: { Destination: "arn:queue" } },
+          },
+        },
+        Rule: {
+          Type: "AWS::Events::Rule",
+          Properties: {
+            EventPattern: pattern,
+            Targets: [{ Arn: { "Fn::GetAtt": ["OnImageState", "Arn"] } }],
+          },
+        },
+      },
+    });
+    const imageState = deriveSettings(config, options).onImageStateEvents.flatMap(
+      (event) => (event as { eventBridge?: { pattern: unknown } }).eventBridge?.pattern ?? [],
+    );
+    const checkOnImageState = (t: ReturnType<typeof fn>) =>
+      checkTemplate(t, config, () => [], ["on-image-state"]).filter((problem) =>
+        problem.startsWith("on-image-state"),
+      );
+    assert.deepEqual(checkOnImageState(fn(imageState[0])), [
+      "on-image-state: no EventBridge rule for pipelines Image Builder disabled",
+    ]);
+    const both = fn(imageState[0]);
+    (both.Resources as Record<string, unknown>).DisabledRule = {
+      ...both.Resources.Rule,
+      Properties: { ...both.Resources.Rule.Properties, EventPattern: imageState[1] },
+    };
+    assert.deepEqual(checkOnImageState(both), []);
+  });
+
   it("flags a missing schedule and a wrong runtime", () => {
     const bad = template([]);
     delete (bad.Resources as Record<string, unknown>).Schedule;

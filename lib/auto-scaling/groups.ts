@@ -69,6 +69,29 @@ export const classifyGroup = (group: AutoScalingGroup): DiscoveredGroup | Unsupp
         : "has no launch template",
     };
   }
+  // Overrides may launch from other templates, typically another architecture (Graviton next to
+  // x86). One image cannot serve both, and refreshing only the main template would leave part of
+  // the group on the old AMI: such a group is reported, not half-updated.
+  const otherTemplates = [
+    ...new Set(
+      (group.MixedInstancesPolicy?.LaunchTemplate?.Overrides ?? []).flatMap((override) => {
+        const spec = override.LaunchTemplateSpecification;
+        if (!spec) return [];
+        const same =
+          (spec.LaunchTemplateId !== undefined &&
+            spec.LaunchTemplateId === launchTemplate.launchTemplateId) ||
+          (spec.LaunchTemplateName !== undefined &&
+            spec.LaunchTemplateName === launchTemplate.launchTemplateName);
+        return same ? [] : [spec.LaunchTemplateId ?? spec.LaunchTemplateName ?? "?"];
+      }),
+    ),
+  ];
+  if (otherTemplates.length > 0) {
+    return {
+      name,
+      reason: `its mixed instances policy overrides launch from other launch templates (${otherTemplates.join(", ")}), usually for another architecture; one image cannot be rolled to them, so the group is not refreshed (roll it by hand, or split it per architecture)`,
+    };
+  }
   return {
     name,
     ...(group.ServiceLinkedRoleARN ? { serviceLinkedRoleArn: group.ServiceLinkedRoleARN } : {}),

@@ -14,6 +14,7 @@ export interface ResolvedTemplateVersion {
   readonly launchTemplateName: string;
   readonly versionNumber: number;
   readonly imageId?: string;
+  readonly description?: string;
 }
 
 export class LaunchTemplateError extends OrchestratorError {}
@@ -45,7 +46,39 @@ export const resolveTemplateVersion = async (
     launchTemplateName: version.LaunchTemplateName ?? version.LaunchTemplateId,
     versionNumber: version.VersionNumber,
     ...(version.LaunchTemplateData?.ImageId ? { imageId: version.LaunchTemplateData.ImageId } : {}),
+    ...(version.VersionDescription ? { description: version.VersionDescription } : {}),
   };
+};
+
+/**
+ * The description of the versions we create: it names the AMI, the rollout and the version it
+ * was made from, so a version found later can be recognised as ours (VersionDescription: ≤255).
+ */
+export const ownVersionDescription = (parts: {
+  amiId: string;
+  rolloutId: string;
+  sourceVersion: number;
+}): string =>
+  `ami-orchestrator: ${parts.amiId} from version ${parts.sourceVersion} (rollout ${parts.rolloutId})`.slice(
+    0,
+    255,
+  );
+
+/**
+ * The version this rollout's own version was made from, when `version` is one we created for
+ * this AMI and rollout (a `$Latest`/`$Default` reference resolved after our version appeared).
+ */
+export const sourceOfOwnVersion = (
+  version: Pick<ResolvedTemplateVersion, "description" | "imageId">,
+  parts: { amiId: string; rolloutId: string },
+): number | undefined => {
+  if (version.imageId !== parts.amiId || !version.description) return undefined;
+  const match = /^ami-orchestrator: (\S+) from version (\d+) \(rollout /.exec(version.description);
+  if (match?.[1] !== parts.amiId) return undefined;
+  const sourceVersion = Number(match[2]);
+  return version.description === ownVersionDescription({ ...parts, sourceVersion })
+    ? sourceVersion
+    : undefined;
 };
 
 /** ≤128 ASCII; the same rollout, template, base version and AMI always give the same token. */
@@ -65,17 +98,18 @@ export interface NewTemplateVersion {
   readonly versionNumber: number;
   /** False when the source version already launches this AMI: nothing was created. */
   readonly created: boolean;
-  readonly setAsDefault: boolean;
 }
 
 /**
  * One new version of the template, inheriting everything from the version the group uses and
  * changing only ImageId. The ClientToken makes a retried call return the version already created.
+ * The template's default version is not moved here: only once a refresh to it has succeeded
+ * (`setDefaultVersion`), so a rollback never relaunches the new AMI through `$Default`.
  */
 export const createVersionWithAmi = async (
   ec2: EC2Client,
-  source: ResolvedTemplateVersion,
-  options: { amiId: string; rolloutId: string; setDefaultVersion: boolean },
+  source: Pick<ResolvedTemplateVersion, "launchTemplateId" | "versionNumber" | "imageId">,
+  options: { amiId: string; rolloutId: string },
 ): Promise<NewTemplateVersion> => {
   if (source.imageId === options.amiId) {
     return {
@@ -83,7 +117,6 @@ export const createVersionWithAmi = async (
       sourceVersion: source.versionNumber,
       versionNumber: source.versionNumber,
       created: false,
-      setAsDefault: false,
     };
   }
   const token = launchTemplateClientToken({
@@ -96,10 +129,11 @@ export const createVersionWithAmi = async (
     new CreateLaunchTemplateVersionCommand({
       LaunchTemplateId: source.launchTemplateId,
       SourceVersion: String(source.versionNumber),
-      VersionDescription: `ami-orchestrator: ${options.amiId} (rollout ${options.rolloutId})`.slice(
-        0,
-        255,
-      ),
+      VersionDescription: ownVersionDescription({
+        amiId: options.amiId,
+        rolloutId: options.rolloutId,
+        sourceVersion: source.versionNumber,
+      }),
       LaunchTemplateData: { ImageId: options.amiId },
       ClientToken: token,
     }),
@@ -119,20 +153,26 @@ export const createVersionWithAmi = async (
       `launch template ${source.launchTemplateId} version ${created.VersionNumber} has errors: ${errors.map((error) => `${error.Code}: ${error.Message}`).join("; ")}`,
     );
   }
-  if (options.setDefaultVersion) {
-    await ec2.send(
-      new ModifyLaunchTemplateCommand({
-        LaunchTemplateId: source.launchTemplateId,
-        DefaultVersion: String(created.VersionNumber),
-        ClientToken: `${token.slice(0, 60)}-default`,
-      }),
-    );
-  }
   return {
     launchTemplateId: source.launchTemplateId,
     sourceVersion: source.versionNumber,
     versionNumber: created.VersionNumber,
     created: true,
-    setAsDefault: options.setDefaultVersion,
   };
+};
+
+/** Makes `versionNumber` the template's default (after a refresh to it succeeded). Idempotent. */
+export const setDefaultVersion = async (
+  ec2: EC2Client,
+  launchTemplateId: string,
+  versionNumber: number,
+): Promise<void> => {
+  await ec2.send(
+    new ModifyLaunchTemplateCommand({
+      LaunchTemplateId: launchTemplateId,
+      DefaultVersion: String(versionNumber),
+      // ≤128 ASCII; the same template and version always give the same token.
+      ClientToken: `default-${launchTemplateId}-${versionNumber}`,
+    }),
+  );
 };

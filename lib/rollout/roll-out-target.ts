@@ -10,6 +10,7 @@ import {
   discoverGroups,
 } from "../auto-scaling/groups.ts";
 import { startInstanceRefresh } from "../auto-scaling/instance-refresh.ts";
+import { isFloatingVersion, pointGroupAtVersion } from "../auto-scaling/pin-version.ts";
 import { ensureDefaultServiceLinkedRole } from "../auto-scaling/service-linked-role.ts";
 import type { Clock } from "../aws/clock.ts";
 import { findPipeline } from "../config/find.ts";
@@ -18,7 +19,11 @@ import { errorMessage, isRetryable, OrchestratorError } from "../errors.ts";
 import type { TargetMessage } from "../events/rollout-message.ts";
 import { describeKeyOwnership, ensureGrant, parseKeyArn } from "../kms/grants.ts";
 import { amiEncryption } from "../kms/snapshot-keys.ts";
-import { createVersionWithAmi, resolveTemplateVersion } from "../launch-templates/versions.ts";
+import {
+  createVersionWithAmi,
+  resolveTemplateVersion,
+  sourceOfOwnVersion,
+} from "../launch-templates/versions.ts";
 import {
   FINISHED_TARGET_STATUSES,
   type GrantRecord,
@@ -55,6 +60,12 @@ export interface RollOutTargetDeps {
   /** Groups of one target rolled concurrently. */
   readonly groupConcurrency?: number;
 }
+
+/** Group records a redelivery carries on from; any other status is that group's outcome. */
+const RESUMABLE_GROUP_STATUSES: ReadonlySet<GroupRecord["status"]> = new Set([
+  "waiting",
+  "pinning",
+]);
 
 /** How long to wait before asking again when a group already has a refresh running. */
 export const ACTIVE_REFRESH_RETRY_SECONDS = 300;
@@ -273,31 +284,66 @@ const runSteps = async (
     return { status: "requeued", reason: "waiting for new KMS grants to propagate", delaySeconds };
   }
 
-  // 5. One new launch-template version per distinct (template, version in use).
+  // 5. One new launch-template version per distinct (template, version in use). First the version
+  // each reference runs is resolved and saved, for all of them, before anything is created: after
+  // a crash (or while another reference to the same template is being rolled), `$Latest` or
+  // `$Default` may already name our new version, and the group would look up to date.
   const templates: Record<string, TemplateRecord> = { ...record.templates };
   const ec2 = deps.clients.ec2(account, region);
   const templateErrors = new Map<string, unknown>();
-  // Distinct templates, a few at a time: they are independent, and this is the critical path.
-  const pending = new Map<string, NonNullable<DiscoveredGroup["launchTemplate"]>>();
+  const references = new Map<string, NonNullable<DiscoveredGroup["launchTemplate"]>>();
   for (const group of groups) {
-    const key = templateKey(group);
-    if (!templates[key] && group.launchTemplate) pending.set(key, group.launchTemplate);
+    if (group.launchTemplate) references.set(templateKey(group), group.launchTemplate);
   }
   let transient: unknown;
+  const concurrency = { concurrency: deps.groupConcurrency ?? 4 };
+  const unresolved = [...references].filter(([key]) => !templates[key]);
   await pMap(
-    [...pending],
+    unresolved,
     async ([key, reference]) => {
       try {
-        const source = await resolveTemplateVersion(ec2, reference);
-        const version = await createVersionWithAmi(ec2, source, {
+        const resolved = await resolveTemplateVersion(ec2, reference);
+        // Our own version for this AMI (created by an earlier delivery): start from its source.
+        const ownSource = sourceOfOwnVersion(resolved, {
           amiId: message.amiId,
           rolloutId: message.rolloutId,
-          setDefaultVersion: rollout.launchTemplate.setDefaultVersion,
         });
         templates[key] = {
-          launchTemplateId: source.launchTemplateId,
-          launchTemplateName: source.launchTemplateName,
-          sourceVersion: version.sourceVersion,
+          launchTemplateId: resolved.launchTemplateId,
+          launchTemplateName: resolved.launchTemplateName,
+          sourceVersion: ownSource ?? resolved.versionNumber,
+          ...(ownSource === undefined && resolved.imageId
+            ? { sourceImageId: resolved.imageId }
+            : {}),
+        };
+      } catch (error) {
+        if (isRetryable(error)) transient ??= error;
+        else templateErrors.set(key, error);
+      }
+    },
+    concurrency,
+  );
+  if (unresolved.length > 0) await saveTarget({ templates });
+  if (transient) throw transient;
+  const uncreated = [...references.keys()].filter(
+    (key) => templates[key] && templates[key].versionNumber === undefined,
+  );
+  await pMap(
+    uncreated,
+    async (key) => {
+      const source = templates[key] as TemplateRecord;
+      try {
+        const version = await createVersionWithAmi(
+          ec2,
+          {
+            launchTemplateId: source.launchTemplateId,
+            versionNumber: source.sourceVersion,
+            ...(source.sourceImageId ? { imageId: source.sourceImageId } : {}),
+          },
+          { amiId: message.amiId, rolloutId: message.rolloutId },
+        );
+        templates[key] = {
+          ...source,
           versionNumber: version.versionNumber,
           created: version.created,
         };
@@ -306,10 +352,10 @@ const runSteps = async (
         else templateErrors.set(key, error);
       }
     },
-    { concurrency: deps.groupConcurrency ?? 4 },
+    concurrency,
   );
   // Record what was created before failing for a retry: the redelivery will not create it again.
-  await saveTarget({ templates });
+  if (uncreated.length > 0) await saveTarget({ templates });
   if (transient) throw transient;
 
   // 6. An instance refresh per group, pinned to the new version, a few groups at a time.
@@ -323,25 +369,32 @@ const runSteps = async (
     groups,
     async (group): Promise<GroupOutcome & { error?: unknown }> => {
       const previous = recorded.get(group.name);
-      if (previous && previous.status !== "waiting") return previous;
+      if (previous && !RESUMABLE_GROUP_STATUSES.has(previous.status)) return previous;
       const template = templates[templateKey(group)];
+      const floating = isFloatingVersion(group.launchTemplate?.version)
+        ? (group.launchTemplate?.version as "$Latest" | "$Default")
+        : undefined;
+      // Pinned by an earlier delivery: the group now names a number, but still "follows".
+      const follows = floating ?? previous?.follows;
       const base = {
         group: group.name,
         accountId: account.id,
         region,
         // Kept across the retry, so a group gets one extra refresh for a slow grant, never more.
         ...(previous?.grantRetried ? { grantRetried: true } : {}),
+        ...(follows ? { follows } : {}),
       };
-      if (!template) {
+      if (template?.versionNumber === undefined) {
         const reason = errorMessage(templateErrors.get(templateKey(group)));
         const failed = { ...base, status: "failed" as const, reason, updatedAt: nowIso() };
         await saveGroup(failed);
         return failed;
       }
+      const newVersion = template.versionNumber;
       const versions = {
         launchTemplateId: template.launchTemplateId,
         previousVersion: template.sourceVersion,
-        newVersion: template.versionNumber,
+        newVersion,
       };
       if (!template.created && rollout.instanceRefresh.skipMatching) {
         // The version in use already launches this AMI, and matching instances are skipped.
@@ -355,10 +408,21 @@ const runSteps = async (
         return upToDate;
       }
       try {
+        if (floating && rollout.instanceRefresh.autoRollback) {
+          // Auto-rollback is refused while the group follows `$Latest`/`$Default`: pin it to the
+          // version it runs (no instance replaced), recorded first so the pin is never forgotten.
+          await saveGroup({ ...base, ...versions, status: "pinning", updatedAt: nowIso() });
+          await pointGroupAtVersion(
+            autoScaling,
+            group,
+            template.launchTemplateId,
+            String(template.sourceVersion),
+          );
+        }
         const started = await startInstanceRefresh(
           autoScaling,
           group,
-          { launchTemplateId: template.launchTemplateId, versionNumber: template.versionNumber },
+          { launchTemplateId: template.launchTemplateId, versionNumber: newVersion },
           rollout.instanceRefresh,
         );
         if (started.status !== "started") {

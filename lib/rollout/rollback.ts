@@ -3,21 +3,18 @@ import {
   type AutoScalingClient,
   RollbackInstanceRefreshCommand,
 } from "@aws-sdk/client-auto-scaling";
-import { type EC2Client, ModifyLaunchTemplateCommand } from "@aws-sdk/client-ec2";
+import { ModifyLaunchTemplateCommand } from "@aws-sdk/client-ec2";
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { discoverGroups } from "../auto-scaling/groups.ts";
 import {
   activeRefreshWithVersion,
   startInstanceRefresh,
 } from "../auto-scaling/instance-refresh.ts";
-import type { AccountConfig } from "../config/schema.ts";
 import { errorMessage, OrchestratorError } from "../errors.ts";
 import { finishRollout, groupKey, latestRollouts, loadRollout } from "./store.ts";
 import type { WatchDeps } from "./watch.ts";
 
-export interface RollbackDeps extends WatchDeps {
-  readonly ec2: (account: AccountConfig, region: string) => EC2Client;
-}
+export type RollbackDeps = WatchDeps;
 
 export interface GroupRollback {
   readonly group: string;

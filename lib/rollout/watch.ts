@@ -3,11 +3,13 @@ import {
   CancelInstanceRefreshCommand,
   DescribeInstanceRefreshesCommand,
 } from "@aws-sdk/client-auto-scaling";
+import type { EC2Client } from "@aws-sdk/client-ec2";
 import type { AccountConfig } from "../config/schema.ts";
 import { errorMessage } from "../errors.ts";
 import type { InstanceRefreshEvent, InstanceRefreshOutcome } from "../events/instance-refresh.ts";
 import { type AdvanceDeps, type AdvanceOutcome, advanceRollout } from "./advance.ts";
 import { requeueTarget, targetMessage } from "./dispatch.ts";
+import { needsSettling, settleSucceededGroups } from "./settle.ts";
 import {
   deactivateRollout,
   findRefresh,
@@ -24,6 +26,8 @@ import {
 export interface WatchDeps extends AdvanceDeps {
   /** Auto Scaling in a target account (through its assumed role). */
   readonly autoScaling: (account: AccountConfig, region: string) => AutoScalingClient;
+  /** EC2 in a target account: the template's default version once a refresh succeeded. */
+  readonly ec2: (account: AccountConfig, region: string) => EC2Client;
 }
 
 const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_REFRESH_STATUSES);
@@ -105,6 +109,10 @@ export const applyRefreshEvent = async (
     now,
   );
   if (changed) await retryIfGrantNotPropagated(owner.rolloutId, deps);
+  if (changed && refreshStatus === "Successful") {
+    const state = await loadRollout(deps.db, deps.table, owner.rolloutId);
+    if (state) await settleSucceededGroups(state, deps);
+  }
   return {
     outcome: changed ? "recorded" : "already-recorded",
     rolloutId: owner.rolloutId,
@@ -239,13 +247,18 @@ export const pollRollouts = async (deps: WatchDeps): Promise<PollOutcome[]> => {
       }
     }
     if (updated.length > 0) await retryIfGrantNotPropagated(rolloutId, deps);
+    // Also retries what a lost event or a failed attempt left unsettled.
+    const current = await loadRollout(deps.db, deps.table, rolloutId);
+    if (current?.groups.some(needsSettling)) await settleSucceededGroups(current, deps);
     const advance = await advanceRollout(rolloutId, deps);
     const after = await loadRollout(deps.db, deps.table, rolloutId);
     if (
       after &&
       after.record.status !== "in-progress" &&
       after.groups.every(
-        (group) => !group.instanceRefreshId || TERMINAL.has(group.refreshStatus ?? ""),
+        (group) =>
+          (!group.instanceRefreshId || TERMINAL.has(group.refreshStatus ?? "")) &&
+          !needsSettling(group),
       )
     ) {
       await deactivateRollout(deps.db, deps.table, rolloutId);

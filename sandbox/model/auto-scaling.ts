@@ -82,6 +82,9 @@ export interface RefreshDurations {
 export class AutoScalingModel {
   readonly groups = new Map<string, SandboxGroup>();
   readonly refreshes: SandboxRefresh[] = [];
+  /** UpdateAutoScalingGroup calls, in order. */
+  readonly updates: Array<{ group: string; accountId: string; region: string; input: unknown }> =
+    [];
   readonly #listeners: RefreshListener[] = [];
 
   constructor(
@@ -243,12 +246,37 @@ export class AutoScalingModel {
       const desired = (call.input.DesiredConfiguration ??
         {}) as SandboxRefresh["desiredConfiguration"];
       const preferences = (call.input.Preferences ?? {}) as Record<string, unknown>;
-      const version = this.#templateSpecOf(desired)?.Version;
-      if (preferences.AutoRollback && (!version || version.startsWith("$"))) {
-        throw awsError(
-          "ValidationError",
-          "You can't enable auto rollback when the desired configuration uses $Latest or $Default.",
-        );
+      // Rollback (auto or manual) is refused without a desired configuration, and while the
+      // GROUP ITSELF uses $Latest/$Default (a numbered version in the desired configuration is
+      // not enough): "The rollback option is not available if the Auto Scaling group is
+      // configured to use the $Latest or $Default launch template version" (EC2 Auto Scaling
+      // user guide, instance-refresh-rollback; API reference RefreshPreferences.AutoRollback).
+      // The exact error text StartInstanceRefresh returns is not documented: a ValidationError,
+      // as for the documented "AutoRollback ... when the DesiredConfiguration parameter is empty".
+      if (preferences.AutoRollback) {
+        const current =
+          group.launchTemplate ??
+          group.mixedInstancesPolicy?.LaunchTemplate.LaunchTemplateSpecification;
+        const currentVersion = current?.Version ?? "$Default";
+        if (!this.#templateSpecOf(desired)) {
+          throw awsError(
+            "ValidationError",
+            "The request isn't valid. The AutoRollback parameter cannot be set to true when the DesiredConfiguration parameter is empty. Set AutoRollback to false or specify a desired configuration and try again.",
+          );
+        }
+        if (currentVersion === "$Latest" || currentVersion === "$Default") {
+          throw awsError(
+            "ValidationError",
+            `The request isn't valid. AutoRollback is not supported when the Auto Scaling group uses the launch template version ${currentVersion}. Specify a launch template version number on the Auto Scaling group and try again.`,
+          );
+        }
+        const desiredVersion = this.#templateSpecOf(desired)?.Version;
+        if (!desiredVersion || desiredVersion.startsWith("$")) {
+          throw awsError(
+            "ValidationError",
+            "You can't enable auto rollback when the desired configuration uses $Latest or $Default.",
+          );
+        }
       }
       const refresh: SandboxRefresh = {
         id: createHash("sha256")
@@ -268,6 +296,42 @@ export class AutoScalingModel {
       });
       this.clock.after(this.durations.firstLaunchMs, () => this.#firstLaunch(refresh));
       return { InstanceRefreshId: refresh.id };
+    },
+
+    /**
+     * Changes what the next launch uses; "Existing instances continue to run with the
+     * configuration that they were originally launched with" (API reference
+     * UpdateAutoScalingGroup). Properties not given are not changed.
+     */
+    UpdateAutoScalingGroup: (call: CallContext) => {
+      const group = this.#group(call, call.input.AutoScalingGroupName);
+      const launchTemplate = call.input.LaunchTemplate as TemplateSpec | undefined;
+      const policy = call.input.MixedInstancesPolicy as MixedPolicy | undefined;
+      const spec = launchTemplate ?? policy?.LaunchTemplate?.LaunchTemplateSpecification;
+      if (spec) {
+        const template = this.ec2.findTemplate(group, spec as Record<string, unknown>);
+        if (spec.Version && !this.ec2.resolveVersion(template, spec.Version)) {
+          throw awsError(
+            "ValidationError",
+            `The specified launch template version ${spec.Version} does not exist.`,
+          );
+        }
+      }
+      if (launchTemplate) {
+        group.launchTemplate = launchTemplate;
+        delete group.mixedInstancesPolicy;
+      }
+      if (policy) {
+        group.mixedInstancesPolicy = policy;
+        delete group.launchTemplate;
+      }
+      this.updates.push({
+        group: group.name,
+        accountId: group.accountId,
+        region: group.region,
+        input: call.input,
+      });
+      return {};
     },
 
     CancelInstanceRefresh: (call: CallContext) => {

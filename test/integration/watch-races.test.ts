@@ -5,6 +5,7 @@ import {
   CancelInstanceRefreshCommand,
   DescribeInstanceRefreshesCommand,
 } from "@aws-sdk/client-auto-scaling";
+import { EC2Client } from "@aws-sdk/client-ec2";
 import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { mockClient } from "aws-sdk-client-mock";
 import { advanceRollout } from "../../lib/rollout/advance.ts";
@@ -222,6 +223,7 @@ describe("concurrent watchers on a real local DynamoDB", () => {
         ...deps(),
         config: cancelling,
         autoScaling: () => new AutoScalingClient({ region: "eu-west-1" }),
+        ec2: () => new EC2Client({ region: "eu-west-1" }),
       })
     ).filter((polled) => polled.rolloutId === rolloutId);
 
@@ -261,6 +263,7 @@ describe("concurrent watchers on a real local DynamoDB", () => {
     await pollRollouts({
       ...deps(),
       autoScaling: () => new AutoScalingClient({ region: "eu-west-1" }),
+      ec2: () => new EC2Client({ region: "eu-west-1" }),
     });
 
     assert.equal(autoScaling.commandCalls(CancelInstanceRefreshCommand).length, 0);

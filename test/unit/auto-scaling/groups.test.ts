@@ -15,7 +15,11 @@ import {
   NoSuchEntityException,
 } from "@aws-sdk/client-iam";
 import { mockClient } from "aws-sdk-client-mock";
-import { type DiscoveredGroup, discoverGroups } from "../../../lib/auto-scaling/groups.ts";
+import {
+  classifyGroup,
+  type DiscoveredGroup,
+  discoverGroups,
+} from "../../../lib/auto-scaling/groups.ts";
 import {
   desiredConfiguration,
   type InstanceRefreshSettings,
@@ -306,5 +310,47 @@ describe("ensureDefaultServiceLinkedRole", () => {
     assert.deepEqual(iam.commandCalls(CreateServiceLinkedRoleCommand)[0]?.args[0].input, {
       AWSServiceName: "autoscaling.amazonaws.com",
     });
+  });
+});
+
+describe("classifyGroup", () => {
+  it("reports, instead of half-updating, a group whose overrides launch from another template", () => {
+    const classified = classifyGroup({
+      AutoScalingGroupName: "multi-arch",
+      MixedInstancesPolicy: {
+        LaunchTemplate: {
+          LaunchTemplateSpecification: { LaunchTemplateId: "lt-x86", Version: "3" },
+          Overrides: [
+            { InstanceType: "m7i.large" },
+            {
+              InstanceType: "m7g.large",
+              LaunchTemplateSpecification: { LaunchTemplateId: "lt-arm64", Version: "2" },
+            },
+          ],
+        },
+      },
+    } as never);
+
+    assert.ok("reason" in classified);
+    assert.match(classified.reason, /other launch templates \(lt-arm64\)/);
+  });
+
+  it("rolls a group whose overrides only repeat its own template", () => {
+    const classified = classifyGroup({
+      AutoScalingGroupName: "batch",
+      MixedInstancesPolicy: {
+        LaunchTemplate: {
+          LaunchTemplateSpecification: { LaunchTemplateName: "batch", Version: "3" },
+          Overrides: [
+            {
+              InstanceType: "m7i.large",
+              LaunchTemplateSpecification: { LaunchTemplateName: "batch", Version: "3" },
+            },
+          ],
+        },
+      },
+    } as never);
+
+    assert.ok(!("reason" in classified));
   });
 });

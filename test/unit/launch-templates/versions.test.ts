@@ -10,7 +10,10 @@ import { mockClient } from "aws-sdk-client-mock";
 import {
   createVersionWithAmi,
   launchTemplateClientToken,
+  ownVersionDescription,
   resolveTemplateVersion,
+  setDefaultVersion,
+  sourceOfOwnVersion,
 } from "../../../lib/launch-templates/versions.ts";
 
 const ec2 = mockClient(EC2Client);
@@ -56,7 +59,6 @@ describe("launch template versions", () => {
     const created = await createVersionWithAmi(new EC2Client({}), source, {
       amiId: "ami-new",
       rolloutId: "r1",
-      setDefaultVersion: false,
     });
 
     assert.deepEqual(created, {
@@ -64,7 +66,6 @@ describe("launch template versions", () => {
       sourceVersion: 7,
       versionNumber: 8,
       created: true,
-      setAsDefault: false,
     });
     const input = ec2.commandCalls(CreateLaunchTemplateVersionCommand)[0]?.args[0].input;
     assert.equal(input?.SourceVersion, "7");
@@ -82,29 +83,63 @@ describe("launch template versions", () => {
     assert.equal(ec2.commandCalls(ModifyLaunchTemplateCommand).length, 0);
   });
 
-  it("sets the new version as default when configured", async () => {
+  it("never moves the default version while creating one (only after the refresh succeeded)", async () => {
     ec2
       .on(CreateLaunchTemplateVersionCommand)
       .resolves({ LaunchTemplateVersion: { VersionNumber: 8 } });
+
+    await createVersionWithAmi(new EC2Client({}), source, { amiId: "ami-new", rolloutId: "r1" });
+
+    assert.equal(ec2.commandCalls(ModifyLaunchTemplateCommand).length, 0);
+  });
+
+  it("sets a default version with a token that repeats for the same template and version", async () => {
     ec2.on(ModifyLaunchTemplateCommand).resolves({});
 
-    await createVersionWithAmi(new EC2Client({}), source, {
+    await setDefaultVersion(new EC2Client({}), "lt-web", 8);
+    await setDefaultVersion(new EC2Client({}), "lt-web", 8);
+
+    const [first, second] = ec2.commandCalls(ModifyLaunchTemplateCommand);
+    assert.equal(first?.args[0].input.DefaultVersion, "8");
+    assert.equal(first?.args[0].input.LaunchTemplateId, "lt-web");
+    assert.ok(first?.args[0].input.ClientToken);
+    assert.equal(first?.args[0].input.ClientToken, second?.args[0].input.ClientToken);
+  });
+
+  it("recognises its own version for the same AMI and rollout, and the version it came from", () => {
+    const description = ownVersionDescription({
       amiId: "ami-new",
       rolloutId: "r1",
-      setDefaultVersion: true,
+      sourceVersion: 7,
     });
 
-    const input = ec2.commandCalls(ModifyLaunchTemplateCommand)[0]?.args[0].input;
-    assert.equal(input?.DefaultVersion, "8");
-    assert.equal(input?.LaunchTemplateId, "lt-web");
-    assert.ok(input?.ClientToken);
+    assert.equal(
+      sourceOfOwnVersion(
+        { description, imageId: "ami-new" },
+        { amiId: "ami-new", rolloutId: "r1" },
+      ),
+      7,
+    );
+    assert.equal(
+      sourceOfOwnVersion(
+        { description, imageId: "ami-new" },
+        { amiId: "ami-new", rolloutId: "r2" },
+      ),
+      undefined,
+    );
+    assert.equal(
+      sourceOfOwnVersion(
+        { description: "made by hand", imageId: "ami-new" },
+        { amiId: "ami-new", rolloutId: "r1" },
+      ),
+      undefined,
+    );
   });
 
   it("creates nothing when the version already launches this AMI", async () => {
     const result = await createVersionWithAmi(new EC2Client({}), source, {
       amiId: "ami-old",
       rolloutId: "r1",
-      setDefaultVersion: true,
     });
 
     assert.equal(result.created, false);
@@ -121,7 +156,6 @@ describe("launch template versions", () => {
       createVersionWithAmi(new EC2Client({}), source, {
         amiId: "ami-new",
         rolloutId: "r1",
-        setDefaultVersion: false,
       }),
       /InvalidAMIID\.Malformed: bad ami/,
     );

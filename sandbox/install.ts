@@ -9,9 +9,10 @@ import * as sns from "@aws-sdk/client-sns";
 import * as sqs from "@aws-sdk/client-sqs";
 import * as ssm from "@aws-sdk/client-ssm";
 import * as sts from "@aws-sdk/client-sts";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { FinalizeHandlerArguments, HandlerExecutionContext } from "@smithy/types";
 import { accountOfAccessKeyId, sandboxAccessKeyId } from "./identity.ts";
-import { afterStep, beforeStep } from "./invocation.ts";
+import { afterStep, beforeStep, currentFunctionName } from "./invocation.ts";
 import type { SandboxWorld } from "./model/world.ts";
 
 /** SDK clients the sandbox intercepts, with the service name the model uses. */
@@ -39,7 +40,14 @@ const identityOf = async (client: unknown, world: SandboxWorld) => {
   const credentials =
     typeof config.credentials === "function" ? await config.credentials() : config.credentials;
   const accountId = accountOfAccessKeyId(credentials.accessKeyId) ?? world.orchestratorAccountId;
-  return { region, accountId };
+  // Which function signs the call (the role IAM checks it against), if any.
+  const functionName = currentFunctionName();
+  return {
+    region,
+    accountId,
+    accessKeyId: credentials.accessKeyId,
+    ...(functionName ? { functionName } : {}),
+  };
 };
 
 export interface InstalledSandbox {
@@ -93,7 +101,7 @@ export const installSandbox = (world: SandboxWorld): InstalledSandbox => {
               async (request: FinalizeHandlerArguments<object>) => {
                 const blocked = beforeStep();
                 if (blocked) return blocked;
-                const { region, accountId } = await identityOf(this, world);
+                const identity = await identityOf(this, world);
                 const operation = String(
                   (context as { commandName?: string }).commandName ?? "",
                 ).replace(/Command$/, "");
@@ -101,8 +109,7 @@ export const installSandbox = (world: SandboxWorld): InstalledSandbox => {
                   service,
                   operation,
                   input: request.input as Record<string, unknown>,
-                  region,
-                  accountId,
+                  ...identity,
                 });
                 const died = afterStep();
                 if (died) return died;
@@ -123,10 +130,11 @@ export const installSandbox = (world: SandboxWorld): InstalledSandbox => {
     patched.push({ prototype });
   }
 
-  // DynamoDB is a real local server (dynalite): its calls go through unchanged, and are counted
-  // as steps of the invocation that makes them (crash tests).
-  {
-    const prototype = dynamodb.DynamoDBClient.prototype as unknown as { send: Send };
+  // DynamoDB is a real local server (dynalite): its calls go through unchanged once IAM allowed
+  // them, and are counted as steps of the invocation that makes them (crash tests). The document
+  // client shares its DynamoDB client's middleware stack: wired once per stack.
+  for (const client of [dynamodb.DynamoDBClient, DynamoDBDocumentClient]) {
+    const prototype = client.prototype as unknown as { send: Send };
     const originalSend = prototype.send;
     Object.defineProperty(prototype, "send", {
       configurable: true,
@@ -135,15 +143,24 @@ export const installSandbox = (world: SandboxWorld): InstalledSandbox => {
         this: { middlewareStack: { add: (...args: unknown[]) => void } },
         ...args: unknown[]
       ) {
-        if (!wired.has(this)) {
-          wired.add(this);
+        if (!wired.has(this.middlewareStack)) {
+          wired.add(this.middlewareStack);
           this.middlewareStack.add(
-            (next: (request: unknown) => Promise<unknown>) => async (request: unknown) => {
-              const blocked = beforeStep();
-              if (blocked) return blocked;
-              const output = await next(request);
-              return afterStep() ?? output;
-            },
+            (next: (request: unknown) => Promise<unknown>, context: HandlerExecutionContext) =>
+              async (request: FinalizeHandlerArguments<object>) => {
+                const blocked = beforeStep();
+                if (blocked) return blocked;
+                await world.authorizer?.authorize({
+                  service: "dynamodb",
+                  operation: String(
+                    (context as { commandName?: string }).commandName ?? "",
+                  ).replace(/Command$/, ""),
+                  input: request.input as Record<string, unknown>,
+                  ...(await identityOf(this, world)),
+                });
+                const output = await next(request);
+                return afterStep() ?? output;
+              },
             { step: "deserialize", priority: "high", name: "sandboxSteps" },
           );
         }

@@ -1,4 +1,5 @@
 import type { Context } from "aws-lambda";
+import { currentInvocation, runInInvocation } from "./invocation.ts";
 
 /** A Lambda context good enough for Powertools and middy, as `serverless invoke local` gives. */
 export const fakeContext = (functionName: string, overrides: Partial<Context> = {}): Context => ({
@@ -26,7 +27,13 @@ export const invoke = async <E, R>(
   event: E,
 ): Promise<{ ok: true; result: R } | { ok: false; error: Error }> => {
   try {
-    return { ok: true, result: await handler(event, fakeContext(functionName)) };
+    // Runs as `functionName`: the sandbox checks its calls against that function's role.
+    const run = () => handler(event, fakeContext(functionName));
+    const result =
+      currentInvocation()?.functionName === functionName
+        ? await run()
+        : await runInInvocation({ functionName, steps: 0, crashed: false }, run);
+    return { ok: true, result };
   } catch (error) {
     return { ok: false, error: error instanceof Error ? error : new Error(String(error)) };
   }

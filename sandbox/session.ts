@@ -1,6 +1,8 @@
+import type { Context } from "aws-lambda";
 import type { OrchestratorConfig } from "../lib/config/schema.ts";
 import { type LocalDynamo, startDynamo } from "./dynamodb.ts";
 import { installSandbox } from "./install.ts";
+import { currentInvocation, runInInvocation } from "./invocation.ts";
 import { type Invocation, SandboxLambdaService } from "./lambda-service.ts";
 import { SlackReceiver } from "./slack-receiver.ts";
 import { ALERTS_TOPIC, type WorldFromConfigOptions, worldFromConfig } from "./world-from-config.ts";
@@ -18,8 +20,8 @@ export const startSandbox = async (
     observer?: (invocation: Invocation) => void | Promise<void>;
   },
 ) => {
-  const world = worldFromConfig(config, options);
   const dynamo: LocalDynamo = await startDynamo();
+  const world = worldFromConfig(config, { tableName: dynamo.table, ...options });
   // Slack is a loopback HTTP server; its webhook URL sits in SSM like in a real deployment.
   const slack = await new SlackReceiver().start();
   const webhookParameter = config.notifications.slack?.webhookUrlParameter;
@@ -42,12 +44,34 @@ export const startSandbox = async (
     world.orchestratorRegion,
   );
   process.env.SLACK_WEBHOOK_PARAMETER = webhookParameter ?? "/ami-orchestrator/none";
+  // Each handler runs as its function (the role IAM checks its calls against), however a test or
+  // scenario calls it; the Lambda service's own invocation context, when there is one, wins.
+  const asFunction =
+    <E, R>(functionName: string, handler: (event: E, context: Context) => Promise<R>) =>
+    (event: E, context: Context): Promise<R> =>
+      currentInvocation()?.functionName === functionName
+        ? handler(event, context)
+        : runInInvocation({ functionName, steps: 0, crashed: false }, () =>
+            handler(event, context),
+          );
   const handlers = {
-    startPipelines: (await import("../functions/start-pipelines.ts")).handler,
-    onImageState: (await import("../functions/on-image-state.ts")).handler,
-    rollOutTarget: (await import("../functions/roll-out-target.ts")).handler,
-    watchRollouts: (await import("../functions/watch-rollouts.ts")).handler,
-    alerts: (await import("../functions/alerts.ts")).handler,
+    startPipelines: asFunction(
+      "start-pipelines",
+      (await import("../functions/start-pipelines.ts")).handler,
+    ),
+    onImageState: asFunction(
+      "on-image-state",
+      (await import("../functions/on-image-state.ts")).handler,
+    ),
+    rollOutTarget: asFunction(
+      "roll-out-target",
+      (await import("../functions/roll-out-target.ts")).handler,
+    ),
+    watchRollouts: asFunction(
+      "watch-rollouts",
+      (await import("../functions/watch-rollouts.ts")).handler,
+    ),
+    alerts: asFunction("alerts", (await import("../functions/alerts.ts")).handler),
   };
   const lambda = new SandboxLambdaService(world, handlers, world.queues, options.observer);
   return {
@@ -57,6 +81,9 @@ export const startSandbox = async (
     handlers,
     lambda,
     close: async () => {
+      // Refusals and what IAM could not evaluate offline belong in the test output.
+      if (world.authorizer.refusals.length > 0 || world.authorizer.notes.size > 0)
+        console.warn(world.authorizer.report());
       installed.restore();
       await slack.close();
       await dynamo.close();

@@ -1,5 +1,7 @@
 import { createHash } from "node:crypto";
 import { type OrchestratorConfig, parsePipelineArn } from "../lib/config/schema.ts";
+import { IamAuthorizer } from "./iam/authorizer.ts";
+import { functionRoles, type RolePolicies, targetAccountRole } from "./iam/policies.ts";
 import type { SandboxGroup } from "./model/auto-scaling.ts";
 import { slrArn } from "./model/iam.ts";
 import type { BuildDurations, Distribution } from "./model/image-builder.ts";
@@ -16,7 +18,21 @@ export interface WorldFromConfigOptions {
   readonly customSlrAccounts?: readonly string[];
   /** Also create, in each tag-selected target, a group still on a launch configuration. */
   readonly legacyLaunchConfigurationGroup?: boolean;
+  /** The DynamoDB table the functions use (serverless.yml's StateTable). */
+  readonly tableName?: string;
+  /**
+   * How each pipeline (by config name) distributes its AMIs; default `copy`. `share`: launch
+   * permission for every configured account of the region; `share-with-ou`: for an OU holding them
+   * all; `mixed`: the first account of each region gets a copy, the others the shared AMI.
+   */
+  readonly distributionModes?: Readonly<
+    Record<string, "copy" | "share" | "share-with-ou" | "mixed">
+  >;
 }
+
+/** The OU the sandbox's configured accounts belong to (for `share-with-ou`). */
+export const SANDBOX_OU = (buildAccountId: string) =>
+  `arn:aws:organizations::${buildAccountId}:ou/o-sandbox0001/ou-sb01-workload`;
 
 export interface RolloutQueues {
   readonly rollout: SandboxQueue;
@@ -25,6 +41,12 @@ export interface RolloutQueues {
   readonly alertsDeadLetter: SandboxQueue;
 }
 
+/** The stage the sandbox "deploys" serverless.yml with (names in its role policies). */
+export const SANDBOX_STAGE = "sandbox";
+
+/** The tag the target role's default (RequireManagedTag=true) requires on templates and groups. */
+export const MANAGED_TAG = { "ami-orchestrator:managed": "true" } as const;
+
 export const ALERTS_TOPIC = (accountId: string, region: string) =>
   `arn:aws:sns:${region}:${accountId}:ami-orchestrator-sandbox-alerts`;
 
@@ -32,6 +54,40 @@ export const ROLLOUT_QUEUE_NAME = "ami-orchestrator-sandbox-rollout";
 
 const amiId = (seed: string) =>
   `ami-0${createHash("sha256").update(seed).digest("hex").slice(0, 16)}`;
+
+/**
+ * The target role as templates/target-account-role.yml creates it in one account, with the
+ * parameters a platform team would give it: the orchestrator's account and region, the account's
+ * ExternalId and role name, and the build accounts' keys in the account's regions.
+ */
+export const deployTargetRole = (
+  world: SandboxWorld,
+  account: {
+    readonly id: string;
+    readonly roleName: string;
+    readonly externalId: string;
+    readonly regions: readonly string[];
+    readonly buildAccounts: readonly string[];
+  },
+  overrides: Record<string, string> = {},
+): RolePolicies | undefined =>
+  targetAccountRole({
+    accountId: account.id,
+    region: account.regions[0] ?? world.orchestratorRegion,
+    stackName: "ami-orchestrator-target",
+    parameters: {
+      OrchestratorAccountId: world.orchestratorAccountId,
+      OrchestratorRegion: world.orchestratorRegion,
+      ExternalId: account.externalId,
+      RoleName: account.roleName,
+      KmsKeyArns: account.buildAccounts
+        .flatMap((build) =>
+          account.regions.map((region) => KmsModel.keyArn(build, region, "ami-encryption")),
+        )
+        .join(","),
+      ...overrides,
+    },
+  });
 
 /**
  * A multi-account world that matches a config, as a platform team would have set it up:
@@ -46,7 +102,7 @@ const amiId = (seed: string) =>
 export const worldFromConfig = (
   config: OrchestratorConfig,
   options: WorldFromConfigOptions,
-): SandboxWorld & { readonly queues: RolloutQueues } => {
+): SandboxWorld & { readonly queues: RolloutQueues; readonly authorizer: IamAuthorizer } => {
   const first = parsePipelineArn(config.pipelines[0]?.arn ?? "");
   const world = new SandboxWorld({
     start: options.start,
@@ -59,10 +115,24 @@ export const worldFromConfig = (
     for (const region of account.regions)
       byRegion.set(region, [...(byRegion.get(region) ?? []), account.id]);
   }
-  const distributions: Distribution[] = [...byRegion].map(([region, accountIds]) => ({
-    region,
-    accountIds,
-  }));
+  const distributionsFor = (mode: string, buildAccountId: string): Distribution[] =>
+    [...byRegion].map(([region, accountIds]) => {
+      if (mode === "share")
+        return { region, accountIds: [], launchPermission: { userIds: accountIds } };
+      if (mode === "share-with-ou")
+        return {
+          region,
+          accountIds: [],
+          launchPermission: { organizationalUnitArns: [SANDBOX_OU(buildAccountId)] },
+        };
+      if (mode === "mixed")
+        return {
+          region,
+          accountIds: accountIds.slice(0, 1),
+          launchPermission: { userIds: accountIds.slice(1) },
+        };
+      return { region, accountIds };
+    });
   const targetIds = Object.values(config.accounts).map((account) => account.id);
   const keyOf = (accountId: string, region: string) => {
     const arn = KmsModel.keyArn(accountId, region, "ami-encryption");
@@ -82,30 +152,59 @@ export const worldFromConfig = (
       region: arn.region,
       recipeName: arn.resourceName,
       recipeVersion: "1.0.0",
-      distributions,
+      distributions: distributionsFor(
+        options.distributionModes?.[pipeline.name] ?? "copy",
+        arn.accountId,
+      ),
       status: options.disabledPipelines?.includes(pipeline.name) ? "DISABLED" : "ENABLED",
     });
   }
   // Distribution: each copy is an AMI owned by its account, encrypted with the build account's key.
+  // A launch permission shares the build account's AMI itself (EC2 ModifyImageAttribute
+  // launchPermission): its snapshots stay in the build account, encrypted with the build
+  // account's key, and are not shared (a launch permission does not grant createVolumePermission:
+  // EC2 user guide, "Share an AMI with specific AWS accounts"). An OU or organization share
+  // reaches every configured account (they are all members here).
   world.imageBuilder.onImageStateChange((image) => {
     if (image.status !== "AVAILABLE") return;
+    const pipeline = world.imageBuilder.pipelines.get(image.pipelineArn);
     for (const ami of image.amis) {
+      const permission =
+        ami.accountId === image.accountId
+          ? pipeline?.distributions.find((distribution) => distribution.region === ami.region)
+              ?.launchPermission
+          : undefined;
+      const sharedWith = permission
+        ? (permission.organizationArns?.length ?? 0) +
+            (permission.organizationalUnitArns?.length ?? 0) >
+          0
+          ? targetIds
+          : [...(permission.userIds ?? [])]
+        : [];
       world.ec2.registerImage({
         imageId: ami.image,
         ownerId: ami.accountId,
         region: ami.region,
         name: ami.name,
         kmsKeyIds: [keyOf(image.accountId, ami.region)],
+        sharedWith,
       });
     }
   });
 
+  const buildAccounts = [
+    ...new Set(
+      config.pipelines.flatMap((pipeline) => parsePipelineArn(pipeline.arn)?.accountId ?? []),
+    ),
+  ];
+  const targetRoles = new Map<string, RolePolicies>();
   for (const [alias, account] of Object.entries(config.accounts)) {
+    const targetRole = deployTargetRole(world, { ...account, buildAccounts });
+    if (targetRole) targetRoles.set(targetRole.roleArn, targetRole);
     world.sts.addRole({
       accountId: account.id,
       roleName: account.roleName,
-      externalId: account.externalId,
-      trustedAccountId: world.orchestratorAccountId,
+      maxSessionDuration: 3600,
     });
     world.iam.addServiceLinkedRole(account.id);
     const suffix = options.customSlrAccounts?.includes(alias) ? alias : undefined;
@@ -129,13 +228,14 @@ export const worldFromConfig = (
             region,
             name: `${name}-lt`,
             imageId: oldAmi,
+            tags: { ...MANAGED_TAG },
           });
           const spec = { LaunchTemplateId: template.id, Version: "$Default" };
           return world.autoScaling.addGroup({
             name,
             accountId: account.id,
             region,
-            tags: { ...rollout.autoScalingGroups.tags },
+            tags: { ...rollout.autoScalingGroups.tags, ...MANAGED_TAG },
             serviceLinkedRoleArn: role,
             desiredCapacity: 4,
             runningImageId: oldAmi,
@@ -174,7 +274,7 @@ export const worldFromConfig = (
               name: `${pipeline.name}-legacy`,
               accountId: account.id,
               region,
-              tags: { ...rollout.autoScalingGroups.tags },
+              tags: { ...rollout.autoScalingGroups.tags, ...MANAGED_TAG },
               serviceLinkedRoleArn: role,
               desiredCapacity: 2,
               launchConfigurationName: `${pipeline.name}-legacy-lc`,
@@ -210,5 +310,37 @@ export const worldFromConfig = (
     visibilityTimeoutSeconds: 360,
     deadLetter: { queue: alertsDeadLetter, maxReceiveCount: 5 },
   });
-  return Object.assign(world, { queues: { rollout, deadLetter, alerts, alertsDeadLetter } });
+  const queue = (logicalId: string, created: SandboxQueue) => ({
+    [logicalId]: {
+      Ref: created.url,
+      Arn: created.arn,
+      QueueName: created.arn.split(":").at(-1) ?? "",
+    },
+  });
+  const table = options.tableName ?? "ami-orchestrator-sandbox";
+  world.authorizer = new IamAuthorizer(world, {
+    functionRoles: functionRoles(config, {
+      accountId: world.orchestratorAccountId,
+      region: world.orchestratorRegion,
+      stackName: `ami-orchestrator-${SANDBOX_STAGE}`,
+      stage: SANDBOX_STAGE,
+      // The stack's resources are the sandbox's own table, queues and topic.
+      resources: {
+        StateTable: {
+          Ref: table,
+          Arn: `arn:aws:dynamodb:${world.orchestratorRegion}:${world.orchestratorAccountId}:table/${table}`,
+        },
+        ...queue("RolloutQueue", rollout),
+        ...queue("RolloutDeadLetterQueue", deadLetter),
+        ...queue("AlertsQueue", alerts),
+        ...queue("AlertsDeadLetterQueue", alertsDeadLetter),
+        AlertsTopic: { Ref: ALERTS_TOPIC(world.orchestratorAccountId, world.orchestratorRegion) },
+      },
+    }),
+    roles: targetRoles,
+  });
+  return Object.assign(world, {
+    queues: { rollout, deadLetter, alerts, alertsDeadLetter },
+    authorizer: world.authorizer as IamAuthorizer,
+  });
 };

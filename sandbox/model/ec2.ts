@@ -32,6 +32,8 @@ export interface SandboxLaunchTemplate {
   readonly region: string;
   readonly versions: TemplateVersion[];
   defaultVersion: number;
+  /** Resource tags (IAM policies condition on them: aws:ResourceTag/...). */
+  readonly tags?: Record<string, string>;
 }
 
 const id = (prefix: string, seed: string, length = 17) =>
@@ -87,6 +89,7 @@ export class Ec2Model {
     name: string;
     imageId: string;
     instanceType?: string;
+    tags?: Record<string, string>;
   }): SandboxLaunchTemplate {
     const created: SandboxLaunchTemplate = {
       id: id("lt", `${template.accountId}|${template.region}|${template.name}`),
@@ -100,6 +103,7 @@ export class Ec2Model {
         },
       ],
       defaultVersion: 1,
+      ...(template.tags ? { tags: template.tags } : {}),
     };
     this.templates.set(created.id, created);
     return created;
@@ -189,6 +193,12 @@ export class Ec2Model {
       };
     },
 
+    // A snapshot is visible to its owner (or with createVolumePermission, never granted here): an
+    // account launching a shared AMI cannot describe its snapshots. EC2 API reference,
+    // DescribeSnapshots ("private snapshots owned by other AWS accounts for which you have explicit
+    // create volume permissions"); by id, AWS answers InvalidSnapshot.NotFound (EC2 API error
+    // codes). The reference also says an inaccessible id may just be left out of the results:
+    // callers must handle both.
     DescribeSnapshots: (call: CallContext) => {
       const ids = (call.input.SnapshotIds as string[] | undefined) ?? [];
       return {

@@ -6,6 +6,9 @@ export interface CallContext {
   readonly accountId: string;
   readonly region: string;
   readonly input: Record<string, unknown>;
+  /** The credentials that signed the call (sandbox/identity.ts) and the function making it. */
+  readonly accessKeyId?: string;
+  readonly functionName?: string;
 }
 
 /** One injected fault: which calls it hits, what they get, how many times. */

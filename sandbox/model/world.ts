@@ -64,6 +64,8 @@ export class SandboxWorld {
   readonly logs = new LogsModel();
   readonly orchestratorAccountId: string;
   readonly orchestratorRegion: string;
+  /** IAM: authorises each call against its caller's policies (sandbox/iam/, worldFromConfig). */
+  authorizer?: { authorize(call: CallContext): Promise<void> };
   /** Real (wall-clock) latency added to every call, for fan-out benchmarks. */
   latencyMs = 0;
   readonly #services = new Map<string, Record<string, Operation>>();
@@ -112,6 +114,7 @@ export class SandboxWorld {
     const record = { ...call, at: this.clock.now(), mutating: MUTATING_OPERATIONS.has(key) };
     try {
       this.faults.check(call);
+      await this.authorizer?.authorize(call);
       const operation = this.#services.get(call.service)?.[call.operation];
       if (!operation) {
         throw awsError("SandboxNotModelled", `the sandbox does not model ${key} yet`, 501);

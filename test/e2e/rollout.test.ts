@@ -8,6 +8,7 @@ import type { TargetRecord } from "../../lib/rollout/store.ts";
 import { getRollout, getTarget, listGroups } from "../../lib/rollout/store.ts";
 import { slrArn } from "../../sandbox/model/iam.ts";
 import { type SandboxSession, startSandbox } from "../../sandbox/session.ts";
+import { deployTargetRole } from "../../sandbox/world-from-config.ts";
 
 process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
 process.env.POWERTOOLS_METRICS_DISABLED = "true";
@@ -56,12 +57,14 @@ describe("automatic rollout of an AVAILABLE image, in the sandbox", () => {
       legacyLaunchConfigurationGroup: true,
     });
     // staging's role exists but was deployed with another ExternalId.
-    session.world.sts.addRole({
-      accountId: STAGING,
-      roleName: "ami-orchestrator-target",
+    const staging = { id: STAGING, roleName: "ami-orchestrator-target", regions: ["eu-west-1"] };
+    session.world.sts.addRole({ accountId: STAGING, roleName: staging.roleName });
+    const role = deployTargetRole(session.world, {
+      ...staging,
       externalId: "someone-elses-id",
-      trustedAccountId: BUILD,
+      buildAccounts: [BUILD],
     });
+    if (role) session.world.authorizer.setRole(role);
   });
   after(async () => session?.close());
 

@@ -1,0 +1,201 @@
+import { fileURLToPath } from "node:url";
+import type { OrchestratorConfig } from "../../lib/config/schema.ts";
+import { deriveSettings } from "../../lib/deployment/index.ts";
+import { generatedName, readTemplate, type Stack, TemplateResolver } from "./cloudformation.ts";
+
+/**
+ * The IAM policies we actually deploy, read from the files that deploy them: each function's role
+ * from serverless.yml (as `serverless package` hands it to CloudFormation), the target-account
+ * role from templates/target-account-role.yml, and the KMS key policy the README asks key owners
+ * for. Nothing here is written by hand: remove a permission from those files and the sandbox
+ * refuses the call.
+ */
+
+export interface PolicyDocument {
+  readonly Version?: string;
+  readonly Statement: ReadonlyArray<Record<string, unknown>>;
+}
+
+export interface RolePolicies {
+  readonly roleArn: string;
+  readonly trustPolicy: PolicyDocument;
+  readonly policies: ReadonlyArray<{ readonly name: string; readonly policy: PolicyDocument }>;
+}
+
+const repoFile = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
+
+export const SERVERLESS_YML = repoFile("serverless.yml");
+export const TARGET_TEMPLATE = repoFile("templates/target-account-role.yml");
+
+/** Serverless variables we use in role policies: `${self:...}`, `${sls:stage}`, `${opt:...}`. */
+const resolveServerlessVariables = (node: unknown, lookup: (name: string) => unknown): unknown => {
+  if (typeof node === "string") {
+    const whole = /^\$\{([^{}]+)\}$/.exec(node);
+    if (whole && !whole[1]?.startsWith("AWS::")) return lookup(whole[1] as string);
+    return node.replace(/\$\{((?:self|sls|opt|param):[^{}]+)\}/g, (_, name: string) =>
+      String(lookup(name)),
+    );
+  }
+  if (Array.isArray(node)) return node.map((item) => resolveServerlessVariables(item, lookup));
+  if (node && typeof node === "object")
+    return Object.fromEntries(
+      Object.entries(node).map(([key, value]) => [key, resolveServerlessVariables(value, lookup)]),
+    );
+  return node;
+};
+
+const rolePolicies = (properties: Record<string, unknown>, roleArn: string): RolePolicies => ({
+  roleArn,
+  trustPolicy: properties.AssumeRolePolicyDocument as PolicyDocument,
+  policies: (
+    (properties.Policies ?? []) as Array<{ PolicyName: string; PolicyDocument: unknown }>
+  ).map((policy) => ({ name: policy.PolicyName, policy: policy.PolicyDocument as PolicyDocument })),
+});
+
+export interface ServerlessStack extends Stack {
+  readonly service?: string;
+  readonly stage: string;
+}
+
+/**
+ * Each function's role as CloudFormation creates it from serverless.yml: `${self:custom.derived.*}`
+ * from deriveSettings (what serverless/derived.cjs gives the framework), `${self:service}` and
+ * `${sls:stage}`, then the stack's intrinsics with `stack.resources` standing for the table,
+ * queues and topics. Keyed by function name (`roll-out-target`).
+ */
+export const functionRoles = (
+  config: OrchestratorConfig,
+  stack: ServerlessStack,
+  file = SERVERLESS_YML,
+): Map<string, RolePolicies> => {
+  const document = readTemplate(file);
+  const service = String(document.service);
+  const derived = deriveSettings(config, {
+    service,
+    stage: stack.stage,
+    schedulerRoleArn: { "Fn::GetAtt": ["SchedulerInvokeRole", "Arn"] },
+    alertsTopic: { Ref: "AlertsTopic" },
+  }) as unknown as Record<string, unknown>;
+  const lookup = (name: string): unknown => {
+    if (name === "self:service") return service;
+    if (name === "sls:stage") return stack.stage;
+    if (name.startsWith("self:custom.derived.")) {
+      const value = derived[name.slice("self:custom.derived.".length)];
+      if (value === undefined) throw new Error(`serverless.yml: no derived setting for ${name}`);
+      return value;
+    }
+    throw new Error(`serverless.yml: the sandbox does not resolve \${${name}} in a role`);
+  };
+  const resources = Object.assign(
+    {},
+    ...((document.resources ?? []) as Array<{ Resources?: Record<string, unknown> }>).map((part) =>
+      typeof part.Resources === "object" ? part.Resources : {},
+    ),
+  ) as Record<string, Record<string, unknown>>;
+  const partition = stack.partition ?? "aws";
+  // What `!Ref`/`!GetAtt` give for resources the sandbox has no counterpart of (CloudFormation's
+  // generated names); the sandbox's own table, queues and topics come from `stack.resources`.
+  const generated = Object.fromEntries(
+    Object.entries(resources).map(([logicalId, resource]) => {
+      const name = generatedName(stack.stackName, logicalId, 80);
+      const arn = (service: string, suffix: string, account = stack.accountId) =>
+        `arn:${partition}:${service}:${service === "iam" ? "" : stack.region}:${account}:${suffix}`;
+      const byType: Record<string, Record<string, string>> = {
+        "AWS::SQS::Queue": {
+          Ref: `https://sqs.${stack.region}.amazonaws.com/${stack.accountId}/${name}`,
+          Arn: arn("sqs", name),
+          QueueName: name,
+        },
+        "AWS::SNS::Topic": { Ref: arn("sns", name), TopicArn: arn("sns", name) },
+        "AWS::KMS::Key": { Ref: name, Arn: arn("kms", `key/${name}`) },
+        "AWS::DynamoDB::Table": { Ref: name, Arn: arn("dynamodb", `table/${name}`) },
+        "AWS::IAM::Role": { Ref: name, Arn: arn("iam", `role/${name}`) },
+      };
+      return [logicalId, { ...(byType[String(resource.Type)] ?? { Ref: name }) }];
+    }),
+  );
+  const resolver = new TemplateResolver(
+    { Resources: resources },
+    { ...stack, resources: { ...generated, ...stack.resources } },
+  );
+  const roles = new Map<string, RolePolicies>();
+  for (const [name, fn] of Object.entries(
+    document.functions as Record<string, { role?: string }>,
+  )) {
+    const logicalId = fn.role;
+    if (!logicalId || !resources[logicalId])
+      throw new Error(`serverless.yml: function ${name} has no role resource the sandbox can read`);
+    const properties = resolver.resolve(
+      resolveServerlessVariables(resources[logicalId].Properties, lookup),
+    ) as Record<string, unknown>;
+    const roleName =
+      (properties.RoleName as string | undefined) ?? generatedName(stack.stackName, logicalId);
+    roles.set(
+      name,
+      rolePolicies(
+        properties,
+        `arn:${stack.partition ?? "aws"}:iam::${stack.accountId}:role/${roleName}`,
+      ),
+    );
+  }
+  return roles;
+};
+
+/** The role templates/target-account-role.yml creates with these parameters (none if its Condition is false). */
+export const targetAccountRole = (
+  stack: Stack & { readonly parameters: Record<string, string> },
+  file = TARGET_TEMPLATE,
+): RolePolicies | undefined => {
+  const resolver = new TemplateResolver(readTemplate(file), stack);
+  const properties = resolver.resource("OrchestratorTargetRole");
+  if (!properties) return undefined;
+  return rolePolicies(
+    properties,
+    `arn:${stack.partition ?? "aws"}:iam::${stack.accountId}:role/${String(properties.RoleName)}`,
+  );
+};
+
+/**
+ * A customer-managed key's policy: the default statement (the owner account's root, so IAM
+ * policies in the owner account decide) plus, when the owner followed the README ("Target
+ * accounts", the key owner's part), the statement letting each target account use the key and
+ * create grants, without a kms:GrantIsForAWSResource condition.
+ * Sources: KMS Developer Guide, "Default key policy" (key-policy-default.html) and "Allowing users
+ * in other accounts to use a KMS key" (key-policy-modifying-external-accounts.html).
+ */
+export const keyPolicy = (
+  ownerAccountId: string,
+  targetAccountIds: readonly string[],
+  partition = "aws",
+): PolicyDocument => ({
+  Version: "2012-10-17",
+  Statement: [
+    {
+      Sid: "Enable IAM User Permissions",
+      Effect: "Allow",
+      Principal: { AWS: `arn:${partition}:iam::${ownerAccountId}:root` },
+      Action: "kms:*",
+      Resource: "*",
+    },
+    ...(targetAccountIds.length > 0
+      ? [
+          {
+            Sid: "AmiOrchestratorTargetAccounts",
+            Effect: "Allow",
+            Principal: {
+              AWS: targetAccountIds.map((id) => `arn:${partition}:iam::${id}:root`),
+            },
+            Action: [
+              "kms:Encrypt",
+              "kms:Decrypt",
+              "kms:ReEncrypt*",
+              "kms:GenerateDataKey*",
+              "kms:DescribeKey",
+              "kms:CreateGrant",
+            ],
+            Resource: "*",
+          },
+        ]
+      : []),
+  ],
+});

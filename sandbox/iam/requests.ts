@@ -1,0 +1,286 @@
+import type { CallContext } from "../model/faults.ts";
+import type { SandboxWorld } from "../model/world.ts";
+
+/**
+ * What AWS authorises for one API call: one or more (action, resource, condition keys) requests,
+ * including the implicit ones (Auto Scaling checking the caller's launch permissions). Resource
+ * ARNs and condition keys follow the Service Authorization Reference of each service
+ * (docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html).
+ */
+export interface AuthorizationRequest {
+  readonly action: string;
+  readonly resource: string;
+  /** The account that owns the resource (decides same- or cross-account evaluation). */
+  readonly resourceAccount: string;
+  readonly context: Record<string, string | string[]>;
+  /** Why this request is made, when it is not the call's own action. */
+  readonly implicitFor?: string;
+}
+
+export interface OperationRequests {
+  readonly requests: AuthorizationRequest[];
+  /** What the sandbox could not know offline, reported rather than assumed. */
+  readonly notes: string[];
+}
+
+const accountOfArn = (arn: string, fallback: string) => arn.split(":")[4] || fallback;
+
+const tagContext = (tags: Record<string, string> | undefined, prefixes: string[]) =>
+  Object.fromEntries(
+    Object.entries(tags ?? {}).flatMap(([key, value]) =>
+      prefixes.map((prefix) => [`${prefix}/${key}`, value]),
+    ),
+  );
+
+/** A deterministic stand-in for the group's UUID in its ARN. */
+const groupId = (name: string) => {
+  let hash = 0;
+  for (const char of name) hash = (hash * 33 + char.charCodeAt(0)) >>> 0;
+  const hex = hash.toString(16).padStart(8, "0");
+  return `${hex}-0000-4000-8000-${hex}0000`;
+};
+
+interface TemplateSpec {
+  LaunchTemplateId?: string;
+  LaunchTemplateName?: string;
+  Version?: string;
+}
+
+/**
+ * Auto Scaling checks that whoever sets a group's launch template could launch it:
+ * ec2:RunInstances, iam:PassRole for its instance profile, ec2:CreateTags for its tag
+ * specifications. Sources: EC2 Auto Scaling User Guide, "Permissions required to call Amazon EC2
+ * Auto Scaling API actions" (ec2-auto-scaling-api-permissions.html) and "Control the use of launch
+ * templates in Auto Scaling actions" (ec2-auto-scaling-launch-template-permissions.html).
+ */
+const launchPermissions = (
+  world: SandboxWorld,
+  call: CallContext,
+  spec: TemplateSpec | undefined,
+  reason: string,
+  notes: string[],
+): AuthorizationRequest[] => {
+  if (!spec) return [];
+  const partition = "aws";
+  let template: ReturnType<SandboxWorld["ec2"]["findTemplate"]> | undefined;
+  try {
+    template = world.ec2.findTemplate(call, spec as Record<string, unknown>);
+  } catch {
+    return []; // the operation itself reports the missing template
+  }
+  const version = world.ec2.resolveVersion(template, spec.Version ?? "$Default");
+  const data = (version?.data ?? {}) as Record<string, unknown>;
+  const templateArn = `arn:${partition}:ec2:${call.region}:${call.accountId}:launch-template/${template.id}`;
+  const launched = { "ec2:IsLaunchTemplateResource": "true", "ec2:LaunchTemplate": templateArn };
+  const requests: AuthorizationRequest[] = [
+    {
+      action: "ec2:RunInstances",
+      resource: templateArn,
+      resourceAccount: call.accountId,
+      context: launched,
+      implicitFor: reason,
+    },
+    {
+      action: "ec2:RunInstances",
+      resource: `arn:${partition}:ec2:${call.region}:${call.accountId}:instance/*`,
+      resourceAccount: call.accountId,
+      context: launched,
+      implicitFor: reason,
+    },
+  ];
+  if (typeof data.ImageId === "string")
+    requests.push({
+      action: "ec2:RunInstances",
+      resource: `arn:${partition}:ec2:${call.region}::image/${data.ImageId}`,
+      resourceAccount: call.accountId,
+      context: launched,
+      implicitFor: reason,
+    });
+  const profile = data.IamInstanceProfile as { Arn?: string; Name?: string } | undefined;
+  if (profile) {
+    // The sandbox models no instance profiles: it takes the profile's name as its role's name
+    // (what the console does) and says so.
+    const name = profile.Name ?? profile.Arn?.split("/").at(-1) ?? "";
+    notes.push(
+      `iam:PassRole for ${reason}: instance profile ${name} assumed to hold the role of the same name`,
+    );
+    requests.push({
+      action: "iam:PassRole",
+      resource: `arn:${partition}:iam::${call.accountId}:role/${name}`,
+      resourceAccount: call.accountId,
+      context: { "iam:PassedToService": "ec2.amazonaws.com" },
+      implicitFor: reason,
+    });
+  }
+  const tagSpecifications = (data.TagSpecifications ?? []) as Array<{
+    ResourceType?: string;
+    Tags?: Array<{ Key: string; Value: string }>;
+  }>;
+  for (const specification of tagSpecifications) {
+    const tags = Object.fromEntries((specification.Tags ?? []).map((tag) => [tag.Key, tag.Value]));
+    requests.push({
+      action: "ec2:CreateTags",
+      resource: `arn:${partition}:ec2:${call.region}:${call.accountId}:${specification.ResourceType ?? "instance"}/*`,
+      resourceAccount: call.accountId,
+      context: {
+        "ec2:CreateAction": "RunInstances",
+        "aws:TagKeys": Object.keys(tags),
+        ...tagContext(tags, ["aws:RequestTag"]),
+      },
+      implicitFor: reason,
+    });
+  }
+  return requests;
+};
+
+/** The requests one call makes AWS authorise. */
+export const requestsFor = (world: SandboxWorld, call: CallContext): OperationRequests => {
+  const { input, region, accountId } = call;
+  const notes: string[] = [];
+  const one = (
+    action: string,
+    resource: string,
+    context: Record<string, string | string[]> = {},
+  ): OperationRequests => ({
+    requests: [{ action, resource, resourceAccount: accountOfArn(resource, accountId), context }],
+    notes,
+  });
+  const key = `${call.service}:${call.operation}`;
+  switch (key) {
+    // No permission is needed to call GetCallerIdentity (STS API reference).
+    case "sts:GetCallerIdentity":
+      return { requests: [], notes };
+    case "sts:AssumeRole":
+      return one("sts:AssumeRole", String(input.RoleArn), {
+        ...(input.ExternalId !== undefined ? { "sts:ExternalId": String(input.ExternalId) } : {}),
+        "sts:RoleSessionName": String(input.RoleSessionName),
+      });
+
+    case "iam:GetRole": {
+      const name = String(input.RoleName);
+      const path = name.startsWith("AWSServiceRoleFor")
+        ? "aws-service-role/autoscaling.amazonaws.com/"
+        : "";
+      return one("iam:GetRole", `arn:aws:iam::${accountId}:role/${path}${name}`);
+    }
+    case "iam:CreateServiceLinkedRole": {
+      const service = String(input.AWSServiceName);
+      const suffix = input.CustomSuffix ? `_${String(input.CustomSuffix)}` : "";
+      return one(
+        "iam:CreateServiceLinkedRole",
+        `arn:aws:iam::${accountId}:role/aws-service-role/${service}/AWSServiceRoleForAutoScaling${suffix}`,
+        { "iam:AWSServiceName": service },
+      );
+    }
+
+    case "kms:DescribeKey":
+    case "kms:CreateGrant": {
+      const keyId = String(input.KeyId ?? "");
+      const keyArn = keyId.startsWith("arn:")
+        ? keyId
+        : `arn:aws:kms:${region}:${accountId}:key/${keyId}`;
+      if (call.operation === "DescribeKey") return one("kms:DescribeKey", keyArn);
+      const constraints = input.Constraints as Record<string, unknown> | undefined;
+      return one("kms:CreateGrant", keyArn, {
+        "kms:CallerAccount": accountId,
+        "kms:GrantOperations": (input.Operations as string[] | undefined) ?? [],
+        // Our code calls CreateGrant itself, never an AWS service on its behalf.
+        "kms:GrantIsForAWSResource": "false",
+        ...(input.GranteePrincipal
+          ? { "kms:GranteePrincipal": String(input.GranteePrincipal) }
+          : {}),
+        ...(input.RetiringPrincipal
+          ? { "kms:RetiringPrincipal": String(input.RetiringPrincipal) }
+          : {}),
+        ...(constraints ? { "kms:GrantConstraintType": Object.keys(constraints)[0] ?? "" } : {}),
+      });
+    }
+
+    case "ec2:CreateLaunchTemplateVersion":
+    case "ec2:ModifyLaunchTemplate":
+    case "ec2:DeleteLaunchTemplateVersions": {
+      let id = String(input.LaunchTemplateId ?? input.LaunchTemplateName ?? "");
+      let tags: Record<string, string> | undefined;
+      try {
+        const template = world.ec2.findTemplate(call, input);
+        id = template.id;
+        tags = template.tags;
+      } catch {
+        notes.push(`${key}: launch template ${id} not found, checked without its tags`);
+      }
+      return one(key, `arn:aws:ec2:${region}:${accountId}:launch-template/${id}`, {
+        ...tagContext(tags, ["aws:ResourceTag", "ec2:ResourceTag"]),
+      });
+    }
+
+    case "autoscaling:StartInstanceRefresh":
+    case "autoscaling:CancelInstanceRefresh":
+    case "autoscaling:RollbackInstanceRefresh":
+    case "autoscaling:UpdateAutoScalingGroup": {
+      const name = String(input.AutoScalingGroupName);
+      const group = world.autoScaling.groups.get(`${accountId}|${region}|${name}`);
+      const own = one(
+        key,
+        `arn:aws:autoscaling:${region}:${accountId}:autoScalingGroup:${groupId(name)}:autoScalingGroupName/${name}`,
+        tagContext(group?.tags, ["aws:ResourceTag", "autoscaling:ResourceTag"]),
+      );
+      const desired = (
+        call.operation === "StartInstanceRefresh" ? (input.DesiredConfiguration ?? {}) : input
+      ) as {
+        LaunchTemplate?: TemplateSpec;
+        MixedInstancesPolicy?: { LaunchTemplate?: { LaunchTemplateSpecification?: TemplateSpec } };
+      };
+      const spec =
+        desired.LaunchTemplate ??
+        desired.MixedInstancesPolicy?.LaunchTemplate?.LaunchTemplateSpecification ??
+        // A refresh without a desired configuration launches the group's own template.
+        (call.operation === "StartInstanceRefresh"
+          ? (group?.launchTemplate ??
+            group?.mixedInstancesPolicy?.LaunchTemplate.LaunchTemplateSpecification)
+          : undefined);
+      return {
+        requests: [...own.requests, ...launchPermissions(world, call, spec, key, notes)],
+        notes,
+      };
+    }
+
+    case "imagebuilder:GetImagePipeline":
+    case "imagebuilder:ListImagePipelineImages":
+    case "imagebuilder:StartImagePipelineExecution":
+      return one(key, String(input.imagePipelineArn));
+    case "imagebuilder:GetImage":
+    case "imagebuilder:ListWorkflowExecutions":
+      return one(key, String(input.imageBuildVersionArn));
+
+    case "sqs:SendMessage":
+    case "sqs:SendMessageBatch": {
+      // https://sqs.<region>.amazonaws.com/<account>/<name>; SendMessageBatch is authorised as
+      // sqs:SendMessage (SQS Developer Guide, "Amazon SQS API permissions").
+      const [, , , queueAccount, name] = String(input.QueueUrl).split("/");
+      return one("sqs:SendMessage", `arn:aws:sqs:${region}:${queueAccount}:${name}`);
+    }
+    case "sns:Publish":
+      return one("sns:Publish", String(input.TopicArn ?? input.TargetArn));
+    case "ssm:GetParameter": {
+      const name = String(input.Name).replace(/^\//, "");
+      return one("ssm:GetParameter", `arn:aws:ssm:${region}:${accountId}:parameter/${name}`);
+    }
+    case "logs:GetLogEvents":
+      return one(
+        "logs:GetLogEvents",
+        `arn:aws:logs:${region}:${accountId}:log-group:${String(input.logGroupName)}:log-stream:${String(input.logStreamName)}`,
+      );
+  }
+  if (call.service === "dynamodb") {
+    const table = `arn:aws:dynamodb:${region}:${accountId}:table/${String(input.TableName)}`;
+    return one(
+      `dynamodb:${call.operation}`,
+      input.IndexName ? `${table}/index/${String(input.IndexName)}` : table,
+    );
+  }
+  // Describe and List actions without resource-level permissions (Service Authorization
+  // Reference: no resource type), and anything else: checked against "*", and said so.
+  if (!/^(Describe|List|Get)/.test(call.operation))
+    notes.push(`${key}: no resource-level mapping in the sandbox, checked on "*"`);
+  return one(key, "*");
+};

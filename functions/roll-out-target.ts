@@ -15,6 +15,7 @@ import { createDocumentClient } from "../lib/aws/dynamodb.ts";
 import { readEnv } from "../lib/aws/env.ts";
 import { targetAccountClients } from "../lib/aws/target-clients.ts";
 import { loadConfig } from "../lib/config/runtime.ts";
+import type { OrchestratorConfig } from "../lib/config/schema.ts";
 import { parseTargetMessage } from "../lib/events/rollout-message.ts";
 import { lazy } from "../lib/lazy.ts";
 import {
@@ -99,22 +100,28 @@ export const makeHandler = (deps: () => RollOutTargetDeps, observability: Observ
 };
 
 /** Clients in target accounts, through the assumed role, one per account and region. */
-const assumedRoleClients = (sts: STSClient): TargetClients => {
+const assumedRoleClients = (sts: STSClient, config: OrchestratorConfig): TargetClients => {
   const inTarget = targetAccountClients(
     new AssumedRoleCredentials({ sts, clock: systemClock }),
     "roll-out-target",
   );
   const iam = inTarget((o) => new IAMClient(clientConfig(o)));
+  const ec2 = inTarget((o) => new EC2Client(clientConfig(o)));
   const ownEc2 = regionalClients((o) => new EC2Client(clientConfig(o)));
   return {
     autoScaling: inTarget((o) => new AutoScalingClient(clientConfig(o))),
-    ec2: inTarget((o) => new EC2Client(clientConfig(o))),
+    ec2,
     kms: inTarget((o) => new KMSClient(clientConfig(o))),
     // IAM is global; its endpoint is reached from any region.
     iam: (account) => iam(account, "us-east-1"),
-    // A shared AMI's snapshots are described by their owner: the build account the orchestrator
-    // runs in (its own credentials).
-    ownerEc2: (_accountId, region) => ownEc2(region),
+    // A shared AMI's snapshots are described by their owner (a target cannot: not shared with
+    // it). A configured account through its role; otherwise the build account the orchestrator
+    // runs in, with its own credentials (its role may DescribeImages/DescribeSnapshots). An owner
+    // that is neither fails with the reason (lib/kms/snapshot-keys.ts).
+    ownerEc2: (accountId, region) => {
+      const owner = Object.values(config.accounts).find((account) => account.id === accountId);
+      return owner ? ec2(owner, region) : ownEc2(region);
+    },
   };
 };
 
@@ -123,11 +130,12 @@ export const handler = makeHandler(
     const env = readEnv(["TABLE_NAME", "ROLLOUT_QUEUE_URL"]);
     const region = currentRegion();
     const sqs = new SQSClient(clientConfig({ region }));
+    const config = loadConfig();
     return {
-      config: loadConfig(),
+      config,
       db: createDocumentClient(region),
       table: env.TABLE_NAME,
-      clients: assumedRoleClients(new STSClient(clientConfig({ region }))),
+      clients: assumedRoleClients(new STSClient(clientConfig({ region })), config),
       requeue: (message, delaySeconds) =>
         requeueTarget(sqs, env.ROLLOUT_QUEUE_URL, message, delaySeconds),
       clock: systemClock,

@@ -28,7 +28,8 @@ const chunks = <T>(items: readonly T[], size: number): T[][] =>
  * Finds the KMS keys behind an AMI. `target` is the EC2 client in the account that launches the
  * AMI; `owner` returns a client in the account that owns its snapshots when that is another
  * account (a shared AMI): a target account cannot describe snapshots it does not own unless they
- * are shared with it, but the build account always can.
+ * are shared with it, but the build account always can. Snapshots that cannot be read fail with
+ * the reason, rather than passing for unencrypted ones.
  */
 export const amiEncryption = async (
   amiId: string,
@@ -67,10 +68,24 @@ export const amiEncryption = async (
       : (clients.owner(ownerId) ?? clients.target);
   const keyArns = new Set<string>();
   const unencrypted: string[] = [];
-  for (const batch of chunks(snapshotIds, SNAPSHOT_BATCH)) {
-    const { Snapshots: snapshots = [] } = await ec2.send(
-      new DescribeSnapshotsCommand({ SnapshotIds: batch }),
+  // Snapshots the caller cannot see answer InvalidSnapshot.NotFound, or (API reference) are left
+  // out of the results. Either way their keys are unknown: never conclude "no grant needed".
+  const unreadable = (missing: readonly string[], cause?: unknown) =>
+    new OrchestratorError(
+      `cannot read snapshots ${missing.join(", ")} of AMI ${amiId} (owned by ${ownerId}) from account ${ec2 === clients.target ? clients.targetAccountId : ownerId}: a shared AMI's snapshots are described with its owner's credentials (the orchestrator's own account, or a configured account), so deploy the orchestrator in the build account or distribute copies (targetAccountIds)`,
+      { cause },
     );
+  for (const batch of chunks(snapshotIds, SNAPSHOT_BATCH)) {
+    const { Snapshots: snapshots = [] } = await ec2
+      .send(new DescribeSnapshotsCommand({ SnapshotIds: batch }))
+      .catch((error: unknown) => {
+        if (error instanceof Error && error.name === "InvalidSnapshot.NotFound")
+          throw unreadable(batch, error);
+        throw error;
+      });
+    const seen = new Set(snapshots.map((snapshot) => snapshot.SnapshotId));
+    const missing = batch.filter((snapshotId) => !seen.has(snapshotId));
+    if (missing.length > 0) throw unreadable(missing);
     for (const snapshot of snapshots) {
       if (snapshot.Encrypted && snapshot.KmsKeyId) keyArns.add(snapshot.KmsKeyId);
       else if (snapshot.SnapshotId) unencrypted.push(snapshot.SnapshotId);

@@ -12,10 +12,22 @@ export type ImageStatus =
   | "FAILED"
   | "CANCELLED";
 
+/**
+ * One region of a distribution configuration (Image Builder API, `Distribution` and
+ * `AmiDistributionConfiguration`). `accountIds` (`targetAccountIds`) each get a copy of the AMI,
+ * owned by them and listed in `outputResources.amis`; `launchPermission` only shares the build
+ * account's AMI of the region (Image Builder calls EC2 ModifyImageAttribute on its behalf: API
+ * model, `LaunchPermissionConfiguration`), so that AMI is the only one listed for the sharing.
+ */
 export interface Distribution {
   readonly region: string;
   /** Accounts receiving a copy of the AMI (the build account is implied in its own region). */
   readonly accountIds: readonly string[];
+  readonly launchPermission?: {
+    readonly userIds?: readonly string[];
+    readonly organizationArns?: readonly string[];
+    readonly organizationalUnitArns?: readonly string[];
+  };
 }
 
 export interface SandboxPipeline {
@@ -141,6 +153,7 @@ export class ImageBuilderModel {
       sourcePipelineArn: image.pipelineArn,
       dateCreated: new Date(image.createdAt).toUTCString().replace("GMT", "UTC"),
       outputResources: { amis: image.amis },
+      distributionConfiguration: this.#distributionConfiguration(image),
       buildExecutionId: `exec-${image.buildVersion}`,
       accountId: image.accountId,
       buildType: "SCHEDULED",
@@ -386,12 +399,34 @@ export class ImageBuilderModel {
     };
   }
 
+  /** The image's distribution configuration, as GetImage and the SNS message carry it. */
+  #distributionConfiguration(image: SandboxImage) {
+    const pipeline = this.pipelines.get(image.pipelineArn);
+    return {
+      arn: `arn:aws:imagebuilder:${image.region}:${image.accountId}:distribution-configuration/${image.name}`,
+      name: image.name,
+      timeoutMinutes: 720,
+      distributions: (pipeline?.distributions ?? []).map((distribution) => ({
+        region: distribution.region,
+        amiDistributionConfiguration: {
+          ...(distribution.accountIds.length > 0
+            ? { targetAccountIds: [...distribution.accountIds] }
+            : {}),
+          ...(distribution.launchPermission
+            ? { launchPermission: structuredClone(distribution.launchPermission) }
+            : {}),
+        },
+      })),
+    };
+  }
+
   #details(image: SandboxImage) {
     return {
       ...this.#summary(image),
       version: image.version,
       buildVersion: image.buildVersion,
       sourcePipelineArn: image.pipelineArn,
+      distributionConfiguration: this.#distributionConfiguration(image),
       ...(image.failure && image.status === "FAILED"
         ? {
             state: {

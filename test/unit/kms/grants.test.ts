@@ -168,9 +168,13 @@ describe("amiEncryption", () => {
 
   it("describes the snapshots of a shared AMI from the account that owns them", async () => {
     ec2.on(DescribeImagesCommand).resolves(image("999999999999"));
-    ec2
-      .on(DescribeSnapshotsCommand)
-      .resolves({ Snapshots: [{ SnapshotId: "snap-1", Encrypted: true, KmsKeyId: KEY }] });
+    ec2.on(DescribeSnapshotsCommand).resolves({
+      Snapshots: ["snap-1", "snap-2", "snap-3"].map((SnapshotId) => ({
+        SnapshotId,
+        Encrypted: true,
+        KmsKeyId: KEY,
+      })),
+    });
     const target = new EC2Client({ region: "eu-west-1" });
     const build = new EC2Client({ region: "eu-west-1" });
     const asked: string[] = [];
@@ -188,6 +192,32 @@ describe("amiEncryption", () => {
     assert.equal(encryption.ownerId, "999999999999");
     assert.equal(ec2.commandCalls(DescribeSnapshotsCommand)[0]?.thisValue, build);
   });
+
+  for (const [answer, reply] of [
+    ["answers InvalidSnapshot.NotFound", "not-found"],
+    ["leaves them out of its answer", "left-out"],
+  ] as const) {
+    it(`fails, naming why, when AWS ${answer} for snapshots the caller cannot see`, async () => {
+      // A shared AMI whose owner the orchestrator cannot reach: the target describes them itself.
+      ec2.on(DescribeImagesCommand).resolves(image("888888888888"));
+      if (reply === "not-found")
+        ec2.on(DescribeSnapshotsCommand).rejects(
+          Object.assign(new Error("The snapshot 'snap-1' does not exist."), {
+            name: "InvalidSnapshot.NotFound",
+          }),
+        );
+      else ec2.on(DescribeSnapshotsCommand).resolves({ Snapshots: [] });
+
+      await assert.rejects(
+        amiEncryption("ami-1", {
+          target: new EC2Client({}),
+          targetAccountId: "111111111111",
+          owner: () => undefined,
+        }),
+        /cannot read snapshots snap-1, snap-2, snap-3 of AMI ami-1 \(owned by 888888888888\) from account 111111111111: a shared AMI's snapshots are described with its owner's credentials/,
+      );
+    });
+  }
 
   it("says when the AMI is not visible in the target account", async () => {
     ec2.on(DescribeImagesCommand).resolves({ Images: [] });

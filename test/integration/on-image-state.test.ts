@@ -7,7 +7,9 @@ import { mockClient } from "aws-sdk-client-mock";
 import { makeHandler } from "../../functions/on-image-state.ts";
 import { loadConfig } from "../../lib/config/load.ts";
 import { InvalidEventError } from "../../lib/errors.ts";
+import { parseImageStateEvent } from "../../lib/events/image-state.ts";
 import { approveWaveAndAdvance } from "../../lib/rollout/advance.ts";
+import { handleImageStateChange } from "../../lib/rollout/intake.ts";
 import { rollbackPipeline } from "../../lib/rollout/rollback.ts";
 import { getRollout, latestRollouts } from "../../lib/rollout/store.ts";
 import { fakeContext } from "../../sandbox/lambda.ts";
@@ -262,6 +264,69 @@ describe("on-image-state with a real local DynamoDB", () => {
         id.includes("/1.9.0/"),
       ),
       "the stale image is not in the pipeline's index",
+    );
+  });
+
+  it("two pipelines whose recipes share a name (other account and region) both roll out", async () => {
+    const [base] = config.pipelines;
+    const teamB = "arn:aws:imagebuilder:eu-west-3:888888888888:image-pipeline/base-al2023";
+    const withTeamB = {
+      ...config,
+      pipelines: [
+        ...config.pipelines,
+        { ...(base as NonNullable<typeof base>), name: "team-b", arn: teamB },
+      ],
+    };
+    const ours = snsAvailable(1, 1);
+    const theirs = snsAvailable(1, 1);
+    for (const [event, account, region, pipelineArn] of [
+      [ours, "999999999999", "eu-west-1", base?.arn],
+      [theirs, "888888888888", "eu-west-3", teamB],
+    ] as const) {
+      const record = event.Records[0] as { Sns: { Message: string } };
+      const message = JSON.parse(record.Sns.Message);
+      record.Sns.Message = JSON.stringify({
+        ...message,
+        version: "3.0.0",
+        arn: message.arn
+          .replace("eu-west-1:999999999999", `${region}:${account}`)
+          .replace("/1.4.0/", "/3.0.0/"),
+        sourcePipelineArn: pipelineArn,
+      });
+    }
+    const deps = {
+      config: withTeamB,
+      db: dynamo.db,
+      table: dynamo.table,
+      sqs: new SQSClient({ region: "eu-west-1" }),
+      queueUrl: "https://sqs.eu-west-1.amazonaws.com/999999999999/rollout",
+      imageBuilder: (region: string) => new ImagebuilderClient({ region }),
+      clock: { now: () => Date.parse("2026-11-23T02:41:18Z") },
+    };
+
+    const outcomes = [];
+    for (const event of [ours, theirs])
+      for (const change of parseImageStateEvent(event))
+        outcomes.push(await handleImageStateChange(change, deps));
+
+    assert.deepEqual(
+      outcomes.map((outcome) => [outcome.outcome, "pipeline" in outcome ? outcome.pipeline : ""]),
+      [
+        ["rollout-started", "base-al2023"],
+        ["rollout-started", "team-b"],
+      ],
+    );
+    const records = await Promise.all(
+      outcomes.map((outcome) =>
+        getRollout(dynamo.db, dynamo.table, "rolloutId" in outcome ? outcome.rolloutId : ""),
+      ),
+    );
+    assert.deepEqual(
+      records.map((record) => [record?.name, record?.pipeline, record?.imageArn.split(":")[4]]),
+      [
+        ["base-al2023/3.0.0/1", "base-al2023", "999999999999"],
+        ["base-al2023/3.0.0/1", "team-b", "888888888888"],
+      ],
     );
   });
 });

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { OrchestratorConfig } from "../../lib/config/schema.ts";
 import { deriveSettings } from "../../lib/deployment/index.ts";
@@ -52,6 +53,71 @@ const rolePolicies = (properties: Record<string, unknown>, roleArn: string): Rol
   ).map((policy) => ({ name: policy.PolicyName, policy: policy.PolicyDocument as PolicyDocument })),
 });
 
+/**
+ * What `!Ref`/`!GetAtt` give for resources the sandbox has no counterpart of (CloudFormation's
+ * generated names); the sandbox's own table, queues and topics come from `stack.resources`.
+ */
+const generatedAttributes = (
+  resources: Record<string, Record<string, unknown>>,
+  stack: Stack,
+): Record<string, Record<string, string>> => {
+  const partition = stack.partition ?? "aws";
+  return Object.fromEntries(
+    Object.entries(resources).map(([logicalId, resource]) => {
+      const name = generatedName(stack.stackName, logicalId, 80);
+      const arn = (service: string, suffix: string, account = stack.accountId) =>
+        `arn:${partition}:${service}:${service === "iam" ? "" : stack.region}:${account}:${suffix}`;
+      const byType: Record<string, Record<string, string>> = {
+        "AWS::SQS::Queue": {
+          Ref: `https://sqs.${stack.region}.amazonaws.com/${stack.accountId}/${name}`,
+          Arn: arn("sqs", name),
+          QueueName: name,
+        },
+        "AWS::SNS::Topic": { Ref: arn("sns", name), TopicArn: arn("sns", name) },
+        "AWS::KMS::Key": { Ref: name, Arn: arn("kms", `key/${name}`) },
+        "AWS::DynamoDB::Table": { Ref: name, Arn: arn("dynamodb", `table/${name}`) },
+        "AWS::IAM::Role": { Ref: name, Arn: arn("iam", `role/${name}`) },
+      };
+      return [logicalId, { ...(byType[String(resource.Type)] ?? { Ref: name }) }];
+    }),
+  );
+};
+
+/**
+ * The same roles read from `serverless package` output (.serverless/cloudformation-template-
+ * update-stack.json): what CloudFormation would receive.
+ */
+export const packagedFunctionRoles = (
+  packagedTemplate: string,
+  stack: ServerlessStack,
+  file = SERVERLESS_YML,
+): Map<string, RolePolicies> => {
+  const template = JSON.parse(readFileSync(packagedTemplate, "utf8")) as {
+    Resources: Record<string, Record<string, unknown>>;
+  };
+  const resolver = new TemplateResolver(template, {
+    ...stack,
+    resources: { ...generatedAttributes(template.Resources, stack), ...stack.resources },
+  });
+  const roles = new Map<string, RolePolicies>();
+  for (const [name, fn] of Object.entries(
+    readTemplate(file).functions as Record<string, { role?: string }>,
+  )) {
+    const properties = fn.role ? resolver.resource(fn.role) : undefined;
+    if (!fn.role || !properties) throw new Error(`${packagedTemplate}: no role for ${name}`);
+    const roleName =
+      (properties.RoleName as string | undefined) ?? generatedName(stack.stackName, fn.role);
+    roles.set(
+      name,
+      rolePolicies(
+        properties,
+        `arn:${stack.partition ?? "aws"}:iam::${stack.accountId}:role/${roleName}`,
+      ),
+    );
+  }
+  return roles;
+};
+
 export interface ServerlessStack extends Stack {
   readonly service?: string;
   readonly stage: string;
@@ -92,31 +158,9 @@ export const functionRoles = (
       typeof part.Resources === "object" ? part.Resources : {},
     ),
   ) as Record<string, Record<string, unknown>>;
-  const partition = stack.partition ?? "aws";
-  // What `!Ref`/`!GetAtt` give for resources the sandbox has no counterpart of (CloudFormation's
-  // generated names); the sandbox's own table, queues and topics come from `stack.resources`.
-  const generated = Object.fromEntries(
-    Object.entries(resources).map(([logicalId, resource]) => {
-      const name = generatedName(stack.stackName, logicalId, 80);
-      const arn = (service: string, suffix: string, account = stack.accountId) =>
-        `arn:${partition}:${service}:${service === "iam" ? "" : stack.region}:${account}:${suffix}`;
-      const byType: Record<string, Record<string, string>> = {
-        "AWS::SQS::Queue": {
-          Ref: `https://sqs.${stack.region}.amazonaws.com/${stack.accountId}/${name}`,
-          Arn: arn("sqs", name),
-          QueueName: name,
-        },
-        "AWS::SNS::Topic": { Ref: arn("sns", name), TopicArn: arn("sns", name) },
-        "AWS::KMS::Key": { Ref: name, Arn: arn("kms", `key/${name}`) },
-        "AWS::DynamoDB::Table": { Ref: name, Arn: arn("dynamodb", `table/${name}`) },
-        "AWS::IAM::Role": { Ref: name, Arn: arn("iam", `role/${name}`) },
-      };
-      return [logicalId, { ...(byType[String(resource.Type)] ?? { Ref: name }) }];
-    }),
-  );
   const resolver = new TemplateResolver(
     { Resources: resources },
-    { ...stack, resources: { ...generated, ...stack.resources } },
+    { ...stack, resources: { ...generatedAttributes(resources, stack), ...stack.resources } },
   );
   const roles = new Map<string, RolePolicies>();
   for (const [name, fn] of Object.entries(

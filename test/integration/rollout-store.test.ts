@@ -3,11 +3,14 @@ import { after, before, describe, it } from "node:test";
 import { GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { loadConfig } from "../../lib/config/load.ts";
 import { parseImageStateEvent } from "../../lib/events/image-state.ts";
-import { planRollout } from "../../lib/rollout/plan.ts";
+import { planRollout, rolloutNameOf } from "../../lib/rollout/plan.ts";
 import {
   createRollout,
   getRollout,
+  indexPipelineRollout,
+  latestRollouts,
   markWaveDispatched,
+  resolveRolloutId,
   rolloutKey,
 } from "../../lib/rollout/store.ts";
 import { type LocalDynamo, startDynamo } from "../helpers/dynalite.ts";
@@ -130,5 +133,41 @@ describe("rollout records in DynamoDB (dynalite)", () => {
         region: "eu-west-3",
       },
     ]);
+  });
+
+  it("orders a pipeline's rollouts by image version, and resolves the names people type", async () => {
+    const at = (version: string, build: number, account = "999999999999") =>
+      `arn:aws:imagebuilder:eu-west-1:${account}:image/web/${version}/${build}`;
+    // Indexed in arrival order: newest image first, then older ones, then a same-named image
+    // of another account's pipeline.
+    for (const [arn, pipeline] of [
+      [at("1.10.0", 1), "web"],
+      [at("1.9.0", 12), "web"],
+      [at("1.10.0", 0), "web"],
+      [at("1.10.0", 1, "888888888888"), "web-team-b"],
+    ] as const) {
+      const web = { ...plan, rolloutId: arn, name: rolloutNameOf(arn), pipeline, imageArn: arn };
+      await createRollout(dynamo.db, dynamo.table, web, NOW);
+      await indexPipelineRollout(dynamo.db, dynamo.table, { ...web, createdAt: NOW });
+    }
+
+    assert.deepEqual(await latestRollouts(dynamo.db, dynamo.table, "web", 5), [
+      at("1.10.0", 1),
+      at("1.10.0", 0),
+      at("1.9.0", 12),
+    ]);
+    assert.equal(
+      await resolveRolloutId(dynamo.db, dynamo.table, "web/1.9.0/12", "web"),
+      at("1.9.0", 12),
+    );
+    assert.equal(await resolveRolloutId(dynamo.db, dynamo.table, at("1.9.0", 12)), at("1.9.0", 12));
+    assert.equal(
+      await resolveRolloutId(dynamo.db, dynamo.table, "web/1.10.0/1", "web"),
+      at("1.10.0", 1),
+    );
+    await assert.rejects(
+      resolveRolloutId(dynamo.db, dynamo.table, "web/1.10.0/1"),
+      /rollout name "web\/1\.10\.0\/1" is ambiguous: use one of arn:/,
+    );
   });
 });

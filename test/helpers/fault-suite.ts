@@ -65,6 +65,9 @@ interface Result {
   calls: number;
   duplicates: number;
   lost: number;
+  /** Calls the sandbox checked against IAM (sandbox/iam/), and how many it refused. */
+  iamChecked: number;
+  iamRefused: number;
 }
 
 /**
@@ -93,12 +96,23 @@ export const defineFaultSuite = (
     });
     after(async () => {
       await session?.close();
-      const header = ["fault", "outcome", "targets", "AWS calls", "duplicates", "lost"];
+      const header = [
+        "fault",
+        "outcome",
+        "targets",
+        "AWS calls",
+        "IAM checked",
+        "IAM refused",
+        "duplicates",
+        "lost",
+      ];
       const rows = results.map((r) => [
         r.fault,
         r.outcome,
         String(r.targets),
         String(r.calls),
+        String(r.iamChecked),
+        String(r.iamRefused),
         String(r.duplicates),
         String(r.lost),
       ]);
@@ -117,6 +131,7 @@ export const defineFaultSuite = (
     const runScenario = async (row: Row): Promise<RolloutState> => {
       const { world, lambda, handlers, dynamo } = session;
       const callsBefore = world.calls.length;
+      const iamBefore = { ...world.authorizer.stats };
       const start = new Date(world.clock.now() + MINUTE).toISOString();
       world.clock.advanceTo(start);
       await handlers.startPipelines(
@@ -192,6 +207,8 @@ export const defineFaultSuite = (
         outcome: state.record.status,
         targets: state.targets.length,
         calls: world.calls.length - callsBefore,
+        iamChecked: world.authorizer.stats.checked - iamBefore.checked,
+        iamRefused: world.authorizer.stats.refused - iamBefore.refused,
         duplicates,
         lost,
       });

@@ -50,6 +50,9 @@ const timeline = new Timeline(() => clockNow());
 const session = await startSandbox(config, {
   start: "2026-11-23T01:59:30Z",
   disabledPipelines: [other.name],
+  // The second pipeline shares its AMIs by launch permission instead of copying them: the same
+  // rollout config works, learned from the image's distribution configuration.
+  distributionModes: { [other.name]: "share" },
   customSlrAccounts: Object.keys(config.accounts).slice(0, 1),
   legacyLaunchConfigurationGroup: true,
   observer: (invocation) => narrate(invocation),
@@ -282,6 +285,33 @@ world.imageBuilder.failNextBuild(other.arn, {
 });
 await tick(other.name, "2027-01-05T07:30:00.000Z", "cron tick");
 await session.lambda.run(world.clock.now() + 40 * 60_000);
+
+timeline.heading(
+  `11. ${other.name} is fixed and rebuilt. Its AMIs are SHARED by launch permission, not copied`,
+);
+timeline.note(
+  "outputResources lists only the build account's AMIs; each target launches the build account's AMI of its region,",
+);
+timeline.note(
+  "its snapshots are read as the build account, and each target creates the grant on the BUILD account's key",
+);
+await tick(other.name, "2027-01-05T09:00:00.000Z", "cron tick");
+await session.lambda.run(Date.parse("2027-01-05T12:30:00Z"));
+const rest = other.rollout?.waves.find((wave) => wave.approval === "manual");
+if (rest) {
+  timeline.event(
+    build,
+    "operator",
+    `npm run rollout -- approve ${other.name} ${rest.name}: ${JSON.stringify({ action: "approve", pipeline: other.name, wave: rest.name })}`,
+  );
+  await session.lambda.invokeAsync("watch-rollouts", session.handlers.watchRollouts, {
+    action: "approve",
+    pipeline: other.name,
+    wave: rest.name,
+    approvedBy: "demo",
+  });
+  await session.lambda.run(world.clock.now() + 60 * 60_000);
+}
 
 const starts = world.callsTo("imagebuilder:StartImagePipelineExecution", { succeeded: true });
 const builds = world.imageBuilder.imagesOf(scheduled.arn);

@@ -3,6 +3,9 @@ import type { Invocation } from "./lambda-service.ts";
 import type { CallRecord } from "./model/world.ts";
 import type { Tone } from "./timeline.ts";
 
+/** Rollouts are keyed by image ARN; the timeline shows `<recipe>/<version>/<build>`. */
+const rolloutName = (id: unknown): string => String(id).split(":image/")[1] ?? String(id);
+
 /** One timeline line: where it happened and what it says. */
 export interface Line {
   readonly where: { account?: string; region?: string };
@@ -52,8 +55,8 @@ export const describeOutcome = (invocation: Invocation): Line[] => {
       where: {},
       text:
         outcome.outcome === "rollout-started"
-          ? `rollout ${String(outcome.rolloutId)}: wave "${String(outcome.wave)}" enqueued (${String(outcome.targets)} target(s))`
-          : `${String(outcome.outcome)}${outcome.rolloutId ? ` ${String(outcome.rolloutId)}` : ""}`,
+          ? `rollout ${rolloutName(outcome.rolloutId)}: wave "${String(outcome.wave)}" enqueued (${String(outcome.targets)} target(s))`
+          : `${String(outcome.outcome)}${outcome.rolloutId ? ` ${rolloutName(outcome.rolloutId)}` : ""}`,
       tone:
         outcome.outcome === "rollout-started"
           ? "ok"
@@ -93,11 +96,16 @@ export const describeOutcome = (invocation: Invocation): Line[] => {
 /** A target record's state, in one line. */
 export const describeTarget = (target: TargetRecord): string => {
   const parts = [`target ${target.accountId}/${target.region} ${target.status}`];
+  if (target.sharedFrom)
+    parts.push(`launches ${target.amiId}, shared by ${target.sharedFrom} (launch permission)`);
   if (target.status === "waiting-for-grants" && target.grantsReadyAt)
     parts.push(
       `new grants usable from ${target.grantsReadyAt.slice(11, 19)}: the refresh waits (SQS DelaySeconds)`,
     );
-  if (target.grants?.length) parts.push(`${target.grants.length} grant(s)`);
+  if (target.grants?.length)
+    parts.push(
+      `${target.grants.length} grant(s) on ${[...new Set(target.grants.map((grant) => `${grant.keyArn.split(":")[4]}'s key`))].join(", ")}`,
+    );
   if (target.unsupportedGroups?.length)
     parts.push(
       `unsupported: ${target.unsupportedGroups.map((group) => `${group.name} (${group.reason.split(";")[0]})`).join(", ")}`,
@@ -137,14 +145,14 @@ const describeAdvance = (advance: AdvanceShape | undefined): Line[] => {
       ];
     case "succeed":
       return advance.ended
-        ? [{ where: {}, text: `rollout ${advance.rolloutId} succeeded`, tone: "ok" }]
+        ? [{ where: {}, text: `rollout ${rolloutName(advance.rolloutId)} succeeded`, tone: "ok" }]
         : [];
     case "fail":
       return advance.ended
         ? [
             {
               where: {},
-              text: `rollout ${advance.rolloutId} FAILED: later waves will not start`,
+              text: `rollout ${rolloutName(advance.rolloutId)} FAILED: later waves will not start`,
               tone: "fail",
             },
           ]

@@ -160,6 +160,13 @@ describe("npm start", () => {
     assert.match(stdout, /┃ {3}Stdout: connecting with DB_PASSWORD=\*\*\*\*/);
     assert.match(stdout, /Subject: \[ami-orchestrator\] Image build failed: web-ubuntu2404/);
     assert.doesNotMatch(stdout, /correct-horse-battery/);
+    // A pipeline sharing its AMIs by launch permission rolls out next to the copied one: every
+    // target launches the build account's AMI, with a grant on the build account's key.
+    assert.match(
+      stdout,
+      /target 111111111111\/eu-west-1 refreshing · launches ami-\w+, shared by 999999999999 \(launch permission\) · 1 grant\(s\) on 999999999999's key/,
+    );
+    assert.match(stdout, /rollout web-ubuntu2404\/1\.0\.0\/2 succeeded/);
   });
 
   it("--scenario runs one fault scenario and ends with the status table", async () => {

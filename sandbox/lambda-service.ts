@@ -186,19 +186,33 @@ export class SandboxLambdaService {
   }
 
   /**
-   * Crash plan for the next invocation of a function: it dies right after its Nth step (AWS or
-   * DynamoDB call) took effect, as a Lambda killed by a timeout or an out-of-memory error would.
-   * Consumed by that invocation.
+   * Crash plan: the invocation of `functionName` that makes its `afterStep`th step (AWS or
+   * DynamoDB call, counted across invocations from when the plan is set) dies right after that
+   * step took effect, as a Lambda killed by a timeout or an out-of-memory error would. Once.
    */
-  crashNext: { readonly functionName: string; readonly afterStep: number } | undefined;
-  /** Invocations that died by `crashNext`. */
+  #crashPlan: { readonly functionName: string; readonly afterStep: number } | undefined;
+  #crashStepsSeen = 0;
+  /** Invocations that died by the crash plan. */
   readonly crashes: Array<{ functionName: string; afterStep: number }> = [];
+
+  crashAfterStep(functionName: string, step: number): void {
+    this.#crashPlan = { functionName, afterStep: step };
+    this.#crashStepsSeen = 0;
+  }
+
+  /** Whether the crash plan is still waiting for its step (the run made fewer steps). */
+  get crashPending(): boolean {
+    return this.#crashPlan !== undefined;
+  }
+
+  cancelCrash(): void {
+    this.#crashPlan = undefined;
+  }
 
   async #invoke<E, R>(functionName: string, handler: Handler<E, R>, event: E): Promise<Invocation> {
     const at = this.world.clock.now();
     let invocation: Invocation;
-    const plan = this.crashNext?.functionName === functionName ? this.crashNext : undefined;
-    if (plan) this.crashNext = undefined;
+    const plan = this.#crashPlan?.functionName === functionName ? this.#crashPlan : undefined;
     let crash: (value: "crashed") => void = () => {};
     const crashed = new Promise<"crashed">((resolve) => {
       crash = resolve;
@@ -207,15 +221,22 @@ export class SandboxLambdaService {
       functionName,
       steps: 0,
       crashed: false,
-      ...(plan ? { crashAfterStep: plan.afterStep, onCrash: () => crash("crashed") } : {}),
+      ...(plan
+        ? {
+            crashAfterStep: plan.afterStep - this.#crashStepsSeen,
+            onCrash: () => crash("crashed"),
+          }
+        : {}),
     };
     try {
       const result = await Promise.race([
         runInInvocation(context, () => handler(event, fakeContext(functionName))),
         crashed,
       ]);
+      if (plan) this.#crashStepsSeen += context.steps;
       if (result === "crashed" && context.crashed) {
-        this.crashes.push({ functionName, afterStep: context.steps });
+        this.#crashPlan = undefined;
+        this.crashes.push({ functionName, afterStep: this.#crashStepsSeen });
         throw new Error(`sandbox: ${functionName} crashed after step ${context.steps}`);
       }
       invocation = { functionName, at, event, result };

@@ -35,9 +35,8 @@ const withTimeout = async <T>(ms: number, run: (signal: AbortSignal) => Promise<
 };
 
 /**
- * Explains a failed build: Image Builder's reason and failure context, the workflow step that
- * failed and its message, and the last lines of the build's log stream in
- * `/aws/imagebuilder/<recipe>`, secrets redacted. Each lookup is best-effort: what could not be
+ * Explains a failed build: Image Builder's reason, the workflow step that failed and its
+ * message, and the last lines of the build's log stream, secrets redacted. Each lookup is best-effort: what could not be
  * found is listed, and the alert goes out regardless.
  */
 export const diagnoseBuildFailure = async (
@@ -60,10 +59,10 @@ export const diagnoseBuildFailure = async (
       abortSignal,
     }),
   );
-  const state = image?.image?.state as
-    | { reason?: string; failureContext?: { failedStep?: string } }
-    | undefined;
-  let failedStep = state?.failureContext?.failedStep;
+  // `state.failureContext` is in the current API reference, but the SDK client on our registry
+  // does not know it and drops it from responses: the failing step comes from the workflow steps.
+  const state = image?.image?.state;
+  let failedStep: string | undefined;
   let stepMessage: string | undefined;
 
   const executions = await attempt("workflow executions", (abortSignal) =>
@@ -84,14 +83,20 @@ export const diagnoseBuildFailure = async (
       ),
     );
     const failed = steps?.steps?.find((step) => step.status === "FAILED");
-    failedStep = failed?.name ?? failedStep;
+    failedStep = failed?.name;
     stepMessage = failed?.message ?? failedExecution.message;
   }
 
-  // Image Builder logs each build to /aws/imagebuilder/<recipe name>, stream <version>/<build>.
-  const [, recipe, version, build] =
+  // Image Builder logs each build to the image's loggingConfiguration.logGroupName, by default
+  // /aws/imagebuilder/<image name> (API model ImageLoggingConfiguration), stream
+  // <version>/<build>. The name is the recipe's as written: the ARN's is lowercased, so it is
+  // only the fallback when GetImage could not be read.
+  const [, arnName, version, build] =
     imageArn.split(":image/")[1]?.match(/^([^/]+)\/([^/]+)\/(\d+)$/) ?? [];
-  const logGroup = recipe ? `/aws/imagebuilder/${recipe}` : undefined;
+  const imageName = image?.image?.name ?? arnName;
+  const logGroup =
+    image?.image?.loggingConfiguration?.logGroupName ??
+    (imageName ? `/aws/imagebuilder/${imageName}` : undefined);
   const logStream = version && build ? `${version}/${build}` : undefined;
   let logExcerpt: string[] | undefined;
   if (logGroup && logStream) {

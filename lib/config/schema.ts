@@ -129,6 +129,25 @@ const instanceRefresh = z
         message: "may exceed minHealthyPercentage by at most 100",
       });
     }
+    // RefreshPreferences (API reference): "if you specify a value for [CheckpointDelay], you
+    // must also specify a value for CheckpointPercentages"; "To replace all instances in the
+    // Auto Scaling group, the last number in the array must be 100": a refresh that stops at
+    // 50% would be reported successful with half the group on the old AMI.
+    if (refresh.checkpointDelay !== undefined && refresh.checkpointPercentages === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["checkpointDelay"],
+        message: "needs checkpointPercentages: a delay applies after checkpoints",
+      });
+    }
+    const last = refresh.checkpointPercentages?.at(-1);
+    if (last !== undefined && last !== 100) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["checkpointPercentages"],
+        message: `must end with 100 (got ${last}): otherwise the refresh stops part-way and leaves instances on the old AMI`,
+      });
+    }
   });
 
 const autoScalingGroups = z

@@ -10,7 +10,7 @@ import { slrArn } from "../../sandbox/model/iam.ts";
 import { type SandboxSession, startSandbox } from "../../sandbox/session.ts";
 import { deployTargetRole } from "../../sandbox/world-from-config.ts";
 
-process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
+process.env.POWERTOOLS_LOG_LEVEL = process.env.DEBUG_LOG_LEVEL ?? "SILENT";
 process.env.POWERTOOLS_METRICS_DISABLED = "true";
 
 const DEV = "111111111111";

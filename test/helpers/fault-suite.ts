@@ -56,6 +56,12 @@ export interface Row {
   readonly concurrentDeliveries?: number;
   /** Undo what `inject` changed beyond fault rules. */
   readonly restore?: (session: SandboxSession) => void;
+  /**
+   * Kill roll-out-target right after each of its steps in turn (AWS or DynamoDB call, counted
+   * across its invocations), one fresh build per step, until a run makes fewer steps: a crash
+   * at any point must still end with every group on the new AMI.
+   */
+  readonly crashAfterEveryStep?: boolean;
 }
 
 interface Result {
@@ -128,7 +134,10 @@ export const defineFaultSuite = (
     });
 
     /** Builds a new image, delivers its notification, runs everything to the end. */
-    const runScenario = async (row: Row): Promise<RolloutState> => {
+    const runScenario = async (
+      row: Row,
+      crashAfterStep?: number,
+    ): Promise<RolloutState & { crashed: boolean }> => {
       const { world, lambda, handlers, dynamo } = session;
       const callsBefore = world.calls.length;
       const iamBefore = { ...world.authorizer.stats };
@@ -153,7 +162,10 @@ export const defineFaultSuite = (
           ),
         );
       }
+      if (crashAfterStep !== undefined) lambda.crashAfterStep("roll-out-target", crashAfterStep);
       await lambda.run(world.clock.now() + 4 * 60 * MINUTE);
+      const crashed = crashAfterStep !== undefined && !lambda.crashPending;
+      lambda.cancelCrash();
       for (const rule of rules) world.faults.remove(rule);
       row.restore?.(session);
       const rolloutId = image.arn;
@@ -215,13 +227,54 @@ export const defineFaultSuite = (
       assert.equal(duplicates, 0, "no mutating call took effect twice");
       assert.equal(lost, 0, "nothing lost");
       assert.equal(state.record.status, row.expect, state.record.reason);
+      if (row.expect === "succeeded") {
+        // Every group the rollout selects runs the new AMI: "succeeded" is not just a record.
+        for (const target of state.targets) {
+          for (const group of world.autoScaling.groups.values()) {
+            if (
+              group.accountId !== target.accountId ||
+              group.region !== target.region ||
+              group.tags["ami-orchestrator:pipeline"] !== "golden" ||
+              group.launchConfigurationName
+            )
+              continue;
+            assert.equal(
+              group.runningImageId,
+              target.amiId,
+              `${target.accountId}/${target.region}/${group.name} runs the new AMI`,
+            );
+          }
+        }
+      }
       await row.check?.(state, session);
-      return state;
+      return { ...state, crashed };
     };
 
     for (const row of rows(ACCOUNTS)) {
       it(row.fault, async () => {
-        await runScenario(row);
+        if (!row.crashAfterEveryStep) {
+          await runScenario(row);
+          return;
+        }
+        const first = results.length;
+        let step = 1;
+        for (; ; step += 1) {
+          const { crashed } = await runScenario(row, step);
+          if (!crashed) break;
+        }
+        // One summary line for the sweep: the crash points tried and their totals.
+        const sweep = results.splice(first);
+        results.push({
+          fault: `${row.fault} (each of ${step - 1} steps)`,
+          outcome: [...new Set(sweep.map((r) => r.outcome))].join("/"),
+          targets: sweep[0]?.targets ?? 0,
+          calls: sweep.reduce((sum, r) => sum + r.calls, 0),
+          iamChecked: sweep.reduce((sum, r) => sum + r.iamChecked, 0),
+          iamRefused: sweep.reduce((sum, r) => sum + r.iamRefused, 0),
+          duplicates: sweep.reduce((sum, r) => sum + r.duplicates, 0),
+          lost: sweep.reduce((sum, r) => sum + r.lost, 0),
+        });
+        assert.ok(step > 10, `roll-out-target made ${step - 1} steps: the sweep covered them all`);
       });
     }
   });

@@ -75,6 +75,32 @@ describe("diagnosing a failed build", () => {
     assert.equal(diagnosis.unavailable, undefined);
   });
 
+  it("reads the log group of the recipe name as written (the ARN lowercases it), or the configured one", async () => {
+    logs.on(GetLogEventsCommand).resolves({ events: [{ message: "boom" }] });
+    imageBuilder.on(GetImageCommand).resolves({
+      image: { name: "Web-Ubuntu2404", state: { status: "FAILED", reason: "failed" } },
+    });
+
+    const byName = await diagnoseBuildFailure(IMAGE, deps());
+
+    assert.equal(byName.logGroup, "/aws/imagebuilder/Web-Ubuntu2404");
+    imageBuilder.on(GetImageCommand).resolves({
+      image: {
+        name: "Web-Ubuntu2404",
+        state: { status: "FAILED" },
+        loggingConfiguration: { logGroupName: "/platform/image-builds" },
+      },
+    });
+
+    const configured = await diagnoseBuildFailure(IMAGE, deps());
+
+    assert.equal(configured.logGroup, "/platform/image-builds");
+    assert.equal(
+      logs.commandCalls(GetLogEventsCommand).at(-1)?.args[0].input.logGroupName,
+      "/platform/image-builds",
+    );
+  });
+
   it("degrades instead of failing when a lookup fails or hangs", async () => {
     logs.on(GetLogEventsCommand).callsFake(() => new Promise(() => undefined));
     imageBuilder

@@ -107,6 +107,26 @@ describe("config loading", () => {
     assert.match(problem.message, /dev\/eu-west-1 is already rolled out in wave "one"/);
   });
 
+  it("rejects checkpoints that stop before 100%, and a checkpoint delay without checkpoints", () => {
+    const partial = onlyProblem(
+      configYaml(`    rollout:
+      waves: [{ name: one, accounts: [dev] }]
+      autoScalingGroups: { names: [web] }
+      instanceRefresh: { checkpointPercentages: [25, 50] }`),
+    );
+    assert.equal(partial.path, "pipelines[1].rollout.instanceRefresh.checkpointPercentages");
+    assert.match(partial.message, /must end with 100 \(got 50\)/);
+
+    const delayOnly = onlyProblem(
+      configYaml(`    rollout:
+      waves: [{ name: one, accounts: [dev] }]
+      autoScalingGroups: { names: [web] }
+      instanceRefresh: { checkpointDelay: 600 }`),
+    );
+    assert.equal(delayOnly.path, "pipelines[1].rollout.instanceRefresh.checkpointDelay");
+    assert.match(delayOnly.message, /needs checkpointPercentages/);
+  });
+
   it("rejects a duplicate pipeline name, pointing at the second one", () => {
     const problem = onlyProblem(
       configYaml(`  - name: base

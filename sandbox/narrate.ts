@@ -37,6 +37,18 @@ export const describeCall = (call: CallRecord): string | undefined => {
         desired.MixedInstancesPolicy?.LaunchTemplate?.LaunchTemplateSpecification?.Version;
       return `StartInstanceRefresh ${String(input.AutoScalingGroupName)} → template version ${version}${desired.MixedInstancesPolicy ? " (whole mixed-instances policy)" : ""}`;
     }
+    case "autoscaling:UpdateAutoScalingGroup": {
+      const spec = (input.LaunchTemplate ??
+        (
+          input.MixedInstancesPolicy as {
+            LaunchTemplate?: { LaunchTemplateSpecification?: unknown };
+          }
+        )?.LaunchTemplate?.LaunchTemplateSpecification ??
+        {}) as { Version?: string };
+      return String(spec.Version).startsWith("$")
+        ? `UpdateAutoScalingGroup ${String(input.AutoScalingGroupName)}: follows ${spec.Version} again`
+        : `UpdateAutoScalingGroup ${String(input.AutoScalingGroupName)}: pinned to template version ${spec.Version} (auto-rollback needs a numbered version; no instance replaced)`;
+    }
     case "iam:CreateServiceLinkedRole":
       return `CreateServiceLinkedRole ${String(input.AWSServiceName)}`;
     default:

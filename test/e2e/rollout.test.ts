@@ -156,6 +156,34 @@ describe("automatic rollout of an AVAILABLE image, in the sandbox", () => {
         (refresh) => refresh.group.accountId === accountId && refresh.group.region === region,
       );
       assert.equal(refreshes.length, 2);
+      // The groups followed $Default: each was pinned to the version it runs (1) before its
+      // refresh, since AWS refuses auto-rollback for a group on $Latest/$Default...
+      for (const refresh of refreshes) {
+        assert.equal(refresh.preferences.AutoRollback, true);
+        const pin = world.autoScaling.updates.find(
+          (update) =>
+            update.accountId === accountId &&
+            update.region === region &&
+            update.group === refresh.group.name,
+        );
+        const input = pin?.input as {
+          LaunchTemplate?: { Version?: string };
+          MixedInstancesPolicy?: {
+            LaunchTemplate: { LaunchTemplateSpecification: { Version: string } };
+          };
+        };
+        assert.equal(
+          input?.LaunchTemplate?.Version ??
+            input?.MixedInstancesPolicy?.LaunchTemplate.LaunchTemplateSpecification.Version,
+          "1",
+          `${refresh.group.name} pinned to version 1`,
+        );
+      }
+      // ...and the template's default has not moved: a rollback must relaunch version 1.
+      for (const template of world.ec2.templates.values()) {
+        if (template.accountId === accountId && template.region === region)
+          assert.equal(template.defaultVersion, 1);
+      }
       const grantedAt = Math.max(
         ...grants.filter((grant) => grant.createdBy === accountId).map((grant) => grant.createdAt),
       );
@@ -207,6 +235,36 @@ describe("automatic rollout of an AVAILABLE image, in the sandbox", () => {
         .map((group) => group.runningImageId),
     );
     assert.equal(amis.size, 4, "each target runs its own regional copy of the new AMI");
+  });
+
+  it("once a refresh succeeded: the default version moves, and pinned groups follow $Default again", async () => {
+    const { world, lambda, dynamo } = session;
+    await lambda.run(world.clock.now() + 10 * 60_000);
+
+    for (const template of world.ec2.templates.values()) {
+      if (template.accountId === STAGING || template.versions.length < 2) continue;
+      assert.equal(template.defaultVersion, 2, `${template.name} default moved after success`);
+    }
+    const rolled = [...world.autoScaling.groups.values()].filter(
+      (group) => group.accountId !== STAGING && !group.launchConfigurationName,
+    );
+    for (const group of rolled) {
+      const spec =
+        group.launchTemplate ??
+        group.mixedInstancesPolicy?.LaunchTemplate.LaunchTemplateSpecification;
+      assert.equal(spec?.Version, "$Default", `${group.name} follows $Default again`);
+    }
+    const groups = await listGroups(dynamo.db, dynamo.table, rolloutId(), {
+      accountId: DEV,
+      region: "eu-west-1",
+    });
+    assert.deepEqual(
+      groups.map((group) => [group.follows, group.settled]),
+      [
+        ["$Default", "default version 2; follows $Default again"],
+        ["$Default", "default version 2; follows $Default again"],
+      ],
+    );
   });
 
   it("the sandbox enforces the rule the grants exist for: no grant, no launch", () => {

@@ -229,6 +229,15 @@ export const worldFromConfig = (
             name: `${name}-lt`,
             imageId: oldAmi,
             tags: { ...MANAGED_TAG },
+            // What a real group's template carries: an instance profile and tags for what it
+            // launches (Auto Scaling then checks iam:PassRole and ec2:CreateTags on our behalf).
+            data: {
+              IamInstanceProfile: { Name: `${name}-instance` },
+              TagSpecifications: ["instance", "volume"].map((ResourceType) => ({
+                ResourceType,
+                Tags: [{ Key: "app", Value: name }],
+              })),
+            },
           });
           const spec = { LaunchTemplateId: template.id, Version: "$Default" };
           return world.autoScaling.addGroup({

@@ -102,7 +102,7 @@ const launchPermissions = (
     // (what the console does) and says so.
     const name = profile.Name ?? profile.Arn?.split("/").at(-1) ?? "";
     notes.push(
-      `iam:PassRole for ${reason}: instance profile ${name} assumed to hold the role of the same name`,
+      "iam:PassRole: the sandbox models no instance profiles; a profile's role is taken to have the profile's name",
     );
     requests.push({
       action: "iam:PassRole",

@@ -90,6 +90,8 @@ export class Ec2Model {
     imageId: string;
     instanceType?: string;
     tags?: Record<string, string>;
+    /** More launch template data (IamInstanceProfile, TagSpecifications...). */
+    data?: Record<string, unknown>;
   }): SandboxLaunchTemplate {
     const created: SandboxLaunchTemplate = {
       id: id("lt", `${template.accountId}|${template.region}|${template.name}`),
@@ -99,7 +101,11 @@ export class Ec2Model {
       versions: [
         {
           versionNumber: 1,
-          data: { ImageId: template.imageId, InstanceType: template.instanceType ?? "t3.micro" },
+          data: {
+            ImageId: template.imageId,
+            InstanceType: template.instanceType ?? "t3.micro",
+            ...template.data,
+          },
         },
       ],
       defaultVersion: 1,

@@ -166,7 +166,7 @@ describe("sandbox IAM", () => {
     );
   });
 
-  it("StartInstanceRefresh checks the caller's launch permissions for the template (ec2:RunInstances)", async () => {
+  it("StartInstanceRefresh checks the caller's launch permissions for the template", async () => {
     const sandbox = world();
     const { Credentials } = await assume(sandbox);
     const group = [...sandbox.autoScaling.groups.values()].find(
@@ -188,6 +188,13 @@ describe("sandbox IAM", () => {
       { action: "ec2:RunInstances", for: "autoscaling:StartInstanceRefresh" },
     );
     restore();
+    // Its tag specifications need ec2:CreateTags, its instance profile iam:PassRole.
+    for (const action of ["ec2:CreateTags", "iam:PassRole"]) {
+      const restoreAction = sandbox.authorizer.withoutPermission(DEV_ROLE, action);
+      await rejectsWith(sandbox.call(refresh), "AccessDenied");
+      assert.equal(sandbox.authorizer.refusals.at(-1)?.action, action);
+      restoreAction();
+    }
     await sandbox.call(refresh);
   });
 

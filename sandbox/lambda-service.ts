@@ -195,6 +195,11 @@ export class SandboxLambdaService {
   /** Invocations that died by the crash plan. */
   readonly crashes: Array<{ functionName: string; afterStep: number }> = [];
 
+  /** A new execution environment of a function (fresh module state), for after a crash. */
+  newContainer: ((functionName: string) => Promise<Handler<never, unknown>>) | undefined;
+  /** Handlers of the environments that replaced crashed ones, by function. */
+  readonly #containers = new Map<string, Handler<never, unknown>>();
+
   crashAfterStep(functionName: string, step: number): void {
     this.#crashPlan = { functionName, afterStep: step };
     this.#crashStepsSeen = 0;
@@ -230,13 +235,20 @@ export class SandboxLambdaService {
     };
     try {
       const result = await Promise.race([
-        runInInvocation(context, () => handler(event, fakeContext(functionName))),
+        runInInvocation(context, () =>
+          ((this.#containers.get(functionName) as Handler<E, R> | undefined) ?? handler)(
+            event,
+            fakeContext(functionName),
+          ),
+        ),
         crashed,
       ]);
       if (plan) this.#crashStepsSeen += context.steps;
       if (result === "crashed" && context.crashed) {
         this.#crashPlan = undefined;
         this.crashes.push({ functionName, afterStep: this.#crashStepsSeen });
+        const fresh = await this.newContainer?.(functionName);
+        if (fresh) this.#containers.set(functionName, fresh);
         throw new Error(`sandbox: ${functionName} crashed after step ${context.steps}`);
       }
       invocation = { functionName, at, event, result };

@@ -74,6 +74,17 @@ export const startSandbox = async (
     alerts: asFunction("alerts", (await import("../functions/alerts.ts")).handler),
   };
   const lambda = new SandboxLambdaService(world, handlers, world.queues, options.observer);
+  // After a crash (timeout, out of memory) "Lambda resets the execution environment" (Lambda
+  // developer guide, execution environment lifecycle, failures during the invoke phase): the
+  // next invocation gets a fresh module state, not the dead one's caches and pending promises.
+  let containers = 0;
+  lambda.newContainer = async (functionName) => {
+    containers += 1;
+    const module = (await import(`../functions/${functionName}.ts?container=${containers}`)) as {
+      handler: (event: unknown, context: Context) => Promise<unknown>;
+    };
+    return asFunction(functionName, module.handler);
+  };
   return {
     world,
     dynamo,

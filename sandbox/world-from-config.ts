@@ -239,7 +239,12 @@ export const worldFromConfig = (
               })),
             },
           });
-          const spec = { LaunchTemplateId: template.id, Version: "$Default" };
+          // Groups follow their template, as most do: the app its default version, the
+          // workers its latest one. Both must be pinned before an auto-rollback refresh.
+          const spec = {
+            LaunchTemplateId: template.id,
+            Version: extra.mixedInstancesPolicy ? "$Latest" : "$Default",
+          };
           return world.autoScaling.addGroup({
             name,
             accountId: account.id,

@@ -95,7 +95,15 @@ export const startInstanceRefresh = async (
   group: DiscoveredGroup,
   target: { launchTemplateId: string; versionNumber: number },
   settings: InstanceRefreshSettings,
+  options: { mayHaveStarted?: boolean } = {},
 ): Promise<RefreshStart> => {
+  if (options.mayHaveStarted) {
+    // An earlier delivery died around StartInstanceRefresh: its refresh may be running, or
+    // already done (a redelivery can come after a short refresh ended). Adopt it, never start
+    // a second one to the same version.
+    const own = await refreshWithVersion(client, group.name, target, ADOPTABLE_STATUSES);
+    if (own) return { status: "started", instanceRefreshId: own, adopted: true };
+  }
   try {
     const { InstanceRefreshId } = await client.send(
       new StartInstanceRefreshCommand({
@@ -130,24 +138,33 @@ export const startInstanceRefresh = async (
   }
 };
 
-const ACTIVE_STATUSES = new Set(["Pending", "InProgress", "Baking"]);
+const ACTIVE_STATUSES: ReadonlySet<string> = new Set(["Pending", "InProgress", "Baking"]);
+/** A refresh to our version in one of these is ours to follow; a failed one is not reused. */
+const ADOPTABLE_STATUSES: ReadonlySet<string> = new Set([...ACTIVE_STATUSES, "Successful"]);
 
 /**
  * The id of the group's active refresh if it already rolls to this exact template version: ours,
  * started by an earlier delivery that crashed before recording it. Adopting it (instead of
  * waiting on it or, worse, cancelling it) is what makes the step safe to repeat.
  */
-export const activeRefreshWithVersion = async (
+export const activeRefreshWithVersion = (
   client: AutoScalingClient,
   groupName: string,
   target: { launchTemplateId: string; versionNumber: number },
+): Promise<string | undefined> => refreshWithVersion(client, groupName, target, ACTIVE_STATUSES);
+
+const refreshWithVersion = async (
+  client: AutoScalingClient,
+  groupName: string,
+  target: { launchTemplateId: string; versionNumber: number },
+  statuses: ReadonlySet<string>,
 ): Promise<string | undefined> => {
   const { InstanceRefreshes: refreshes = [] } = await client.send(
     new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: groupName, MaxRecords: 5 }),
   );
   const version = String(target.versionNumber);
   return refreshes.find((refresh) => {
-    if (!ACTIVE_STATUSES.has(refresh.Status ?? "")) return false;
+    if (!statuses.has(refresh.Status ?? "")) return false;
     const spec =
       refresh.DesiredConfiguration?.LaunchTemplate ??
       refresh.DesiredConfiguration?.MixedInstancesPolicy?.LaunchTemplate

@@ -64,7 +64,7 @@ export interface RollOutTargetDeps {
 /** Group records a redelivery carries on from; any other status is that group's outcome. */
 const RESUMABLE_GROUP_STATUSES: ReadonlySet<GroupRecord["status"]> = new Set([
   "waiting",
-  "pinning",
+  "starting",
 ]);
 
 /** How long to wait before asking again when a group already has a refresh running. */
@@ -408,10 +408,12 @@ const runSteps = async (
         return upToDate;
       }
       try {
+        // Recorded before the mutating calls: a redelivery after a crash here knows the pin
+        // (never forgotten) and that a refresh may already exist (adopted, not started twice).
+        await saveGroup({ ...base, ...versions, status: "starting", updatedAt: nowIso() });
         if (floating && rollout.instanceRefresh.autoRollback) {
           // Auto-rollback is refused while the group follows `$Latest`/`$Default`: pin it to the
-          // version it runs (no instance replaced), recorded first so the pin is never forgotten.
-          await saveGroup({ ...base, ...versions, status: "pinning", updatedAt: nowIso() });
+          // version it runs first (no instance replaced).
           await pointGroupAtVersion(
             autoScaling,
             group,
@@ -424,6 +426,7 @@ const runSteps = async (
           group,
           { launchTemplateId: template.launchTemplateId, versionNumber: newVersion },
           rollout.instanceRefresh,
+          { mayHaveStarted: previous?.status === "starting" },
         );
         if (started.status !== "started") {
           const waiting = message.attempt < MAX_REFRESH_WAITS;

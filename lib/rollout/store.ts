@@ -254,8 +254,8 @@ export interface TargetRecord extends RolloutTarget {
 }
 
 export type GroupStatus =
-  /** Being pinned from `$Latest`/`$Default` to the version it runs, before its refresh. */
-  | "pinning"
+  /** About to be pinned (if it follows `$Latest`/`$Default`) and refreshed: a crash may follow. */
+  | "starting"
   | "refresh-started"
   | "up-to-date"
   | "waiting"

@@ -237,7 +237,7 @@ describe("automatic rollout of an AVAILABLE image, in the sandbox", () => {
     assert.equal(amis.size, 4, "each target runs its own regional copy of the new AMI");
   });
 
-  it("once a refresh succeeded: the default version moves, and pinned groups follow $Default again", async () => {
+  it("once a refresh succeeded: the default version moves, and pinned groups follow $Default/$Latest again", async () => {
     const { world, lambda, dynamo } = session;
     await lambda.run(world.clock.now() + 10 * 60_000);
 
@@ -252,7 +252,8 @@ describe("automatic rollout of an AVAILABLE image, in the sandbox", () => {
       const spec =
         group.launchTemplate ??
         group.mixedInstancesPolicy?.LaunchTemplate.LaunchTemplateSpecification;
-      assert.equal(spec?.Version, "$Default", `${group.name} follows $Default again`);
+      const follows = group.mixedInstancesPolicy ? "$Latest" : "$Default";
+      assert.equal(spec?.Version, follows, `${group.name} follows ${follows} again`);
     }
     const groups = await listGroups(dynamo.db, dynamo.table, rolloutId(), {
       accountId: DEV,
@@ -262,7 +263,7 @@ describe("automatic rollout of an AVAILABLE image, in the sandbox", () => {
       groups.map((group) => [group.follows, group.settled]),
       [
         ["$Default", "default version 2; follows $Default again"],
-        ["$Default", "default version 2; follows $Default again"],
+        ["$Latest", "default version 2; follows $Latest again"],
       ],
     );
   });

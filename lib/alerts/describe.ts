@@ -70,6 +70,8 @@ export const describeAlert = (alert: Alert): AlertStory => {
         facts: [
           ["Pipeline", alert.pipeline],
           ["Rollout", rolloutName(alert.rolloutId)],
+          // The name is readable; the image ARN is what is unique (account and region).
+          ["Image", alert.rolloutId],
           ["Wave", first?.wave ?? "?"],
           [
             "Where",
@@ -98,6 +100,7 @@ export const describeAlert = (alert: Alert): AlertStory => {
         facts: [
           ["Pipeline", alert.pipeline],
           ["Rollout", rolloutName(alert.rolloutId)],
+          ["Image", alert.rolloutId],
           ["Requested by", alert.requestedBy],
           ["Groups", String(alert.groups)],
         ],

@@ -189,6 +189,11 @@ export class AutoScalingModel {
       DesiredCapacity: group.desiredCapacity,
       MinSize: 0,
       MaxSize: group.desiredCapacity * 2,
+      // Required members of the API model's AutoScalingGroup; their values do not matter here.
+      DefaultCooldown: 300,
+      AvailabilityZones: [`${group.region}a`],
+      HealthCheckType: "EC2",
+      CreatedTime: new Date("2024-01-01T00:00:00Z"),
       ServiceLinkedRoleARN: group.serviceLinkedRoleArn,
       Tags: Object.entries(group.tags).map(([Key, Value]) => ({
         Key,

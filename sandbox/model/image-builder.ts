@@ -94,6 +94,20 @@ export type ImageListener = (image: SandboxImage, previous: ImageStatus) => void
 const shortHash = (text: string, length: number): string =>
   createHash("sha256").update(text).digest("hex").slice(0, length);
 
+/** A UUID derived from `text`, as the API model's workflow and step ids carry (`wf-<uuid>`). */
+const uuidOf = (text: string): string =>
+  shortHash(text, 32).replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, "$1-$2-$3-$4-$5");
+
+const WORKFLOWS = [
+  { type: "BUILD", phase: "BUILDING" },
+  { type: "TEST", phase: "TESTING" },
+  { type: "DISTRIBUTION", phase: "DISTRIBUTING" },
+] as const;
+
+/** API model WorkflowExecutionId: `^wf-[0-9a-fA-F]{8}-...-[0-9a-fA-F]{12}$`. */
+const workflowExecutionId = (imageArn: string, type: string) =>
+  `wf-${uuidOf(`${imageArn}|${type}`)}`;
+
 /** EC2 Image Builder, per account and region: pipelines, builds progressing on the clock, tokens. */
 export class ImageBuilderModel {
   readonly pipelines = new Map<string, SandboxPipeline>();
@@ -217,16 +231,12 @@ export class ImageBuilderModel {
     ListWorkflowExecutions: (call: CallContext) => {
       const image = this.#image(call, call.input.imageBuildVersionArn);
       const reached = new Set(image.history.map((entry) => entry.status));
-      const executions = [
-        { type: "BUILD", phase: "BUILDING" },
-        { type: "TEST", phase: "TESTING" },
-        { type: "DISTRIBUTION", phase: "DISTRIBUTING" },
-      ].filter((workflow) => reached.has(workflow.phase as ImageStatus));
+      const executions = WORKFLOWS.filter((workflow) => reached.has(workflow.phase));
       return {
         workflowExecutions: executions.map((workflow) => {
           const failed = image.failure?.step === workflow.phase && image.status === "FAILED";
           return {
-            workflowExecutionId: `wf-${shortHash(image.arn, 12)}-${workflow.type.toLowerCase()}`,
+            workflowExecutionId: workflowExecutionId(image.arn, workflow.type),
             type: workflow.type,
             status: failed ? "FAILED" : image.status === workflow.phase ? "RUNNING" : "COMPLETED",
             ...(failed ? { message: `Workflow ${workflow.type.toLowerCase()} failed` } : {}),
@@ -238,26 +248,22 @@ export class ImageBuilderModel {
 
     ListWorkflowStepExecutions: (call: CallContext) => {
       const id = String(call.input.workflowExecutionId);
-      const image = [...this.images.values()].find((candidate) =>
-        id.startsWith(`wf-${shortHash(candidate.arn, 12)}-`),
-      );
-      if (!image)
+      let found: { image: SandboxImage; phase: ImageStatus } | undefined;
+      for (const image of this.images.values())
+        for (const workflow of WORKFLOWS)
+          if (workflowExecutionId(image.arn, workflow.type) === id)
+            found = { image, phase: workflow.phase };
+      if (!found)
         throw awsError("ResourceNotFoundException", `Workflow execution ${id} not found`, 404);
-      const failed =
-        image.failure &&
-        image.status === "FAILED" &&
-        id.endsWith(
-          image.failure.step === "BUILDING"
-            ? "build"
-            : image.failure.step === "TESTING"
-              ? "test"
-              : "distribution",
-        );
+      const { image, phase } = found;
+      const failed = image.failure && image.status === "FAILED" && image.failure.step === phase;
+      // API model WorkflowStepExecutionId: `^step-<uuid>$`.
+      const stepId = (index: number) => `step-${uuidOf(`${id}|${index}`)}`;
       return {
         workflowExecutionId: id,
         steps: [
           {
-            stepExecutionId: `${id}-1`,
+            stepExecutionId: stepId(1),
             name: "LaunchInstance",
             status: "COMPLETED",
             action: "LaunchInstance",
@@ -265,7 +271,7 @@ export class ImageBuilderModel {
           ...(failed && image.failure
             ? [
                 {
-                  stepExecutionId: `${id}-2`,
+                  stepExecutionId: stepId(2),
                   name: image.failure.failedStep,
                   status: "FAILED",
                   action: "RunCommand",
@@ -420,25 +426,18 @@ export class ImageBuilderModel {
     };
   }
 
+  /**
+   * GetImage's `Image`: the summary's members the model's Image has (not `owner`), no
+   * `buildVersion` and no `state.failureContext` (the current API reference lists it, but
+   * botocore's model and our SDK client do not, so the SDK would drop it).
+   */
   #details(image: SandboxImage) {
+    const { owner: _owner, ...summary } = this.#summary(image);
     return {
-      ...this.#summary(image),
+      ...summary,
       version: image.version,
-      buildVersion: image.buildVersion,
       sourcePipelineArn: image.pipelineArn,
       distributionConfiguration: this.#distributionConfiguration(image),
-      ...(image.failure && image.status === "FAILED"
-        ? {
-            state: {
-              status: image.status,
-              reason: image.reason,
-              failureContext: {
-                failedStep: image.failure.failedStep,
-                imageStatus: image.failure.step,
-              },
-            },
-          }
-        : {}),
     };
   }
 }

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { validateRequest, validateResponse } from "../api-models/validate.ts";
 import { AutoScalingModel } from "./auto-scaling.ts";
 import { SimClock } from "./clock.ts";
 import { Ec2Model } from "./ec2.ts";
@@ -120,7 +121,9 @@ export class SandboxWorld {
         throw awsError("SandboxNotModelled", `the sandbox does not model ${key} yet`, 501);
       }
       const output = structuredClone(operation(call));
+      validateRequest(call);
       this.calls.push(record);
+      validateResponse(call, output);
       return output;
     } catch (error) {
       this.calls.push({ ...record, error: error instanceof Error ? error.name : String(error) });

@@ -23,6 +23,9 @@ export interface SandboxGrant {
   readonly createdAt: number;
 }
 
+/** KMS resource quota "Grants for a KMS key" (default, adjustable). */
+export const GRANTS_PER_KEY = 50_000;
+
 /** The operations a key must grant an Auto Scaling SLR for it to launch encrypted volumes. */
 const LAUNCH_OPERATIONS = [
   "Decrypt",
@@ -138,6 +141,13 @@ export class KmsModel {
           )
         : undefined;
       if (same) return { GrantId: same.grantId, GrantToken: `token-${same.grantId}` };
+      // "Grants for a KMS key: 50,000", customer managed keys; over it, LimitExceededException
+      // (KMS developer guide, Resource quotas). There is no per-grantee quota any more.
+      if (key.manager === "CUSTOMER" && this.grantsOn(key.arn).length >= GRANTS_PER_KEY)
+        throw awsError(
+          "LimitExceededException",
+          `The key ${key.arn} has reached its quota of ${GRANTS_PER_KEY} grants`,
+        );
       const grantId = createHash("sha256")
         .update(`${key.arn}|${this.grants.length}|${grantee}`)
         .digest("hex");

@@ -1,6 +1,9 @@
 import { awsError } from "./errors.ts";
 import type { CallContext } from "./faults.ts";
 
+/** Publish's Message limit, in UTF-8 bytes (API reference, Publish). */
+export const MAXIMUM_MESSAGE_BYTES = 262_144;
+
 /** SNS topics: every Publish is kept, as an email subscriber would receive it. */
 export class SnsModel {
   readonly published: Array<{ topicArn: string; subject?: string; message: string; at: number }> =
@@ -11,8 +14,19 @@ export class SnsModel {
   readonly operations = {
     Publish: (call: CallContext) => {
       const subject = call.input.Subject === undefined ? undefined : String(call.input.Subject);
-      if (subject !== undefined && (subject.length >= 100 || /[\r\n]/.test(subject))) {
+      // "Subjects must be UTF-8 text with no line breaks or control characters, and less than 100
+      // characters long" (API reference, Publish).
+      if (subject !== undefined && (subject.length >= 100 || /\p{Cc}/u.test(subject))) {
         throw awsError("InvalidParameter", "Invalid parameter: Subject");
+      }
+      // "messages must be UTF-8 encoded strings and at most 256 KB in size (262,144 bytes, not
+      // 262,144 characters)" (API reference, Publish).
+      const bytes = Buffer.byteLength(String(call.input.Message));
+      if (bytes > MAXIMUM_MESSAGE_BYTES) {
+        throw awsError(
+          "InvalidParameter",
+          `Invalid parameter: Message too long: ${bytes} bytes, at most ${MAXIMUM_MESSAGE_BYTES}`,
+        );
       }
       this.published.push({
         topicArn: String(call.input.TopicArn),

@@ -5,6 +5,37 @@ import type { CallContext } from "./faults.ts";
 
 const md5 = (text: string) => createHash("md5").update(text).digest("hex");
 
+/**
+ * A queue's MaximumMessageSize when not set: 1 MiB since August 2025, 256 KiB (262,144 bytes)
+ * before (API reference, CreateQueue Attributes). Our queues (serverless.yml) do not set it.
+ */
+export const DEFAULT_MAXIMUM_MESSAGE_SIZE = 1_048_576;
+/** SendMessageBatch: "the maximum total payload size ... 1 MiB" (API reference). */
+const MAXIMUM_BATCH_PAYLOAD = 1_048_576;
+/** DelaySeconds "Valid values: 0 to 900" (API reference, SendMessage). */
+const MAXIMUM_DELAY_SECONDS = 900;
+
+interface Entry {
+  readonly MessageBody: string;
+  readonly DelaySeconds?: number;
+  readonly MessageAttributes?: Record<string, { DataType?: string; StringValue?: string }>;
+}
+
+/**
+ * A message's size as SQS counts it against MaximumMessageSize: the body's UTF-8 bytes plus each
+ * attribute's name, type and value (developer guide, "Amazon SQS message attributes").
+ */
+const messageSize = (entry: Entry): number =>
+  Buffer.byteLength(entry.MessageBody) +
+  Object.entries(entry.MessageAttributes ?? {}).reduce(
+    (total, [name, attribute]) =>
+      total +
+      Buffer.byteLength(name) +
+      Buffer.byteLength(attribute.DataType ?? "") +
+      Buffer.byteLength(attribute.StringValue ?? ""),
+    0,
+  );
+
 export interface SandboxMessage {
   readonly messageId: string;
   readonly body: string;
@@ -18,6 +49,8 @@ export interface SandboxQueue {
   readonly url: string;
   readonly arn: string;
   readonly visibilityTimeoutSeconds: number;
+  /** MaximumMessageSize, in bytes. */
+  readonly maximumMessageSize: number;
   readonly messages: SandboxMessage[];
   readonly deadLetter?: { queue: SandboxQueue; maxReceiveCount: number };
 }
@@ -38,12 +71,14 @@ export class SqsModel {
     region: string;
     name: string;
     visibilityTimeoutSeconds?: number;
+    maximumMessageSize?: number;
     deadLetter?: { queue: SandboxQueue; maxReceiveCount: number };
   }): SandboxQueue {
     const queue: SandboxQueue = {
       url: `https://sqs.${options.region}.amazonaws.com/${options.accountId}/${options.name}`,
       arn: `arn:aws:sqs:${options.region}:${options.accountId}:${options.name}`,
       visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 30,
+      maximumMessageSize: options.maximumMessageSize ?? DEFAULT_MAXIMUM_MESSAGE_SIZE,
       messages: [],
       ...(options.deadLetter ? { deadLetter: options.deadLetter } : {}),
     };
@@ -51,9 +86,19 @@ export class SqsModel {
     return queue;
   }
 
-  #send(queue: SandboxQueue, body: string, delaySeconds = 0): SandboxMessage {
-    if (delaySeconds < 0 || delaySeconds > 900)
-      throw awsError("InvalidParameterValue", "DelaySeconds must be 0-900");
+  #send(queue: SandboxQueue, entry: Entry): SandboxMessage {
+    const body = entry.MessageBody;
+    const delaySeconds = entry.DelaySeconds ?? 0;
+    if (delaySeconds < 0 || delaySeconds > MAXIMUM_DELAY_SECONDS)
+      throw awsError(
+        "InvalidParameterValue",
+        `Value ${delaySeconds} for parameter DelaySeconds is invalid. Reason: Must be >= 0 and <= ${MAXIMUM_DELAY_SECONDS}.`,
+      );
+    if (messageSize(entry) > queue.maximumMessageSize)
+      throw awsError(
+        "InvalidParameterValue",
+        `One or more parameters are invalid. Reason: Message must be shorter than ${queue.maximumMessageSize} bytes.`,
+      );
     this.#sequence += 1;
     const message: SandboxMessage = {
       messageId: createHash("sha256")
@@ -115,27 +160,27 @@ export class SqsModel {
 
   readonly operations = {
     SendMessage: (call: CallContext) => {
-      const message = this.#send(
-        this.#queue(call),
-        String(call.input.MessageBody),
-        Number(call.input.DelaySeconds ?? 0),
-      );
+      const message = this.#send(this.#queue(call), call.input as unknown as Entry);
       return { MessageId: message.messageId, MD5OfMessageBody: md5(message.body) };
     },
     SendMessageBatch: (call: CallContext) => {
       const queue = this.#queue(call);
-      const entries =
-        (call.input.Entries as Array<{ Id: string; MessageBody: string; DelaySeconds?: number }>) ??
-        [];
+      const entries = (call.input.Entries as Array<Entry & { Id: string }>) ?? [];
       if (entries.length < 1 || entries.length > 10)
         throw awsError(
           "AWS.SimpleQueueService.TooManyEntriesInBatchRequest",
           "Maximum number of entries per request are 10.",
         );
+      const payload = entries.reduce((total, entry) => total + messageSize(entry), 0);
+      if (payload > MAXIMUM_BATCH_PAYLOAD)
+        throw awsError(
+          "AWS.SimpleQueueService.BatchRequestTooLong",
+          `Batch requests cannot be longer than ${MAXIMUM_BATCH_PAYLOAD} bytes. You have sent ${payload} bytes.`,
+        );
       return {
         Successful: entries.map((entry) => ({
           Id: entry.Id,
-          MessageId: this.#send(queue, entry.MessageBody, entry.DelaySeconds ?? 0).messageId,
+          MessageId: this.#send(queue, entry).messageId,
           // The SDK checks it, as against real SQS.
           MD5OfMessageBody: md5(entry.MessageBody),
         })),

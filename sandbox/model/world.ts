@@ -120,10 +120,10 @@ export class SandboxWorld {
       if (!operation) {
         throw awsError("SandboxNotModelled", `the sandbox does not model ${key} yet`, 501);
       }
-      const output = structuredClone(operation(call));
       validateRequest(call);
-      this.calls.push(record);
+      const output = structuredClone(operation(call));
       validateResponse(call, output);
+      this.calls.push(record);
       return output;
     } catch (error) {
       this.calls.push({ ...record, error: error instanceof Error ? error.name : String(error) });

@@ -4,6 +4,7 @@ import type { Clock } from "../aws/clock.ts";
 import { writeIf } from "../aws/dynamodb.ts";
 import { errorMessage, OrchestratorError } from "../errors.ts";
 import { describeAlert } from "./describe.ts";
+import { redactSecrets } from "./redact.ts";
 import { renderEmail, renderSlack } from "./render.ts";
 import { postToSlack, type SlackPostOptions } from "./slack.ts";
 import { type Alert, alertKey } from "./types.ts";
@@ -129,9 +130,10 @@ export const deliverAlert = async (alert: Alert, deps: DeliverDeps): Promise<Del
       UpdateExpression: "REMOVE leaseUntil",
     }),
   );
-  const outcome = { key, slack, email, errors };
+  // Errors quote Slack's and SNS's answers: logged and retried, so redacted like the alert.
+  const outcome = { key, slack, email, errors: errors.map(redactSecrets) };
   if (slack === "failed" || email === "failed") {
-    throw new AlertDeliveryError(`alert ${key} not fully delivered: ${errors.join("; ")}`, {
+    throw new AlertDeliveryError(`alert ${key} not fully delivered: ${outcome.errors.join("; ")}`, {
       retryable: true,
     });
   }

@@ -6,7 +6,7 @@ import {
   ListWorkflowStepExecutionsCommand,
 } from "@aws-sdk/client-imagebuilder";
 import { errorMessage } from "../errors.ts";
-import { redactSecrets } from "./redact.ts";
+import { redactLines, redactSecrets } from "./redact.ts";
 import type { BuildDiagnosis } from "./types.ts";
 
 export interface DiagnoseDeps {
@@ -111,12 +111,15 @@ export const diagnoseBuildFailure = async (
         { abortSignal },
       ),
     );
-    logExcerpt = events?.events
-      ?.flatMap((event) => (event.message ? event.message.trimEnd().split("\n") : []))
-      .slice(-(deps.maxLogLines ?? 20))
-      .map(redactSecrets);
+    // Redacted as one text before the cut, so a private key spanning lines (or one whose
+    // BEGIN line falls outside the excerpt) is masked whole.
+    const lines = events?.events?.flatMap((event) =>
+      event.message ? event.message.trimEnd().split("\n") : [],
+    );
+    logExcerpt = lines ? redactLines(lines).slice(-(deps.maxLogLines ?? 20)) : undefined;
   }
-  const reason = state?.reason;
+  // Image Builder's reason quotes the failing component's output: redacted like the log.
+  const reason = state?.reason ? redactSecrets(state.reason) : undefined;
   return {
     ...(reason ? { reason } : {}),
     ...(failedStep ? { failedStep } : {}),

@@ -22,6 +22,7 @@ import {
   lambdaObservability,
   logFailures,
   type Observability,
+  parseQueueRecord,
 } from "../lib/observability/index.ts";
 import { requeueTarget } from "../lib/rollout/dispatch.ts";
 import {
@@ -52,7 +53,12 @@ export const makeHandler = (deps: () => RollOutTargetDeps, observability: Observ
   const processor = new BatchProcessor(EventType.SQS);
 
   const processRecord = async (record: SQSRecord): Promise<void> => {
-    const message = parseTargetMessage(record.body);
+    const message = parseQueueRecord(
+      record,
+      () => parseTargetMessage(record.body),
+      observability,
+      "TargetMessageRejected",
+    );
     const context = {
       rolloutId: message.rolloutId,
       account: message.account,

@@ -16,13 +16,28 @@ export class OrchestratorError extends Error {
 /** The configuration file is missing, unreadable or invalid. */
 export class ConfigError extends OrchestratorError {}
 
+/** One field of an event that failed its schema: where, why, and what it held. */
+export interface EventProblem {
+  readonly field: string;
+  readonly reason: string;
+  /** The value found, JSON, cut to 120 characters; absent when the field was missing. */
+  readonly got?: string;
+}
+
 /** An incoming event does not have the shape of any trigger we accept. */
 export class InvalidEventError extends OrchestratorError {
   readonly event: unknown;
+  /** Each failing field, for logs and metrics that must name it (empty when not schema-checked). */
+  readonly problems: readonly EventProblem[];
 
-  constructor(message: string, event: unknown, options: { cause?: unknown } = {}) {
+  constructor(
+    message: string,
+    event: unknown,
+    options: { cause?: unknown; problems?: readonly EventProblem[] } = {},
+  ) {
     super(message, options);
     this.event = event;
+    this.problems = options.problems ?? [];
   }
 }
 

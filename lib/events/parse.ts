@@ -1,5 +1,5 @@
 import type * as z from "zod/mini";
-import { InvalidEventError } from "../errors.ts";
+import { type EventProblem, InvalidEventError } from "../errors.ts";
 import { formatPath } from "../validation/path.ts";
 
 const valueAt = (input: unknown, path: readonly PropertyKey[]): unknown =>
@@ -23,10 +23,16 @@ export const parseEvent = <S extends z.ZodMiniType>(
 ): z.output<S> => {
   const result = schema.safeParse(event);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
+  const problems: EventProblem[] = result.error.issues.map((issue) => {
     const value = valueAt(event, issue.path);
-    const shown = value === undefined ? "missing" : `got ${JSON.stringify(value)?.slice(0, 120)}`;
-    return `${formatPath(issue.path) || "<event>"}: ${issue.message} (${shown})`;
+    const field = formatPath(issue.path) || "<event>";
+    return value === undefined
+      ? { field, reason: issue.message }
+      : { field, reason: issue.message, got: JSON.stringify(value)?.slice(0, 120) };
   });
-  throw new InvalidEventError(`not a valid ${kind}: ${problems.join("; ")}`, event);
+  const shown = problems.map(
+    ({ field, reason, got }) =>
+      `${field}: ${reason} (${got === undefined ? "missing" : `got ${got}`})`,
+  );
+  throw new InvalidEventError(`not a valid ${kind}: ${shown.join("; ")}`, event, { problems });
 };

@@ -1,4 +1,5 @@
 import * as z from "zod/mini";
+import { InvalidEventError } from "../errors.ts";
 import { parseEvent } from "./parse.ts";
 import { matching, nonNegativeInt, text } from "./schema-kit.ts";
 
@@ -27,8 +28,12 @@ export const parseTargetMessage = (body: string): TargetMessage => {
   let json: unknown;
   try {
     json = JSON.parse(body);
-  } catch {
-    return parseEvent(targetMessageSchema, body, "rollout message (body is not JSON)");
+  } catch (error) {
+    const reason = `not JSON (${error instanceof Error ? error.message : String(error)})`;
+    const got = JSON.stringify(body.slice(0, 120));
+    throw new InvalidEventError(`not a valid rollout message: body: ${reason} (got ${got})`, body, {
+      problems: [{ field: "body", reason, got }],
+    });
   }
   return parseEvent(targetMessageSchema, json, "rollout message");
 };

@@ -66,3 +66,48 @@ export const logFailures = (logger: Logger): middy.MiddlewareObj => ({
     }
   },
 });
+
+/** The parts of a queue record a rejection report needs (an SQS record has them). */
+export interface QueueRecord {
+  readonly messageId: string;
+  readonly attributes: { readonly ApproximateReceiveCount?: string };
+}
+
+/**
+ * Parses a queue record's body; a body that fails (an InvalidEventError) is reported, then
+ * rethrown so the record fails, is redelivered and finally dead-lettered (the DLQ's alarm alerts).
+ *
+ * Reported once per message, at its first receive: the verdict is a pure function of the body, so
+ * the later receives before the DLQ can only repeat it, and logging each would write
+ * maxReceiveCount lines and count receptions instead of messages. The line names the message id,
+ * each failing field, the reason and the value (cut short: a poison body can be 256 KB), never the
+ * whole body. What this loses: a message first received by an earlier version that accepted it
+ * and rejected by a new one is not reported (its DLQ alarm still fires).
+ */
+export const parseQueueRecord = <T>(
+  record: QueueRecord,
+  parse: () => T,
+  { logger, metrics }: Observability,
+  metric: string,
+): T => {
+  try {
+    return parse();
+  } catch (error) {
+    if (!(error instanceof InvalidEventError)) throw error;
+    const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? "1");
+    if (!(receiveCount > 1)) {
+      const [first] = error.problems;
+      metrics.count(metric);
+      logger.error("rejected malformed queue message; it will reach the dead-letter queue", {
+        messageId: record.messageId,
+        receiveCount,
+        field: first?.field,
+        reason: first?.reason,
+        got: first?.got,
+        problems: error.problems,
+        error: error.message.slice(0, 2000),
+      });
+    }
+    throw error;
+  }
+};

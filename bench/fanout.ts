@@ -6,7 +6,7 @@
  * roll-out-target invocation until every target's refreshes are started), AWS calls per target
  * and per group, and the calls a duplicate delivery makes.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -102,3 +102,4 @@ process.stdout.write(
   })}\n`,
 );
 await session.close();
+rmSync(dir, { recursive: true, force: true });

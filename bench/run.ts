@@ -172,3 +172,5 @@ from its DynamoDB record before any AWS call.
 `;
 writeFileSync(join(root, "bench/results.md"), results);
 log("wrote bench/results.md");
+// The built variants are only needed while measuring.
+rmSync(dir, { recursive: true, force: true });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -42,12 +42,14 @@ pipelines:
 
 describe("automatic rollout of an AVAILABLE image, in the sandbox", () => {
   let session: SandboxSession;
+  let configDir: string | undefined;
   let imageArn: string;
   let snsEvent: unknown;
   const rolloutId = () => imageArn;
 
   before(async () => {
     const dir = mkdtempSync(join(tmpdir(), "ami-orchestrator-"));
+    configDir = dir;
     writeFileSync(join(dir, "orchestrator.yml"), CONFIG);
     process.env.ORCHESTRATOR_CONFIG = join(dir, "orchestrator.yml");
     const config = parseConfig(CONFIG, "rollout.yml");
@@ -66,7 +68,10 @@ describe("automatic rollout of an AVAILABLE image, in the sandbox", () => {
     });
     if (role) session.world.authorizer.setRole(role);
   });
-  after(async () => session?.close());
+  after(async () => {
+    await session?.close();
+    if (configDir) rmSync(configDir, { recursive: true, force: true });
+  });
 
   it("a scheduled build completes and on-image-state starts the rollout once", async () => {
     const { world, lambda, handlers } = session;

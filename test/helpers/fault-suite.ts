@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -89,11 +89,13 @@ export const defineFaultSuite = (
 ): Promise<void> =>
   describe(title, () => {
     let session: SandboxSession;
+    let configDir: string | undefined;
     const results: Result[] = [];
     const aliases = ACCOUNTS.slice(0, accountCount).map((account) => account.alias);
 
     before(async () => {
       const dir = mkdtempSync(join(tmpdir(), "ami-orchestrator-faults-"));
+      configDir = dir;
       writeFileSync(join(dir, "orchestrator.yml"), config(aliases));
       process.env.ORCHESTRATOR_CONFIG = join(dir, "orchestrator.yml");
       session = await startSandbox(parseConfig(config(aliases), "faults.yml"), {
@@ -102,6 +104,7 @@ export const defineFaultSuite = (
     });
     after(async () => {
       await session?.close();
+      if (configDir) rmSync(configDir, { recursive: true, force: true });
       const header = [
         "fault",
         "outcome",

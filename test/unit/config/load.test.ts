@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -40,10 +40,11 @@ describe("config loading", () => {
     assert.equal(config.accounts.dev?.roleName, "ami-orchestrator-target");
   });
 
-  it("honours ORCHESTRATOR_CONFIG and defaults to config/orchestrator.yml", () => {
+  it("honours ORCHESTRATOR_CONFIG and defaults to config/orchestrator.yml", (t) => {
     assert.equal(configPath({ ORCHESTRATOR_CONFIG: "/etc/other.yml" }), "/etc/other.yml");
     assert.match(configPath({}), /config\/orchestrator\.yml$/);
     const dir = mkdtempSync(join(tmpdir(), "cfg-"));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
     const file = join(dir, "mine.yml");
     writeFileSync(file, configYaml());
     assert.equal(loadConfig(configPath({ ORCHESTRATOR_CONFIG: file })).pipelines[0]?.name, "base");

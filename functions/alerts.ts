@@ -8,19 +8,21 @@ import middy from "@middy/core";
 import type { SNSEvent, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { type DeliverDeps, type DeliveryOutcome, deliverAlert } from "../lib/alerts/deliver.ts";
 import { type DiagnoseDeps, diagnoseBuildFailure } from "../lib/alerts/diagnose.ts";
+import { alertsObservability } from "../lib/alerts/logger.ts";
 import type { Alert } from "../lib/alerts/types.ts";
 import { arnParts } from "../lib/alerts/types.ts";
 import { clientConfig, currentRegion, regionalClients } from "../lib/aws/clients.ts";
 import { systemClock } from "../lib/aws/clock.ts";
 import { createDocumentClient } from "../lib/aws/dynamodb.ts";
 import { readEnv } from "../lib/aws/env.ts";
-import { parseAlertMessage, parseDeadLetterAlarm } from "../lib/events/alert-message.ts";
-import { lazy } from "../lib/lazy.ts";
+import { InvalidEventError } from "../lib/errors.ts";
 import {
-  lambdaObservability,
-  logFailures,
-  type Observability,
-} from "../lib/observability/index.ts";
+  parseAlertMessage,
+  parseAlertsTrigger,
+  parseDeadLetterAlarm,
+} from "../lib/events/alert-message.ts";
+import { lazy } from "../lib/lazy.ts";
+import { logFailures, type Observability, parseQueueRecord } from "../lib/observability/index.ts";
 
 /**
  * alerts: renders and sends every alert to Slack and email. Fed by the alerts queue (other
@@ -32,7 +34,8 @@ export interface AlertsDeps extends DeliverDeps {
   readonly diagnose: (region: string) => DiagnoseDeps;
 }
 
-export const makeHandler = (deps: () => AlertsDeps, { logger, metrics }: Observability) => {
+export const makeHandler = (deps: () => AlertsDeps, observability: Observability) => {
+  const { logger, metrics } = observability;
   const processor = new BatchProcessor(EventType.SQS);
 
   const send = async (alert: Alert): Promise<DeliveryOutcome> => {
@@ -60,27 +63,51 @@ export const makeHandler = (deps: () => AlertsDeps, { logger, metrics }: Observa
     }
   };
 
+  // A poison message is logged once, counted, and failed until the queue dead-letters it.
   const fromQueue = async (record: SQSRecord) => {
-    await send(parseAlertMessage(record.body));
+    await send(
+      parseQueueRecord(
+        record,
+        () => parseAlertMessage(record.body),
+        observability,
+        "AlertMessageRejected",
+      ),
+    );
+  };
+
+  /** An SNS (async) invocation: a malformed one fails whole, for retries and then the failed-events queue. */
+  const fromAlarms = async (messages: readonly string[]) => {
+    let delivered = 0;
+    for (const message of messages) {
+      let alert: Alert | undefined;
+      try {
+        alert = parseDeadLetterAlarm(message);
+      } catch (error) {
+        if (error instanceof InvalidEventError) metrics.count("AlarmNotificationRejected");
+        throw error;
+      }
+      if (alert) {
+        await send(alert);
+        delivered += 1;
+      }
+    }
+    return { delivered };
   };
 
   return middy<SQSEvent | SNSEvent, SQSBatchResponse | { delivered: number }>()
     .use(injectLambdaContext(logger))
     .use(logFailures(logger))
     .handler(async (event, context) => {
-      const first = event.Records[0] as { EventSource?: string } | undefined;
-      if (first?.EventSource === "aws:sns") {
-        // Dead-letter alarms, published by CloudWatch to the alarm topic.
-        let delivered = 0;
-        for (const record of (event as SNSEvent).Records) {
-          const alert = parseDeadLetterAlarm(record.Sns.Message);
-          if (alert) {
-            await send(alert);
-            delivered += 1;
-          }
-        }
-        return { delivered };
+      // Checked before anything else: `null` or `{}` is a named InvalidEventError (logged by
+      // logFailures with the event), never a TypeError.
+      let trigger: ReturnType<typeof parseAlertsTrigger>;
+      try {
+        trigger = parseAlertsTrigger(event);
+      } catch (error) {
+        metrics.count("AlertsEventRejected");
+        throw error;
       }
+      if (trigger.source === "sns") return fromAlarms(trigger.messages);
       return processPartialResponse(event as SQSEvent, fromQueue, processor, {
         context,
         throwOnFullBatchFailure: false,
@@ -114,5 +141,5 @@ export const handler = makeHandler(
       }),
     };
   }),
-  lambdaObservability(),
+  alertsObservability(),
 );

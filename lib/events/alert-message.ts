@@ -67,13 +67,59 @@ export const parseAlertMessage = (body: string): Alert => {
   let json: unknown;
   try {
     json = JSON.parse(body);
-  } catch {
-    throw new InvalidEventError(
-      `alert message is not JSON: ${JSON.stringify(body.slice(0, 120))}`,
-      body,
-    );
+  } catch (error) {
+    throw notJson("alert message", "body", body, error);
   }
   return compact(parseEvent(alertSchema, json, "alert message")) as Alert;
+};
+
+/** A text that should hold JSON and does not: named, with the field and the start of the text. */
+const notJson = (kind: string, field: string, text: string, error: unknown) => {
+  const reason = `not JSON (${error instanceof Error ? error.message : String(error)})`;
+  const got = JSON.stringify(text.slice(0, 120));
+  return new InvalidEventError(`not a valid ${kind}: ${field}: ${reason} (got ${got})`, text, {
+    cause: error,
+    problems: [{ field, reason, got }],
+  });
+};
+
+const sqsEventSchema = z.object({
+  Records: nonEmptyArray(
+    z.object({
+      eventSource: z.literal("aws:sqs"),
+      messageId: text(),
+      body: z.string(),
+      attributes: z.object({ ApproximateReceiveCount: z.optional(z.string()) }),
+    }),
+  ),
+});
+
+const snsEventSchema = z.object({
+  Records: nonEmptyArray(
+    z.object({
+      EventSource: z.literal("aws:sns"),
+      Sns: z.object({ MessageId: z.optional(z.string()), Message: z.string() }),
+    }),
+  ),
+});
+
+/** What invoked the alerts function: its queue (SQS batch) or the alarm topic (SNS). */
+export type AlertsTrigger =
+  | { readonly source: "sqs" }
+  | { readonly source: "sns"; readonly messages: readonly string[] };
+
+/**
+ * Tells the alerts function's two triggers apart and checks their shape: anything else (`null`,
+ * `{}`, a record of a third kind) is an InvalidEventError naming the field, never a TypeError.
+ */
+export const parseAlertsTrigger = (event: unknown): AlertsTrigger => {
+  const first = (event as { Records?: Array<{ EventSource?: unknown }> } | null)?.Records?.[0];
+  if (first && typeof first === "object" && first.EventSource === "aws:sns") {
+    const sns = parseEvent(snsEventSchema, event, "alarm notification (SNS event)");
+    return { source: "sns", messages: sns.Records.map((record) => record.Sns.Message) };
+  }
+  parseEvent(sqsEventSchema, event, "alerts trigger (SQS event from the alerts queue)");
+  return { source: "sqs" };
 };
 
 /** A CloudWatch alarm notification (via SNS) on a dead-letter queue's depth. */
@@ -89,7 +135,13 @@ const alarmSchema = z.object({
 });
 
 export const parseDeadLetterAlarm = (message: string): Alert | undefined => {
-  const alarm = parseEvent(alarmSchema, JSON.parse(message), "CloudWatch alarm notification");
+  let json: unknown;
+  try {
+    json = JSON.parse(message);
+  } catch (error) {
+    throw notJson("CloudWatch alarm notification", "Sns.Message", message, error);
+  }
+  const alarm = parseEvent(alarmSchema, json, "CloudWatch alarm notification");
   if (alarm.NewStateValue !== "ALARM") return undefined;
   const queueName = alarm.Trigger.Dimensions.find(
     (dimension) => dimension.name === "QueueName",

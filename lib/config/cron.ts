@@ -130,3 +130,39 @@ export const validateCron = (expression: string): string => {
   }
   return body;
 };
+
+/** The last year a valid expression's year field allows (`*` allows up to 2199). */
+export const lastYear = (expression: string): number => {
+  const field = cronBody(expression).split(" ")[5] ?? "*";
+  const max = FIELDS[5]?.max ?? 2199;
+  return Math.max(
+    ...field.split(",").map((item) => {
+      const [base = "*", step] = item.split("/");
+      const [from, to] = base === "*" ? [FIELDS[5]?.min ?? 1970, max] : base.split("-").map(Number);
+      const start = from ?? max;
+      const end = to ?? (step === undefined ? start : max);
+      return step === undefined
+        ? end
+        : start + Math.floor((end - start) / Number(step)) * Number(step);
+    }),
+  );
+};
+
+/**
+ * Why a schedule can never fire again at `now`, if it cannot: its year field ends before the
+ * current year in the schedule's time zone. A year that is still current is accepted even when
+ * its remaining days do not match (a coarser check: it fires again or is caught next January).
+ */
+export const staleCronReason = (
+  expression: string,
+  timeZone: string,
+  now: number,
+): string | undefined => {
+  const year = Number(
+    new Intl.DateTimeFormat("en-US", { timeZone, year: "numeric" }).format(new Date(now)),
+  );
+  const last = lastYear(expression);
+  return last < year
+    ? `can never fire again: its year field ends in ${last}, and it is ${year} in ${timeZone}`
+    : undefined;
+};

@@ -234,7 +234,7 @@ export const configSchema = z
   });
 
 interface LooseConfig {
-  accounts?: Record<string, { regions?: unknown } | undefined>;
+  accounts?: Record<string, { id?: unknown; regions?: unknown } | undefined>;
   pipelines?: Array<{
     name?: unknown;
     arn?: unknown;
@@ -248,6 +248,25 @@ const stringsOf = (value: unknown): string[] =>
 const crossCheck = (config: LooseConfig, ctx: z.RefinementCtx): void => {
   const accounts = config.accounts && typeof config.accounts === "object" ? config.accounts : {};
   const pipelines = Array.isArray(config.pipelines) ? config.pipelines : [];
+  // A target is an account id and a region, whatever its alias: two aliases of one account
+  // sharing a region would let one target sit in two waves (or twice in one) unnoticed.
+  const aliasOf = new Map<string, string>();
+  for (const [alias, account] of Object.entries(accounts)) {
+    if (typeof account?.id !== "string") continue;
+    for (const region of new Set(stringsOf(account.regions))) {
+      const earlier = aliasOf.get(`${account.id}/${region}`);
+      if (earlier === undefined) aliasOf.set(`${account.id}/${region}`, alias);
+      else {
+        ctx.addIssue({
+          code: "custom",
+          path: ["accounts", alias, "id"],
+          message: `account ${account.id} in ${region} is already declared as "${earlier}": one target under two aliases`,
+          input: account.id,
+        });
+        break;
+      }
+    }
+  }
   const firstIndex = { name: new Map<unknown, number>(), arn: new Map<unknown, number>() };
   pipelines.forEach((pipeline, index) => {
     for (const key of ["name", "arn"] as const) {

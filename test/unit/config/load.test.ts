@@ -108,6 +108,89 @@ describe("config loading", () => {
     assert.match(problem.message, /dev\/eu-west-1 is already rolled out in wave "one"/);
   });
 
+  it("rejects one account id under two aliases (one target in two waves)", () => {
+    const problem = onlyProblem(
+      configYaml(`    rollout:
+      waves: [{ name: one, accounts: [dev] }, { name: two, accounts: [dev2] }]
+      autoScalingGroups: { names: [web] }`).replace(
+        "  prod:",
+        '  dev2: { id: "111111111111", externalId: ext-dev-02, regions: [eu-west-1] }\n  prod:',
+      ),
+    );
+    assert.equal(problem.path, "accounts.dev2.id");
+    assert.equal(problem.line, 4);
+    assert.equal(problem.value, "111111111111");
+    assert.match(problem.message, /eu-west-1 is already declared as "dev": one target/);
+  });
+
+  it("accepts one account id under two aliases when their regions differ", () => {
+    const yaml = configYaml().replace(
+      "  prod:",
+      '  dev-us: { id: "111111111111", externalId: ext-dev-02, regions: [us-east-1] }\n  prod:',
+    );
+    assert.ok(parseConfig(yaml, "orchestrator.yml").accounts["dev-us"]);
+  });
+
+  it("rejects a schedule whose year field means it can never fire again, given the clock", () => {
+    const yaml = configYaml().replace("0 3 ? * MON *", "cron(0 3 * * ? 2020-2025)");
+    const now = Date.parse("2026-11-27T12:00:00Z");
+    assert.throws(
+      () => parseConfig(yaml, "orchestrator.yml", { now }),
+      /orchestrator\.yml:8:\d+ pipelines\[0\]\.schedule\.cron: can never fire again: its year field ends in 2025, and it is 2026 in Europe\/Paris \(got "cron\(0 3 \* \* \? 2020-2025\)"\)/,
+    );
+    // The same file is fine a year earlier, and in the packaged config (no clock: not checked).
+    assert.ok(parseConfig(yaml, "orchestrator.yml", { now: Date.parse("2025-06-01T00:00:00Z") }));
+    assert.ok(parseConfig(yaml, "orchestrator.yml"));
+  });
+
+  it("judges a schedule's year in its own time zone, and understands year steps", () => {
+    const yaml = (cron: string) =>
+      configYaml().replace(
+        '"0 3 ? * MON *", timezone: Europe/Paris',
+        `"${cron}", timezone: Pacific/Kiritimati`,
+      );
+    // 2026-12-31T11:00Z is already 2027-01-01 in Kiritimati (UTC+14).
+    const now = Date.parse("2026-12-31T11:00:00Z");
+    assert.throws(
+      () => parseConfig(yaml("0 3 * * ? 2026"), "o.yml", { now }),
+      /ends in 2026, and it is 2027/,
+    );
+    // Every third year from 2020 to 2026, then none; every third year from 2020 goes on to 2197.
+    assert.throws(
+      () => parseConfig(yaml("0 3 * * ? 2020-2026/3"), "o.yml", { now }),
+      /ends in 2026, and it is 2027/,
+    );
+    assert.ok(parseConfig(yaml("0 3 * * ? 2020/3"), "o.yml", { now }));
+  });
+
+  it("reports a YAML alias bomb with the file, line and path of the first alias", () => {
+    const bomb = [
+      "x: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]",
+      "y: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]",
+      "z: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]",
+      "accounts: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]",
+    ].join("\n");
+    const problem = onlyProblem(bomb);
+    assert.equal(problem.file, "orchestrator.yml");
+    assert.equal(problem.line, 2);
+    assert.equal(problem.column, 8);
+    assert.equal(problem.path, "y[0]");
+    assert.match(problem.message, /aliases expand beyond 100/);
+  });
+
+  it("refuses a config file over 1 MB before parsing it, naming the file", () => {
+    const huge = `${configYaml()}\n# ${"x".repeat(1024 * 1024)}\n`;
+    const started = performance.now();
+    assert.throws(
+      () => parseConfig(huge, "orchestrator.yml"),
+      /orchestrator\.yml <root>: the file is \d+ bytes, more than the 1048576-byte limit: not parsed/,
+    );
+    const dir = mkdtempSync(join(tmpdir(), "cfg-"));
+    writeFileSync(join(dir, "big.yml"), huge);
+    assert.throws(() => loadConfig(join(dir, "big.yml")), /big\.yml <root>: the file is \d+ bytes/);
+    assert.ok(performance.now() - started < 1000, "refused without parsing");
+  });
+
   it("rejects checkpoints that stop before 100%, and a checkpoint delay without checkpoints", () => {
     const partial = onlyProblem(
       configYaml(`    rollout:

@@ -133,6 +133,25 @@ defineFaultSuite(
       },
     },
     {
+      fault: "poison messages (not JSON, bad account id) beside the rollout's own",
+      inject: () => undefined,
+      poison: [
+        "roll it out",
+        JSON.stringify({
+          rolloutId: "forged",
+          pipeline: "golden",
+          imageArn: "arn:aws:imagebuilder:eu-west-1:999999999999:image/golden/9.9.9/1",
+          wave: "all",
+          waveIndex: 0,
+          account: "team00",
+          accountId: "not-an-account",
+          region: "eu-west-1",
+          amiId: "ami-0123456789abcdef0",
+        }),
+      ],
+      expect: "succeeded",
+    },
+    {
       fault: "Slack rate-limited, then down",
       inject: ({ slack, world }) => {
         slack.script(

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { parseConfig } from "../../lib/config/load.ts";
 import { loadRollout, type RolloutState } from "../../lib/rollout/store.ts";
 import { fakeContext } from "../../sandbox/lambda.ts";
@@ -35,6 +36,7 @@ ${ACCOUNTS.filter((account) => aliases.includes(account.alias))
 pipelines:
   - name: golden
     arn: ${PIPELINE}
+    notificationTopicArn: arn:aws:sns:eu-west-1:${BUILD}:imagebuilder-notifications
     rollout:
       waves: [{ name: all, accounts: [${aliases.join(", ")}] }]
       autoScalingGroups: { tags: { "ami-orchestrator:pipeline": golden } }
@@ -62,6 +64,11 @@ export interface Row {
    * at any point must still end with every group on the new AMI.
    */
   readonly crashAfterEveryStep?: boolean;
+  /**
+   * Bodies sent to the rollout queue beside the rollout's own messages (poison messages): each
+   * must end in the rollout dead-letter queue, once, and nothing else may.
+   */
+  readonly poison?: readonly string[];
 }
 
 interface Result {
@@ -165,6 +172,12 @@ export const defineFaultSuite = (
           ),
         );
       }
+      const sqs = new SQSClient({ region: "eu-west-1" });
+      for (const body of row.poison ?? []) {
+        await sqs.send(
+          new SendMessageCommand({ QueueUrl: world.queues.rollout.url, MessageBody: body }),
+        );
+      }
       if (crashAfterStep !== undefined) lambda.crashAfterStep("roll-out-target", crashAfterStep);
       await lambda.run(world.clock.now() + 4 * 60 * MINUTE);
       const crashed = crashAfterStep !== undefined && !lambda.crashPending;
@@ -211,6 +224,12 @@ export const defineFaultSuite = (
       const duplicates = [...versions.values(), ...refreshes.values(), ...grants.values()].filter(
         (count) => count > 1,
       ).length;
+      // Poison messages end in the DLQ (its alarm alerts), each once; drained for the next row.
+      const deadLettered = world.queues.deadLetter.messages.map((message) => message.body);
+      if (row.poison?.length) {
+        assert.deepEqual(deadLettered.sort(), [...row.poison].sort(), "poison dead-lettered");
+        world.queues.deadLetter.messages.length = 0;
+      }
       // Nothing lost: the rollout ended, and no message is left behind or dead-lettered.
       const lost =
         (state.record.status === "in-progress" ? 1 : 0) +

@@ -80,7 +80,7 @@ export const makeHandler = (deps: () => RollbackDeps, observability: Observabili
           return outcome;
         }
         case "poll": {
-          const outcomes = await pollRollouts(deps());
+          const outcomes = await pollRollouts(deps(), { awsTime: request.awsTime });
           for (const outcome of outcomes) {
             if (outcome.errors.length > 0)
               logger.warn("some refreshes could not be read", {

@@ -11,7 +11,11 @@ import { text } from "./schema-kit.ts";
  */
 export type WatchRequest =
   | { readonly kind: "refresh-event"; readonly event: InstanceRefreshEvent }
-  | { readonly kind: "poll" }
+  | {
+      readonly kind: "poll";
+      /** The schedule's `time` (AWS's clock), when the poll comes from the schedule. */
+      readonly awsTime?: number;
+    }
   | {
       readonly kind: "approve";
       readonly wave: string;
@@ -49,8 +53,10 @@ export const parseWatchRequest = (event: unknown): WatchRequest => {
     const record = event as Record<string, unknown>;
     if (record.source === "aws.autoscaling")
       return { kind: "refresh-event", event: parseInstanceRefreshEvent(event) };
-    if (record.source === "aws.events" && record["detail-type"] === "Scheduled Event")
-      return { kind: "poll" };
+    if (record.source === "aws.events" && record["detail-type"] === "Scheduled Event") {
+      const time = typeof record.time === "string" ? Date.parse(record.time) : Number.NaN;
+      return Number.isNaN(time) ? { kind: "poll" } : { kind: "poll", awsTime: time };
+    }
     if ("action" in record) {
       const action = parseEvent(actionSchema, event, "watch-rollouts action");
       switch (action.action) {

@@ -41,6 +41,18 @@ export interface AdvanceOutcome {
   readonly ended?: boolean;
 }
 
+export interface AdvanceOptions {
+  /**
+   * AWS's time for "now", from the event that triggered this call (an instance-refresh event's
+   * or the poll schedule's `time`). Bakes end at AWS's refresh end times, so they are measured on
+   * AWS's clock alone: a skewed or jumping Lambda clock can neither stretch nor cut them. An
+   * event's time is at or before the real now, so a bake can only end late, by the event's
+   * delivery delay (or up to one poll). Left out (an operator's command), our clock decides: its
+   * error is its offset from AWS's, which Lambda keeps synchronised.
+   */
+  readonly awsTime?: number | undefined;
+}
+
 /**
  * Moves a rollout forward as far as its recorded state allows: sends the next wave when the
  * current one succeeded and baked, or ends the rollout (succeeded, or failed: later waves never
@@ -50,6 +62,7 @@ export interface AdvanceOutcome {
 export const advanceRollout = async (
   rolloutId: string,
   deps: AdvanceDeps,
+  options: AdvanceOptions = {},
 ): Promise<AdvanceOutcome> => {
   const state = await loadRollout(deps.db, deps.table, rolloutId);
   if (!state) return { rolloutId, decision: { action: "none", reason: "no such rollout" } };
@@ -60,7 +73,7 @@ export const advanceRollout = async (
   }
   const now = deps.clock.now();
   const nowIso = new Date(now).toISOString();
-  const decision = decideNext(state, pipeline, deps.config, now);
+  const decision = decideNext(state, pipeline, deps.config, options.awsTime ?? now);
   switch (decision.action) {
     case "dispatch": {
       const claimed = await claimWave(

@@ -51,7 +51,11 @@ export const targetProgress = (
   }
   if (target.status === "up-to-date" || target.status === "refreshing") {
     if (groups.every((group) => GROUP_DONE.has(group.status))) {
-      const finishedAt = latest([target.updatedAt, ...groups.map((group) => group.finishedAt)]);
+      // When its refreshes ended, as AWS says (their EndTime or event time). Our own clock (the
+      // record's last write) only for a target that refreshed nothing: a skewed roll-out-target
+      // clock must not move a bake that AWS timed.
+      const finishedAt =
+        latest(groups.map((group) => group.finishedAt)) ?? latest([target.updatedAt]);
       return { state: "succeeded", ...(finishedAt ? { finishedAt } : {}) };
     }
   }

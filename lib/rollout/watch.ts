@@ -61,6 +61,12 @@ export const groupStatusOf = (refreshStatus: string): GroupStatus => {
   }
 };
 
+/** An event's `time` as a number, if it is one. */
+const awsTimeOf = (time: string | undefined): number | undefined => {
+  const parsed = time === undefined ? Number.NaN : Date.parse(time);
+  return Number.isNaN(parsed) ? undefined : parsed;
+};
+
 export type RefreshEventOutcome =
   | { readonly outcome: "not-ours"; readonly instanceRefreshId: string }
   | {
@@ -118,7 +124,7 @@ export const applyRefreshEvent = async (
     rolloutId: owner.rolloutId,
     group: owner.group,
     refreshStatus,
-    advance: await advanceRollout(owner.rolloutId, deps),
+    advance: await advanceRollout(owner.rolloutId, deps, { awsTime: awsTimeOf(event.time) }),
   };
 };
 
@@ -194,7 +200,10 @@ const accountById = (deps: WatchDeps, accountId: string): AccountConfig | undefi
  * configured, and move the rollout on. Reaches the same state as the events would, so a lost
  * event only delays a wave by one poll.
  */
-export const pollRollouts = async (deps: WatchDeps): Promise<PollOutcome[]> => {
+export const pollRollouts = async (
+  deps: WatchDeps,
+  options: { awsTime?: number | undefined } = {},
+): Promise<PollOutcome[]> => {
   const outcomes: PollOutcome[] = [];
   for (const { rolloutId } of await listActiveRollouts(deps.db, deps.table)) {
     const state = await loadRollout(deps.db, deps.table, rolloutId);
@@ -250,7 +259,7 @@ export const pollRollouts = async (deps: WatchDeps): Promise<PollOutcome[]> => {
     // Also retries what a lost event or a failed attempt left unsettled.
     const current = await loadRollout(deps.db, deps.table, rolloutId);
     if (current?.groups.some(needsSettling)) await settleSucceededGroups(current, deps);
-    const advance = await advanceRollout(rolloutId, deps);
+    const advance = await advanceRollout(rolloutId, deps, options);
     const after = await loadRollout(deps.db, deps.table, rolloutId);
     if (
       after &&

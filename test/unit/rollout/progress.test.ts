@@ -98,6 +98,32 @@ describe("deciding a rollout's next step from its records", () => {
     });
   });
 
+  it("times a bake from AWS's refresh end time, not from a skewed roll-out-target clock", () => {
+    // roll-out-target's clock ran 90 minutes ahead when it last wrote the target (11:30); AWS
+    // says the refresh ended at 09:00: at 10:00 the 60-minute bake is over.
+    const skewed = target(0, { updatedAt: "2026-11-23T11:30:00.000Z" });
+    const decision = decideNext(
+      state(
+        {},
+        [skewed, prod],
+        [group(skewed, { status: "succeeded", finishedAt: "2026-11-23T09:00:00.000Z" })],
+      ),
+      pipeline,
+      config,
+      NOW,
+    );
+    assert.match(JSON.stringify(decision), /manual approval/);
+  });
+
+  it("times a bake from the target's record only when nothing was refreshed", () => {
+    const upToDate = target(0, { status: "up-to-date", updatedAt: "2026-11-23T09:30:00.000Z" });
+    assert.deepEqual(decideNext(state({}, [upToDate, prod]), pipeline, config, NOW), {
+      action: "wait",
+      reason: 'wave "dev" baking before "prod"',
+      until: "2026-11-23T10:30:00.000Z",
+    });
+  });
+
   it("then waits for the manual approval of the next wave, then dispatches it", () => {
     const baked = state({}, [dev, prod], [succeeded("2026-11-23T08:30:00.000Z")]);
     assert.match(JSON.stringify(decideNext(baked, pipeline, config, NOW)), /manual approval/);

@@ -178,7 +178,7 @@ describe("config loading", () => {
     assert.match(problem.message, /aliases expand beyond 100/);
   });
 
-  it("refuses a config file over 1 MB before parsing it, naming the file", () => {
+  it("refuses a config file over 1 MB before parsing it, naming the file", (t) => {
     const huge = `${configYaml()}\n# ${"x".repeat(1024 * 1024)}\n`;
     const started = performance.now();
     assert.throws(
@@ -186,6 +186,7 @@ describe("config loading", () => {
       /orchestrator\.yml <root>: the file is \d+ bytes, more than the 1048576-byte limit: not parsed/,
     );
     const dir = mkdtempSync(join(tmpdir(), "cfg-"));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
     writeFileSync(join(dir, "big.yml"), huge);
     assert.throws(() => loadConfig(join(dir, "big.yml")), /big\.yml <root>: the file is \d+ bytes/);
     assert.ok(performance.now() - started < 1000, "refused without parsing");

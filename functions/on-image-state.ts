@@ -29,6 +29,7 @@ import {
   handleImageStateChange,
   type ImageStateOutcome,
   type IntakeDeps,
+  RejectedNotificationError,
 } from "../lib/rollout/intake.ts";
 
 /**
@@ -138,6 +139,19 @@ export const makeHandler = (deps: () => IntakeDeps, observability: Observability
           report(change, outcome, observability);
           outcomes.push(outcome);
         } catch (error) {
+          if (error instanceof RejectedNotificationError) {
+            // A forged or misrouted notification: nothing was rolled out. The invocation fails
+            // below, so the event lands in the failed-events queue and its alarm alerts.
+            observability.metrics.count("ImageNotificationRejected", { reason: error.reason });
+            observability.logger.error("image notification rejected", {
+              ...error.context,
+              reason: error.reason,
+              error,
+              alert: "notification-rejected",
+            });
+            failures.push({ change, error });
+            continue;
+          }
           observability.logger.error("image state change not handled", {
             error,
             imageArn: change.imageArn,

@@ -1,7 +1,7 @@
 import * as z from "zod/mini";
 import { InvalidEventError } from "../errors.ts";
 import { parseEvent } from "./parse.ts";
-import { matching, nonEmptyArray, text } from "./schema-kit.ts";
+import { matching, nonEmptyArray } from "./schema-kit.ts";
 
 /**
  * One normalised image state change, whichever way it arrived: the Image Builder SNS
@@ -26,6 +26,8 @@ export interface ImageStateChange {
   readonly distributions?: readonly ImageDistribution[];
   /** Id of the SNS message or EventBridge event, for logs and deduplication. */
   readonly deliveryId?: string;
+  /** The SNS topic the record came from: only a pipeline's configured topic is believed. */
+  readonly topicArn?: string;
 }
 
 export interface DistributedAmi {
@@ -53,19 +55,46 @@ export interface ImageDistribution {
   };
 }
 
+/**
+ * Length caps at the edge: whoever can publish to the topic chooses these strings, and each one
+ * is logged (a 1 MB pipeline name once made 9 MB of logs). Image Builder's own limits are lower:
+ * names are 1-128 characters, versions x.y.z, ARNs well under 1,024 (API reference, CreateImage-
+ * Recipe `name`, `semanticVersion`); 1,024 leaves room without letting a message flood the logs.
+ */
+const MAX_ARN = 1024;
+const MAX_NAME = 128;
+/** A failure reason is free text: kept, but cut to this many characters. */
+export const MAX_REASON = 2000;
+/** AMIs and distributions of one image: one per region and account, far below this. */
+const MAX_ITEMS = 1000;
+
+const capped = (max: number) => z.string().check(z.maxLength(max, `longer than ${max} characters`));
+const cappedText = (max: number) =>
+  z.string().check(z.minLength(1), z.maxLength(max, `longer than ${max} characters`));
+const cappedArray = <T extends z.ZodMiniType>(item: T) =>
+  z.array(item).check(z.maxLength(MAX_ITEMS, `more than ${MAX_ITEMS} items`));
+const cutReason = (reason: string): string =>
+  reason.length > MAX_REASON ? `${reason.slice(0, MAX_REASON)}… (cut)` : reason;
+
 const IMAGE_ARN = /^arn:aws[\w-]*:imagebuilder:[\w-]+:\d{12}:image\/[\w-]+\/\d+\.\d+\.\d+\/\d+$/;
-const imageArn = matching(IMAGE_ARN, "expected an Image Builder image build-version ARN");
+const imageArn = z
+  .string()
+  .check(
+    z.maxLength(MAX_ARN, `longer than ${MAX_ARN} characters`),
+    z.regex(IMAGE_ARN, "expected an Image Builder image build-version ARN"),
+  );
+const SNS_TOPIC_ARN = /^arn:aws[\w-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/;
 
 const amiSchema = z.object({
-  region: text(),
-  image: matching(/^ami-[0-9a-f]+$/, "expected an AMI id"),
+  region: cappedText(MAX_NAME),
+  image: matching(/^ami-[0-9a-f]{8,32}$/, "expected an AMI id"),
   accountId: matching(/^\d{12}$/, "expected a 12-digit account id"),
-  name: z.optional(z.string()),
+  name: z.optional(capped(MAX_NAME)),
 });
 
-const strings = () => z._default(z.array(z.string()), []);
+const strings = () => z._default(cappedArray(capped(MAX_ARN)), []);
 const distributionSchema = z.object({
-  region: text(),
+  region: cappedText(MAX_NAME),
   amiDistributionConfiguration: z.optional(
     z.object({
       targetAccountIds: strings(),
@@ -103,10 +132,10 @@ export const normaliseDistributions = (
 /** Parses GetImage's `distributionConfiguration.distributions` (the SDK's shape) the same way. */
 export const parseDistributions = (distributions: unknown): ImageDistribution[] =>
   normaliseDistributions(
-    parseEvent(z.array(distributionSchema), distributions ?? [], "distributionConfiguration"),
+    parseEvent(cappedArray(distributionSchema), distributions ?? [], "distributionConfiguration"),
   );
 
-const stateSchema = z.object({ status: text(), reason: z.optional(z.string()) });
+const stateSchema = z.object({ status: cappedText(MAX_NAME), reason: z.optional(z.string()) });
 
 /**
  * The image JSON Image Builder publishes to SNS. Only the fields we use are declared; the rest
@@ -115,13 +144,13 @@ const stateSchema = z.object({ status: text(), reason: z.optional(z.string()) })
  */
 const imageBuilderMessageSchema = z.object({
   arn: imageArn,
-  name: z.optional(z.string()),
-  version: z.optional(z.string()),
-  sourcePipelineArn: z.optional(z.string()),
+  name: z.optional(capped(MAX_NAME)),
+  version: z.optional(capped(MAX_NAME)),
+  sourcePipelineArn: z.optional(capped(MAX_ARN)),
   state: stateSchema,
-  outputResources: z.optional(z.object({ amis: z._default(z.array(amiSchema), []) })),
+  outputResources: z.optional(z.object({ amis: z._default(cappedArray(amiSchema), []) })),
   distributionConfiguration: z.optional(
-    z.object({ distributions: z._default(z.array(distributionSchema), []) }),
+    z.object({ distributions: z._default(cappedArray(distributionSchema), []) }),
   ),
 });
 
@@ -129,29 +158,44 @@ const snsEventSchema = z.object({
   Records: nonEmptyArray(
     z.object({
       EventSource: z.literal("aws:sns"),
-      Sns: z.object({ MessageId: z.optional(z.string()), Message: z.string() }),
+      Sns: z.object({
+        MessageId: z.optional(capped(MAX_NAME)),
+        // Lambda always sets it; without it the record cannot be tied to a configured topic.
+        TopicArn: z
+          .string()
+          .check(
+            z.maxLength(MAX_ARN, `longer than ${MAX_ARN} characters`),
+            z.regex(SNS_TOPIC_ARN, "expected an SNS topic ARN"),
+          ),
+        Message: z.string(),
+      }),
     }),
   ),
 });
 
 const eventBridgeSchema = z.object({
-  id: z.optional(z.string()),
+  id: z.optional(capped(MAX_NAME)),
   source: z.literal("aws.imagebuilder"),
   "detail-type": z.literal("EC2 Image Builder Image State Change"),
   resources: z.array(imageArn).check(z.minLength(1, "expected the image ARN in resources[0]")),
   detail: z.object({
-    "previous-state": z.optional(z.object({ status: z.string() })),
+    "previous-state": z.optional(z.object({ status: capped(MAX_NAME) })),
     state: stateSchema,
   }),
 });
 
-const fromImageBuilderMessage = (message: unknown, deliveryId?: string): ImageStateChange => {
+const fromImageBuilderMessage = (
+  message: unknown,
+  topicArn: string,
+  deliveryId?: string,
+): ImageStateChange => {
   const image = parseEvent(imageBuilderMessageSchema, message, "Image Builder SNS message");
   return {
     source: "sns",
+    topicArn,
     imageArn: image.arn,
     status: image.state.status,
-    ...(image.state.reason ? { reason: image.state.reason } : {}),
+    ...(image.state.reason ? { reason: cutReason(image.state.reason) } : {}),
     ...(image.sourcePipelineArn ? { pipelineArn: image.sourcePipelineArn } : {}),
     ...(image.name ? { name: image.name } : {}),
     ...(image.version ? { version: image.version } : {}),
@@ -180,7 +224,7 @@ export const parseImageBuilderSns = (event: unknown): ImageStateChange[] =>
       });
     }
     try {
-      return fromImageBuilderMessage(message, record.Sns.MessageId);
+      return fromImageBuilderMessage(message, record.Sns.TopicArn, record.Sns.MessageId);
     } catch (error) {
       // Report against the whole event (that is what gets dead-lettered), saying which record.
       const detail = error instanceof Error ? error.message : String(error);
@@ -190,6 +234,8 @@ export const parseImageBuilderSns = (event: unknown): ImageStateChange[] =>
     }
   });
 
+export { cutReason };
+
 export const parseImageStateEventBridge = (event: unknown): ImageStateChange => {
   const parsed = parseEvent(eventBridgeSchema, event, "EventBridge image state change");
   const previous = parsed.detail["previous-state"]?.status;
@@ -198,13 +244,36 @@ export const parseImageStateEventBridge = (event: unknown): ImageStateChange => 
     imageArn: parsed.resources[0] as string,
     status: parsed.detail.state.status,
     ...(previous ? { previousStatus: previous } : {}),
-    ...(parsed.detail.state.reason ? { reason: parsed.detail.state.reason } : {}),
+    ...(parsed.detail.state.reason ? { reason: cutReason(parsed.detail.state.reason) } : {}),
     ...(parsed.id ? { deliveryId: parsed.id } : {}),
   };
 };
 
+/** At most this much of a rejected event is kept (and logged) with its error. */
+const MAX_LOGGED_EVENT = 16_384;
+
+/** The event as logged with its rejection: whole when small, else its first 16 KiB of JSON. */
+const boundedForLog = (event: unknown): unknown => {
+  const json = JSON.stringify(event) ?? "";
+  return json.length <= MAX_LOGGED_EVENT
+    ? event
+    : { truncatedJson: json.slice(0, MAX_LOGGED_EVENT), length: json.length };
+};
+
 /** Accepts either trigger of on-image-state and returns every state change it carries. */
 export const parseImageStateEvent = (event: unknown): ImageStateChange[] => {
+  try {
+    return parseEitherTrigger(event);
+  } catch (error) {
+    if (!(error instanceof InvalidEventError)) throw error;
+    throw new InvalidEventError(error.message, boundedForLog(event), {
+      cause: error.cause,
+      problems: error.problems,
+    });
+  }
+};
+
+const parseEitherTrigger = (event: unknown): ImageStateChange[] => {
   if (event !== null && typeof event === "object" && "Records" in event)
     return parseImageBuilderSns(event);
   if (event !== null && typeof event === "object" && "detail-type" in event) {

@@ -1,6 +1,7 @@
 import { GetImageCommand, type ImagebuilderClient } from "@aws-sdk/client-imagebuilder";
 import { OrchestratorError } from "../errors.ts";
 import {
+  cutReason,
   type DistributedAmi,
   type ImageStateChange,
   parseDistributions,
@@ -9,15 +10,24 @@ import {
 /** Region of an Image Builder image ARN: GetImage must be called there. */
 export const regionOfImageArn = (arn: string): string | undefined => arn.split(":")[3] || undefined;
 
+/** What GetImage says about an image: the only account of it a rollout is planned from. */
+export type ImageFromGetImage = ImageStateChange & {
+  readonly amis: readonly DistributedAmi[];
+  /** GetImage's `state.status` (the notification's status is kept in `notifiedStatus`). */
+  readonly status: string;
+  readonly notifiedStatus: string;
+};
+
 /**
- * Completes an EventBridge state change, which carries only the ARN and status, with what the
- * SNS notification would have said: the pipeline, the distributed AMIs, how they were distributed
- * (copied or shared) and the failure reason.
+ * Reads the image with GetImage and describes it from that answer alone: status, pipeline
+ * (`sourcePipelineArn`), distributed AMIs (`outputResources`) and how they were distributed
+ * (`distributionConfiguration`). Whatever the notification claimed about these is dropped: an SNS
+ * message is a hint that something happened, written by whoever could publish to the topic.
  */
 export const completeFromGetImage = async (
   client: ImagebuilderClient,
   change: ImageStateChange,
-): Promise<ImageStateChange & { amis: readonly DistributedAmi[] }> => {
+): Promise<ImageFromGetImage> => {
   const { image } = await client.send(
     new GetImageCommand({ imageBuildVersionArn: change.imageArn }),
   );
@@ -37,13 +47,21 @@ export const completeFromGetImage = async (
         ]
       : [],
   );
-  const reason = change.reason ?? image.state?.reason;
+  const reason = image.state?.reason ?? change.reason;
   return {
-    ...change,
+    // Of the notification, only how it was delivered is kept.
+    source: change.source,
+    imageArn: change.imageArn,
+    ...(change.previousStatus ? { previousStatus: change.previousStatus } : {}),
+    ...(change.deliveryId ? { deliveryId: change.deliveryId } : {}),
+    ...(change.topicArn ? { topicArn: change.topicArn } : {}),
+    // A missing status never matches the notified one: the caller rejects it.
+    status: image.state?.status ?? "UNKNOWN",
+    notifiedStatus: change.status,
     ...(image.sourcePipelineArn ? { pipelineArn: image.sourcePipelineArn } : {}),
     ...(image.name ? { name: image.name } : {}),
     ...(image.version ? { version: image.version } : {}),
-    ...(reason ? { reason } : {}),
+    ...(reason ? { reason: cutReason(reason) } : {}),
     amis,
     ...(image.distributionConfiguration
       ? { distributions: parseDistributions(image.distributionConfiguration.distributions) }

@@ -4,9 +4,10 @@ import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { Alert } from "../alerts/types.ts";
 import type { Clock } from "../aws/clock.ts";
 import { findPipelineByArn } from "../config/find.ts";
-import type { OrchestratorConfig } from "../config/schema.ts";
+import type { OrchestratorConfig, PipelineConfig } from "../config/schema.ts";
+import { OrchestratorError } from "../errors.ts";
 import type { ImageStateChange } from "../events/image-state.ts";
-import { completeFromGetImage, regionOfImageArn } from "../image-builder/get-image.ts";
+import { completeFromGetImage, type ImageFromGetImage } from "../image-builder/get-image.ts";
 import { advanceRollout } from "./advance.ts";
 import { planRollout, type RolloutPlan, rolloutNameOf } from "./plan.ts";
 import {
@@ -28,6 +29,125 @@ export interface IntakeDeps {
   /** Sends an alert (to the alerts queue); deduplicated downstream. */
   readonly publishAlert?: ((alert: Alert) => Promise<void>) | undefined;
 }
+
+/** Why a notification was not believed. */
+export type RejectionReason =
+  | "unconfigured-topic"
+  | "image-outside-pipeline-scope"
+  | "pipeline-not-on-topic"
+  | "status-mismatch";
+
+/**
+ * A notification that does not hold up against the config and GetImage: nothing is rolled out.
+ * Not retryable (the same message is rejected again); the handler logs it with its context and
+ * fails the invocation, so the event reaches the failed-events queue, whose alarm alerts.
+ */
+export class RejectedNotificationError extends OrchestratorError {
+  readonly reason: RejectionReason;
+  readonly context: Readonly<Record<string, string>>;
+
+  constructor(reason: RejectionReason, message: string, context: Record<string, string>) {
+    super(`image notification rejected (${reason}): ${message}`);
+    this.reason = reason;
+    this.context = context;
+  }
+}
+
+/** Partition, region and account of an ARN (`arn:<partition>:<service>:<region>:<account>:…`). */
+const scopeOf = (arn: string) => {
+  const [, partition = "", , region = "", accountId = ""] = arn.split(":");
+  return { partition, region, accountId };
+};
+const sameScope = (a: string, b: string): boolean => {
+  const left = scopeOf(a);
+  const right = scopeOf(b);
+  return (
+    left.partition === right.partition &&
+    left.region === right.region &&
+    left.accountId === right.accountId
+  );
+};
+
+const contextOf = (change: ImageStateChange): Record<string, string> => ({
+  imageArn: change.imageArn,
+  source: change.source,
+  status: change.status,
+  ...(change.topicArn ? { topicArn: change.topicArn } : {}),
+  ...(change.deliveryId ? { deliveryId: change.deliveryId } : {}),
+  ...(change.pipelineArn ? { claimedPipelineArn: change.pipelineArn } : {}),
+});
+
+/**
+ * Which configured pipelines may have produced this image, before believing anything else the
+ * notification says. An SNS record counts only from a topic the config names
+ * (`notificationTopicArn`), and only for the pipelines that name it; its image ARN must be in the
+ * partition, account and region of one of them, so GetImage is never sent anywhere a message
+ * chooses. An EventBridge event comes from the default bus with source `aws.imagebuilder`, which
+ * only AWS can emit (EventBridge user guide, "Events from AWS services"); an image there from an
+ * account and region no pipeline builds in is simply not ours (`undefined`).
+ */
+const candidatePipelines = (
+  change: ImageStateChange,
+  config: OrchestratorConfig,
+): readonly PipelineConfig[] | undefined => {
+  if (change.source === "eventbridge") {
+    const scoped = config.pipelines.filter((pipeline) => sameScope(pipeline.arn, change.imageArn));
+    return scoped.length > 0 ? scoped : undefined;
+  }
+  const onTopic = config.pipelines.filter(
+    (pipeline) =>
+      change.topicArn !== undefined && pipeline.notificationTopicArn === change.topicArn,
+  );
+  if (onTopic.length === 0) {
+    throw new RejectedNotificationError(
+      "unconfigured-topic",
+      `SNS record from ${change.topicArn ?? "no topic"}, which no pipeline configures as its notificationTopicArn`,
+      contextOf(change),
+    );
+  }
+  const scoped = onTopic.filter((pipeline) => sameScope(pipeline.arn, change.imageArn));
+  if (scoped.length === 0) {
+    const { partition, region, accountId } = scopeOf(change.imageArn);
+    throw new RejectedNotificationError(
+      "image-outside-pipeline-scope",
+      `image ${change.imageArn} is in partition ${partition}, region ${region}, account ${accountId}; the topic's pipelines (${onTopic.map((pipeline) => pipeline.name).join(", ")}) build elsewhere`,
+      contextOf(change),
+    );
+  }
+  return scoped;
+};
+
+/**
+ * Reads the image with GetImage (in a configured pipeline's region) and checks that what AWS says
+ * matches what the notification claimed: the same status, and a pipeline the notification could
+ * come from. The rollout is then planned from GetImage's answer alone.
+ */
+const readNotifiedImage = async (
+  change: ImageStateChange,
+  candidates: readonly PipelineConfig[],
+  deps: IntakeDeps,
+): Promise<{ image: ImageFromGetImage; pipeline: PipelineConfig | undefined }> => {
+  const { region } = scopeOf(candidates[0]?.arn ?? change.imageArn);
+  const image = await completeFromGetImage(deps.imageBuilder(region), change);
+  if (image.status !== image.notifiedStatus) {
+    throw new RejectedNotificationError(
+      "status-mismatch",
+      `notified ${image.notifiedStatus}, but GetImage says ${image.status}`,
+      { ...contextOf(change), getImageStatus: image.status },
+    );
+  }
+  const configured = image.pipelineArn
+    ? findPipelineByArn(deps.config, image.pipelineArn)
+    : undefined;
+  if (configured && !candidates.includes(configured)) {
+    throw new RejectedNotificationError(
+      "pipeline-not-on-topic",
+      `GetImage says ${image.imageArn} comes from ${configured.name}, which ${change.source === "sns" ? `does not notify ${change.topicArn}` : "builds in another account or region"}`,
+      { ...contextOf(change), pipelineArn: configured.arn },
+    );
+  }
+  return { image, pipeline: configured };
+};
 
 type Mismatches = Pick<RolloutPlan, "targetsWithoutAmi" | "amisWithoutTarget">;
 
@@ -83,46 +203,38 @@ export type ImageStateOutcome =
   | { readonly outcome: "ignored-state"; readonly imageArn: string; readonly status: string };
 
 /**
- * What on-image-state does with one state change. AVAILABLE: plan the rollout over the
- * distributed AMIs, record it (conditionally: a duplicate creates nothing) and send the first
- * wave's targets, then record the wave as sent. FAILED is returned for alerting; other states
- * are not ours to act on.
+ * What on-image-state does with one state change. A notification is a hint, never the truth:
+ * it is checked against the config (topic, partition, account, region), then the image is read
+ * with GetImage and only GetImage's answer is acted on; a notification that does not hold up
+ * throws RejectedNotificationError. AVAILABLE: plan the rollout over the distributed AMIs, record
+ * it (conditionally: a duplicate creates nothing) and send the first wave's targets, then record
+ * the wave as sent. FAILED is returned for alerting; other states are not ours to act on.
  */
 export const handleImageStateChange = async (
   change: ImageStateChange,
   deps: IntakeDeps,
 ): Promise<ImageStateOutcome> => {
-  if (change.status === "FAILED") {
-    const pipeline = change.pipelineArn
-      ? findPipelineByArn(deps.config, change.pipelineArn)?.name
-      : undefined;
+  if (change.status !== "AVAILABLE" && change.status !== "FAILED") {
+    return { outcome: "ignored-state", imageArn: change.imageArn, status: change.status };
+  }
+  const candidates = candidatePipelines(change, deps.config);
+  if (!candidates) return { outcome: "unknown-pipeline", imageArn: change.imageArn };
+  const { image, pipeline } = await readNotifiedImage(change, candidates, deps);
+  if (image.status === "FAILED") {
     await deps.publishAlert?.({
       kind: "build-failed",
-      imageArn: change.imageArn,
-      ...(pipeline ? { pipeline } : {}),
-      ...(change.pipelineArn ? { pipelineArn: change.pipelineArn } : {}),
-      ...(change.reason ? { reason: change.reason } : {}),
+      imageArn: image.imageArn,
+      ...(pipeline ? { pipeline: pipeline.name } : {}),
+      ...(image.pipelineArn ? { pipelineArn: image.pipelineArn } : {}),
+      ...(image.reason ? { reason: image.reason } : {}),
     });
     return {
       outcome: "build-failed",
-      imageArn: change.imageArn,
-      ...(pipeline ? { pipeline } : {}),
-      ...(change.reason ? { reason: change.reason } : {}),
+      imageArn: image.imageArn,
+      ...(pipeline ? { pipeline: pipeline.name } : {}),
+      ...(image.reason ? { reason: image.reason } : {}),
     };
   }
-  if (change.status !== "AVAILABLE") {
-    return { outcome: "ignored-state", imageArn: change.imageArn, status: change.status };
-  }
-  const image =
-    change.amis === undefined
-      ? await completeFromGetImage(
-          deps.imageBuilder(regionOfImageArn(change.imageArn) ?? ""),
-          change,
-        )
-      : { ...change, amis: change.amis };
-  const pipeline = image.pipelineArn
-    ? findPipelineByArn(deps.config, image.pipelineArn)
-    : undefined;
   if (!pipeline) {
     return {
       outcome: "unknown-pipeline",

@@ -418,8 +418,16 @@ export class ImageBuilderModel {
           ...(distribution.accountIds.length > 0
             ? { targetAccountIds: [...distribution.accountIds] }
             : {}),
+          // The API model's LaunchPermissionConfiguration lists have at least one member
+          // (botocore imagebuilder service-2.json: userIds is an AccountList, min 1): empty ones are left out.
           ...(distribution.launchPermission
-            ? { launchPermission: structuredClone(distribution.launchPermission) }
+            ? {
+                launchPermission: Object.fromEntries(
+                  Object.entries(structuredClone(distribution.launchPermission)).filter(
+                    ([, list]) => !Array.isArray(list) || list.length > 0,
+                  ),
+                ),
+              }
             : {}),
         },
       })),

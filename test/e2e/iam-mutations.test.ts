@@ -29,6 +29,7 @@ accounts:
 pipelines:
   - name: golden
     arn: ${PIPELINE}
+    notificationTopicArn: arn:aws:sns:eu-west-1:${BUILD}:imagebuilder-notifications
     rollout:
       waves: [{ name: all, accounts: [team] }]
       autoScalingGroups: { tags: { "ami-orchestrator:pipeline": golden } }

@@ -31,6 +31,7 @@ accounts:
 pipelines:
   - name: base-al2023
     arn: arn:aws:imagebuilder:eu-west-1:${BUILD}:image-pipeline/base-al2023
+    notificationTopicArn: arn:aws:sns:eu-west-1:${BUILD}:imagebuilder-notifications
     rollout:
       waves:
         - { name: everywhere, accounts: [dev, prod, staging] }

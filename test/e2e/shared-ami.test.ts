@@ -34,6 +34,7 @@ ${Object.values(MODES)
     (name) => `
   - name: ${name}
     arn: arn:aws:imagebuilder:eu-west-1:${BUILD}:image-pipeline/${name}
+    notificationTopicArn: arn:aws:sns:eu-west-1:${BUILD}:imagebuilder-notifications
     rollout:
       waves:
         - { name: everywhere, accounts: [dev, prod] }

@@ -4,12 +4,12 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { GetImageCommand, ImagebuilderClient } from "@aws-sdk/client-imagebuilder";
 import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { mockClient } from "aws-sdk-client-mock";
-import { makeHandler } from "../../functions/on-image-state.ts";
+import { ImageStateError, makeHandler } from "../../functions/on-image-state.ts";
 import { loadConfig } from "../../lib/config/load.ts";
 import { InvalidEventError } from "../../lib/errors.ts";
 import { parseImageStateEvent } from "../../lib/events/image-state.ts";
 import { approveWaveAndAdvance } from "../../lib/rollout/advance.ts";
-import { handleImageStateChange } from "../../lib/rollout/intake.ts";
+import { handleImageStateChange, RejectedNotificationError } from "../../lib/rollout/intake.ts";
 import { rollbackPipeline } from "../../lib/rollout/rollback.ts";
 import { getRollout, latestRollouts } from "../../lib/rollout/store.ts";
 import { fakeContext } from "../../sandbox/lambda.ts";
@@ -25,8 +25,36 @@ const IMAGE = "arn:aws:imagebuilder:eu-west-1:999999999999:image/base-al2023/1.4
 
 type Outcomes = { outcomes: ReadonlyArray<Record<string, unknown>> };
 
+/**
+ * What Image Builder itself says about each image (GetImage), by ARN: a notification is only
+ * believed as far as this goes. `genuine(event)` records each message of an SNS event as the
+ * truth, as when Image Builder published it.
+ */
+const truth = new Map<string, Record<string, unknown>>();
+type SnsEvent = { Records: Array<{ Sns: { Message: string } }> };
+const genuine = <T extends SnsEvent>(event: T): T => {
+  for (const record of event.Records) {
+    const message = JSON.parse(record.Sns.Message);
+    truth.set(message.arn, {
+      arn: message.arn,
+      name: message.name,
+      version: message.version,
+      sourcePipelineArn: message.sourcePipelineArn,
+      state: message.state,
+      outputResources: message.outputResources,
+      distributionConfiguration: message.distributionConfiguration,
+    });
+  }
+  return event;
+};
+const answerGetImageFromTruth = () =>
+  imageBuilder.on(GetImageCommand).callsFake((input: { imageBuildVersionArn: string }) => ({
+    image: truth.get(input.imageBuildVersionArn),
+  }));
+
 /** The sample SNS event, with its image renumbered so each test gets its own rollout. */
-const snsAvailable = (build: number, records = 1) => {
+const snsAvailable = (build: number, records = 1) => genuine(snsSample(build, records));
+const snsSample = (build: number, records = 1) => {
   const event = loadEvent<{ Records: Array<{ Sns: { Message: string; MessageId: string } }> }>(
     "imagebuilder-sns-available",
   );
@@ -86,6 +114,7 @@ describe("on-image-state with a real local DynamoDB", () => {
     imageBuilder.reset();
     sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
     logged.length = 0;
+    answerGetImageFromTruth();
   });
 
   it("starts the rollout from the SNS sample: the first wave's targets are enqueued", async () => {
@@ -123,6 +152,7 @@ describe("on-image-state with a real local DynamoDB", () => {
     imageBuilder.on(GetImageCommand).resolves({
       image: {
         sourcePipelineArn: "arn:aws:imagebuilder:eu-west-1:999999999999:image-pipeline/base-al2023",
+        state: { status: "AVAILABLE" },
         outputResources: {
           amis: [{ region: "eu-west-1", image: "ami-0eb0000000000001", accountId: "111111111111" }],
         },
@@ -180,6 +210,7 @@ describe("on-image-state with a real local DynamoDB", () => {
       ...message,
       sourcePipelineArn: message.sourcePipelineArn.replace("base-al2023", "someone-else"),
     });
+    genuine(event);
 
     const { outcomes } = await invoke(event);
 
@@ -191,7 +222,7 @@ describe("on-image-state with a real local DynamoDB", () => {
   });
 
   it("reports a FAILED build for alerting, with its reason", async () => {
-    const { outcomes } = await invoke(loadEvent("imagebuilder-sns-failed"));
+    const { outcomes } = await invoke(genuine(loadEvent<SnsEvent>("imagebuilder-sns-failed")));
 
     assert.equal(outcomes[0]?.outcome, "build-failed");
     assert.equal(outcomes[0]?.pipeline, "web-ubuntu2404");
@@ -237,7 +268,7 @@ describe("on-image-state with a real local DynamoDB", () => {
         version,
         arn: message.arn.replace("/1.4.0/", `/${version}/`),
       });
-      return event;
+      return genuine(event);
     };
     const newer = `${IMAGE.replace("1.4.0", "1.10.0")}/1`;
     await invoke(image("1.10.0", 1));
@@ -293,6 +324,7 @@ describe("on-image-state with a real local DynamoDB", () => {
           .replace("/1.4.0/", "/3.0.0/"),
         sourcePipelineArn: pipelineArn,
       });
+      genuine(event);
     }
     const deps = {
       config: withTeamB,
@@ -328,5 +360,133 @@ describe("on-image-state with a real local DynamoDB", () => {
         ["base-al2023/3.0.0/1", "team-b", "888888888888"],
       ],
     );
+  });
+  describe("attacks: a notification is a hint, never the truth", () => {
+    /** Rewrites the (single) SNS message of an event after Image Builder published it. */
+    const forge = (event: SnsEvent, change: (message: Record<string, unknown>) => void) => {
+      const record = event.Records[0] as { Sns: { Message: string } };
+      const message = JSON.parse(record.Sns.Message);
+      change(message);
+      record.Sns.Message = JSON.stringify(message);
+      return event;
+    };
+    const rejected = async (event: unknown, reason: string) => {
+      await assert.rejects(invoke(event), (error: unknown) => {
+        assert.ok(error instanceof ImageStateError, String(error));
+        assert.ok(error.cause instanceof RejectedNotificationError, String(error.cause));
+        assert.equal(error.cause.reason, reason);
+        return true;
+      });
+      assert.equal(sqs.commandCalls(SendMessageBatchCommand).length, 0, "nothing rolled out");
+      const entry = logged.find((line) => line.message === "image notification rejected");
+      assert.equal(entry?.level, "error");
+      assert.equal(entry?.fields.reason, reason);
+      assert.equal(entry?.fields.alert, "notification-rejected");
+      return entry?.fields ?? {};
+    };
+    const ATTACKER_AMIS = [
+      { region: "eu-west-1", image: "ami-0badbadbadbad0001", accountId: "111111111111" },
+      { region: "eu-west-1", image: "ami-0badbadbadbad0002", accountId: "222222222222" },
+    ];
+
+    it("forged AMI list: only the AMIs GetImage reports are rolled out", async () => {
+      // A version of its own: newer than every image the other tests rolled out.
+      const published = genuine(
+        forge(snsSample(1), (message) => {
+          message.arn = String(message.arn).replace("/1.4.0/", "/20.0.0/");
+        }),
+      );
+      const event = forge(published, (message) => {
+        message.outputResources = { amis: ATTACKER_AMIS };
+      });
+
+      const { outcomes } = await invoke(event);
+
+      assert.equal(outcomes[0]?.outcome, "rollout-started");
+      assert.deepEqual(
+        sentBodies().map((body) => body.amiId),
+        ["ami-0a1b2c3d4e5f60002"],
+      );
+      assert.equal(imageBuilder.commandCalls(GetImageCommand).length, 1);
+    });
+
+    it("forged AVAILABLE for an image GetImage reports FAILED: rejected", async () => {
+      const event = snsSample(5100);
+      const failed = forge(snsSample(5100), (message) => {
+        message.state = { status: "FAILED", reason: "component exited 1" };
+        message.outputResources = { amis: [] };
+      });
+      genuine(failed);
+
+      const fields = await rejected(event, "status-mismatch");
+      assert.equal(fields.getImageStatus, "FAILED");
+    });
+
+    for (const [attack, from, to] of [
+      ["image ARN from another account", ":999999999999:", ":666666666666:"],
+      ["image ARN from another partition", "arn:aws:", "arn:aws-cn:"],
+      ["image ARN from another region", ":eu-west-1:", ":eu-central-1:"],
+    ] as const) {
+      it(`${attack}: rejected before GetImage, nothing rolled out`, async () => {
+        // It names the configured pipeline and a genuine-looking AMI list: neither is believed.
+        const event = forge(snsSample(5200), (message) => {
+          message.arn = String(message.arn).replace(from, to);
+          message.outputResources = { amis: ATTACKER_AMIS };
+        });
+        genuine(event);
+
+        const fields = await rejected(event, "image-outside-pipeline-scope");
+        assert.ok(String(fields.imageArn).includes(to), String(fields.imageArn));
+        assert.equal(imageBuilder.commandCalls(GetImageCommand).length, 0);
+      });
+    }
+
+    it("SNS from an unconfigured topic: rejected, nothing rolled out", async () => {
+      const event = snsAvailable(5300);
+      const topic = "arn:aws:sns:eu-west-1:666666666666:imagebuilder-notifications";
+      for (const record of event.Records) Object.assign(record.Sns, { TopicArn: topic });
+
+      const fields = await rejected(event, "unconfigured-topic");
+      assert.equal(fields.topicArn, topic);
+      assert.equal(imageBuilder.commandCalls(GetImageCommand).length, 0);
+    });
+
+    it("oversized fields: a 1 MB pipeline ARN or name is refused at the edge, in a few KB of logs", async () => {
+      const huge = "x".repeat(1_000_000);
+      for (const change of [
+        (message: Record<string, unknown>) => {
+          message.sourcePipelineArn = `arn:aws:imagebuilder:eu-west-1:999999999999:image-pipeline/${huge}`;
+        },
+        (message: Record<string, unknown>) => {
+          message.name = huge;
+        },
+      ]) {
+        logged.length = 0;
+        const event = forge(snsSample(5400), change);
+
+        await assert.rejects(invoke(event), (error: unknown) => {
+          assert.ok(error instanceof InvalidEventError);
+          assert.match(error.message, /longer than (1024|128) characters/);
+          return true;
+        });
+        const size = JSON.stringify(logged, (_key, value) =>
+          value instanceof Error ? { message: value.message } : value,
+        ).length;
+        assert.ok(size < 64_000, `logged ${size} characters`);
+      }
+    });
+
+    it("oversized failure reason: kept, cut to 2,000 characters", async () => {
+      const event = genuine(
+        forge(loadEvent<SnsEvent>("imagebuilder-sns-failed"), (message) => {
+          message.state = { status: "FAILED", reason: "y".repeat(1_000_000) };
+        }),
+      );
+
+      const { outcomes } = await invoke(event);
+
+      assert.equal(outcomes[0]?.outcome, "build-failed");
+      assert.ok(String(outcomes[0]?.reason).length < 2100);
+    });
   });
 });

@@ -7,6 +7,7 @@ import { parseInstanceRefreshEvent } from "../../../lib/events/instance-refresh.
 import { parsePipelineAutoDisabled } from "../../../lib/events/pipeline-disabled.ts";
 import { loadEvent } from "../../helpers/fixtures.ts";
 
+const TOPIC = "arn:aws:sns:eu-west-1:999999999999:imagebuilder-notifications";
 type SnsEvent = { Records: Array<{ Sns: { Message: string; MessageId: string } }> };
 
 describe("image state events", () => {
@@ -95,7 +96,9 @@ describe("image state events", () => {
   });
 
   it("rejects a record whose message is not JSON", () => {
-    const event = { Records: [{ EventSource: "aws:sns", Sns: { Message: "hello" } }] };
+    const event = {
+      Records: [{ EventSource: "aws:sns", Sns: { TopicArn: TOPIC, Message: "hello" } }],
+    };
     assert.throws(() => parseImageStateEvent(event), /Records\[0\]\.Sns\.Message is not JSON/);
   });
 

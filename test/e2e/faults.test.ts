@@ -1,9 +1,31 @@
 import assert from "node:assert/strict";
 import { accessDenied, THROTTLING } from "../../sandbox/model/faults.ts";
-import { defineFaultSuite, type Row, UNAVAILABLE } from "../helpers/fault-suite.ts";
+import {
+  defineFaultSuite,
+  type Row,
+  type SnsEventShape,
+  UNAVAILABLE,
+} from "../helpers/fault-suite.ts";
 
 process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
 process.env.POWERTOOLS_METRICS_DISABLED = "true";
+
+/** Rewrites the Image Builder message of an SNS event, as whoever can publish to the topic could. */
+const forgeMessage = (
+  event: SnsEventShape,
+  change: (message: Record<string, unknown>) => void,
+): void => {
+  for (const record of event.Records) {
+    const message = JSON.parse(record.Sns.Message);
+    change(message);
+    record.Sns.Message = JSON.stringify(message);
+  }
+};
+/** One attacker AMI per AMI the genuine message lists, same accounts and regions. */
+const attackerAmis = (message: Record<string, unknown>) =>
+  ((message.outputResources as { amis: Array<Record<string, unknown>> }).amis ?? []).map(
+    (ami, index) => ({ ...ami, image: `ami-0badbad${String(index).padStart(10, "0")}` }),
+  );
 
 defineFaultSuite(
   "fault injection: every fault has an outcome, nothing is lost or done twice",
@@ -150,6 +172,45 @@ defineFaultSuite(
         }),
       ],
       expect: "succeeded",
+    },
+    {
+      fault: "forged notification (attacker's AMI list, another account's image, an unknown topic)",
+      inject: () => undefined,
+      forged: [
+        // The new image's own ARN with the attacker's AMIs: GetImage's outputs are used instead.
+        (event) =>
+          forgeMessage(event, (message) => {
+            message.outputResources = { amis: attackerAmis(message) };
+          }),
+        // An image in another account, claiming the configured pipeline: rejected unread.
+        (event) =>
+          forgeMessage(event, (message) => {
+            message.arn = String(message.arn).replace(":999999999999:", ":666666666666:");
+            message.outputResources = { amis: attackerAmis(message) };
+          }),
+        // A topic no pipeline configures: rejected unread.
+        (event) => {
+          for (const record of event.Records)
+            record.Sns.TopicArn = "arn:aws:sns:eu-west-1:666666666666:imagebuilder-notifications";
+        },
+      ],
+      expect: "succeeded",
+      check: (state, { lambda }) => {
+        const rejected = lambda.failedEvents.filter(
+          (failed) =>
+            failed.functionName === "on-image-state" &&
+            /image notification rejected \((image-outside-pipeline-scope|unconfigured-topic)\)/.test(
+              failed.error.message,
+            ),
+        );
+        assert.equal(
+          rejected.length,
+          2,
+          "two forgeries rejected into the failed-events destination",
+        );
+        assert.ok(state.targets.every((target) => !target.amiId.startsWith("ami-0badbad")));
+        lambda.failedEvents.length = 0;
+      },
     },
     {
       fault: "Slack rate-limited, then down",

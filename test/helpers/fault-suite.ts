@@ -69,6 +69,18 @@ export interface Row {
    * must end in the rollout dead-letter queue, once, and nothing else may.
    */
   readonly poison?: readonly string[];
+  /**
+   * Forged notifications for the new image, delivered to on-image-state before Image Builder's
+   * own: each rewrites the genuine SNS event (its message, its topic). What GetImage does not
+   * confirm must be rejected into the failed-events destination; nothing a forgery names may roll
+   * out (succeeded rows assert every group runs the AMI GetImage reports).
+   */
+  readonly forged?: ReadonlyArray<(event: SnsEventShape) => void>;
+}
+
+/** The SNS event Lambda delivers, as far as a forger rewrites it. */
+export interface SnsEventShape {
+  Records: Array<{ Sns: { TopicArn: string; Message: string } }>;
 }
 
 interface Result {
@@ -180,6 +192,11 @@ export const defineFaultSuite = (
       }
       if (crashAfterStep !== undefined) lambda.crashAfterStep("roll-out-target", crashAfterStep);
       await lambda.run(world.clock.now() + 4 * 60 * MINUTE);
+      for (const forge of row.forged ?? []) {
+        const event = lambda.snsEvent(image) as SnsEventShape;
+        forge(event);
+        await lambda.invokeAsync("on-image-state", handlers.onImageState, event);
+      }
       const crashed = crashAfterStep !== undefined && !lambda.crashPending;
       lambda.cancelCrash();
       for (const rule of rules) world.faults.remove(rule);
@@ -260,6 +277,13 @@ export const defineFaultSuite = (
               group.launchConfigurationName
             )
               continue;
+        // Each target's AMI is one Image Builder distributed (never one a notification named).
+        for (const target of state.targets) {
+          assert.ok(
+            image.amis.some((ami) => ami.image === target.amiId),
+            `${target.accountId}/${target.region} got ${target.amiId}, an AMI of the image`,
+          );
+        }
             assert.equal(
               group.runningImageId,
               target.amiId,

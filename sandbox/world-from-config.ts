@@ -78,6 +78,7 @@ export const deployTargetRole = (
     parameters: {
       OrchestratorAccountId: world.orchestratorAccountId,
       OrchestratorRegion: world.orchestratorRegion,
+      OrchestratorStage: SANDBOX_STAGE,
       ExternalId: account.externalId,
       RoleName: account.roleName,
       KmsKeyArns: account.buildAccounts

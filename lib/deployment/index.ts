@@ -49,10 +49,37 @@ export const INSTANCE_REFRESH_PATTERN = {
 
 const sub = (arn: string) => ({ "Fn::Sub": arn });
 
+/** IAM role names: at most 64 characters (IAM User Guide, "IAM and AWS STS quotas"). */
+const MAX_ROLE_NAME = 64;
+
+/**
+ * The fixed names of the two function roles that assume the target-account role: the target
+ * template trusts exactly these (by `aws:PrincipalArn`), so they cannot be CloudFormation's
+ * generated names. `<service>-<stage>-<function>`, as templates/target-account-role.yml rebuilds
+ * them from its OrchestratorService and OrchestratorStage parameters.
+ */
+export const targetAssumingRoleName = (
+  service: string,
+  stage: string,
+  fn: "roll-out-target" | "watch-rollouts",
+): string => {
+  const name = `${service}-${stage}-${fn}`;
+  if (name.length > MAX_ROLE_NAME || !/^[\w+=,.@-]+$/.test(name))
+    throw new Error(
+      `role name ${name} is not a valid IAM role name of at most ${MAX_ROLE_NAME} characters: use a shorter stage (at most ${MAX_ROLE_NAME - `${service}--roll-out-target`.length} characters)`,
+    );
+  return name;
+};
+
 export interface DerivedSettings {
   readonly pipelineArns: string[];
   /** Images of the configured pipelines' build accounts and regions (GetImage). */
   readonly imageArns: unknown[];
+  /** Workflow executions in the same accounts and regions (ListWorkflowStepExecutions). */
+  readonly workflowExecutionArns: unknown[];
+  /** Fixed role names of roll-out-target and watch-rollouts (trusted by name in target accounts). */
+  readonly rollOutTargetRoleName: string;
+  readonly watchRolloutsRoleName: string;
   /** The role roll-out-target assumes in each target account. */
   readonly targetRoleArns: unknown[];
   readonly onImageStateEvents: unknown[];
@@ -78,6 +105,19 @@ export const deriveSettings = (
       }),
     ),
   ].map(sub),
+  // The Service Authorization Reference gives ListWorkflowStepExecutions a required resource,
+  // workflowExecution (arn:…:imagebuilder:<region>:<account>:workflow-execution/<id>): scoped to
+  // the build accounts and regions like the images, not "*".
+  workflowExecutionArns: [
+    ...new Set(
+      config.pipelines.map((pipeline) => {
+        const [, , , region, account] = pipeline.arn.split(":");
+        return `arn:\${AWS::Partition}:imagebuilder:${region}:${account}:workflow-execution/*`;
+      }),
+    ),
+  ].map(sub),
+  rollOutTargetRoleName: targetAssumingRoleName(options.service, options.stage, "roll-out-target"),
+  watchRolloutsRoleName: targetAssumingRoleName(options.service, options.stage, "watch-rollouts"),
   targetRoleArns: Object.values(config.accounts).map((account) =>
     sub(`arn:\${AWS::Partition}:iam::${account.id}:role/${account.roleName}`),
   ),
@@ -93,6 +133,19 @@ export const deriveSettings = (
     Resource: sub(
       `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:event-bus/default`,
     ),
+    // Only the instance-refresh events watch-rollouts follows, nothing else a target account
+    // might put on this bus. The keys and operators are the EventBridge user guide's own example
+    // for a cross-account bus policy ("Example policy: Send events to a custom bus in a different
+    // account"). The Service Authorization Reference lists both keys for events:PutEvents, both
+    // ArrayOfString, hence ForAllValues for both (as the guide's example in the aws-cn partition
+    // does); EventBridge fails an entry without Source or DetailType (API reference,
+    // PutEventsRequestEntry), so neither set is ever empty.
+    Condition: {
+      "ForAllValues:StringEquals": {
+        "events:source": INSTANCE_REFRESH_PATTERN.source,
+        "events:detail-type": INSTANCE_REFRESH_PATTERN["detail-type"],
+      },
+    },
   },
   onImageStateEvents: [
     { eventBridge: { pattern: IMAGE_STATE_PATTERN } },

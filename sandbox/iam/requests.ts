@@ -251,6 +251,13 @@ export const requestsFor = (world: SandboxWorld, call: CallContext): OperationRe
     case "imagebuilder:GetImage":
     case "imagebuilder:ListWorkflowExecutions":
       return one(key, String(input.imageBuildVersionArn));
+    // Service Authorization Reference: resource type workflowExecution,
+    // arn:${Partition}:imagebuilder:${Region}:${Account}:workflow-execution/${WorkflowExecutionId}.
+    case "imagebuilder:ListWorkflowStepExecutions":
+      return one(
+        key,
+        `arn:aws:imagebuilder:${region}:${accountId}:workflow-execution/${String(input.workflowExecutionId)}`,
+      );
 
     case "sqs:SendMessage":
     case "sqs:SendMessageBatch": {

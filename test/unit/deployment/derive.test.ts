@@ -1,8 +1,14 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
+import { runSimulation } from "@cloud-copilot/iam-simulate";
 import { parseCloudFormationYaml } from "../../../lib/deployment/cloudformation.ts";
-import { deriveSettings, scheduleName } from "../../../lib/deployment/index.ts";
+import {
+  deriveSettings,
+  INSTANCE_REFRESH_PATTERN,
+  scheduleName,
+  targetAssumingRoleName,
+} from "../../../lib/deployment/index.ts";
 import { alarmTopicProblems, checkTemplate } from "../../../scripts/check-template.ts";
 import { loadEvent, pipelineArn, repoPath, testConfig } from "../../helpers/fixtures.ts";
 
@@ -350,5 +356,90 @@ describe("packaged template check", () => {
       );
       assert.deepEqual(alarmTopicProblems(resources), []);
     });
+  });
+});
+
+describe("least privilege across accounts", () => {
+  const ORCHESTRATOR = "999999999999";
+  const TARGET = "111111111111";
+  const BUS = `arn:aws:events:eu-west-1:${ORCHESTRATOR}:event-bus/default`;
+  /** The bus policy statement as CloudFormation resolves it in the orchestrator's account. */
+  const busPolicy = () => {
+    const statement = JSON.parse(
+      JSON.stringify(deriveSettings(testConfig(), options).eventBusPolicyStatement)
+        .replaceAll(`$\{AWS::Partition}`, "aws")
+        .replaceAll(`$\{AWS::Region}`, "eu-west-1")
+        .replaceAll(`$\{AWS::AccountId}`, ORCHESTRATOR),
+      (_key, value) =>
+        value && typeof value === "object" && "Fn::Sub" in value ? value["Fn::Sub"] : value,
+    );
+    return { Version: "2012-10-17", Statement: [statement] };
+  };
+  const putEvents = async (source: string, detailType: string) => {
+    const result = await runSimulation(
+      {
+        request: {
+          principal: `arn:aws:iam::${TARGET}:role/forwarder`,
+          action: "events:PutEvents",
+          resource: { resource: BUS, accountId: ORCHESTRATOR },
+          contextVariables: { "events:source": [source], "events:detail-type": [detailType] },
+        },
+        identityPolicies: [
+          {
+            name: "anything",
+            policy: {
+              Version: "2012-10-17",
+              Statement: [{ Effect: "Allow", Action: "events:PutEvents", Resource: "*" }],
+            },
+          },
+        ],
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
+        resourcePolicy: busPolicy(),
+      },
+      {},
+    );
+    if (result.resultType === "error") return assert.fail(JSON.stringify(result.errors));
+    return result.overallResult;
+  };
+
+  it("a target account may put only instance-refresh events on the orchestrator's bus", async () => {
+    for (const detailType of INSTANCE_REFRESH_PATTERN["detail-type"])
+      assert.equal(await putEvents("aws.autoscaling", detailType), "Allowed", detailType);
+    assert.equal(
+      await putEvents("aws.imagebuilder", "EC2 Image Builder Image State Change"),
+      "ImplicitlyDenied",
+      "a forged image state change",
+    );
+    assert.equal(
+      await putEvents("aws.autoscaling", "EC2 Instance Launch Successful"),
+      "ImplicitlyDenied",
+    );
+    assert.equal(
+      await putEvents("com.attacker", "EC2 Auto Scaling Instance Refresh Succeeded"),
+      "ImplicitlyDenied",
+    );
+  });
+
+  it("names the two roles target accounts trust after the service and stage, within IAM's 64 characters", () => {
+    const settings = deriveSettings(testConfig(), { ...options, stage: "prod" });
+    assert.equal(settings.rollOutTargetRoleName, "ami-orchestrator-prod-roll-out-target");
+    assert.equal(settings.watchRolloutsRoleName, "ami-orchestrator-prod-watch-rollouts");
+    assert.equal(
+      targetAssumingRoleName("ami-orchestrator", "x".repeat(31), "roll-out-target").length,
+      64,
+    );
+    assert.throws(
+      () => targetAssumingRoleName("ami-orchestrator", "x".repeat(32), "roll-out-target"),
+      /at most 64 characters: use a shorter stage \(at most 31 characters\)/,
+    );
+  });
+
+  it("scopes ListWorkflowStepExecutions to the build accounts' workflow executions", () => {
+    const partition = "$" + "{AWS::Partition}";
+    assert.deepEqual(deriveSettings(testConfig(), options).workflowExecutionArns, [
+      { "Fn::Sub": `arn:${partition}:imagebuilder:eu-west-1:999999999999:workflow-execution/*` },
+      { "Fn::Sub": `arn:${partition}:imagebuilder:eu-west-3:999999999999:workflow-execution/*` },
+    ]);
   });
 });

@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
+import { runSimulation } from "@cloud-copilot/iam-simulate";
 import { parseCloudFormationYaml } from "../../../lib/deployment/cloudformation.ts";
 import { INSTANCE_REFRESH_PATTERN } from "../../../lib/deployment/index.ts";
 import { AUTO_SCALING_GRANT_OPERATIONS } from "../../../lib/kms/grants.ts";
+import { targetAccountRole } from "../../../sandbox/iam/policies.ts";
 import { repoPath } from "../../helpers/fixtures.ts";
 
 type Statement = { Sid: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
@@ -18,11 +20,96 @@ const bySid = (sid: string) => statements.find((statement) => statement.Sid === 
 const actions = (statement?: Statement) => [statement?.Action ?? []].flat();
 
 describe("target account role template", () => {
-  it("trusts only the orchestrator's roles, and only with the ExternalId", () => {
-    const [trust] = role.AssumeRolePolicyDocument.Statement;
-    assert.deepEqual(trust.Condition.StringEquals, { "sts:ExternalId": { Ref: "ExternalId" } });
-    assert.match(JSON.stringify(trust.Condition.ArnLike), /OrchestratorRolePrefix/);
+  it("trusts exactly roll-out-target's and watch-rollouts' roles of the stage, only with the ExternalId", async () => {
+    const ORCHESTRATOR = "999999999999";
+    const trust = targetAccountRole({
+      accountId: "111111111111",
+      region: "eu-west-1",
+      stackName: "ami-orchestrator-target",
+      parameters: {
+        OrchestratorAccountId: ORCHESTRATOR,
+        OrchestratorRegion: "eu-west-1",
+        OrchestratorStage: "prod",
+        ExternalId: "ext-dev-01",
+        RoleName: "ami-orchestrator-target",
+        KmsKeyArns: "arn:aws:kms:eu-west-1:999999999999:key/k",
+      },
+    })?.trustPolicy;
+    assert.ok(trust);
+    const assume = async (roleName: string, externalId = "ext-dev-01") => {
+      const result = await runSimulation(
+        {
+          request: {
+            principal: `arn:aws:sts::${ORCHESTRATOR}:assumed-role/${roleName}/session`,
+            action: "sts:AssumeRole",
+            resource: {
+              resource: "arn:aws:iam::111111111111:role/ami-orchestrator-target",
+              accountId: "111111111111",
+            },
+            contextVariables: {
+              "aws:PrincipalArn": `arn:aws:iam::${ORCHESTRATOR}:role/${roleName}`,
+              "sts:ExternalId": externalId,
+            },
+          },
+          // Whatever the caller's own policy allows: the trust policy alone decides.
+          identityPolicies: [
+            {
+              name: "admin",
+              policy: {
+                Version: "2012-10-17",
+                Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }],
+              },
+            },
+          ],
+          serviceControlPolicies: [],
+          resourceControlPolicies: [],
+          resourcePolicy: trust,
+        },
+        {},
+      );
+      if (result.resultType === "error") return assert.fail(JSON.stringify(result.errors));
+      return result.overallResult;
+    };
+
+    assert.equal(await assume("ami-orchestrator-prod-roll-out-target"), "Allowed");
+    assert.equal(await assume("ami-orchestrator-prod-watch-rollouts"), "Allowed");
+    assert.equal(
+      await assume("ami-orchestrator-prod-roll-out-target", "guessed"),
+      "ImplicitlyDenied",
+    );
+    for (const other of [
+      "ami-orchestrator-prod-alerts",
+      "ami-orchestrator-prod-on-image-state",
+      "ami-orchestrator-dev-roll-out-target",
+      "ami-orchestrator-anything",
+      "Admin",
+    ])
+      assert.equal(await assume(other), "ImplicitlyDenied", other);
     assert.equal(role.MaxSessionDuration, 3600);
+  });
+
+  it("its trusted role names are the ones serverless.yml gives the two functions", () => {
+    const names = (logicalId: string) =>
+      serverless.resources
+        .map(
+          (part: { Resources?: Record<string, { Properties?: { RoleName?: string } }> }) =>
+            part.Resources?.[logicalId]?.Properties?.RoleName,
+        )
+        .find(Boolean);
+    assert.equal(
+      names("RollOutTargetRole"),
+      ["$", "{self:custom.derived.rollOutTargetRoleName}"].join(""),
+    );
+    assert.equal(
+      names("WatchRolloutsRole"),
+      ["$", "{self:custom.derived.watchRolloutsRoleName}"].join(""),
+    );
+    const trusted = JSON.stringify(role.AssumeRolePolicyDocument.Statement[0].Condition.ArnEquals);
+    assert.match(
+      trusted,
+      /role\/\$\{OrchestratorService\}-\$\{OrchestratorStage\}-roll-out-target/,
+    );
+    assert.match(trusted, /role\/\$\{OrchestratorService\}-\$\{OrchestratorStage\}-watch-rollouts/);
   });
 
   it("grants no mutating action on every resource without a condition", () => {

@@ -3,6 +3,7 @@ import {
   CancelInstanceRefreshCommand,
   DescribeInstanceRefreshesCommand,
   type DesiredConfiguration,
+  type MixedInstancesPolicy,
   type RefreshPreferences,
   StartInstanceRefreshCommand,
 } from "@aws-sdk/client-auto-scaling";
@@ -47,7 +48,7 @@ export const desiredConfiguration = (
   versionNumber: number,
 ): DesiredConfiguration => {
   const pinned = { LaunchTemplateId: launchTemplateId, Version: String(versionNumber) };
-  const policy = group.mixedInstancesPolicy;
+  const policy = group.mixedInstancesPolicy && policyToSendBack(group.mixedInstancesPolicy);
   if (!policy) return { LaunchTemplate: pinned };
   const sameTemplate = (spec?: {
     LaunchTemplateId?: string | undefined;
@@ -95,13 +96,20 @@ export const startInstanceRefresh = async (
   group: DiscoveredGroup,
   target: { launchTemplateId: string; versionNumber: number },
   settings: InstanceRefreshSettings,
-  options: { mayHaveStarted?: boolean } = {},
+  options: { mayHaveStarted?: boolean; notAdopting?: string } = {},
 ): Promise<RefreshStart> => {
   if (options.mayHaveStarted) {
     // An earlier delivery died around StartInstanceRefresh: its refresh may be running, or
-    // already done (a redelivery can come after a short refresh ended). Adopt it, never start
-    // a second one to the same version.
-    const own = await refreshWithVersion(client, group.name, target, ADOPTABLE_STATUSES);
+    // already over (a redelivery can come after a short refresh succeeded, failed or was rolled
+    // back). Adopt it, whatever its status, never start a second one to the same version: the
+    // watcher judges its outcome. `notAdopting` is a failed refresh we chose to retry.
+    const own = await refreshWithVersion(
+      client,
+      group.name,
+      target,
+      undefined,
+      options.notAdopting,
+    );
     if (own) return { status: "started", instanceRefreshId: own, adopted: true };
   }
   try {
@@ -139,14 +147,41 @@ export const startInstanceRefresh = async (
 };
 
 const ACTIVE_STATUSES: ReadonlySet<string> = new Set(["Pending", "InProgress", "Baking"]);
-/** A refresh to our version in one of these is ours to follow; a failed one is not reused. */
-const ADOPTABLE_STATUSES: ReadonlySet<string> = new Set([...ACTIVE_STATUSES, "Successful"]);
 
 /**
  * The id of the group's active refresh if it already rolls to this exact template version: ours,
  * started by an earlier delivery that crashed before recording it. Adopting it (instead of
  * waiting on it or, worse, cancelling it) is what makes the step safe to repeat.
  */
+/** Whether the group has a refresh running now (ours or anyone's). */
+export const hasActiveRefresh = async (
+  client: AutoScalingClient,
+  groupName: string,
+): Promise<boolean> => {
+  const { InstanceRefreshes: refreshes = [] } = await client.send(
+    new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: groupName, MaxRecords: 5 }),
+  );
+  return refreshes.some((refresh) => ACTIVE_STATUSES.has(refresh.Status ?? ""));
+};
+
+/**
+ * The policy as UpdateAutoScalingGroup and StartInstanceRefresh accept it back: Describe may
+ * return `SpotInstancePools`, which is "valid only when the SpotAllocationStrategy is
+ * lowest-price" (API model InstancesDistribution); echoing it otherwise is refused.
+ */
+export const policyToSendBack = (policy: MixedInstancesPolicy): MixedInstancesPolicy => {
+  const distribution = policy.InstancesDistribution;
+  if (
+    !distribution ||
+    distribution.SpotInstancePools === undefined ||
+    distribution.SpotAllocationStrategy === undefined ||
+    distribution.SpotAllocationStrategy === "lowest-price"
+  )
+    return policy;
+  const { SpotInstancePools: _dropped, ...rest } = distribution;
+  return { ...policy, InstancesDistribution: rest };
+};
+
 export const activeRefreshWithVersion = (
   client: AutoScalingClient,
   groupName: string,
@@ -157,14 +192,16 @@ const refreshWithVersion = async (
   client: AutoScalingClient,
   groupName: string,
   target: { launchTemplateId: string; versionNumber: number },
-  statuses: ReadonlySet<string>,
+  statuses?: ReadonlySet<string>,
+  excludedId?: string,
 ): Promise<string | undefined> => {
   const { InstanceRefreshes: refreshes = [] } = await client.send(
     new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: groupName, MaxRecords: 5 }),
   );
   const version = String(target.versionNumber);
   return refreshes.find((refresh) => {
-    if (!statuses.has(refresh.Status ?? "")) return false;
+    if (statuses && !statuses.has(refresh.Status ?? "")) return false;
+    if (excludedId && refresh.InstanceRefreshId === excludedId) return false;
     const spec =
       refresh.DesiredConfiguration?.LaunchTemplate ??
       refresh.DesiredConfiguration?.MixedInstancesPolicy?.LaunchTemplate

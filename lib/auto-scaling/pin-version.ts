@@ -4,6 +4,7 @@ import {
   UpdateAutoScalingGroupCommand,
 } from "@aws-sdk/client-auto-scaling";
 import type { DiscoveredGroup } from "./groups.ts";
+import { policyToSendBack } from "./instance-refresh.ts";
 
 /** `$Latest` and `$Default`: references that follow the template instead of naming a version. */
 export const isFloatingVersion = (version: string | undefined): version is "$Latest" | "$Default" =>
@@ -30,7 +31,7 @@ export const pointGroupAtVersion = async (
     LaunchTemplateId: launchTemplateId,
     Version: version,
   };
-  const policy = group.mixedInstancesPolicy;
+  const policy = group.mixedInstancesPolicy && policyToSendBack(group.mixedInstancesPolicy);
   const matches = (other?: LaunchTemplateSpecification) =>
     other?.LaunchTemplateId === launchTemplateId ||
     (other?.LaunchTemplateName !== undefined &&

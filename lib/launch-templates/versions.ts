@@ -161,7 +161,13 @@ export const createVersionWithAmi = async (
   };
 };
 
-/** Makes `versionNumber` the template's default (after a refresh to it succeeded). Idempotent. */
+/**
+ * Makes `versionNumber` the template's default (after a refresh to it succeeded). Setting a
+ * default is idempotent by nature, so no fixed ClientToken: EC2 answers a repeated token with
+ * the first result "without performing any further actions" (EC2 API idempotency), which would
+ * silently skip the change if the default was moved in between (a rollback, a person). The SDK
+ * fills a fresh token per call.
+ */
 export const setDefaultVersion = async (
   ec2: EC2Client,
   launchTemplateId: string,
@@ -171,8 +177,6 @@ export const setDefaultVersion = async (
     new ModifyLaunchTemplateCommand({
       LaunchTemplateId: launchTemplateId,
       DefaultVersion: String(versionNumber),
-      // ≤128 ASCII; the same template and version always give the same token.
-      ClientToken: `default-${launchTemplateId}-${versionNumber}`,
     }),
   );
 };

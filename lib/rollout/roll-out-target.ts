@@ -9,7 +9,11 @@ import {
   defaultServiceLinkedRoleArn,
   discoverGroups,
 } from "../auto-scaling/groups.ts";
-import { startInstanceRefresh } from "../auto-scaling/instance-refresh.ts";
+import {
+  hasActiveRefresh,
+  type RefreshStart,
+  startInstanceRefresh,
+} from "../auto-scaling/instance-refresh.ts";
 import { isFloatingVersion, pointGroupAtVersion } from "../auto-scaling/pin-version.ts";
 import { ensureDefaultServiceLinkedRole } from "../auto-scaling/service-linked-role.ts";
 import type { Clock } from "../aws/clock.ts";
@@ -60,6 +64,30 @@ export interface RollOutTargetDeps {
   /** Groups of one target rolled concurrently. */
   readonly groupConcurrency?: number;
 }
+
+/**
+ * Points a group at the version it runs. "busy" when AWS refused because a refresh runs on the
+ * group (UpdateAutoScalingGroup cannot change the launch template under an active instance
+ * refresh): the group waits, as it would for StartInstanceRefresh's InstanceRefreshInProgress.
+ */
+const pinGroup = async (
+  client: AutoScalingClient,
+  group: DiscoveredGroup,
+  template: TemplateRecord,
+): Promise<"pinned" | "busy"> => {
+  try {
+    await pointGroupAtVersion(
+      client,
+      group,
+      template.launchTemplateId,
+      String(template.sourceVersion),
+    );
+    return "pinned";
+  } catch (error) {
+    if (!isRetryable(error) && (await hasActiveRefresh(client, group.name))) return "busy";
+    throw error;
+  }
+};
 
 /** Group records a redelivery carries on from; any other status is that group's outcome. */
 const RESUMABLE_GROUP_STATUSES: ReadonlySet<GroupRecord["status"]> = new Set([
@@ -328,6 +356,41 @@ const runSteps = async (
   const uncreated = [...references.keys()].filter(
     (key) => templates[key] && templates[key].versionNumber === undefined,
   );
+
+  // A group that follows `$Latest` would launch our new version the moment it exists: before
+  // its refresh, and still after a failed or rolled-back one. It is pinned first to the version
+  // it runs (recorded before the call, so the pin is never forgotten).
+  const pinned = new Set<string>();
+  for (const group of groups) {
+    const template = templates[templateKey(group)];
+    if (
+      group.launchTemplate?.version !== "$Latest" ||
+      !template ||
+      template.sourceImageId === message.amiId
+    )
+      continue;
+    await saveGroup({
+      group: group.name,
+      accountId: account.id,
+      region,
+      status: "starting",
+      follows: "$Latest",
+      launchTemplateId: template.launchTemplateId,
+      previousVersion: template.sourceVersion,
+      updatedAt: nowIso(),
+    });
+    if ((await pinGroup(autoScaling, group, template)) === "busy") {
+      // Another refresh runs on it: no version is created while it could leak into the group.
+      const delaySeconds = await deps.requeue(message, ACTIVE_REFRESH_RETRY_SECONDS);
+      await saveTarget({ status: "waiting-for-refresh" });
+      return {
+        status: "requeued",
+        reason: `${group.name} follows $Latest and another instance refresh is running on it`,
+        delaySeconds,
+      };
+    }
+    pinned.add(group.name);
+  }
   await pMap(
     uncreated,
     async (key) => {
@@ -411,23 +474,28 @@ const runSteps = async (
         // Recorded before the mutating calls: a redelivery after a crash here knows the pin
         // (never forgotten) and that a refresh may already exist (adopted, not started twice).
         await saveGroup({ ...base, ...versions, status: "starting", updatedAt: nowIso() });
-        if (floating && rollout.instanceRefresh.autoRollback) {
-          // Auto-rollback is refused while the group follows `$Latest`/`$Default`: pin it to the
-          // version it runs first (no instance replaced).
-          await pointGroupAtVersion(
-            autoScaling,
-            group,
-            template.launchTemplateId,
-            String(template.sourceVersion),
-          );
-        }
-        const started = await startInstanceRefresh(
-          autoScaling,
-          group,
-          { launchTemplateId: template.launchTemplateId, versionNumber: newVersion },
-          rollout.instanceRefresh,
-          { mayHaveStarted: previous?.status === "starting" },
-        );
+        // Auto-rollback is refused while the group follows `$Latest`/`$Default`: pin it to the
+        // version it runs first (no instance replaced).
+        const busy =
+          floating &&
+          rollout.instanceRefresh.autoRollback &&
+          !pinned.has(group.name) &&
+          (await pinGroup(autoScaling, group, template)) === "busy";
+        const started: RefreshStart = busy
+          ? { status: "waiting-for-active-refresh" }
+          : await startInstanceRefresh(
+              autoScaling,
+              group,
+              { launchTemplateId: template.launchTemplateId, versionNumber: newVersion },
+              rollout.instanceRefresh,
+              {
+                mayHaveStarted: previous?.status === "starting",
+                // The failed refresh watch-rollouts chose to retry once (slow grant).
+                ...(previous?.previousFailure
+                  ? { notAdopting: previous.previousFailure.split(":")[0] }
+                  : {}),
+              },
+            );
         if (started.status !== "started") {
           const waiting = message.attempt < MAX_REFRESH_WAITS;
           const reason = `${started.status}${waiting ? "" : ` for ${MAX_REFRESH_WAITS} attempts: giving up`}`;

@@ -17,24 +17,36 @@ export interface SettleDeps {
   readonly ec2: (account: AccountConfig, region: string) => EC2Client;
 }
 
-/** Whether a succeeded group still has its after-success steps to do. */
+const UNSUCCESSFUL: ReadonlySet<GroupRecord["status"]> = new Set([
+  "failed",
+  "rolled-back",
+  "cancelled",
+]);
+
+/**
+ * Whether a group still has its after-refresh steps to do: a succeeded group that got a new
+ * version, or a pinned group whose refresh did not succeed.
+ */
 export const needsSettling = (group: GroupRecord): boolean =>
-  group.status === "succeeded" &&
   group.settled === undefined &&
   group.launchTemplateId !== undefined &&
   group.newVersion !== undefined &&
-  group.newVersion !== group.previousVersion;
+  group.previousVersion !== undefined &&
+  ((group.status === "succeeded" && group.newVersion !== group.previousVersion) ||
+    (group.follows !== undefined && UNSUCCESSFUL.has(group.status)));
 
 /**
- * What happens only once a group's refresh has succeeded (never before: a rollback must find the
+ * What happens only once a group's refresh has ended (never before: a rollback must find the
  * template and the group as they were):
- * - `setDefaultVersion`: the template's default moves to the new version;
- * - a group that followed `$Default`/`$Latest` and was pinned for its refresh follows it again,
- *   when that reference now means the version it runs (so nothing is replaced, and the team's
- *   infrastructure code sees no drift); otherwise it stays pinned, and the record says why.
- * Each group is settled once (recorded); a failure is recorded too and retried by the next poll.
+ * - succeeded, with `setDefaultVersion`: the template's default moves to the new version;
+ * - a group that followed `$Default`/`$Latest` and was pinned for its refresh follows it again
+ *   when that reference means the version it now runs: the new one after a success, the old one
+ *   after a failure (`$Default` never moved then; `$Latest` names the rejected version, so such
+ *   a group stays pinned). Nothing is replaced, and the team's infrastructure code sees no
+ *   drift; when it stays pinned, the record says why.
+ * Each group is settled once (recorded); a failed attempt is retried by the next poll.
  */
-export const settleSucceededGroups = async (
+export const settleEndedGroups = async (
   state: RolloutState,
   deps: SettleDeps,
 ): Promise<string[]> => {
@@ -45,12 +57,15 @@ export const settleSucceededGroups = async (
     const account = Object.values(deps.config.accounts).find((a) => a.id === group.accountId);
     if (!account) continue;
     const launchTemplateId = group.launchTemplateId as string;
-    const newVersion = group.newVersion as number;
-    let outcome: string;
+    const succeeded = group.status === "succeeded";
+    const runs = (succeeded ? group.newVersion : group.previousVersion) as number;
+    const outcomes: string[] = [];
     try {
       const ec2 = deps.ec2(account, group.region);
-      if (moveDefault) await setDefaultVersion(ec2, launchTemplateId, newVersion);
-      outcome = moveDefault ? `default version ${newVersion}` : "done";
+      if (succeeded && moveDefault) {
+        await setDefaultVersion(ec2, launchTemplateId, runs);
+        outcomes.push(`default version ${runs}`);
+      }
       if (group.follows) {
         const { LaunchTemplateVersions: [resolved] = [] } = await ec2.send(
           new DescribeLaunchTemplateVersionsCommand({
@@ -58,22 +73,26 @@ export const settleSucceededGroups = async (
             Versions: [group.follows],
           }),
         );
-        if (resolved?.VersionNumber === newVersion) {
-          const client = deps.autoScaling(account, group.region);
-          const [current] = (await discoverGroups(client, { names: [group.group] })).groups;
-          if (current) {
-            await pointGroupAtVersion(client, current, launchTemplateId, group.follows);
-            outcome = `${outcome}; follows ${group.follows} again`;
-          }
+        const client = deps.autoScaling(account, group.region);
+        const [current] =
+          resolved?.VersionNumber === runs
+            ? (await discoverGroups(client, { names: [group.group] })).groups
+            : [];
+        if (current) {
+          await pointGroupAtVersion(client, current, launchTemplateId, group.follows);
+          outcomes.push(`follows ${group.follows} again`);
         } else {
-          outcome = `${outcome}; stays pinned to version ${newVersion}: ${group.follows} is version ${resolved?.VersionNumber ?? "?"}`;
+          outcomes.push(
+            `stays pinned to version ${runs}: ${group.follows} is version ${resolved?.VersionNumber ?? "?"}`,
+          );
         }
       }
     } catch (error) {
-      // Recorded as not settled: the next poll tries again.
+      // Not recorded as settled: the next poll tries again.
       settled.push(`${group.group}: ${errorMessage(error)}`);
       continue;
     }
+    const outcome = outcomes.join("; ") || "done";
     await deps.db.send(
       new UpdateCommand({
         TableName: deps.table,

@@ -300,6 +300,8 @@ export interface GroupRecord {
   readonly follows?: "$Latest" | "$Default";
   /** Set once the group follows `follows` again, or why it stays pinned. */
   readonly settled?: string;
+  /** `<refresh id>: <reason>` of the failed refresh retried once for a slow grant. */
+  readonly previousFailure?: string;
   readonly reason?: string;
   readonly updatedAt: string;
 }
@@ -684,7 +686,7 @@ export const resetGroupForRetry = async (
       TableName: table,
       Key: groupKey(rolloutId, group, group.group),
       UpdateExpression:
-        "SET #status = :waiting, grantRetried = :true, previousFailure = :failure, updatedAt = :now REMOVE refreshStatus, instanceRefreshId, finishedAt, percentageComplete",
+        "SET #status = :waiting, grantRetried = :true, previousFailure = :failure, updatedAt = :now REMOVE refreshStatus, instanceRefreshId, finishedAt, percentageComplete, settled",
       ConditionExpression: "instanceRefreshId = :id AND attribute_not_exists(grantRetried)",
       ExpressionAttributeNames: { "#status": "status" },
       ExpressionAttributeValues: {

@@ -9,7 +9,7 @@ import { errorMessage } from "../errors.ts";
 import type { InstanceRefreshEvent, InstanceRefreshOutcome } from "../events/instance-refresh.ts";
 import { type AdvanceDeps, type AdvanceOutcome, advanceRollout } from "./advance.ts";
 import { requeueTarget, targetMessage } from "./dispatch.ts";
-import { needsSettling, settleSucceededGroups } from "./settle.ts";
+import { needsSettling, settleEndedGroups } from "./settle.ts";
 import {
   deactivateRollout,
   findRefresh,
@@ -115,9 +115,9 @@ export const applyRefreshEvent = async (
     now,
   );
   if (changed) await retryIfGrantNotPropagated(owner.rolloutId, deps);
-  if (changed && refreshStatus === "Successful") {
+  if (changed && TERMINAL.has(refreshStatus)) {
     const state = await loadRollout(deps.db, deps.table, owner.rolloutId);
-    if (state) await settleSucceededGroups(state, deps);
+    if (state) await settleEndedGroups(state, deps);
   }
   return {
     outcome: changed ? "recorded" : "already-recorded",
@@ -258,7 +258,7 @@ export const pollRollouts = async (
     if (updated.length > 0) await retryIfGrantNotPropagated(rolloutId, deps);
     // Also retries what a lost event or a failed attempt left unsettled.
     const current = await loadRollout(deps.db, deps.table, rolloutId);
-    if (current?.groups.some(needsSettling)) await settleSucceededGroups(current, deps);
+    if (current?.groups.some(needsSettling)) await settleEndedGroups(current, deps);
     const advance = await advanceRollout(rolloutId, deps, options);
     const after = await loadRollout(deps.db, deps.table, rolloutId);
     if (

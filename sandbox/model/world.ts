@@ -19,6 +19,7 @@ export const MUTATING_OPERATIONS: ReadonlySet<string> = new Set([
   "ec2:CreateLaunchTemplateVersion",
   "ec2:ModifyLaunchTemplate",
   "autoscaling:StartInstanceRefresh",
+  "autoscaling:UpdateAutoScalingGroup",
   "autoscaling:CancelInstanceRefresh",
   "autoscaling:RollbackInstanceRefresh",
   "iam:CreateServiceLinkedRole",
@@ -67,6 +68,8 @@ export class SandboxWorld {
   readonly orchestratorRegion: string;
   /** IAM: authorises each call against its caller's policies (sandbox/iam/, worldFromConfig). */
   authorizer?: { authorize(call: CallContext): Promise<void> };
+  /** Requests checked against the AWS API models, and refused by them. */
+  readonly modelStats = { checked: 0, refused: 0 };
   /** Real (wall-clock) latency added to every call, for fan-out benchmarks. */
   latencyMs = 0;
   readonly #services = new Map<string, Record<string, Operation>>();
@@ -120,7 +123,13 @@ export class SandboxWorld {
       if (!operation) {
         throw awsError("SandboxNotModelled", `the sandbox does not model ${key} yet`, 501);
       }
-      validateRequest(call);
+      this.modelStats.checked += 1;
+      try {
+        validateRequest(call);
+      } catch (error) {
+        this.modelStats.refused += 1;
+        throw error;
+      }
       const output = structuredClone(operation(call));
       validateResponse(call, output);
       this.calls.push(record);

@@ -185,6 +185,29 @@ describe("automatic rollout of an AVAILABLE image, in the sandbox", () => {
           `${refresh.group.name} pinned to version 1`,
         );
       }
+      // A group that follows $Latest is pinned before our version exists: it would launch it.
+      const workersPin = world.calls.findIndex(
+        (call) =>
+          call.operation === "UpdateAutoScalingGroup" &&
+          call.accountId === accountId &&
+          call.region === region &&
+          (call.input as { AutoScalingGroupName?: string }).AutoScalingGroupName ===
+            "base-al2023-workers",
+      );
+      const workersTemplate = world.autoScaling.refreshes.find(
+        (refresh) =>
+          refresh.group.accountId === accountId &&
+          refresh.group.region === region &&
+          refresh.group.name === "base-al2023-workers",
+      )?.desiredConfiguration.MixedInstancesPolicy?.LaunchTemplate.LaunchTemplateSpecification
+        .LaunchTemplateId;
+      const created = world.calls.findIndex(
+        (call) =>
+          call.operation === "CreateLaunchTemplateVersion" &&
+          !call.error &&
+          (call.input as { LaunchTemplateId?: string }).LaunchTemplateId === workersTemplate,
+      );
+      assert.ok(workersPin >= 0 && created > workersPin, "pinned before the version was created");
       // ...and the template's default has not moved: a rollback must relaunch version 1.
       for (const template of world.ec2.templates.values()) {
         if (template.accountId === accountId && template.region === region)

@@ -97,6 +97,31 @@ describe("rollouts in waves, watched to the end, in the sandbox", () => {
       /dev\/eu-west-1\/base-al2023-app: RollbackSuccessful: .*Client\.InternalError/,
     );
     assert.equal(state?.record.dispatchedWave, 0);
+    // The groups rolled back to the version they ran: the one that followed $Default follows it
+    // again ($Default never moved), the one that followed $Latest stays pinned ($Latest is now
+    // the rejected version).
+    for (const group of state?.groups ?? []) {
+      const spec = [...world.autoScaling.groups.values()].find(
+        (candidate) =>
+          candidate.name === group.group &&
+          candidate.accountId === group.accountId &&
+          candidate.region === group.region,
+      );
+      const current =
+        spec?.launchTemplate ??
+        spec?.mixedInstancesPolicy?.LaunchTemplate.LaunchTemplateSpecification;
+      if (group.follows === "$Default") {
+        assert.equal(current?.Version, "$Default", `${group.group} follows $Default again`);
+      } else {
+        assert.equal(group.follows, "$Latest");
+        assert.equal(
+          current?.Version,
+          String(group.previousVersion),
+          `${group.group} stays pinned`,
+        );
+        assert.match(group.settled ?? "", /stays pinned/);
+      }
+    }
     // ...and the on-call person learns it from Slack, with the group and the reason.
     const alert = (session.slack.messages as Array<{ text: string }>).find((message) =>
       message.text.startsWith("Rollout failed: base-al2023"),

@@ -93,6 +93,9 @@ interface Result {
   /** Calls the sandbox checked against IAM (sandbox/iam/), and how many it refused. */
   iamChecked: number;
   iamRefused: number;
+  /** Requests the sandbox checked against the AWS API models, and how many it refused. */
+  modelChecked: number;
+  modelRefused: number;
 }
 
 /**
@@ -131,6 +134,8 @@ export const defineFaultSuite = (
         "AWS calls",
         "IAM checked",
         "IAM refused",
+        "model checked",
+        "model refused",
         "duplicates",
         "lost",
       ];
@@ -141,6 +146,8 @@ export const defineFaultSuite = (
         String(r.calls),
         String(r.iamChecked),
         String(r.iamRefused),
+        String(r.modelChecked),
+        String(r.modelRefused),
         String(r.duplicates),
         String(r.lost),
       ]);
@@ -163,6 +170,7 @@ export const defineFaultSuite = (
       const { world, lambda, handlers, dynamo } = session;
       const callsBefore = world.calls.length;
       const iamBefore = { ...world.authorizer.stats };
+      const modelBefore = { ...world.modelStats };
       const start = new Date(world.clock.now() + MINUTE).toISOString();
       world.clock.advanceTo(start);
       await handlers.startPipelines(
@@ -184,6 +192,11 @@ export const defineFaultSuite = (
           ),
         );
       }
+      for (const forge of row.forged ?? []) {
+        const event = lambda.snsEvent(image) as SnsEventShape;
+        forge(event);
+        await lambda.invokeAsync("on-image-state", handlers.onImageState, event);
+      }
       const sqs = new SQSClient({ region: "eu-west-1" });
       for (const body of row.poison ?? []) {
         await sqs.send(
@@ -192,11 +205,6 @@ export const defineFaultSuite = (
       }
       if (crashAfterStep !== undefined) lambda.crashAfterStep("roll-out-target", crashAfterStep);
       await lambda.run(world.clock.now() + 4 * 60 * MINUTE);
-      for (const forge of row.forged ?? []) {
-        const event = lambda.snsEvent(image) as SnsEventShape;
-        forge(event);
-        await lambda.invokeAsync("on-image-state", handlers.onImageState, event);
-      }
       const crashed = crashAfterStep !== undefined && !lambda.crashPending;
       lambda.cancelCrash();
       for (const rule of rules) world.faults.remove(rule);
@@ -260,6 +268,8 @@ export const defineFaultSuite = (
         calls: world.calls.length - callsBefore,
         iamChecked: world.authorizer.stats.checked - iamBefore.checked,
         iamRefused: world.authorizer.stats.refused - iamBefore.refused,
+        modelChecked: world.modelStats.checked - modelBefore.checked,
+        modelRefused: world.modelStats.refused - modelBefore.refused,
         duplicates,
         lost,
       });
@@ -267,6 +277,13 @@ export const defineFaultSuite = (
       assert.equal(lost, 0, "nothing lost");
       assert.equal(state.record.status, row.expect, state.record.reason);
       if (row.expect === "succeeded") {
+        // Each target's AMI is one Image Builder distributed (never one a notification named).
+        for (const target of state.targets) {
+          assert.ok(
+            image.amis.some((ami) => ami.image === target.amiId),
+            `${target.accountId}/${target.region} got ${target.amiId}, an AMI of the image`,
+          );
+        }
         // Every group the rollout selects runs the new AMI: "succeeded" is not just a record.
         for (const target of state.targets) {
           for (const group of world.autoScaling.groups.values()) {
@@ -277,13 +294,6 @@ export const defineFaultSuite = (
               group.launchConfigurationName
             )
               continue;
-        // Each target's AMI is one Image Builder distributed (never one a notification named).
-        for (const target of state.targets) {
-          assert.ok(
-            image.amis.some((ami) => ami.image === target.amiId),
-            `${target.accountId}/${target.region} got ${target.amiId}, an AMI of the image`,
-          );
-        }
             assert.equal(
               group.runningImageId,
               target.amiId,
@@ -317,6 +327,8 @@ export const defineFaultSuite = (
           calls: sweep.reduce((sum, r) => sum + r.calls, 0),
           iamChecked: sweep.reduce((sum, r) => sum + r.iamChecked, 0),
           iamRefused: sweep.reduce((sum, r) => sum + r.iamRefused, 0),
+          modelChecked: sweep.reduce((sum, r) => sum + r.modelChecked, 0),
+          modelRefused: sweep.reduce((sum, r) => sum + r.modelRefused, 0),
           duplicates: sweep.reduce((sum, r) => sum + r.duplicates, 0),
           lost: sweep.reduce((sum, r) => sum + r.lost, 0),
         });

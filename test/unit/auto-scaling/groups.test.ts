@@ -23,6 +23,7 @@ import {
 import {
   desiredConfiguration,
   type InstanceRefreshSettings,
+  policyToSendBack,
   refreshPreferences,
   startInstanceRefresh,
 } from "../../../lib/auto-scaling/instance-refresh.ts";
@@ -352,5 +353,22 @@ describe("classifyGroup", () => {
     } as never);
 
     assert.ok(!("reason" in classified));
+  });
+});
+
+describe("policyToSendBack", () => {
+  it("drops SpotInstancePools unless the strategy is lowest-price (AWS refuses it otherwise)", () => {
+    const policy = (strategy: string) => ({
+      InstancesDistribution: { SpotAllocationStrategy: strategy, SpotInstancePools: 2 },
+    });
+
+    assert.equal(
+      policyToSendBack(policy("price-capacity-optimized")).InstancesDistribution?.SpotInstancePools,
+      undefined,
+    );
+    assert.equal(
+      policyToSendBack(policy("lowest-price")).InstancesDistribution?.SpotInstancePools,
+      2,
+    );
   });
 });

@@ -32,6 +32,17 @@ export class StsModel {
 
   constructor(private readonly clock: SimClock) {}
 
+  /**
+   * Ends every session issued so far, now: what the caller sees when its credentials outlived
+   * their session by AWS's clock (a skewed clock, a container frozen past the hour). Calls with
+   * them are refused as expired (sandbox/iam/).
+   */
+  expireSessions(): void {
+    const now = this.clock.now();
+    for (const [key, session] of this.sessions)
+      this.sessions.set(key, { ...session, expiration: Math.min(session.expiration, now) });
+  }
+
   addRole(role: AssumableRole): void {
     this.roles.set(`arn:aws:iam::${role.accountId}:role/${role.roleName}`, role);
   }

@@ -38,6 +38,20 @@ defineFaultSuite(
       check: (state) => assert.equal(state.groups.length, 12),
     },
     {
+      // Our clock says the cached sessions have most of their hour left; AWS's says they ended.
+      fault: "assumed credentials expire mid-rollout",
+      inject: ({ world }) => {
+        world.clock.after(3 * 60_000, () => world.sts.expireSessions());
+        return undefined;
+      },
+      expect: "succeeded",
+      check: (_, { world }) =>
+        assert.ok(
+          world.calls.some((call) => /^(ExpiredToken|RequestExpired)/.test(call.error ?? "")),
+          "expired credentials were refused, then replaced",
+        ),
+    },
+    {
       fault: "throttling on every service",
       inject: ({ world }) =>
         ["sts", "autoscaling", "ec2", "kms", "sqs"].map((service) =>

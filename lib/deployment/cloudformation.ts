@@ -25,10 +25,16 @@ const SHORT_FORMS = [
   "Cidr",
 ];
 
+/** A collection tag receives the YAML node: its plain value is what CloudFormation gets. */
+const plain = (value: unknown): unknown =>
+  typeof (value as { toJSON?: unknown })?.toJSON === "function"
+    ? (value as { toJSON(): unknown }).toJSON()
+    : value;
+
 const cloudFormationTags: Tags = SHORT_FORMS.flatMap((name) => {
   const key = name === "Ref" || name === "Condition" ? name : `Fn::${name}`;
   const resolve = (value: unknown) => ({
-    [key]: name === "GetAtt" && typeof value === "string" ? value.split(".") : value,
+    [key]: name === "GetAtt" && typeof value === "string" ? value.split(".") : plain(value),
   });
   return [
     { tag: `!${name}`, resolve, collection: "seq" as const },

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { type CollectionTag, parse, type ScalarTag } from "yaml";
+import { parseCloudFormationYaml } from "../../lib/deployment/cloudformation.ts";
 
 /**
  * Just enough of CloudFormation to read our IAM policies the way a stack would create them: the
@@ -9,48 +9,9 @@ import { type CollectionTag, parse, type ScalarTag } from "yaml";
  * Source: AWS CloudFormation User Guide, "Intrinsic function reference" and "Pseudo parameters".
  */
 
-const SHORT_FORMS = [
-  "Ref",
-  "Sub",
-  "GetAtt",
-  "If",
-  "Equals",
-  "Not",
-  "And",
-  "Or",
-  "Join",
-  "Select",
-  "Split",
-  "Condition",
-];
-
-const fullName = (name: string) => (name === "Ref" || name === "Condition" ? name : `Fn::${name}`);
-
-const customTags = SHORT_FORMS.flatMap(
-  (name): Array<ScalarTag | CollectionTag> => [
-    {
-      tag: `!${name}`,
-      resolve: (value: string) => ({
-        // `!GetAtt Queue.Arn` is the short form of `Fn::GetAtt: [Queue, Arn]`.
-        [fullName(name)]: name === "GetAtt" ? value.split(".") : value,
-      }),
-    },
-    {
-      tag: `!${name}`,
-      collection: "seq",
-      resolve: (value) => ({ [fullName(name)]: (value as { toJSON(): unknown }).toJSON() }),
-    },
-    {
-      tag: `!${name}`,
-      collection: "map",
-      resolve: (value) => ({ [fullName(name)]: (value as { toJSON(): unknown }).toJSON() }),
-    },
-  ],
-);
-
 /** A YAML template (CloudFormation or serverless.yml) as plain data, intrinsics in long form. */
 export const readTemplate = (path: string): Record<string, unknown> =>
-  parse(readFileSync(path, "utf8"), { customTags }) as Record<string, unknown>;
+  parseCloudFormationYaml(readFileSync(path, "utf8")) as Record<string, unknown>;
 
 export interface Stack {
   readonly accountId: string;

@@ -46,7 +46,7 @@ export interface GroupDiscovery {
 /** DescribeAutoScalingGroups accepts up to 100 names per call. */
 const NAMES_PER_CALL = 100;
 
-const referenceOf = (group: AutoScalingGroup): LaunchTemplateReference | undefined => {
+export const referenceOf = (group: AutoScalingGroup): LaunchTemplateReference | undefined => {
   const spec =
     group.LaunchTemplate ?? group.MixedInstancesPolicy?.LaunchTemplate?.LaunchTemplateSpecification;
   if (!spec || (!spec.LaunchTemplateId && !spec.LaunchTemplateName)) return undefined;

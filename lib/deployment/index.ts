@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { OrchestratorConfig } from "../config/schema.ts";
 import { INSTANCE_REFRESH_OUTCOMES } from "../events/instance-refresh.ts";
+import { LAUNCH_UNSUCCESSFUL_DETAIL_TYPE } from "../events/launch-unsuccessful.ts";
 
 /**
  * What serverless.yml derives from the config (through serverless/derived.cjs): one EventBridge
@@ -47,13 +48,22 @@ export const INSTANCE_REFRESH_PATTERN = {
   ),
 };
 
+/**
+ * Failed launches target accounts forward with the refresh events: explain-launch-failure
+ * diagnoses them (EventBridge reference, "Amazon EC2 Auto Scaling events").
+ */
+export const LAUNCH_UNSUCCESSFUL_PATTERN = {
+  source: ["aws.autoscaling"],
+  "detail-type": [LAUNCH_UNSUCCESSFUL_DETAIL_TYPE],
+};
+
 const sub = (arn: string) => ({ "Fn::Sub": arn });
 
 /** IAM role names: at most 64 characters (IAM User Guide, "IAM and AWS STS quotas"). */
 const MAX_ROLE_NAME = 64;
 
 /**
- * The fixed names of the two function roles that assume the target-account role: the target
+ * The fixed names of the function roles that assume the target-account role: the target
  * template trusts exactly these (by `aws:PrincipalArn`), so they cannot be CloudFormation's
  * generated names. `<service>-<stage>-<function>`, as templates/target-account-role.yml rebuilds
  * them from its OrchestratorService and OrchestratorStage parameters.
@@ -61,12 +71,12 @@ const MAX_ROLE_NAME = 64;
 export const targetAssumingRoleName = (
   service: string,
   stage: string,
-  fn: "roll-out-target" | "watch-rollouts",
+  fn: "roll-out-target" | "watch-rollouts" | "explain-launch-failure",
 ): string => {
   const name = `${service}-${stage}-${fn}`;
   if (name.length > MAX_ROLE_NAME || !/^[\w+=,.@-]+$/.test(name))
     throw new Error(
-      `role name ${name} is not a valid IAM role name of at most ${MAX_ROLE_NAME} characters: use a shorter stage (at most ${MAX_ROLE_NAME - `${service}--roll-out-target`.length} characters)`,
+      `role name ${name} is not a valid IAM role name of at most ${MAX_ROLE_NAME} characters: use a shorter stage (at most ${MAX_ROLE_NAME - `${service}--${fn}`.length} characters)`,
     );
   return name;
 };
@@ -80,11 +90,14 @@ export interface DerivedSettings {
   /** Fixed role names of roll-out-target and watch-rollouts (trusted by name in target accounts). */
   readonly rollOutTargetRoleName: string;
   readonly watchRolloutsRoleName: string;
+  readonly explainLaunchFailureRoleName: string;
   /** The role roll-out-target assumes in each target account. */
   readonly targetRoleArns: unknown[];
   readonly onImageStateEvents: unknown[];
   /** watch-rollouts' rule for the instance-refresh events target accounts forward. */
   readonly instanceRefreshPattern: typeof INSTANCE_REFRESH_PATTERN;
+  /** explain-launch-failure's rule for the failed launches target accounts forward. */
+  readonly launchUnsuccessfulPattern: typeof LAUNCH_UNSUCCESSFUL_PATTERN;
   /** Target accounts allowed to put their instance-refresh events on this account's bus. */
   readonly eventBusPolicyStatement: Record<string, unknown>;
   readonly startPipelinesEvents: Array<{ schedule: Record<string, unknown> }>;
@@ -118,6 +131,11 @@ export const deriveSettings = (
   ].map(sub),
   rollOutTargetRoleName: targetAssumingRoleName(options.service, options.stage, "roll-out-target"),
   watchRolloutsRoleName: targetAssumingRoleName(options.service, options.stage, "watch-rollouts"),
+  explainLaunchFailureRoleName: targetAssumingRoleName(
+    options.service,
+    options.stage,
+    "explain-launch-failure",
+  ),
   targetRoleArns: Object.values(config.accounts).map((account) =>
     sub(`arn:\${AWS::Partition}:iam::${account.id}:role/${account.roleName}`),
   ),
@@ -133,7 +151,8 @@ export const deriveSettings = (
     Resource: sub(
       `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:event-bus/default`,
     ),
-    // Only the instance-refresh events watch-rollouts follows, nothing else a target account
+    // Only the instance-refresh events watch-rollouts follows and the failed launches
+    // explain-launch-failure diagnoses, nothing else a target account
     // might put on this bus. The keys and operators are the EventBridge user guide's own example
     // for a cross-account bus policy ("Example policy: Send events to a custom bus in a different
     // account"). The Service Authorization Reference lists both keys for events:PutEvents, both
@@ -143,7 +162,10 @@ export const deriveSettings = (
     Condition: {
       "ForAllValues:StringEquals": {
         "events:source": INSTANCE_REFRESH_PATTERN.source,
-        "events:detail-type": INSTANCE_REFRESH_PATTERN["detail-type"],
+        "events:detail-type": [
+          ...INSTANCE_REFRESH_PATTERN["detail-type"],
+          ...LAUNCH_UNSUCCESSFUL_PATTERN["detail-type"],
+        ],
       },
     },
   },
@@ -155,6 +177,7 @@ export const deriveSettings = (
     ].map((arn) => ({ sns: { arn } })),
   ],
   instanceRefreshPattern: INSTANCE_REFRESH_PATTERN,
+  launchUnsuccessfulPattern: LAUNCH_UNSUCCESSFUL_PATTERN,
   startPipelinesEvents: config.pipelines.flatMap((pipeline) =>
     pipeline.schedule
       ? [

@@ -125,6 +125,12 @@ describe("settings derived for serverless.yml", () => {
     );
   });
 
+  it("delivers the forwarded failed launches to explain-launch-failure's rule, and only those", () => {
+    const pattern = deriveSettings(testConfig(), options).launchUnsuccessfulPattern;
+    assert.ok(matchesPattern(pattern, loadEvent("asg-launch-unsuccessful")));
+    assert.ok(!matchesPattern(pattern, loadEvent("asg-instance-refresh-failed")));
+  });
+
   it("scopes IAM to the configured pipeline ARNs", () => {
     assert.deepEqual(deriveSettings(testConfig(), options).pipelineArns, [
       pipelineArn("base"),
@@ -403,9 +409,14 @@ describe("least privilege across accounts", () => {
     return result.overallResult;
   };
 
-  it("a target account may put only instance-refresh events on the orchestrator's bus", async () => {
+  it("a target account may put only instance-refresh events and failed launches on the orchestrator's bus", async () => {
     for (const detailType of INSTANCE_REFRESH_PATTERN["detail-type"])
       assert.equal(await putEvents("aws.autoscaling", detailType), "Allowed", detailType);
+    assert.equal(
+      await putEvents("aws.autoscaling", "EC2 Instance Launch Unsuccessful"),
+      "Allowed",
+      "failed launches, for explain-launch-failure",
+    );
     assert.equal(
       await putEvents("aws.imagebuilder", "EC2 Image Builder Image State Change"),
       "ImplicitlyDenied",
@@ -421,10 +432,20 @@ describe("least privilege across accounts", () => {
     );
   });
 
-  it("names the two roles target accounts trust after the service and stage, within IAM's 64 characters", () => {
+  it("names the roles target accounts trust after the service and stage, within IAM's 64 characters", () => {
     const settings = deriveSettings(testConfig(), { ...options, stage: "prod" });
     assert.equal(settings.rollOutTargetRoleName, "ami-orchestrator-prod-roll-out-target");
     assert.equal(settings.watchRolloutsRoleName, "ami-orchestrator-prod-watch-rollouts");
+    assert.equal(
+      settings.explainLaunchFailureRoleName,
+      "ami-orchestrator-prod-explain-launch-failure",
+    );
+    // The longest function name sets the stage limit the target template enforces (24).
+    assert.doesNotThrow(() => deriveSettings(testConfig(), { ...options, stage: "x".repeat(24) }));
+    assert.throws(
+      () => deriveSettings(testConfig(), { ...options, stage: "x".repeat(25) }),
+      /use a shorter stage \(at most 24 characters\)/,
+    );
     assert.equal(
       targetAssumingRoleName("ami-orchestrator", "x".repeat(31), "roll-out-target").length,
       64,

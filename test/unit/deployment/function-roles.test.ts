@@ -40,6 +40,7 @@ const FUNCTIONS = Object.keys(serverless.functions);
 const IN_TARGET_ACCOUNTS: Record<string, readonly string[]> = {
   "roll-out-target": ["autoscaling", "ec2", "kms", "iam"],
   "watch-rollouts": ["autoscaling", "ec2"],
+  "explain-launch-failure": ["autoscaling", "ec2", "kms"],
 };
 /**
  * ...except these, which roll-out-target also makes as the build account (its own role): a
@@ -47,6 +48,7 @@ const IN_TARGET_ACCOUNTS: Record<string, readonly string[]> = {
  */
 const ALSO_AS_OWNER: Record<string, readonly string[]> = {
   "roll-out-target": ["ec2:DescribeImages", "ec2:DescribeSnapshots"],
+  "explain-launch-failure": ["ec2:DescribeImages", "ec2:DescribeSnapshots"],
 };
 
 const matchesAction = (pattern: string, action: string): boolean =>
@@ -216,7 +218,7 @@ describe("function roles in serverless.yml", () => {
 });
 
 describe("target account role (templates/target-account-role.yml)", () => {
-  it("allows every call roll-out-target and watch-rollouts make with it", () => {
+  it("allows every call roll-out-target, watch-rollouts and explain-launch-failure make with it", () => {
     const missing: string[] = [];
     for (const [fn, services] of Object.entries(IN_TARGET_ACCOUNTS)) {
       for (const call of calls(fn)) {

@@ -3,7 +3,10 @@ import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { runSimulation } from "@cloud-copilot/iam-simulate";
 import { parseCloudFormationYaml } from "../../../lib/deployment/cloudformation.ts";
-import { INSTANCE_REFRESH_PATTERN } from "../../../lib/deployment/index.ts";
+import {
+  INSTANCE_REFRESH_PATTERN,
+  LAUNCH_UNSUCCESSFUL_PATTERN,
+} from "../../../lib/deployment/index.ts";
 import { AUTO_SCALING_GRANT_OPERATIONS } from "../../../lib/kms/grants.ts";
 import { targetAccountRole } from "../../../sandbox/iam/policies.ts";
 import { repoPath } from "../../helpers/fixtures.ts";
@@ -20,7 +23,7 @@ const bySid = (sid: string) => statements.find((statement) => statement.Sid === 
 const actions = (statement?: Statement) => [statement?.Action ?? []].flat();
 
 describe("target account role template", () => {
-  it("trusts exactly roll-out-target's and watch-rollouts' roles of the stage, only with the ExternalId", async () => {
+  it("trusts exactly roll-out-target's, watch-rollouts' and explain-launch-failure's roles of the stage, only with the ExternalId", async () => {
     const ORCHESTRATOR = "999999999999";
     const trust = targetAccountRole({
       accountId: "111111111111",
@@ -73,6 +76,7 @@ describe("target account role template", () => {
 
     assert.equal(await assume("ami-orchestrator-prod-roll-out-target"), "Allowed");
     assert.equal(await assume("ami-orchestrator-prod-watch-rollouts"), "Allowed");
+    assert.equal(await assume("ami-orchestrator-prod-explain-launch-failure"), "Allowed");
     assert.equal(
       await assume("ami-orchestrator-prod-roll-out-target", "guessed"),
       "ImplicitlyDenied",
@@ -191,7 +195,7 @@ describe("target account role template", () => {
     });
   });
 
-  it("forwards exactly the instance-refresh events the orchestrator's rule accepts", () => {
+  it("forwards exactly the instance-refresh events and failed launches the orchestrator's rules accept", () => {
     const forwarded = template.Resources.InstanceRefreshForwardingRule.Properties.EventPattern;
     const watch = serverless.functions["watch-rollouts"].events.find(
       (event: { eventBridge?: unknown }) => event.eventBridge,
@@ -201,8 +205,15 @@ describe("target account role template", () => {
     assert.deepEqual(forwarded.source, INSTANCE_REFRESH_PATTERN.source);
     assert.deepEqual(
       [...forwarded["detail-type"]].sort(),
-      [...INSTANCE_REFRESH_PATTERN["detail-type"]].sort(),
+      [
+        ...INSTANCE_REFRESH_PATTERN["detail-type"],
+        ...LAUNCH_UNSUCCESSFUL_PATTERN["detail-type"],
+      ].sort(),
     );
+    const explain = serverless.functions["explain-launch-failure"].events.find(
+      (event: { eventBridge?: unknown }) => event.eventBridge,
+    ).eventBridge.pattern;
+    assert.equal(explain, ["$", "{self:custom.derived.launchUnsuccessfulPattern}"].join(""));
   });
 
   it("forwards every instance-refresh event to the orchestrator's default bus, in every region it is deployed", () => {

@@ -1,0 +1,255 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { beforeEach, describe, it } from "node:test";
+import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from "@aws-sdk/client-auto-scaling";
+import {
+  DescribeImagesCommand,
+  DescribeLaunchTemplateVersionsCommand,
+  DescribeSnapshotsCommand,
+  EC2Client,
+} from "@aws-sdk/client-ec2";
+import { DescribeKeyCommand, KMSClient, ListGrantsCommand } from "@aws-sdk/client-kms";
+import { mockClient } from "aws-sdk-client-mock";
+import { parseLaunchUnsuccessfulEvent } from "../../../lib/events/launch-unsuccessful.ts";
+import { AUTO_SCALING_GRANT_OPERATIONS } from "../../../lib/kms/grants.ts";
+import { diagnoseLaunchFailure } from "../../../lib/launch-failures/diagnose.ts";
+import { repoPath } from "../../helpers/fixtures.ts";
+
+const autoScaling = mockClient(AutoScalingClient);
+const ec2 = mockClient(EC2Client);
+const kms = mockClient(KMSClient);
+
+const TARGET = "222222222222";
+const BUILD = "999999999999";
+const KEY = `arn:aws:kms:eu-west-3:${BUILD}:key/1f2e3d4c-0000-4a5b-8c9d-111122223333`;
+const SLR = `arn:aws:iam::${TARGET}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling_web`;
+
+const sample = () =>
+  JSON.parse(readFileSync(repoPath("events/asg-launch-unsuccessful.json"), "utf8"));
+const eventWith = (statusMessage: string, cause?: string) => {
+  const raw = sample();
+  raw.detail.StatusMessage = statusMessage;
+  if (cause !== undefined) raw.detail.Cause = cause;
+  return parseLaunchUnsuccessfulEvent(raw);
+};
+
+const clients = () => ({
+  autoScaling: new AutoScalingClient({}),
+  ec2: new EC2Client({}),
+  kms: new KMSClient({}),
+  owner: () => new EC2Client({}),
+});
+
+/** A group on template lt-web version 7, AMI owned by the build account, one encrypted snapshot. */
+const healthyChain = () => {
+  autoScaling.on(DescribeAutoScalingGroupsCommand).resolves({
+    AutoScalingGroups: [
+      {
+        AutoScalingGroupName: "web-api",
+        LaunchTemplate: { LaunchTemplateId: "lt-web", Version: "$Default" },
+        ServiceLinkedRoleARN: SLR,
+        MinSize: 0,
+        MaxSize: 4,
+        DesiredCapacity: 3,
+        DefaultCooldown: 300,
+        AvailabilityZones: ["eu-west-3b"],
+        HealthCheckType: "EC2",
+        CreatedTime: new Date(0),
+      },
+    ],
+  });
+  ec2.on(DescribeLaunchTemplateVersionsCommand).resolves({
+    LaunchTemplateVersions: [
+      {
+        LaunchTemplateId: "lt-web",
+        LaunchTemplateName: "web",
+        VersionNumber: 7,
+        LaunchTemplateData: { ImageId: "ami-0abc" },
+      },
+    ],
+  });
+  ec2.on(DescribeImagesCommand).resolves({
+    Images: [
+      {
+        ImageId: "ami-0abc",
+        OwnerId: BUILD,
+        BlockDeviceMappings: [{ DeviceName: "/dev/xvda", Ebs: { SnapshotId: "snap-1" } }],
+      },
+    ],
+  });
+  ec2.on(DescribeSnapshotsCommand).resolves({
+    Snapshots: [{ SnapshotId: "snap-1", Encrypted: true, KmsKeyId: KEY }],
+  });
+  kms.on(DescribeKeyCommand).resolves({
+    KeyMetadata: { KeyId: "k", Arn: KEY, KeyManager: "CUSTOMER", KeyState: "Enabled" },
+  });
+  kms.on(ListGrantsCommand).resolves({
+    Grants: [{ GranteePrincipal: SLR, Operations: [...AUTO_SCALING_GRANT_OPERATIONS] }],
+  });
+};
+
+const INTERNAL = "Client.InternalError: Client error on launch";
+
+describe("diagnosing a failed launch", () => {
+  beforeEach(() => {
+    autoScaling.reset();
+    ec2.reset();
+    kms.reset();
+  });
+
+  it("parses the EventBridge reference's event shape", () => {
+    const event = parseLaunchUnsuccessfulEvent(sample());
+    assert.equal(event.autoScalingGroupName, "web-api");
+    assert.equal(event.accountId, TARGET);
+    assert.equal(event.activityId, "9d8c7b6a-5f4e-4d3c-2b1a-0f9e8d7c6b5a");
+    assert.equal(event.availabilityZone, "eu-west-3b");
+    assert.throws(
+      () =>
+        parseLaunchUnsuccessfulEvent({
+          ...sample(),
+          "detail-type": "EC2 Instance Launch Successful",
+        }),
+      /detail-type/,
+    );
+  });
+
+  it("Client.InternalError: follows group → template version → AMI → snapshots → key, and names the missing grant for the group's service-linked role", async () => {
+    healthyChain();
+    // EBS's own grants are on the key, but none for the group's role (every page is read).
+    kms
+      .on(ListGrantsCommand)
+      .resolvesOnce({
+        Grants: [{ GranteePrincipal: "ebs.amazonaws.com", Operations: ["Decrypt"] }],
+        Truncated: true,
+        NextMarker: "m1",
+      })
+      .resolves({ Grants: [] });
+
+    const diagnosis = await diagnoseLaunchFailure(eventWith(INTERNAL), clients());
+
+    assert.equal(diagnosis.cause, "missing-grant");
+    assert.deepEqual(diagnosis.missingGrants, [{ keyArn: KEY, granteePrincipal: SLR }]);
+    assert.match(diagnosis.explanation, /AWSServiceRoleForAutoScaling_web has no grant/);
+    assert.deepEqual(diagnosis.chain, [
+      "group web-api launches web version 7 ($Default)",
+      "version 7 launches ami-0abc",
+      `ami-0abc (owner ${BUILD}) has snapshots encrypted with ${KEY}`,
+      `key ${KEY} is Enabled`,
+    ]);
+    assert.equal(diagnosis.statusMessage, INTERNAL);
+    const listed = kms.commandCalls(ListGrantsCommand).map((call) => call.args[0].input);
+    assert.equal(listed.length, 2, "both pages");
+    for (const input of listed) assert.equal(input.GranteePrincipal, SLR);
+  });
+
+  it("a grant with fewer than the 8 operations is a missing grant", async () => {
+    healthyChain();
+    kms.on(ListGrantsCommand).resolves({
+      Grants: [{ GranteePrincipal: SLR, Operations: ["Decrypt", "DescribeKey"] }],
+    });
+    const diagnosis = await diagnoseLaunchFailure(eventWith(INTERNAL), clients());
+    assert.equal(diagnosis.cause, "missing-grant");
+  });
+
+  it("names a disabled key, and a key pending deletion, before looking for grants", async () => {
+    healthyChain();
+    kms.on(DescribeKeyCommand).resolves({
+      KeyMetadata: { KeyId: "k", Arn: KEY, KeyManager: "CUSTOMER", KeyState: "Disabled" },
+    });
+    const disabled = await diagnoseLaunchFailure(eventWith(INTERNAL), clients());
+    assert.equal(disabled.cause, "key-disabled");
+    assert.deepEqual(disabled.missingGrants, []);
+    assert.equal(kms.commandCalls(ListGrantsCommand).length, 0);
+
+    kms.on(DescribeKeyCommand).resolves({
+      KeyMetadata: { KeyId: "k", Arn: KEY, KeyManager: "CUSTOMER", KeyState: "PendingDeletion" },
+    });
+    const pending = await diagnoseLaunchFailure(eventWith(INTERNAL), clients());
+    assert.equal(pending.cause, "key-pending-deletion");
+    assert.match(pending.fix ?? "", /CancelKeyDeletion/);
+  });
+
+  it("a key policy that no longer admits the account is the broken link (DescribeKey refused)", async () => {
+    healthyChain();
+    kms.on(DescribeKeyCommand).rejects(
+      Object.assign(new Error("not authorized to perform: kms:DescribeKey"), {
+        name: "AccessDeniedException",
+      }),
+    );
+    const diagnosis = await diagnoseLaunchFailure(eventWith(INTERNAL), clients());
+    assert.equal(diagnosis.cause, "key-policy");
+    assert.deepEqual(diagnosis.missingGrants, []);
+  });
+
+  it("grants that cannot be listed are reported as unknown, not as missing", async () => {
+    healthyChain();
+    kms.on(ListGrantsCommand).rejects(
+      Object.assign(new Error("not authorized to perform: kms:ListGrants"), {
+        name: "AccessDeniedException",
+      }),
+    );
+    const diagnosis = await diagnoseLaunchFailure(eventWith(INTERNAL), clients());
+    assert.equal(diagnosis.cause, "key-policy");
+    assert.match(diagnosis.fix ?? "", /kms:ListGrants/);
+    assert.deepEqual(diagnosis.missingGrants, []);
+  });
+
+  it("an intact chain says so rather than inventing a cause", async () => {
+    healthyChain();
+    const diagnosis = await diagnoseLaunchFailure(eventWith(INTERNAL), clients());
+    assert.equal(diagnosis.cause, "chain-intact");
+    assert.equal(diagnosis.chain.at(-1), `${SLR} has a grant with the 8 operations on ${KEY}`);
+  });
+
+  it("a deregistered AMI in the chain is named", async () => {
+    healthyChain();
+    ec2.on(DescribeImagesCommand).resolves({ Images: [] });
+    const diagnosis = await diagnoseLaunchFailure(eventWith(INTERNAL), clients());
+    assert.equal(diagnosis.cause, "ami-unavailable");
+  });
+
+  for (const [message, cause, link] of [
+    [
+      "The image id '[ami-0abc]' does not exist. Launching EC2 instance failed.",
+      "ami-unavailable",
+      /#Images/,
+    ],
+    [
+      "We currently do not have sufficient m7g.large capacity in the Availability Zone you requested (eu-west-3b). Launching EC2 instance failed.",
+      "insufficient-capacity",
+      /AutoScalingGroupDetails/,
+    ],
+    [
+      "You have requested more vCPU capacity than your current vCPU limit of 32 allows for the instance bucket that the specified instance type belongs to. Launching EC2 instance failed.",
+      "instance-quota",
+      /servicequotas/,
+    ],
+    [
+      "The specified launch template, with template ID lt-0123, does not exist. Launching EC2 instance failed.",
+      "invalid-launch-template",
+      /LaunchTemplates/,
+    ],
+    [
+      "Value (web-profile) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name. Launching EC2 instance failed.",
+      "instance-profile",
+      /iam/,
+    ],
+  ] as const) {
+    it(`recognises ${cause} from the status message, with a console link and a fix, without AWS calls`, async () => {
+      const diagnosis = await diagnoseLaunchFailure(eventWith(message), clients());
+      assert.equal(diagnosis.cause, cause);
+      assert.match(diagnosis.consoleUrl ?? "", link);
+      assert.ok(diagnosis.fix);
+      assert.equal(diagnosis.statusMessage, message);
+      assert.equal(autoScaling.calls().length + ec2.calls().length + kms.calls().length, 0);
+    });
+  }
+
+  it("passes an unknown message through verbatim", async () => {
+    const message = "Something new happened. Launching EC2 instance failed.";
+    const diagnosis = await diagnoseLaunchFailure(eventWith(message), clients());
+    assert.equal(diagnosis.cause, "unknown");
+    assert.equal(diagnosis.explanation, message);
+    assert.equal(diagnosis.fix, undefined);
+  });
+});

@@ -1,21 +1,14 @@
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
-import { EC2Client } from "@aws-sdk/client-ec2";
-import { IAMClient } from "@aws-sdk/client-iam";
-import { KMSClient } from "@aws-sdk/client-kms";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { STSClient } from "@aws-sdk/client-sts";
 import middy from "@middy/core";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import { clientConfig, currentRegion, regionalClients } from "../lib/aws/clients.ts";
+import { clientConfig, currentRegion } from "../lib/aws/clients.ts";
 import { systemClock } from "../lib/aws/clock.ts";
-import { AssumedRoleCredentials } from "../lib/aws/credentials.ts";
 import { createDocumentClient } from "../lib/aws/dynamodb.ts";
 import { readEnv } from "../lib/aws/env.ts";
-import { targetAccountClients } from "../lib/aws/target-clients.ts";
 import { loadConfig } from "../lib/config/runtime.ts";
-import type { OrchestratorConfig } from "../lib/config/schema.ts";
 import { parseTargetMessage } from "../lib/events/rollout-message.ts";
 import { lazy } from "../lib/lazy.ts";
 import {
@@ -28,10 +21,10 @@ import { requeueTarget } from "../lib/rollout/dispatch.ts";
 import {
   type RollOutTargetDeps,
   rollOutTarget,
-  type TargetClients,
   TargetFailedError,
   type TargetOutcome,
 } from "../lib/rollout/roll-out-target.ts";
+import { assumedRoleClients } from "../lib/rollout/target-clients.ts";
 
 /**
  * roll-out-target: one SQS message per target (account + region) of a rollout wave. Each record
@@ -105,32 +98,6 @@ export const makeHandler = (deps: () => RollOutTargetDeps, observability: Observ
     );
 };
 
-/** Clients in target accounts, through the assumed role, one per account and region. */
-const assumedRoleClients = (sts: STSClient, config: OrchestratorConfig): TargetClients => {
-  const inTarget = targetAccountClients(
-    new AssumedRoleCredentials({ sts, clock: systemClock }),
-    "roll-out-target",
-  );
-  const iam = inTarget((o) => new IAMClient(clientConfig(o)));
-  const ec2 = inTarget((o) => new EC2Client(clientConfig(o)));
-  const ownEc2 = regionalClients((o) => new EC2Client(clientConfig(o)));
-  return {
-    autoScaling: inTarget((o) => new AutoScalingClient(clientConfig(o))),
-    ec2,
-    kms: inTarget((o) => new KMSClient(clientConfig(o))),
-    // IAM is global; its endpoint is reached from any region.
-    iam: (account) => iam(account, "us-east-1"),
-    // A shared AMI's snapshots are described by their owner (a target cannot: not shared with
-    // it). A configured account through its role; otherwise the build account the orchestrator
-    // runs in, with its own credentials (its role may DescribeImages/DescribeSnapshots). An owner
-    // that is neither fails with the reason (lib/kms/snapshot-keys.ts).
-    ownerEc2: (accountId, region) => {
-      const owner = Object.values(config.accounts).find((account) => account.id === accountId);
-      return owner ? ec2(owner, region) : ownEc2(region);
-    },
-  };
-};
-
 export const handler = makeHandler(
   lazy(() => {
     const env = readEnv(["TABLE_NAME", "ROLLOUT_QUEUE_URL"]);
@@ -141,7 +108,11 @@ export const handler = makeHandler(
       config,
       db: createDocumentClient(region),
       table: env.TABLE_NAME,
-      clients: assumedRoleClients(new STSClient(clientConfig({ region })), config),
+      clients: assumedRoleClients(
+        new STSClient(clientConfig({ region })),
+        config,
+        "roll-out-target",
+      ),
       requeue: (message, delaySeconds) =>
         requeueTarget(sqs, env.ROLLOUT_QUEUE_URL, message, delaySeconds),
       clock: systemClock,

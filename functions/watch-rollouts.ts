@@ -1,17 +1,19 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import { EC2Client } from "@aws-sdk/client-ec2";
+import { ImagebuilderClient } from "@aws-sdk/client-imagebuilder";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { STSClient } from "@aws-sdk/client-sts";
 import middy from "@middy/core";
 import { alertPublisher } from "../lib/alerts/publish.ts";
-import { clientConfig, currentRegion } from "../lib/aws/clients.ts";
+import { clientConfig, currentRegion, regionalClients } from "../lib/aws/clients.ts";
 import { systemClock } from "../lib/aws/clock.ts";
 import { AssumedRoleCredentials } from "../lib/aws/credentials.ts";
 import { createDocumentClient } from "../lib/aws/dynamodb.ts";
 import { readEnv } from "../lib/aws/env.ts";
 import { targetAccountClients } from "../lib/aws/target-clients.ts";
 import { loadConfig } from "../lib/config/runtime.ts";
+import { type DoctorDeps, runDoctor } from "../lib/doctor/checks.ts";
 import { parseWatchRequest } from "../lib/events/watch-request.ts";
 import { lazy } from "../lib/lazy.ts";
 import {
@@ -21,6 +23,7 @@ import {
 } from "../lib/observability/index.ts";
 import { type AdvanceOutcome, approveWaveAndAdvance } from "../lib/rollout/advance.ts";
 import { type RollbackDeps, rollbackPipeline } from "../lib/rollout/rollback.ts";
+import { assumedRoleClients } from "../lib/rollout/target-clients.ts";
 import { applyRefreshEvent, pollRollouts } from "../lib/rollout/watch.ts";
 
 /**
@@ -29,6 +32,7 @@ import { applyRefreshEvent, pollRollouts } from "../lib/rollout/watch.ts";
  * 5-minute schedule (the backstop for lost events), and by operator actions:
  *   {"action": "approve", "pipeline": "web-ubuntu2404", "wave": "rest"}
  *   {"action": "rollback", "pipeline": "base-al2023"}
+ *   {"action": "doctor", "pipeline": "base-al2023"}   (read-only pre-flight: npm run doctor)
  */
 
 /** Logs what an advance did; a failure is alerted by the one invocation that ended the rollout. */
@@ -62,7 +66,13 @@ const reportAdvance = (advance: AdvanceOutcome, { logger, metrics }: Observabili
   }
 };
 
-export const makeHandler = (deps: () => RollbackDeps, observability: Observability) =>
+export const makeHandler = (
+  deps: () => RollbackDeps,
+  observability: Observability,
+  doctorDeps: () => DoctorDeps = () => {
+    throw new Error("the doctor is not configured in this handler");
+  },
+) =>
   middy<unknown, unknown>()
     .use(injectLambdaContext(observability.logger))
     .use(logFailures(observability.logger))
@@ -124,6 +134,15 @@ export const makeHandler = (deps: () => RollbackDeps, observability: Observabili
           else logger.warn("rollout rolled back", { ...outcome, alert: "rollout-rolled-back" });
           return outcome;
         }
+        case "doctor": {
+          // Read-only: this role is one the target roles trust (the operator's is not).
+          const report = await runDoctor(
+            doctorDeps(),
+            request.pipeline ? { pipeline: request.pipeline } : {},
+          );
+          logger.info("doctor run", { passed: report.passed, failed: report.failed });
+          return report;
+        }
       }
     });
 
@@ -152,4 +171,17 @@ export const handler = makeHandler(
     };
   }),
   lambdaObservability(),
+  lazy((): DoctorDeps => {
+    const region = currentRegion();
+    const config = loadConfig();
+    return {
+      config,
+      clients: assumedRoleClients(
+        new STSClient(clientConfig({ region })),
+        config,
+        "watch-rollouts",
+      ),
+      imageBuilder: regionalClients((o) => new ImagebuilderClient(clientConfig(o))),
+    };
+  }),
 );

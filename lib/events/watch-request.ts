@@ -23,7 +23,9 @@ export type WatchRequest =
       readonly rolloutId?: string;
       readonly approvedBy: string;
     }
-  | { readonly kind: "rollback"; readonly pipeline: string; readonly requestedBy: string };
+  | { readonly kind: "rollback"; readonly pipeline: string; readonly requestedBy: string }
+  /** `npm run doctor`: the read-only pre-flight, run where the target roles can be assumed. */
+  | { readonly kind: "doctor"; readonly pipeline?: string };
 
 const actionSchema = z.discriminatedUnion("action", [
   z.object({ action: z.literal("poll") }),
@@ -46,6 +48,7 @@ const actionSchema = z.discriminatedUnion("action", [
     pipeline: text(),
     requestedBy: z._default(text(), "operator"),
   }),
+  z.object({ action: z.literal("doctor"), pipeline: z.optional(text()) }),
 ]);
 
 export const parseWatchRequest = (event: unknown): WatchRequest => {
@@ -72,11 +75,13 @@ export const parseWatchRequest = (event: unknown): WatchRequest => {
           };
         case "rollback":
           return { kind: "rollback", pipeline: action.pipeline, requestedBy: action.requestedBy };
+        case "doctor":
+          return { kind: "doctor", ...(action.pipeline ? { pipeline: action.pipeline } : {}) };
       }
     }
   }
   throw new InvalidEventError(
-    'expected an EC2 Auto Scaling instance-refresh event, a scheduled poll, or {"action": "poll" | "approve" | "rollback", ...}',
+    'expected an EC2 Auto Scaling instance-refresh event, a scheduled poll, or {"action": "poll" | "approve" | "rollback" | "doctor", ...}',
     event,
   );
 };

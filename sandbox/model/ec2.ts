@@ -244,6 +244,15 @@ export class Ec2Model {
 
     CreateLaunchTemplateVersion: (call: CallContext) => {
       const template = this.findTemplate(call, call.input);
+      // "If you have the required permissions, the error response is DryRunOperation. Otherwise,
+      // it is UnauthorizedOperation" (EC2 API reference, DryRun; HTTP 412): IAM, tag conditions
+      // included, was checked before the model; the template must exist; nothing is created.
+      if (call.input.DryRun === true)
+        throw awsError(
+          "DryRunOperation",
+          "Request would have succeeded, but DryRun flag is set.",
+          412,
+        );
       const token = call.input.ClientToken
         ? `${call.accountId}|${call.region}|${String(call.input.ClientToken)}`
         : undefined;

@@ -37,6 +37,9 @@ export class IamModel {
           RoleName: name,
           Path: path,
           Arn: `arn:aws:iam::${call.accountId}:role${path}${name}`,
+          // Required members of the Role shape (IAM API model): a stable id, a creation date.
+          RoleId: `AROA${Buffer.from(`${call.accountId}${name}`).toString("hex").slice(0, 17).toUpperCase()}`,
+          CreateDate: new Date(0),
         },
       };
     },

@@ -128,6 +128,15 @@ export class KmsModel {
           "AWS managed keys cannot be used from another account",
         );
       }
+      // "DryRunOperationException: The request was rejected because the DryRun parameter was
+      // specified" (KMS API reference, CreateGrant, HTTP 412): answered once the request is
+      // authorised (key policy above, the caller's IAM policy before the model), nothing created.
+      if (call.input.DryRun === true)
+        throw awsError(
+          "DryRunOperationException",
+          "The request would have succeeded, but the DryRun option is set.",
+          412,
+        );
       const name = call.input.Name ? String(call.input.Name) : undefined;
       const grantee = String(call.input.GranteePrincipal);
       const operations = [...((call.input.Operations as string[]) ?? [])].sort();

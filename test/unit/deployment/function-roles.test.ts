@@ -39,7 +39,8 @@ const FUNCTIONS = Object.keys(serverless.functions);
  */
 const IN_TARGET_ACCOUNTS: Record<string, readonly string[]> = {
   "roll-out-target": ["autoscaling", "ec2", "kms", "iam"],
-  "watch-rollouts": ["autoscaling", "ec2"],
+  // The doctor ({"action": "doctor"}) also reads roles and dry-runs grants in targets.
+  "watch-rollouts": ["autoscaling", "ec2", "kms", "iam"],
   "explain-launch-failure": ["autoscaling", "ec2", "kms"],
 };
 /**
@@ -48,6 +49,7 @@ const IN_TARGET_ACCOUNTS: Record<string, readonly string[]> = {
  */
 const ALSO_AS_OWNER: Record<string, readonly string[]> = {
   "roll-out-target": ["ec2:DescribeImages", "ec2:DescribeSnapshots"],
+  "watch-rollouts": ["ec2:DescribeImages", "ec2:DescribeSnapshots"],
   "explain-launch-failure": ["ec2:DescribeImages", "ec2:DescribeSnapshots"],
 };
 

@@ -1,0 +1,66 @@
+import type { DoctorCheck, DoctorReport, TargetReport } from "./checks.ts";
+
+/** The table's columns: each check belongs to one, by what it is about. */
+const COLUMNS = [
+  ["role", /^assume role/],
+  ["groups", /^groups?\b/],
+  ["SLR", /^service-linked role/],
+  ["AMI", /^AMI/],
+  ["grants", /^grant/],
+  ["templates", /^template/],
+] as const;
+
+const columnOf = (check: DoctorCheck): string =>
+  COLUMNS.find(([, pattern]) => pattern.test(check.check))?.[0] ?? "other";
+
+const mark = (ok: boolean) => (ok ? "✓" : "✗");
+
+/** `✓`, `✗` or `-` (not checked) per column for one target. */
+const row = (target: TargetReport): string[] =>
+  COLUMNS.map(([column]) => {
+    const checks = target.checks.filter((check) => columnOf(check) === column);
+    return checks.length === 0 ? "-" : mark(checks.every((check) => check.ok));
+  });
+
+const pad = (text: string, width: number) =>
+  text + " ".repeat(Math.max(0, width - [...text].length));
+
+/**
+ * Per pipeline: a table (target × check), then every check in order, each failure followed by
+ * its fix; last, the summary line.
+ */
+export const renderDoctorReport = (report: DoctorReport): string => {
+  const lines: string[] = [];
+  for (const pipeline of report.pipelines) {
+    lines.push(
+      `pipeline ${pipeline.pipeline}${pipeline.imageArn ? `  (image ${pipeline.imageArn})` : ""}`,
+    );
+    for (const check of pipeline.checks) {
+      lines.push(`  ${mark(check.ok)} ${check.check}: ${check.detail}`);
+      if (check.fix) lines.push(`      fix: ${check.fix}`);
+    }
+    const labels = pipeline.targets.map(
+      (target) => `${target.wave} ${target.account}/${target.region}`,
+    );
+    const width = Math.max(6, ...labels.map((label) => label.length));
+    lines.push(
+      `  ${pad("target", width)}  ${COLUMNS.map(([column]) => pad(column, column.length)).join("  ")}`,
+    );
+    pipeline.targets.forEach((target, index) => {
+      const cells = row(target).map((cell, column) => pad(cell, COLUMNS[column]?.[0].length ?? 1));
+      lines.push(`  ${pad(labels[index] ?? "", width)}  ${cells.join("  ")}`);
+    });
+    for (const target of pipeline.targets) {
+      lines.push(`  ${target.wave} · ${target.account} (${target.accountId}) ${target.region}`);
+      for (const check of target.checks) {
+        lines.push(`    ${mark(check.ok)} ${check.check}: ${check.detail}`);
+        if (check.fix) lines.push(`        fix: ${check.fix}`);
+      }
+    }
+    lines.push("");
+  }
+  lines.push(
+    `${report.ok ? "✓ all checks passed" : "✗ some checks failed"}: ${report.passed} passed, ${report.failed} failed`,
+  );
+  return lines.join("\n");
+};

@@ -1,0 +1,142 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { parseConfig } from "../../lib/config/load.ts";
+import type { DoctorCheck, DoctorReport } from "../../lib/doctor/checks.ts";
+import { renderDoctorReport } from "../../lib/doctor/render.ts";
+import { fakeContext } from "../../sandbox/lambda.ts";
+import { type SandboxSession, startSandbox } from "../../sandbox/session.ts";
+
+process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
+process.env.POWERTOOLS_METRICS_DISABLED = "true";
+
+const DEV = "111111111111";
+const PROD = "222222222222";
+const BUILD = "999999999999";
+const CONFIG = `
+accounts:
+  dev: { id: "${DEV}", externalId: ext-dev-01, regions: [eu-west-1] }
+  prod: { id: "${PROD}", externalId: ext-prod-01, regions: [eu-west-1, eu-west-3] }
+pipelines:
+  - name: base-al2023
+    arn: arn:aws:imagebuilder:eu-west-1:${BUILD}:image-pipeline/base-al2023
+    notificationTopicArn: arn:aws:sns:eu-west-1:${BUILD}:imagebuilder-notifications
+    rollout:
+      waves:
+        - { name: dev, accounts: [dev] }
+        - { name: prod, accounts: [prod] }
+      autoScalingGroups: { tags: { "ami-orchestrator:pipeline": base-al2023 } }
+      instanceRefresh: { minHealthyPercentage: 90, instanceWarmup: 60 }
+`;
+
+let session: SandboxSession;
+let dir: string;
+
+/** What `npm run doctor` sends the deployed watch-rollouts function, run as that function. */
+const doctor = async (): Promise<{ report: DoctorReport; mutating: number }> => {
+  const before = session.world.mutatingCalls().length;
+  const report = (await session.handlers.watchRollouts(
+    { action: "doctor" },
+    fakeContext("watch-rollouts"),
+  )) as DoctorReport;
+  return { report, mutating: session.world.mutatingCalls().length - before };
+};
+
+const failures = (report: DoctorReport, accountId: string, region: string): DoctorCheck[] =>
+  report.pipelines
+    .flatMap((pipeline) => pipeline.targets)
+    .filter((target) => target.accountId === accountId && target.region === region)
+    .flatMap((target) => target.checks.filter((check) => !check.ok));
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), "ami-orchestrator-doctor-"));
+  writeFileSync(join(dir, "orchestrator.yml"), CONFIG);
+  process.env.ORCHESTRATOR_CONFIG = join(dir, "orchestrator.yml");
+  session = await startSandbox(parseConfig(CONFIG, "doctor.yml"), {
+    start: "2026-11-23T01:59:00Z",
+    customSlrAccounts: ["prod"],
+  });
+  // An image is built (its notification not yet delivered: nothing rolled out).
+  await session.handlers.startPipelines(
+    { pipeline: "base-al2023", scheduledTime: "2026-11-23T02:00:00Z" },
+    fakeContext("start-pipelines"),
+  );
+  session.world.clock.advance(45 * 60_000);
+});
+after(async () => {
+  await session?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("npm run doctor: a read-only pre-flight of every target", () => {
+  it("a healthy deployment is all ✓, target by target, and nothing is changed", async () => {
+    const { report, mutating } = await doctor();
+    const rendered = renderDoctorReport(report);
+    assert.equal(report.failed, 0, rendered);
+    assert.ok(report.ok);
+    assert.equal(mutating, 0);
+    const [pipeline] = report.pipelines;
+    assert.match(pipeline?.imageArn ?? "", /image\/base-al2023\//);
+    assert.deepEqual(
+      pipeline?.targets.map((target) => `${target.wave} ${target.accountId} ${target.region}`),
+      [`dev ${DEV} eu-west-1`, `prod ${PROD} eu-west-1`, `prod ${PROD} eu-west-3`],
+    );
+    for (const target of pipeline?.targets ?? []) {
+      const names = target.checks.map((check) => check.check);
+      assert.equal(names[0], "assume role");
+      for (const kind of [/^group /, /^service-linked role/, /^AMI$/, /^grant /, /^template /])
+        assert.ok(
+          names.some((name) => kind.test(name)),
+          `${kind} checked in ${target.accountId}/${target.region}`,
+        );
+    }
+    assert.match(rendered, /✓ all checks passed: \d+ passed, 0 failed/);
+    // The DryRuns reached AWS and were answered as AWS answers a request that would succeed.
+    assert.ok(session.world.callsTo("kms:CreateGrant", { succeeded: false }).length > 0);
+    assert.ok(
+      session.world
+        .callsTo("ec2:CreateLaunchTemplateVersion", { succeeded: false })
+        .every((call) => call.error === "DryRunOperation"),
+    );
+  });
+
+  it("each planted fault is reported where it is, with its fix, and still nothing changes", async () => {
+    const { world } = session;
+    // prod's account is no longer allowed CreateGrant by the build account's key policies.
+    for (const key of world.kms.keys.values()) key.allowedAccounts.delete(PROD);
+    // dev's group and its template lose the managed tag.
+    for (const group of world.autoScaling.groups.values())
+      if (group.accountId === DEV) delete group.tags["ami-orchestrator:managed"];
+    for (const template of world.ec2.templates.values())
+      if (template.accountId === DEV && template.tags)
+        delete template.tags["ami-orchestrator:managed"];
+
+    const { report, mutating } = await doctor();
+    assert.equal(mutating, 0);
+    assert.equal(report.ok, false);
+
+    const dev = failures(report, DEV, "eu-west-1");
+    const group = dev.find((check) => check.check.startsWith("group "));
+    assert.match(
+      group?.fix ?? "",
+      /create-or-update-tags .*Key=ami-orchestrator:managed,Value=true/,
+    );
+    const template = dev.find((check) => check.check.startsWith("template "));
+    assert.match(
+      template?.fix ?? "",
+      /aws ec2 create-tags .*Key=ami-orchestrator:managed,Value=true/,
+    );
+
+    for (const region of ["eu-west-1", "eu-west-3"]) {
+      const grants = failures(report, PROD, region).filter((check) =>
+        check.check.startsWith("grant "),
+      );
+      assert.ok(grants.length > 0, `grant refused in ${region}`);
+      for (const grant of grants)
+        assert.match(grant.fix ?? "", new RegExp(`arn:aws:iam::${PROD}:root.*kms:CreateGrant`));
+    }
+    assert.match(renderDoctorReport(report), /✗ some checks failed: \d+ passed, [1-9]\d* failed/);
+  });
+});

@@ -474,11 +474,16 @@ const runSteps = async (
         // Recorded before the mutating calls: a redelivery after a crash here knows the pin
         // (never forgotten) and that a refresh may already exist (adopted, not started twice).
         await saveGroup({ ...base, ...versions, status: "starting", updatedAt: nowIso() });
+        // Rollback is also refused while the group's template takes its AMI from an SSM
+        // parameter (`resolve:ssm:...`; RefreshPreferences.AutoRollback in the API reference):
+        // pinning cannot help, so such a group is refreshed without it, and says so.
+        const ssmAmi = template.sourceImageId?.startsWith("resolve:ssm:") ?? false;
+        const autoRollback = rollout.instanceRefresh.autoRollback && !ssmAmi;
         // Auto-rollback is refused while the group follows `$Latest`/`$Default`: pin it to the
         // version it runs first (no instance replaced).
         const busy =
           floating &&
-          rollout.instanceRefresh.autoRollback &&
+          autoRollback &&
           !pinned.has(group.name) &&
           (await pinGroup(autoScaling, group, template)) === "busy";
         const started: RefreshStart = busy
@@ -487,7 +492,7 @@ const runSteps = async (
               autoScaling,
               group,
               { launchTemplateId: template.launchTemplateId, versionNumber: newVersion },
-              rollout.instanceRefresh,
+              { ...rollout.instanceRefresh, autoRollback },
               {
                 mayHaveStarted: previous?.status === "starting",
                 // The failed refresh watch-rollouts chose to retry once (slow grant).
@@ -514,6 +519,11 @@ const runSteps = async (
           ...versions,
           status: "refresh-started" as const,
           instanceRefreshId: started.instanceRefreshId,
+          ...(ssmAmi && rollout.instanceRefresh.autoRollback
+            ? {
+                reason: `no auto-rollback: version ${template.sourceVersion} takes its AMI from an SSM parameter (${template.sourceImageId}), which AWS cannot roll back to`,
+              }
+            : {}),
           updatedAt: nowIso(),
         };
         await saveGroup(result);

@@ -275,6 +275,17 @@ export class AutoScalingModel {
             `The request isn't valid. AutoRollback is not supported when the Auto Scaling group uses the launch template version ${currentVersion}. Specify a launch template version number on the Auto Scaling group and try again.`,
           );
         }
+        // ...nor when the group's launch template takes its AMI from an SSM parameter
+        // (RefreshPreferences.AutoRollback, API reference).
+        const template =
+          current && this.ec2.findTemplate(group, current as Record<string, unknown>);
+        const imageId = template && this.ec2.resolveVersion(template, currentVersion)?.data.ImageId;
+        if (String(imageId ?? "").startsWith("resolve:ssm:")) {
+          throw awsError(
+            "ValidationError",
+            "The request isn't valid. AutoRollback is not supported when the launch template of the Auto Scaling group uses a Systems Manager parameter instead of an AMI ID.",
+          );
+        }
         const desiredVersion = this.#templateSpecOf(desired)?.Version;
         if (!desiredVersion || desiredVersion.startsWith("$")) {
           throw awsError(

@@ -229,6 +229,30 @@ describe("roll-out-target against a real local DynamoDB", () => {
     });
   });
 
+  it("refreshes without auto-rollback, and says why, a group whose template takes its AMI from SSM", async () => {
+    ec2.on(DescribeLaunchTemplateVersionsCommand).callsFake((input) => ({
+      LaunchTemplateVersions: [
+        {
+          LaunchTemplateId: input.LaunchTemplateId,
+          VersionNumber: 3,
+          LaunchTemplateData: { ImageId: "resolve:ssm:/golden/al2023/latest" },
+        },
+      ],
+    }));
+    const message = await planned(newMessage());
+    await rollOutTarget(message, deps());
+    now += 300_000;
+
+    await rollOutTarget({ ...message, attempt: 1 }, deps());
+
+    const refreshes = autoScaling.commandCalls(StartInstanceRefreshCommand);
+    assert.equal(refreshes.length, 2);
+    for (const refresh of refreshes)
+      assert.equal(refresh.args[0].input.Preferences?.AutoRollback, false);
+    const groups = await listGroups(dynamo.db, dynamo.table, message.rolloutId, message);
+    assert.match(groups[0]?.reason ?? "", /no auto-rollback: .*SSM parameter/);
+  });
+
   it("does not wait for a grant an earlier rollout already created", async () => {
     const earlier = await planned(newMessage());
     await rollOutTarget(earlier, deps());

@@ -307,8 +307,9 @@ const runSteps = async (
   // 4. A new grant may take minutes to reach Auto Scaling: launching now would fail opaquely.
   const waitMs = Date.parse(grantsReadyAt ?? nowIso()) - deps.clock.now();
   if (waitMs > 0) {
-    const delaySeconds = await deps.requeue(message, waitMs / 1000);
+    // Saved first: a crash in between leaves this message to be redelivered, never two chains.
     await saveTarget({ status: "waiting-for-grants" });
+    const delaySeconds = await deps.requeue(message, waitMs / 1000);
     return { status: "requeued", reason: "waiting for new KMS grants to propagate", delaySeconds };
   }
 
@@ -381,8 +382,8 @@ const runSteps = async (
     });
     if ((await pinGroup(autoScaling, group, template)) === "busy") {
       // Another refresh runs on it: no version is created while it could leak into the group.
-      const delaySeconds = await deps.requeue(message, ACTIVE_REFRESH_RETRY_SECONDS);
       await saveTarget({ status: "waiting-for-refresh" });
+      const delaySeconds = await deps.requeue(message, ACTIVE_REFRESH_RETRY_SECONDS);
       return {
         status: "requeued",
         reason: `${group.name} follows $Latest and another instance refresh is running on it`,
@@ -564,11 +565,11 @@ const runSteps = async (
   }
   if (outcomes.some((outcome) => outcome.status === "waiting")) {
     const cancelling = outcomes.some((outcome) => outcome.reason === "cancelling-active-refresh");
+    await saveTarget({ status: "waiting-for-refresh" });
     const delaySeconds = await deps.requeue(
       message,
       cancelling ? 60 : ACTIVE_REFRESH_RETRY_SECONDS,
     );
-    await saveTarget({ status: "waiting-for-refresh" });
     return {
       status: "requeued",
       reason: "waiting for another instance refresh to end",

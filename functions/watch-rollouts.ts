@@ -171,7 +171,8 @@ export const handler = makeHandler(
     };
   }),
   lambdaObservability(),
-  lazy((): DoctorDeps => {
+  // Built afresh for each doctor run: cached credentials would hide a role broken since.
+  (): DoctorDeps => {
     const region = currentRegion();
     const config = loadConfig();
     return {
@@ -183,5 +184,5 @@ export const handler = makeHandler(
       ),
       imageBuilder: regionalClients((o) => new ImagebuilderClient(clientConfig(o))),
     };
-  }),
+  },
 );

@@ -42,6 +42,8 @@ const { getTarget } = await import("../lib/rollout/store.ts");
 const { recentRollouts, renderRollout } = await import("../lib/rollout/status.ts");
 
 const config = loadConfig(configPath());
+const standalone = flags.scenario ? SCENARIOS[flags.scenario]?.standalone : undefined;
+if (standalone) process.exit(await standalone(config));
 const [scheduled, other] = config.pipelines;
 if (!scheduled || !other) throw new Error("the demo needs a config with at least two pipelines");
 

@@ -1,3 +1,4 @@
+import type { OrchestratorConfig } from "../lib/config/schema.ts";
 import { accessDenied, THROTTLING } from "./model/faults.ts";
 import type { SandboxSession } from "./session.ts";
 
@@ -5,9 +6,36 @@ import type { SandboxSession } from "./session.ts";
 export interface Scenario {
   readonly description: string;
   readonly inject: (session: SandboxSession, accounts: { first: string; second: string }) => void;
+  /** A scenario that tells its own story instead of the main one's; returns the exit status. */
+  readonly standalone?: (config: OrchestratorConfig) => Promise<number>;
 }
 
 export const SCENARIOS: Record<string, Scenario> = {
+  doctor: {
+    description:
+      "npm run doctor before the first rollout: a healthy deployment all ✓, then planted faults (key policy, managed tag, service-linked role, ExternalId) each diagnosed with its fix, with zero mutating calls",
+    inject: () => {},
+    standalone: async (config) => {
+      const { sandboxDoctorSession } = await import("./doctor.ts");
+      const { renderDoctorReport } = await import("../lib/doctor/render.ts");
+      const sandbox = await sandboxDoctorSession(config);
+      try {
+        const healthy = await sandbox.doctor();
+        console.log("npm run doctor -- --sandbox, on the deployment as set up:");
+        console.log(renderDoctorReport(healthy.report).split("\n").at(-1));
+        const planted = sandbox.plantFaults();
+        const faulty = await sandbox.doctor();
+        console.log(`\nthe same deployment with planted faults:\n  - ${planted.join("\n  - ")}\n`);
+        console.log(renderDoctorReport(faulty.report));
+        console.log(
+          `\nmutating calls made by the doctor: ${healthy.mutatingCalls + faulty.mutatingCalls}`,
+        );
+        return healthy.report.ok && !faulty.report.ok ? 0 : 1;
+      } finally {
+        await sandbox.close();
+      }
+    },
+  },
   throttling: {
     description:
       "every target-account service throttles its first calls: the SDK's adaptive retry absorbs them",

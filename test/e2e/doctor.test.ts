@@ -1,24 +1,30 @@
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { promisify } from "node:util";
 import { parseConfig } from "../../lib/config/load.ts";
 import type { DoctorCheck, DoctorReport } from "../../lib/doctor/checks.ts";
 import { renderDoctorReport } from "../../lib/doctor/render.ts";
 import { fakeContext } from "../../sandbox/lambda.ts";
 import { type SandboxSession, startSandbox } from "../../sandbox/session.ts";
+import { deployTargetRole } from "../../sandbox/world-from-config.ts";
+import { repoPath } from "../helpers/fixtures.ts";
 
 process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
 process.env.POWERTOOLS_METRICS_DISABLED = "true";
 
 const DEV = "111111111111";
 const PROD = "222222222222";
+const STAGING = "333333333333";
 const BUILD = "999999999999";
 const CONFIG = `
 accounts:
   dev: { id: "${DEV}", externalId: ext-dev-01, regions: [eu-west-1] }
   prod: { id: "${PROD}", externalId: ext-prod-01, regions: [eu-west-1, eu-west-3] }
+  staging: { id: "${STAGING}", externalId: ext-staging-01, regions: [eu-west-1] }
 pipelines:
   - name: base-al2023
     arn: arn:aws:imagebuilder:eu-west-1:${BUILD}:image-pipeline/base-al2023
@@ -26,7 +32,7 @@ pipelines:
     rollout:
       waves:
         - { name: dev, accounts: [dev] }
-        - { name: prod, accounts: [prod] }
+        - { name: prod, accounts: [prod, staging] }
       autoScalingGroups: { tags: { "ami-orchestrator:pipeline": base-al2023 } }
       instanceRefresh: { minHealthyPercentage: 90, instanceWarmup: 60 }
 `;
@@ -81,7 +87,12 @@ describe("npm run doctor: a read-only pre-flight of every target", () => {
     assert.match(pipeline?.imageArn ?? "", /image\/base-al2023\//);
     assert.deepEqual(
       pipeline?.targets.map((target) => `${target.wave} ${target.accountId} ${target.region}`),
-      [`dev ${DEV} eu-west-1`, `prod ${PROD} eu-west-1`, `prod ${PROD} eu-west-3`],
+      [
+        `dev ${DEV} eu-west-1`,
+        `prod ${PROD} eu-west-1`,
+        `prod ${PROD} eu-west-3`,
+        `prod ${STAGING} eu-west-1`,
+      ],
     );
     for (const target of pipeline?.targets ?? []) {
       const names = target.checks.map((check) => check.check);
@@ -113,9 +124,24 @@ describe("npm run doctor: a read-only pre-flight of every target", () => {
       if (template.accountId === DEV && template.tags)
         delete template.tags["ami-orchestrator:managed"];
 
+    // staging's role was deployed with another ExternalId.
+    const role = deployTargetRole(world, {
+      id: STAGING,
+      roleName: "ami-orchestrator-target",
+      regions: ["eu-west-1"],
+      externalId: "someone-elses-id",
+      buildAccounts: [BUILD],
+    });
+    if (role) world.authorizer.setRole(role);
+
     const { report, mutating } = await doctor();
     assert.equal(mutating, 0);
     assert.equal(report.ok, false);
+
+    const [assume, ...rest] = failures(report, STAGING, "eu-west-1");
+    assert.equal(assume?.check, "assume role");
+    assert.match(assume?.fix ?? "", /ExternalId equal to accounts\.staging\.externalId/);
+    assert.deepEqual(rest, [], "nothing else is checked where the role cannot be assumed");
 
     const dev = failures(report, DEV, "eu-west-1");
     const group = dev.find((check) => check.check.startsWith("group "));
@@ -138,5 +164,40 @@ describe("npm run doctor: a read-only pre-flight of every target", () => {
         assert.match(grant.fix ?? "", new RegExp(`arn:aws:iam::${PROD}:root.*kms:CreateGrant`));
     }
     assert.match(renderDoctorReport(report), /✗ some checks failed: \d+ passed, [1-9]\d* failed/);
+  });
+});
+
+describe("the commands", () => {
+  const run = (script: string, ...args: string[]) =>
+    promisify(execFile)(process.execPath, ["--import", "tsx", repoPath(script), ...args], {
+      cwd: repoPath(""),
+      env: { ...process.env, NO_COLOR: "1", ORCHESTRATOR_CONFIG: "" },
+      timeout: 60_000,
+    });
+
+  it("npm run doctor -- --sandbox --json: the report as JSON, exit 0 when all pass", async () => {
+    const { stdout } = await run("scripts/doctor.ts", "--sandbox", "--json");
+    const report = JSON.parse(stdout) as DoctorReport;
+    assert.equal(report.ok, true);
+    assert.deepEqual(
+      report.pipelines.map((pipeline) => pipeline.pipeline),
+      ["base-al2023", "web-ubuntu2404"],
+    );
+  });
+
+  it("npm start -- --scenario doctor: each planted fault diagnosed with its fix, nothing changed", async () => {
+    const { stdout } = await run("sandbox/demo.ts", "--scenario", "doctor");
+    assert.match(stdout, /✓ all checks passed: \d+ passed, 0 failed/);
+    assert.match(stdout, /fix: aws autoscaling create-or-update-tags /);
+    assert.match(
+      stdout,
+      /fix: aws iam create-service-linked-role --aws-service-name autoscaling.amazonaws.com --custom-suffix dev/,
+    );
+    assert.match(
+      stdout,
+      /fix: add to the key policy of arn:aws:kms:eu-west-1:999999999999:key\/[\w-]+ .*"Principal":\{"AWS":"arn:aws:iam::222222222222:root"\}/,
+    );
+    assert.match(stdout, /✗ some checks failed: \d+ passed, [1-9]\d* failed/);
+    assert.match(stdout, /mutating calls made by the doctor: 0/);
   });
 });

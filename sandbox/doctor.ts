@@ -1,0 +1,75 @@
+import type { OrchestratorConfig } from "../lib/config/schema.ts";
+import type { DoctorReport } from "../lib/doctor/checks.ts";
+import { fakeContext } from "./lambda.ts";
+import { startSandbox } from "./session.ts";
+import { deployTargetRole } from "./world-from-config.ts";
+
+/** The faults `npm start -- --scenario doctor` plants, each a mistake seen in real set-ups. */
+export const PLANTED_FAULTS = [
+  "the key policies no longer allow the last account kms:CreateGrant",
+  "the first account's groups lost the ami-orchestrator:managed tag",
+  "the first account's custom-suffix Auto Scaling service-linked role was deleted",
+  "a third account's role was deployed with another ExternalId",
+] as const;
+
+export interface SandboxDoctorRun {
+  readonly report: DoctorReport;
+  /** Mutating calls the doctor made: always 0. */
+  readonly mutatingCalls: number;
+}
+
+/**
+ * `npm run doctor -- --sandbox`: a world built from the config, one image built per pipeline (not
+ * rolled out: the doctor runs before the first rollout); `doctor()` runs the doctor as the
+ * deployed function runs it, with its role; `plantFaults()` plants the scenario's faults. One
+ * sandbox per process (it installs itself in the SDK clients): close it when done.
+ */
+export const sandboxDoctorSession = async (config: OrchestratorConfig) => {
+  const aliases = Object.keys(config.accounts);
+  const first = aliases[0];
+  const session = await startSandbox(config, {
+    start: "2026-11-23T01:59:00Z",
+    customSlrAccounts: first ? [first] : [],
+  });
+  const { world, handlers } = session;
+  for (const pipeline of config.pipelines)
+    await handlers.startPipelines(
+      { pipeline: pipeline.name, scheduledTime: "2026-11-23T02:00:00Z" },
+      fakeContext("start-pipelines"),
+    );
+  world.clock.advance(45 * 60_000);
+
+  const plantFaults = (): string[] => {
+    const planted: string[] = [];
+    const ids = aliases.map((alias) => config.accounts[alias]?.id ?? "");
+    const [firstId = "", last = ""] = [ids[0], ids.at(-1)];
+    for (const key of world.kms.keys.values()) key.allowedAccounts.delete(last);
+    for (const group of world.autoScaling.groups.values())
+      if (group.accountId === firstId) delete group.tags["ami-orchestrator:managed"];
+    const roles = world.iam.roles.get(firstId);
+    for (const role of roles ?? []) if (role.includes("_")) roles?.delete(role);
+    planted.push(...PLANTED_FAULTS.slice(0, 3));
+    const third = aliases.length > 2 ? aliases[1] : undefined;
+    const account = third ? config.accounts[third] : undefined;
+    if (account) {
+      const role = deployTargetRole(world, {
+        ...account,
+        externalId: "someone-elses-id",
+        buildAccounts: [world.orchestratorAccountId],
+      });
+      if (role) world.authorizer.setRole(role);
+      planted.push(PLANTED_FAULTS[3]);
+    }
+    return planted;
+  };
+
+  const doctor = async (pipeline?: string): Promise<SandboxDoctorRun> => {
+    const before = world.mutatingCalls().length;
+    const report = (await handlers.watchRollouts(
+      { action: "doctor", ...(pipeline ? { pipeline } : {}) },
+      fakeContext("watch-rollouts"),
+    )) as DoctorReport;
+    return { report, mutatingCalls: world.mutatingCalls().length - before };
+  };
+  return { session, doctor, plantFaults, close: () => session.close() };
+};

@@ -27,4 +27,13 @@ describe("watch-rollouts requests", () => {
     assert.deepEqual(parseWatchRequest(scheduled("soon")), { kind: "poll" });
     assert.deepEqual(parseWatchRequest({ action: "poll" }), { kind: "poll" });
   });
+
+  it("npm run doctor's request: every pipeline, or one; anything else is refused", () => {
+    assert.deepEqual(parseWatchRequest({ action: "doctor" }), { kind: "doctor" });
+    assert.deepEqual(parseWatchRequest({ action: "doctor", pipeline: "base-al2023" }), {
+      kind: "doctor",
+      pipeline: "base-al2023",
+    });
+    assert.throws(() => parseWatchRequest({ action: "doctor", pipeline: 42 }));
+  });
 });

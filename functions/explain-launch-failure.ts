@@ -2,16 +2,19 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { KMSClient } from "@aws-sdk/client-kms";
+import { SQSClient } from "@aws-sdk/client-sqs";
 import { STSClient } from "@aws-sdk/client-sts";
 import middy from "@middy/core";
+import { alertPublisher } from "../lib/alerts/publish.ts";
 import { clientConfig, currentRegion, regionalClients } from "../lib/aws/clients.ts";
 import { systemClock } from "../lib/aws/clock.ts";
 import { AssumedRoleCredentials } from "../lib/aws/credentials.ts";
-import { type TargetAccount, targetAccountClients } from "../lib/aws/target-clients.ts";
+import { createDocumentClient } from "../lib/aws/dynamodb.ts";
+import { readEnv } from "../lib/aws/env.ts";
+import { targetAccountClients } from "../lib/aws/target-clients.ts";
 import { loadConfig } from "../lib/config/runtime.ts";
-import type { OrchestratorConfig } from "../lib/config/schema.ts";
 import { parseLaunchUnsuccessfulEvent } from "../lib/events/launch-unsuccessful.ts";
-import { type DiagnoseClients, diagnoseLaunchFailure } from "../lib/launch-failures/diagnose.ts";
+import { type ExplainDeps, explainLaunchFailure } from "../lib/launch-failures/explain.ts";
 import { lazy } from "../lib/lazy.ts";
 import {
   lambdaObservability,
@@ -21,51 +24,44 @@ import {
 
 /**
  * explain-launch-failure: turns Auto Scaling's `EC2 Instance Launch Unsuccessful` events,
- * forwarded from target accounts, into a diagnosis (lib/launch-failures). A function of its own,
- * not watch-rollouts: failed launches happen outside rollouts too, and its role needs KMS reads
- * watch-rollouts has no use for.
+ * forwarded from target accounts, into a diagnosis, heals a missing grant for groups the config
+ * rolls out to, and alerts once per episode (lib/launch-failures). A function of its own, not
+ * watch-rollouts: failed launches happen outside rollouts too, and its role needs KMS reads and
+ * grants watch-rollouts has no use for.
  */
-
-export interface ExplainDeps {
-  readonly config: OrchestratorConfig;
-  /** Clients in a configured target account and region (assumed role). */
-  readonly clients: (account: TargetAccount, region: string) => DiagnoseClients;
-}
-
 export const makeHandler = (deps: () => ExplainDeps, { logger, metrics }: Observability) =>
   middy<unknown, unknown>()
     .use(injectLambdaContext(logger))
     .use(logFailures(logger))
     .handler(async (raw) => {
       const event = parseLaunchUnsuccessfulEvent(raw);
-      const { config, clients } = deps();
-      const account = Object.values(config.accounts).find((a) => a.id === event.accountId);
       const where = {
         accountId: event.accountId,
         region: event.region,
         group: event.autoScalingGroupName,
         activityId: event.activityId,
       };
-      if (!account) {
+      const result = await explainLaunchFailure(event, deps());
+      if (result.outcome === "unconfigured-account") {
         // The bus policy admits only configured accounts; one removed since cannot be assumed.
         logger.warn("failed launch in an account not in the config: not diagnosed", {
           ...where,
           statusMessage: event.statusMessage,
         });
-        return { diagnosed: false, ...where };
+        return { ...where, ...result };
       }
-      const diagnosis = await diagnoseLaunchFailure(event, clients(account, event.region));
-      metrics.count("LaunchFailureDiagnosed", { cause: diagnosis.cause });
-      logger.error(`instance launch failed: ${diagnosis.explanation}`, {
-        ...where,
-        diagnosis,
-        alert: "launch-failed",
-      });
-      return { diagnosed: true, ...where, diagnosis };
+      metrics.count("LaunchFailureDiagnosed", { cause: result.diagnosis.cause });
+      if (result.healed.length > 0) metrics.count("GrantHealed");
+      const fields = { ...where, ...result, alert: "launch-failed" };
+      if (result.outcome === "duplicate")
+        logger.info("failed launch counted in its open episode (already alerted)", fields);
+      else logger.error(`instance launch failed: ${result.diagnosis.explanation}`, fields);
+      return { ...where, ...result };
     });
 
 export const handler = makeHandler(
   lazy(() => {
+    const env = readEnv(["TABLE_NAME"]);
     const region = currentRegion();
     const config = loadConfig();
     const inTarget = targetAccountClients(
@@ -81,6 +77,13 @@ export const handler = makeHandler(
     const ownEc2 = regionalClients((o) => new EC2Client(clientConfig(o)));
     return {
       config,
+      db: createDocumentClient(region),
+      table: env.TABLE_NAME,
+      now: () => new Date(systemClock.now()),
+      publishAlert: alertPublisher(
+        new SQSClient(clientConfig({ region })),
+        process.env.ALERTS_QUEUE_URL,
+      ),
       clients: (account, targetRegion) => ({
         autoScaling: autoScaling(account, targetRegion),
         ec2: ec2(account, targetRegion),

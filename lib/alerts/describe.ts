@@ -147,6 +147,26 @@ export const describeAlert = (alert: Alert): AlertStory => {
         ],
       };
     }
+    case "launch-failed":
+      return {
+        severity: "failure",
+        title: `Instance launch failed: ${alert.group} (${alert.accountId} / ${alert.region})`,
+        facts: [
+          ["Group", alert.group],
+          ["Account / region", `${alert.accountId} / ${alert.region}`],
+          ["Activity", alert.activityId],
+          ["Cause", alert.cause],
+          ...(alert.pipeline ? ([["Pipeline", alert.pipeline]] as const) : []),
+        ],
+        why: alert.explanation,
+        details: [
+          ...alert.chain.map((link) => `• ${link}`),
+          ...(alert.fix ? [`Fix: ${alert.fix}`] : []),
+          `Done: ${alert.action}`,
+          `Auto Scaling said: ${alert.statusMessage || "(nothing)"}`,
+        ],
+        links: alert.consoleUrl ? [["Console", alert.consoleUrl]] : [],
+      };
     case "dead-letters":
       return {
         severity: "failure",

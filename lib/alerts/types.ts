@@ -54,6 +54,27 @@ export type Alert =
       readonly lastFailedImageArn?: string;
     }
   | {
+      /** A target account's group failed to launch an instance (explain-launch-failure). */
+      readonly kind: "launch-failed";
+      readonly accountId: string;
+      readonly region: string;
+      readonly group: string;
+      /** The failing launch's scaling activity (the first of the episode). */
+      readonly activityId: string;
+      /** When the episode began: a recurrence after a success is a new alert. */
+      readonly since: string;
+      readonly cause: string;
+      readonly explanation: string;
+      readonly fix?: string;
+      readonly consoleUrl?: string;
+      readonly chain: readonly string[];
+      /** Auto Scaling's StatusMessage, verbatim. */
+      readonly statusMessage: string;
+      /** What the orchestrator did about it (healed, or why not). */
+      readonly action: string;
+      readonly pipeline?: string;
+    }
+  | {
       readonly kind: "dead-letters";
       readonly queue: string;
       readonly alarm: string;
@@ -73,6 +94,8 @@ export const alertKey = (alert: Alert): string => {
       return `${alert.kind}#${alert.rolloutId}`;
     case "pipeline-disabled":
       return `${alert.kind}#${alert.pipelineArn}#${alert.lastFailedImageArn ?? (alert.automatic ? "auto" : "found")}`;
+    case "launch-failed":
+      return `${alert.kind}#${alert.accountId}#${alert.region}#${alert.group}#${alert.cause}#${alert.since}`;
     case "dead-letters":
       return `${alert.kind}#${alert.queue}`;
   }

@@ -171,6 +171,11 @@ const rollout = z.strictObject({
   onSupersede: z.enum(["finish", "cancel"]).default("finish"),
   /** A new KMS grant can take minutes to be usable; refreshes wait this long after creating one. */
   grantPropagationSeconds: z.number().int().min(0).max(900).default(300),
+  /**
+   * When a selected group fails to launch because its service-linked role lost its grant on the
+   * AMI's key, explain-launch-failure recreates the grant (as a rollout would).
+   */
+  healGrants: z.boolean().default(true),
 });
 
 const pipeline = z.strictObject({

@@ -48,6 +48,8 @@ export interface LaunchFailureDiagnosis {
   readonly missingGrants: readonly GrantRequest[];
   /** Auto Scaling's own words, verbatim. */
   readonly statusMessage: string;
+  /** The group's tags, when the chain was followed (they decide whether it may be healed). */
+  readonly groupTags?: Readonly<Record<string, string>>;
 }
 
 export interface DiagnoseClients {
@@ -166,6 +168,9 @@ const followKeyChain = async (
       `group ${groupName} has no launch template (${group.LaunchConfigurationName ? `launch configuration ${group.LaunchConfigurationName}` : "none"}): its key chain cannot be followed`,
       "migrate the group to a launch template",
     );
+  const groupTags = Object.fromEntries(
+    (group.Tags ?? []).flatMap((tag) => (tag.Key ? [[tag.Key, tag.Value ?? ""]] : [])),
+  );
   const grantee = group.ServiceLinkedRoleARN ?? defaultServiceLinkedRoleArn(accountId);
   let version: Awaited<ReturnType<typeof resolveTemplateVersion>>;
   try {
@@ -209,6 +214,10 @@ const followKeyChain = async (
       : `${version.imageId} (owner ${encryption.ownerId}) has no encrypted snapshot`,
   );
 
+  const brokenWithTags = (...args: Parameters<typeof broken>) => ({
+    ...broken(...args),
+    groupTags,
+  });
   const missing: GrantRequest[] = [];
   for (const keyArn of encryption.keyArns) {
     const keyAccount = parseKeyArn(keyArn)?.accountId;
@@ -275,7 +284,7 @@ const followKeyChain = async (
     else missing.push({ keyArn, granteePrincipal: grantee });
   }
   if (missing.length > 0)
-    return broken(
+    return brokenWithTags(
       "missing-grant",
       `the group's service-linked role ${grantee} has no grant on ${missing.map((grant) => grant.keyArn).join(", ")}: EBS cannot decrypt the AMI's snapshots, so every launch fails`,
       `create the grant in account ${accountId} (aws kms create-grant --key-id <key ARN> --grantee-principal ${grantee} --operations ${AUTO_SCALING_GRANT_OPERATIONS.join(" ")})`,
@@ -283,6 +292,7 @@ const followKeyChain = async (
       missing,
     );
   return {
+    groupTags,
     cause: "chain-intact",
     explanation:
       "every link is intact (template version, AMI, snapshots, enabled keys, grants for the service-linked role): a grant created in the last few minutes may not have propagated yet; otherwise the cause is not one we can see",

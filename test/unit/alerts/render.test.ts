@@ -190,4 +190,39 @@ describe("alert rendering", () => {
     );
     assert.match(renderEmail(describeAlert(alerts[0] as Alert)).body, /Consecutive failures: 3/);
   });
+
+  it("a failed launch: group, account, region, activity, diagnosis, the chain and what was done, redacted", () => {
+    const alert: Alert = {
+      kind: "launch-failed",
+      accountId: "222222222222",
+      region: "eu-west-3",
+      group: "web-api",
+      activityId: "9d8c7b6a-5f4e-4d3c-2b1a-0f9e8d7c6b5a",
+      since: "2026-12-21T09:14:02Z",
+      cause: "missing-grant",
+      explanation: "the group's service-linked role has no grant on the key",
+      fix: "create the grant",
+      consoleUrl:
+        "https://eu-west-3.console.aws.amazon.com/ec2/home?region=eu-west-3#AutoScalingGroupDetails:id=web-api;view=activity",
+      chain: ["group web-api launches web version 3 (3)", "version 3 launches ami-1"],
+      statusMessage: "Client.InternalError: Client error on launch password=hunter2",
+      action: "created grant ami-orchestrator-AWSServiceRoleForAutoScaling-0123 on arn:aws:kms:…",
+      pipeline: "web-ubuntu2404",
+    };
+    const { subject, body } = renderEmail(describeAlert(alert));
+    assert.match(subject, /Instance launch failed: web-api/);
+    for (const expected of [
+      /222222222222 \/ eu-west-3/,
+      /9d8c7b6a-5f4e-4d3c-2b1a-0f9e8d7c6b5a/,
+      /missing-grant/,
+      /version 3 launches ami-1/,
+      /Done: created grant/,
+      /Client\.InternalError/,
+    ])
+      assert.match(body, expected);
+    assert.doesNotMatch(body, /hunter2/);
+    const slack = JSON.stringify(renderSlack(describeAlert(alert)));
+    assert.match(slack, /Instance launch failed/);
+    assert.doesNotMatch(slack, /hunter2/);
+  });
 });

@@ -1,0 +1,178 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { after, before, beforeEach, describe, it } from "node:test";
+import {
+  AutoScalingClient,
+  DescribeAutoScalingGroupsCommand,
+  DescribeScalingActivitiesCommand,
+} from "@aws-sdk/client-auto-scaling";
+import {
+  DescribeImagesCommand,
+  DescribeLaunchTemplateVersionsCommand,
+  DescribeSnapshotsCommand,
+  EC2Client,
+} from "@aws-sdk/client-ec2";
+import {
+  CreateGrantCommand,
+  DescribeKeyCommand,
+  KMSClient,
+  ListGrantsCommand,
+} from "@aws-sdk/client-kms";
+import { mockClient } from "aws-sdk-client-mock";
+import type { Alert } from "../../lib/alerts/types.ts";
+import { loadConfig } from "../../lib/config/load.ts";
+import { parseLaunchUnsuccessfulEvent } from "../../lib/events/launch-unsuccessful.ts";
+import { AUTO_SCALING_GRANT_OPERATIONS, grantName } from "../../lib/kms/grants.ts";
+import { explainLaunchFailure } from "../../lib/launch-failures/explain.ts";
+import { type LocalDynamo, startDynamo } from "../helpers/dynalite.ts";
+import { repoPath } from "../helpers/fixtures.ts";
+
+const autoScaling = mockClient(AutoScalingClient);
+const ec2 = mockClient(EC2Client);
+const kms = mockClient(KMSClient);
+
+const config = loadConfig(repoPath("config/orchestrator.yml"));
+const PROD = "222222222222";
+const KEY = "arn:aws:kms:eu-west-3:999999999999:key/1f2e3d4c-0000-4a5b-8c9d-111122223333";
+const SLR = `arn:aws:iam::${PROD}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling`;
+
+const failureOf = (group: string, second: number) => {
+  const raw = JSON.parse(readFileSync(repoPath("events/asg-launch-unsuccessful.json"), "utf8"));
+  raw.detail.AutoScalingGroupName = group;
+  raw.detail.ActivityId = `activity-${group}-${second}`;
+  raw.time = new Date(Date.UTC(2026, 11, 21, 9, 0, second)).toISOString();
+  return parseLaunchUnsuccessfulEvent(raw);
+};
+
+/** A group whose SLR lost its grant on the AMI's key; grants appear once created. */
+const world = () => {
+  const grants: string[] = [];
+  autoScaling.on(DescribeAutoScalingGroupsCommand).callsFake((input) => ({
+    AutoScalingGroups: [
+      {
+        AutoScalingGroupName: input.AutoScalingGroupNames[0],
+        LaunchTemplate: { LaunchTemplateId: "lt-web", Version: "3" },
+        MinSize: 0,
+        MaxSize: 4,
+        DesiredCapacity: 2,
+        DefaultCooldown: 300,
+        AvailabilityZones: ["eu-west-3b"],
+        HealthCheckType: "EC2",
+        CreatedTime: new Date(0),
+      },
+    ],
+  }));
+  autoScaling.on(DescribeScalingActivitiesCommand).resolves({ Activities: [] });
+  ec2.on(DescribeLaunchTemplateVersionsCommand).resolves({
+    LaunchTemplateVersions: [
+      {
+        LaunchTemplateId: "lt-web",
+        LaunchTemplateName: "web",
+        VersionNumber: 3,
+        LaunchTemplateData: { ImageId: "ami-1" },
+      },
+    ],
+  });
+  ec2.on(DescribeImagesCommand).resolves({
+    Images: [
+      { ImageId: "ami-1", OwnerId: PROD, BlockDeviceMappings: [{ Ebs: { SnapshotId: "snap-1" } }] },
+    ],
+  });
+  ec2.on(DescribeSnapshotsCommand).resolves({
+    Snapshots: [{ SnapshotId: "snap-1", Encrypted: true, KmsKeyId: KEY }],
+  });
+  kms
+    .on(DescribeKeyCommand)
+    .resolves({ KeyMetadata: { KeyId: "k", KeyManager: "CUSTOMER", KeyState: "Enabled" } });
+  // Grants are eventually consistent: a new one is not listed yet (the worst case for dedup).
+  kms.on(ListGrantsCommand).resolves({ Grants: [] });
+  kms.on(CreateGrantCommand).callsFake((input) => {
+    if (!grants.includes(input.Name)) grants.push(input.Name);
+    return { GrantId: `g-${grants.indexOf(input.Name)}` };
+  });
+  return grants;
+};
+
+describe("explaining failed launches: heal, dedup, alert (dynalite)", () => {
+  let dynamo: LocalDynamo;
+  const alerts: Alert[] = [];
+  before(async () => {
+    dynamo = await startDynamo();
+  });
+  after(() => dynamo.close());
+  beforeEach(() => {
+    autoScaling.reset();
+    ec2.reset();
+    kms.reset();
+    alerts.length = 0;
+  });
+  const deps = (second: number) => ({
+    config,
+    db: dynamo.db,
+    table: dynamo.table,
+    now: () => new Date(Date.UTC(2026, 11, 21, 9, 0, second)),
+    publishAlert: async (alert: Alert) => {
+      alerts.push(alert);
+    },
+    clients: () => ({
+      autoScaling: new AutoScalingClient({}),
+      ec2: new EC2Client({}),
+      kms: new KMSClient({}),
+      owner: () => undefined,
+    }),
+  });
+
+  it("a configured group: 40 failures heal the grant once (one named grant) and raise one alert saying so", async () => {
+    const grants = world();
+    const outcomes = [];
+    for (let second = 0; second < 40; second += 1)
+      outcomes.push(await explainLaunchFailure(failureOf("web-api", second), deps(second)));
+
+    assert.deepEqual(grants, [grantName(KEY, SLR)]);
+    const created = kms.commandCalls(CreateGrantCommand)[0]?.args[0].input;
+    assert.deepEqual(created?.Operations, [...AUTO_SCALING_GRANT_OPERATIONS]);
+    assert.equal(created?.GranteePrincipal, SLR);
+    assert.equal(alerts.length, 1);
+    const alert = alerts[0];
+    assert.equal(alert?.kind, "launch-failed");
+    if (alert?.kind !== "launch-failed") return;
+    assert.equal(alert.group, "web-api");
+    assert.equal(alert.accountId, PROD);
+    assert.equal(alert.activityId, "activity-web-api-0");
+    assert.equal(alert.cause, "missing-grant");
+    assert.equal(alert.pipeline, "web-ubuntu2404");
+    assert.match(alert.action, /^created grant ami-orchestrator-AWSServiceRoleForAutoScaling-/);
+    assert.equal(outcomes.at(-1)?.outcome, "duplicate");
+  });
+
+  it("a group outside the config is diagnosed and alerted, never healed", async () => {
+    world();
+    await explainLaunchFailure(failureOf("team-b-app", 0), deps(0));
+    assert.equal(kms.commandCalls(CreateGrantCommand).length, 0);
+    assert.equal(alerts.length, 1);
+    const alert = alerts[0];
+    if (alert?.kind !== "launch-failed") return assert.fail("no launch-failed alert");
+    assert.equal(alert.cause, "missing-grant");
+    assert.match(alert.action, /^not healed: the group is not selected/);
+  });
+
+  it("a failure after a successful launch is a new episode: a new alert", async () => {
+    world();
+    await explainLaunchFailure(failureOf("web-frontend", 0), deps(0));
+    autoScaling.on(DescribeScalingActivitiesCommand).resolves({
+      Activities: [
+        {
+          ActivityId: "ok",
+          AutoScalingGroupName: "web-frontend",
+          Description: "Launching a new EC2 instance: i-0123",
+          Cause: "capacity",
+          StartTime: new Date(Date.UTC(2026, 11, 21, 9, 0, 5)),
+          StatusCode: "Successful",
+          Progress: 100,
+        },
+      ],
+    });
+    await explainLaunchFailure(failureOf("web-frontend", 10), deps(10));
+    assert.equal(alerts.length, 2);
+  });
+});

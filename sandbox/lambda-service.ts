@@ -1,7 +1,7 @@
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { type InvocationContext, runInInvocation } from "./invocation.ts";
 import { fakeContext } from "./lambda.ts";
-import type { RefreshStatus, SandboxRefresh } from "./model/auto-scaling.ts";
+import type { RefreshStatus, SandboxActivity, SandboxRefresh } from "./model/auto-scaling.ts";
 import type { SandboxImage } from "./model/image-builder.ts";
 import type { SandboxMessage, SandboxQueue } from "./model/sqs.ts";
 import type { SandboxWorld } from "./model/world.ts";
@@ -48,6 +48,7 @@ export class SandboxLambdaService {
       readonly rollOutTarget: Handler<SQSEvent, SQSBatchResponse>;
       readonly watchRollouts: Handler<unknown, unknown>;
       readonly alerts: Handler<SQSEvent, unknown>;
+      readonly explainLaunchFailure?: Handler<unknown, unknown>;
     },
     private readonly queues: { readonly rollout: SandboxQueue; readonly alerts: SandboxQueue },
     private readonly observer?: (invocation: Invocation) => void | Promise<void>,
@@ -70,6 +71,54 @@ export class SandboxLambdaService {
       this.#pendingRefreshEvents.push(event);
       if (fate === "duplicated") this.#pendingRefreshEvents.push(event);
     });
+    // ...and their failed launches (templates/target-account-role.yml forwards both).
+    world.autoScaling.onLaunchFailure((activity) => {
+      if (this.handlers.explainLaunchFailure)
+        this.#pendingLaunchEvents.push(this.launchUnsuccessfulEvent(activity));
+    });
+  }
+
+  readonly #pendingLaunchEvents: unknown[] = [];
+
+  /** "EC2 Instance Launch Unsuccessful" as the EventBridge reference's sample has it. */
+  launchUnsuccessfulEvent(activity: SandboxActivity): Record<string, unknown> {
+    this.#eventSequence += 1;
+    const group = activity.group;
+    return {
+      version: "0",
+      id: `launch-event-${this.#eventSequence}`,
+      "detail-type": "EC2 Instance Launch Unsuccessful",
+      source: "aws.autoscaling",
+      account: group.accountId,
+      time: new Date(activity.endTime).toISOString(),
+      region: group.region,
+      resources: [
+        `arn:aws:autoscaling:${group.region}:${group.accountId}:autoScalingGroup:sandbox:autoScalingGroupName/${group.name}`,
+      ],
+      detail: {
+        StatusCode: "Failed",
+        AutoScalingGroupName: group.name,
+        ActivityId: activity.id,
+        Details: { "Availability Zone": `${group.region}a`, "Subnet ID": "subnet-sandbox" },
+        RequestId: activity.id,
+        StatusMessage: activity.statusMessage ?? "",
+        EndTime: new Date(activity.endTime).toISOString(),
+        EC2InstanceId: "",
+        StartTime: new Date(activity.startTime).toISOString(),
+        Cause: activity.cause,
+      },
+    };
+  }
+
+  /** Delivers the forwarded failed launches so far to explain-launch-failure. */
+  async deliverLaunchEvents(): Promise<Invocation[]> {
+    const delivered: Invocation[] = [];
+    const handler = this.handlers.explainLaunchFailure;
+    while (handler && this.#pendingLaunchEvents.length > 0) {
+      const event = this.#pendingLaunchEvents.shift();
+      delivered.push(await this.invokeAsync("explain-launch-failure", handler, event));
+    }
+    return delivered;
   }
 
   /** Decides what EventBridge does with each refresh event (lost and duplicated ones happen). */
@@ -141,6 +190,7 @@ export class SandboxLambdaService {
       this.world.clock.advance(0);
       await this.deliverNotifications();
       await this.deliverRefreshEvents();
+      await this.deliverLaunchEvents();
       await this.drainRolloutQueue();
       await this.drainAlertsQueue();
       const now = this.world.clock.now();

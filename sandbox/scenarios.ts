@@ -36,6 +36,13 @@ export const SCENARIOS: Record<string, Scenario> = {
       }
     },
   },
+  "launch-failure": {
+    description:
+      "a grant revoked after a rollout: a month later the group's scale-outs fail with Client.InternalError; explain-launch-failure names the missing grant, recreates it, alerts once, and the next launch succeeds",
+    inject: () => {},
+    standalone: async (config) =>
+      (await import("./launch-failure-scenario.ts")).launchFailureScenario(config),
+  },
   throttling: {
     description:
       "every target-account service throttles its first calls: the SDK's adaptive retry absorbs them",

@@ -72,6 +72,10 @@ export const startSandbox = async (
       (await import("../functions/watch-rollouts.ts")).handler,
     ),
     alerts: asFunction("alerts", (await import("../functions/alerts.ts")).handler),
+    explainLaunchFailure: asFunction(
+      "explain-launch-failure",
+      (await import("../functions/explain-launch-failure.ts")).handler,
+    ),
   };
   const lambda = new SandboxLambdaService(world, handlers, world.queues, options.observer);
   // After a crash (timeout, out of memory) "Lambda resets the execution environment" (Lambda

@@ -236,6 +236,8 @@ export const keyPolicy = (
               "kms:GenerateDataKey*",
               "kms:DescribeKey",
               "kms:CreateGrant",
+              // README "The key owner's part": explain-launch-failure reads the grants too.
+              "kms:ListGrants",
             ],
             Resource: "*",
           },

@@ -173,6 +173,14 @@ export const requestsFor = (world: SandboxWorld, call: CallContext): OperationRe
       );
     }
 
+    // The Service Authorization Reference gives kms:ListGrants the key resource type.
+    case "kms:ListGrants": {
+      const keyId = String(input.KeyId ?? "");
+      const keyArn = keyId.startsWith("arn:")
+        ? keyId
+        : `arn:aws:kms:${region}:${accountId}:key/${keyId}`;
+      return one("kms:ListGrants", keyArn, { "kms:CallerAccount": accountId });
+    }
     case "kms:DescribeKey":
     case "kms:CreateGrant": {
       const keyId = String(input.KeyId ?? "");

@@ -60,6 +60,21 @@ export interface SandboxRefresh {
 
 export type RefreshListener = (refresh: SandboxRefresh) => void;
 
+/** A scaling activity (API reference, Activity): what DescribeScalingActivities lists. */
+export interface SandboxActivity {
+  readonly id: string;
+  readonly group: SandboxGroup;
+  readonly description: string;
+  readonly cause: string;
+  readonly startTime: number;
+  readonly endTime: number;
+  readonly statusCode: "Successful" | "Failed";
+  readonly statusMessage?: string;
+}
+
+/** Told of every failed launch: what Auto Scaling sends as "EC2 Instance Launch Unsuccessful". */
+export type LaunchFailureListener = (activity: SandboxActivity) => void;
+
 const ACTIVE: ReadonlySet<RefreshStatus> = new Set([
   "Pending",
   "InProgress",
@@ -86,6 +101,8 @@ export class AutoScalingModel {
   readonly updates: Array<{ group: string; accountId: string; region: string; input: unknown }> =
     [];
   readonly #listeners: RefreshListener[] = [];
+  readonly activities: SandboxActivity[] = [];
+  readonly #launchFailureListeners: LaunchFailureListener[] = [];
 
   constructor(
     private readonly clock: SimClock,
@@ -101,6 +118,75 @@ export class AutoScalingModel {
 
   onRefreshChange(listener: RefreshListener): void {
     this.#listeners.push(listener);
+  }
+
+  onLaunchFailure(listener: LaunchFailureListener): void {
+    this.#launchFailureListeners.push(listener);
+  }
+
+  /** Records a launch attempt as Auto Scaling does: an activity, and the event if it failed. */
+  #recordLaunch(group: SandboxGroup, cause: string, failure: string | undefined): SandboxActivity {
+    const at = this.clock.now();
+    const id = createHash("sha256")
+      .update(`${group.accountId}|${group.name}|${this.activities.length}|${at}`)
+      .digest("hex")
+      .replace(/^(.{8})(.{4})(.{4})(.{4})(.{12}).*/, "$1-$2-$3-$4-$5");
+    // Activity descriptions as the console and DescribeScalingActivities show them.
+    const activity: SandboxActivity = failure
+      ? {
+          id,
+          group,
+          description: "Launching a new EC2 instance.  Status Reason: " + failure,
+          cause,
+          startTime: at,
+          endTime: at,
+          statusCode: "Failed",
+          statusMessage: failure,
+        }
+      : {
+          id,
+          group,
+          description: `Launching a new EC2 instance: i-${id.replace(/-/g, "").slice(0, 17)}`,
+          cause,
+          startTime: at,
+          endTime: at,
+          statusCode: "Successful",
+        };
+    this.activities.push(activity);
+    if (failure) for (const listener of this.#launchFailureListeners) listener(activity);
+    return activity;
+  }
+
+  /** The AMI the group's own launch template version launches now. */
+  #currentImageOf(group: SandboxGroup): string {
+    const spec =
+      group.launchTemplate ??
+      group.mixedInstancesPolicy?.LaunchTemplate.LaunchTemplateSpecification;
+    const template = spec
+      ? this.ec2.findTemplate(group, spec as Record<string, unknown>)
+      : undefined;
+    const version = template
+      ? this.ec2.resolveVersion(template, spec?.Version ?? "$Default")
+      : undefined;
+    return String(version?.data.ImageId ?? "");
+  }
+
+  /**
+   * A scale-out (a policy, a schedule, a replaced instance): one launch from the group's current
+   * launch template version, which fails like a refresh's when the AMI's key is unusable.
+   */
+  scaleOut(group: SandboxGroup): SandboxActivity {
+    const failure = this.launchFailure(group, this.#currentImageOf(group))?.replace(
+      /^Instance failed to launch: /,
+      "",
+    );
+    const activity = this.#recordLaunch(
+      group,
+      `At ${this.clock.iso()} an instance was started in response to a difference between desired and actual capacity, increasing the capacity from ${group.desiredCapacity} to ${group.desiredCapacity + 1}.`,
+      failure,
+    );
+    if (!failure) group.desiredCapacity += 1;
+    return activity;
   }
 
   refreshesOf(group: SandboxGroup): SandboxRefresh[] {
@@ -154,6 +240,11 @@ export class AutoScalingModel {
       template && spec?.Version ? this.ec2.resolveVersion(template, spec.Version) : undefined;
     const imageId = String(version?.data.ImageId ?? "");
     const failure = this.launchFailure(refresh.group, imageId);
+    this.#recordLaunch(
+      refresh.group,
+      `At ${this.clock.iso()} an instance was launched in response to an instance refresh.`,
+      failure?.replace(/^Instance failed to launch: /, ""),
+    );
     if (failure) {
       if (refresh.preferences.AutoRollback) {
         this.#set(
@@ -211,6 +302,36 @@ export class AutoScalingModel {
   }
 
   readonly operations = {
+    // API reference, DescribeScalingActivities: newest first, MaxRecords 1-100 (default 100),
+    // NextToken; an unknown group answers an empty list.
+    DescribeScalingActivities: (call: CallContext) => {
+      const name = call.input.AutoScalingGroupName as string | undefined;
+      const matching = this.activities
+        .filter(
+          (activity) =>
+            activity.group.accountId === call.accountId &&
+            activity.group.region === call.region &&
+            (name === undefined || activity.group.name === name),
+        )
+        .sort((a, b) => b.startTime - a.startTime);
+      const pageSize = Number(call.input.MaxRecords ?? 100);
+      const start = call.input.NextToken ? Number(call.input.NextToken) : 0;
+      return {
+        Activities: matching.slice(start, start + pageSize).map((activity) => ({
+          ActivityId: activity.id,
+          AutoScalingGroupName: activity.group.name,
+          Description: activity.description,
+          Cause: activity.cause,
+          StartTime: new Date(activity.startTime),
+          EndTime: new Date(activity.endTime),
+          StatusCode: activity.statusCode,
+          ...(activity.statusMessage ? { StatusMessage: activity.statusMessage } : {}),
+          Progress: 100,
+        })),
+        ...(start + pageSize < matching.length ? { NextToken: String(start + pageSize) } : {}),
+      };
+    },
+
     DescribeAutoScalingGroups: (call: CallContext) => {
       const names = call.input.AutoScalingGroupNames as string[] | undefined;
       const filters =

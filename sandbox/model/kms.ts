@@ -9,7 +9,7 @@ export interface SandboxKey {
   readonly region: string;
   readonly manager: "CUSTOMER" | "AWS";
   state: "Enabled" | "Disabled" | "PendingDeletion";
-  /** Accounts the key policy allows kms:CreateGrant and kms:DescribeKey (besides the owner). */
+  /** Accounts the key policy allows kms:CreateGrant, kms:DescribeKey and kms:ListGrants (besides the owner). */
   readonly allowedAccounts: Set<string>;
 }
 
@@ -80,6 +80,17 @@ export class KmsModel {
     );
   }
 
+  /** Someone revokes grants (RevokeGrant in the key's account): the scenario's "a month later". */
+  revokeGrants(keyArn: string, grantee: string): number {
+    const before = this.grants.length;
+    for (let index = this.grants.length - 1; index >= 0; index -= 1) {
+      const grant = this.grants[index];
+      if (grant?.keyArn === keyArn && grant.granteePrincipal === grantee)
+        this.grants.splice(index, 1);
+    }
+    return before - this.grants.length;
+  }
+
   grantsOn(keyArn: string): SandboxGrant[] {
     return this.grants.filter((grant) => grant.keyArn === keyArn);
   }
@@ -118,6 +129,37 @@ export class KmsModel {
           KeyState: key.state,
           Enabled: key.state === "Enabled",
         },
+      };
+    },
+    // KMS API reference, ListGrants: filter by GranteePrincipal (and GrantId), pages of Limit
+    // (1-100, default 50) with NextMarker/Truncated; cross-account with the key ARN, allowed by
+    // the key policy ("kms:ListGrants (key policy)"). Listed at once: ListGrants is eventually
+    // consistent in AWS, but how long it lags is not documented.
+    ListGrants: (call: CallContext) => {
+      const key = this.#key(call, "kms:ListGrants");
+      const grantee = call.input.GranteePrincipal ? String(call.input.GranteePrincipal) : undefined;
+      const grantId = call.input.GrantId ? String(call.input.GrantId) : undefined;
+      const all = this.grantsOn(key.arn).filter(
+        (grant) =>
+          (grantee === undefined || grant.granteePrincipal === grantee) &&
+          (grantId === undefined || grant.grantId === grantId),
+      );
+      const limit = Number(call.input.Limit ?? 50);
+      const start = Number(call.input.Marker ?? 0);
+      const page = all.slice(start, start + limit);
+      const truncated = start + limit < all.length;
+      return {
+        Grants: page.map((grant) => ({
+          KeyId: grant.keyArn,
+          GrantId: grant.grantId,
+          ...(grant.name ? { Name: grant.name } : {}),
+          CreationDate: new Date(grant.createdAt),
+          GranteePrincipal: grant.granteePrincipal,
+          IssuingAccount: `arn:aws:iam::${grant.createdBy}:root`,
+          Operations: [...grant.operations],
+        })),
+        Truncated: truncated,
+        ...(truncated ? { NextMarker: String(start + limit) } : {}),
       };
     },
     CreateGrant: (call: CallContext) => {

@@ -1,0 +1,158 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { parseConfig } from "../../lib/config/load.ts";
+import { grantName } from "../../lib/kms/grants.ts";
+import type { SandboxGroup } from "../../sandbox/model/auto-scaling.ts";
+import { slrArn } from "../../sandbox/model/iam.ts";
+import { type SandboxSession, startSandbox } from "../../sandbox/session.ts";
+
+process.env.POWERTOOLS_LOG_LEVEL = process.env.DEBUG_LOG_LEVEL ?? "SILENT";
+process.env.POWERTOOLS_METRICS_DISABLED = "true";
+
+const PROD = "222222222222";
+const BUILD = "999999999999";
+const PIPELINE = `arn:aws:imagebuilder:eu-west-1:${BUILD}:image-pipeline/base-al2023`;
+
+const CONFIG = `
+accounts:
+  prod: { id: "${PROD}", externalId: ext-prod-01, regions: [eu-west-1] }
+pipelines:
+  - name: base-al2023
+    arn: ${PIPELINE}
+    notificationTopicArn: arn:aws:sns:eu-west-1:${BUILD}:imagebuilder-notifications
+    rollout:
+      waves:
+        - { name: prod, accounts: [prod] }
+      autoScalingGroups: { tags: { "ami-orchestrator:pipeline": base-al2023 } }
+      instanceRefresh: { minHealthyPercentage: 90, instanceWarmup: 60 }
+      grantPropagationSeconds: 120
+`;
+
+type Alert = { kind: string; cause: string; group: string; action: string; activityId: string };
+
+/** Failed launches after a rollout, in the sandbox: the Client.InternalError chain, healed. */
+describe("failed launches: explained, deduplicated, and a lost grant healed (sandbox)", () => {
+  let session: SandboxSession;
+  let configDir: string | undefined;
+  let app: SandboxGroup;
+  let keyArn: string;
+
+  before(async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ami-orchestrator-"));
+    configDir = dir;
+    writeFileSync(join(dir, "orchestrator.yml"), CONFIG);
+    process.env.ORCHESTRATOR_CONFIG = join(dir, "orchestrator.yml");
+    session = await startSandbox(parseConfig(CONFIG, "launch-failure.yml"), {
+      start: "2026-11-23T01:59:00Z",
+    });
+    const { world, lambda, handlers } = session;
+    await handlers.startPipelines(
+      { pipeline: "base-al2023", scheduledTime: "2026-11-23T02:00:00Z" },
+      (await import("../../sandbox/lambda.ts")).fakeContext("start-pipelines"),
+    );
+    world.clock.advance(45 * 60_000);
+    await lambda.run(world.clock.now() + 3 * 3600_000);
+    const found = world.autoScaling.groups.get(`${PROD}|eu-west-1|base-al2023-app`);
+    assert.ok(found, "the sandbox group");
+    app = found;
+    const [grant] = [...world.kms.keys.keys()].flatMap((key) => world.kms.grantsOn(key));
+    assert.ok(grant, "the rollout created a grant");
+    keyArn = grant.keyArn;
+  });
+  after(async () => {
+    await session?.close();
+    if (configDir) rmSync(configDir, { recursive: true, force: true });
+  });
+
+  const launchAlerts = () =>
+    session.world.queues.alerts.messages
+      .map((message) => JSON.parse(message.body) as Alert)
+      .filter((alert) => alert.kind === "launch-failed");
+  const grantsFor = (grantee: string) =>
+    session.world.kms.grantsOn(keyArn).filter((grant) => grant.granteePrincipal === grantee);
+
+  it("a grant revoked after the rollout: 40 failed scale-outs, one diagnosis alert, one grant recreated, then launches succeed", async () => {
+    const { world, lambda } = session;
+    const slr = app.serviceLinkedRoleArn;
+    assert.equal(world.kms.revokeGrants(keyArn, slr), 1);
+    world.clock.advance(30 * 24 * 3600_000);
+
+    for (let n = 0; n < 40; n += 1) {
+      const activity = world.autoScaling.scaleOut(app);
+      assert.equal(activity.statusCode, "Failed");
+      assert.equal(activity.statusMessage, "Client.InternalError: Client error on launch");
+    }
+    const before = world.queues.alerts.messages.length;
+    const deliveries = await lambda.deliverLaunchEvents();
+    assert.equal(deliveries.length, 40);
+    assert.deepEqual(
+      deliveries.filter((delivery) => delivery.error).map((delivery) => delivery.error?.message),
+      [],
+    );
+    const alerts = session.world.queues.alerts.messages
+      .slice(before)
+      .map((message) => JSON.parse(message.body) as Alert);
+    assert.equal(alerts.length, 1);
+    assert.equal(alerts[0]?.cause, "missing-grant");
+    assert.equal(alerts[0]?.group, "base-al2023-app");
+    assert.match(alerts[0]?.action ?? "", /^created grant /);
+    // Healed exactly as a rollout grants: one grant, same name, from the target account.
+    const healed = grantsFor(slr);
+    assert.equal(healed.length, 1);
+    assert.equal(healed[0]?.name, grantName(keyArn, slr));
+    assert.equal(healed[0]?.createdBy, PROD);
+
+    world.clock.advance(10 * 60_000);
+    assert.equal(world.autoScaling.scaleOut(app).statusCode, "Successful");
+  });
+
+  it("a recurrence after a successful launch raises a new alert, and healing again adds no grant", async () => {
+    const { world, lambda } = session;
+    const slr = app.serviceLinkedRoleArn;
+    world.kms.revokeGrants(keyArn, slr);
+    world.clock.advance(60_000);
+    const before = launchAlerts().length;
+    world.autoScaling.scaleOut(app);
+    world.autoScaling.scaleOut(app);
+    await lambda.deliverLaunchEvents();
+    assert.equal(launchAlerts().length, before + 1);
+    assert.equal(grantsFor(slr).length, 1);
+  });
+
+  it("a group outside the config is diagnosed, never healed", async () => {
+    const { world, lambda } = session;
+    const template = [...world.ec2.templates.values()].find(
+      (candidate) => candidate.accountId === PROD && candidate.name === "base-al2023-app-lt",
+    );
+    assert.ok(template);
+    const other = world.autoScaling.addGroup({
+      name: "team-b-app",
+      accountId: PROD,
+      region: "eu-west-1",
+      tags: { team: "b" },
+      serviceLinkedRoleArn: slrArn(PROD, "teamb"),
+      desiredCapacity: 1,
+      launchTemplate: { LaunchTemplateId: template.id, Version: "$Latest" },
+    });
+    world.clock.advance(60_000);
+    const mutating = world.mutatingCalls().length;
+    assert.equal(world.autoScaling.scaleOut(other).statusCode, "Failed");
+    await lambda.deliverLaunchEvents();
+    const alert = launchAlerts().at(-1);
+    assert.equal(alert?.group, "team-b-app");
+    assert.equal(alert?.cause, "missing-grant");
+    assert.match(alert?.action ?? "", /^not healed: the group is not selected/);
+    assert.equal(grantsFor(slrArn(PROD, "teamb")).length, 0);
+    // Nothing changed in the target account: the only write is the alert on our own queue.
+    assert.deepEqual(
+      world
+        .mutatingCalls()
+        .slice(mutating)
+        .map((call) => `${call.service}:${call.operation}`),
+      ["sqs:SendMessage"],
+    );
+  });
+});

@@ -155,4 +155,26 @@ describe("failed launches: explained, deduplicated, and a lost grant healed (san
       ["sqs:SendMessage"],
     );
   });
+
+  it("a disabled key is named as the broken link, and nothing is healed (a grant would not help)", async () => {
+    const { world, lambda } = session;
+    const key = world.kms.keys.get(keyArn);
+    assert.ok(key);
+    key.state = "Disabled";
+    try {
+      world.clock.advance(7 * 3600_000);
+      const grants = world.kms.grantsOn(keyArn).length;
+      assert.equal(world.autoScaling.scaleOut(app).statusCode, "Failed");
+      const [delivery] = await lambda.deliverLaunchEvents();
+      assert.equal(delivery?.error, undefined);
+      const alert = launchAlerts().at(-1) as Alert & { explanation: string };
+      assert.equal(alert.group, "base-al2023-app");
+      assert.equal(alert.cause, "key-disabled");
+      assert.match(alert.explanation, /is disabled/);
+      assert.equal(alert.action, "nothing: diagnosis only");
+      assert.equal(world.kms.grantsOn(keyArn).length, grants);
+    } finally {
+      key.state = "Enabled";
+    }
+  });
 });

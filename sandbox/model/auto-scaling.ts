@@ -175,8 +175,17 @@ export class AutoScalingModel {
    * A scale-out (a policy, a schedule, a replaced instance): one launch from the group's current
    * launch template version, which fails like a refresh's when the AMI's key is unusable.
    */
+  /**
+   * EC2 errors a launch meets that the model does not derive (capacity, quotas, a deleted
+   * instance profile): injected per group, as the message Auto Scaling records in StatusMessage
+   * ("<EC2 message>. Launching EC2 instance failed.", EC2 Auto Scaling user guide, "Troubleshoot
+   * instance launch failures"). Consumed one per launch.
+   */
+  readonly injectedLaunchErrors = new Map<SandboxGroup, string[]>();
+
   scaleOut(group: SandboxGroup): SandboxActivity {
-    const failure = this.launchFailure(group, this.#currentImageOf(group))?.replace(
+    const injected = this.injectedLaunchErrors.get(group)?.shift();
+    const failure = (injected ?? this.launchFailure(group, this.#currentImageOf(group)))?.replace(
       /^Instance failed to launch: /,
       "",
     );

@@ -177,4 +177,56 @@ describe("failed launches: explained, deduplicated, and a lost grant healed (san
       key.state = "Enabled";
     }
   });
+
+  for (const [cause, message] of [
+    [
+      "insufficient-capacity",
+      "We currently do not have sufficient m7g.large capacity in the Availability Zone you requested (eu-west-1a). Launching EC2 instance failed.",
+    ],
+    [
+      "instance-quota",
+      "You have requested more vCPU capacity than your current vCPU limit of 32 allows for the instance bucket that the specified instance type belongs to. Launching EC2 instance failed.",
+    ],
+    [
+      "instance-profile",
+      "Value (base-al2023-app-instance) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name. Launching EC2 instance failed.",
+    ],
+    [
+      "invalid-launch-template",
+      "The specified launch template, with template ID lt-0123456789abcdef0, does not exist. Launching EC2 instance failed.",
+    ],
+    [
+      "ami-unavailable",
+      "The image id '[ami-0123456789abcdef0]' does not exist. Launching EC2 instance failed.",
+    ],
+    ["unknown", "Something EC2 has never said before. Launching EC2 instance failed."],
+  ] as const) {
+    it(`${cause}: recognised from the launch's message, explained with its fix, nothing changed`, async () => {
+      const { world, lambda } = session;
+      world.clock.advance(7 * 3600_000);
+      world.autoScaling.injectedLaunchErrors.set(app, [message]);
+      const mutating = world.mutatingCalls().length;
+      assert.equal(world.autoScaling.scaleOut(app).statusCode, "Failed");
+      const [delivery] = await lambda.deliverLaunchEvents();
+      assert.equal(delivery?.error, undefined);
+      const alert = launchAlerts().at(-1) as Alert & {
+        explanation: string;
+        statusMessage: string;
+        fix?: string;
+      };
+      assert.equal(alert.cause, cause);
+      assert.equal(alert.statusMessage, message);
+      if (cause === "unknown") {
+        assert.equal(alert.explanation, message);
+        assert.equal(alert.fix, undefined);
+      } else assert.ok(alert.fix);
+      assert.deepEqual(
+        world
+          .mutatingCalls()
+          .slice(mutating)
+          .map((call) => `${call.service}:${call.operation}`),
+        ["sqs:SendMessage"],
+      );
+    });
+  }
 });

@@ -152,7 +152,11 @@ const instanceRefresh = z
 
 const autoScalingGroups = z
   .strictObject({
-    tags: z.record(z.string().min(1), z.string()).optional(),
+    // An empty tag set would select every group of every target account.
+    tags: z
+      .record(z.string().min(1), z.string())
+      .refine((tags) => Object.keys(tags).length > 0, "name at least one tag")
+      .optional(),
     names: z.array(z.string().min(1)).min(1).optional(),
   })
   .refine(

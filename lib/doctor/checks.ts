@@ -287,8 +287,15 @@ const checkTarget = async (
             DryRun: true,
           }),
         );
-        // Not expected with DryRun: AWS answers DryRunOperationException when it would succeed.
-        checks.push(pass(check, "CreateGrant accepted"));
+        // With DryRun, AWS answers DryRunOperationException when it would succeed: a plain
+        // success means the flag was not honoured and a grant may exist now. Said loudly.
+        checks.push(
+          fail(
+            check,
+            "CreateGrant answered without DryRunOperationException: a grant may have been created",
+            `check the grants on ${keyArn} (aws kms list-grants --key-id ${keyArn})`,
+          ),
+        );
       } catch (error) {
         if (nameOf(error) === "DryRunOperationException")
           checks.push(pass(check, "CreateGrant would succeed (DryRun)"));

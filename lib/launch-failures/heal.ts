@@ -35,7 +35,9 @@ export const pipelineSelecting = (
     if (!inWave) return false;
     const selector = rollout.autoScalingGroups;
     if (selector.names) return selector.names.includes(group.name);
-    return Object.entries(selector.tags ?? {}).every(([key, value]) => group.tags[key] === value);
+    const tags = Object.entries(selector.tags ?? {});
+    // No selector never means "every group" (the config refuses it; this holds regardless).
+    return tags.length > 0 && tags.every(([key, value]) => group.tags[key] === value);
   });
 
 export type HealDecision =

@@ -212,6 +212,16 @@ describe("config loading", () => {
     assert.match(delayOnly.message, /needs checkpointPercentages/);
   });
 
+  it("rejects an empty tag selector, which would select every group of every target", () => {
+    const problem = onlyProblem(
+      configYaml(`    rollout:
+      waves: [{ name: one, accounts: [dev] }]
+      autoScalingGroups: { tags: {} }`),
+    );
+    assert.equal(problem.path, "pipelines[1].rollout.autoScalingGroups.tags");
+    assert.match(problem.message, /at least one tag/);
+  });
+
   it("rejects a duplicate pipeline name, pointing at the second one", () => {
     const problem = onlyProblem(
       configYaml(`  - name: base

@@ -82,92 +82,75 @@ export const installSandbox = (world: SandboxWorld): InstalledSandbox => {
 
   const wired = new WeakSet<object>();
   const patched: Array<{ prototype: { send?: Send } }> = [];
-  for (const { service, client } of SDK_CLIENTS) {
-    const prototype = client.prototype as unknown as { send: Send };
+  type Client = { middlewareStack: { add: (...args: unknown[]) => void } };
+  type Middleware = (
+    next: (request: FinalizeHandlerArguments<object>) => Promise<unknown>,
+    context: HandlerExecutionContext,
+  ) => (request: FinalizeHandlerArguments<object>) => Promise<unknown>;
+  /**
+   * Adds `middleware` (where the HTTP request would be sent) to every client of this class, once
+   * per middleware stack: a document client shares its DynamoDB client's stack.
+   */
+  const intercept = (clientClass: unknown, middleware: (client: Client) => Middleware) => {
+    const prototype = (clientClass as { prototype: { send: Send } }).prototype;
     const originalSend = prototype.send;
     Object.defineProperty(prototype, "send", {
       configurable: true,
       writable: true,
-      value: function send(
-        this: {
-          middlewareStack: { add: (...args: unknown[]) => void };
-        },
-        ...args: unknown[]
-      ) {
-        if (!wired.has(this)) {
-          wired.add(this);
-          this.middlewareStack.add(
-            (_next: unknown, context: HandlerExecutionContext) =>
-              async (request: FinalizeHandlerArguments<object>) => {
-                const blocked = beforeStep();
-                if (blocked) return blocked;
-                const identity = await identityOf(this, world);
-                const operation = String(
-                  (context as { commandName?: string }).commandName ?? "",
-                ).replace(/Command$/, "");
-                const output = await world.call({
-                  service,
-                  operation,
-                  input: request.input as Record<string, unknown>,
-                  ...identity,
-                });
-                const died = afterStep();
-                if (died) return died;
-                return {
-                  response: { statusCode: 200, headers: {} },
-                  output: {
-                    ...(output as object),
-                    $metadata: { httpStatusCode: 200, requestId: "sandbox", attempts: 1 },
-                  },
-                };
-              },
-            { step: "deserialize", priority: "high", name: "sandboxWorld" },
-          );
+      value: function send(this: Client, ...args: unknown[]) {
+        if (!wired.has(this.middlewareStack)) {
+          wired.add(this.middlewareStack);
+          this.middlewareStack.add(middleware(this), {
+            step: "deserialize",
+            priority: "high",
+            name: "sandbox",
+          });
         }
         return originalSend.apply(this, args);
       },
     });
     patched.push({ prototype });
+  };
+  const operationOf = (context: HandlerExecutionContext) =>
+    String((context as { commandName?: string }).commandName ?? "").replace(/Command$/, "");
+
+  for (const { service, client } of SDK_CLIENTS) {
+    intercept(client, (self) => (_next, context) => async (request) => {
+      const blocked = beforeStep();
+      if (blocked) return blocked;
+      const output = await world.call({
+        service,
+        operation: operationOf(context),
+        input: request.input as Record<string, unknown>,
+        ...(await identityOf(self, world)),
+      });
+      const died = afterStep();
+      if (died) return died;
+      return {
+        response: { statusCode: 200, headers: {} },
+        output: {
+          ...(output as object),
+          $metadata: { httpStatusCode: 200, requestId: "sandbox", attempts: 1 },
+        },
+      };
+    });
   }
 
   // DynamoDB is a real local server (dynalite): its calls go through unchanged once IAM allowed
-  // them, and are counted as steps of the invocation that makes them (crash tests). The document
-  // client shares its DynamoDB client's middleware stack: wired once per stack.
+  // them, and are counted as steps of the invocation that makes them (crash tests).
   for (const client of [dynamodb.DynamoDBClient, DynamoDBDocumentClient]) {
-    const prototype = client.prototype as unknown as { send: Send };
-    const originalSend = prototype.send;
-    Object.defineProperty(prototype, "send", {
-      configurable: true,
-      writable: true,
-      value: function send(
-        this: { middlewareStack: { add: (...args: unknown[]) => void } },
-        ...args: unknown[]
-      ) {
-        if (!wired.has(this.middlewareStack)) {
-          wired.add(this.middlewareStack);
-          this.middlewareStack.add(
-            (next: (request: unknown) => Promise<unknown>, context: HandlerExecutionContext) =>
-              async (request: FinalizeHandlerArguments<object>) => {
-                const blocked = beforeStep();
-                if (blocked) return blocked;
-                await world.authorizer?.authorize({
-                  service: "dynamodb",
-                  operation: String(
-                    (context as { commandName?: string }).commandName ?? "",
-                  ).replace(/Command$/, ""),
-                  input: request.input as Record<string, unknown>,
-                  ...(await identityOf(this, world)),
-                });
-                const output = await next(request);
-                return afterStep() ?? output;
-              },
-            { step: "deserialize", priority: "high", name: "sandboxSteps" },
-          );
-        }
-        return originalSend.apply(this, args);
-      },
+    intercept(client, (self) => (next, context) => async (request) => {
+      const blocked = beforeStep();
+      if (blocked) return blocked;
+      await world.authorizer?.authorize({
+        service: "dynamodb",
+        operation: operationOf(context),
+        input: request.input as Record<string, unknown>,
+        ...(await identityOf(self, world)),
+      });
+      const output = await next(request);
+      return afterStep() ?? output;
     });
-    patched.push({ prototype });
   }
 
   return {

@@ -46,8 +46,20 @@ export const desiredConfiguration = (
   group: DiscoveredGroup,
   launchTemplateId: string,
   versionNumber: number,
+): DesiredConfiguration => configurationWithVersion(group, launchTemplateId, String(versionNumber));
+
+/**
+ * The group's launch configuration with its template at `version` (a number, `$Latest` or
+ * `$Default`): the top-level template, or the whole mixed instances policy with the template and
+ * the overrides that name the same template. What a refresh's DesiredConfiguration and
+ * UpdateAutoScalingGroup both take.
+ */
+export const configurationWithVersion = (
+  group: DiscoveredGroup,
+  launchTemplateId: string,
+  version: string,
 ): DesiredConfiguration => {
-  const pinned = { LaunchTemplateId: launchTemplateId, Version: String(versionNumber) };
+  const pinned = { LaunchTemplateId: launchTemplateId, Version: version };
   const policy = group.mixedInstancesPolicy && policyToSendBack(group.mixedInstancesPolicy);
   if (!policy) return { LaunchTemplate: pinned };
   const sameTemplate = (spec?: {
@@ -157,12 +169,18 @@ const ACTIVE_STATUSES: ReadonlySet<string> = new Set(["Pending", "InProgress", "
 export const hasActiveRefresh = async (
   client: AutoScalingClient,
   groupName: string,
-): Promise<boolean> => {
-  const { InstanceRefreshes: refreshes = [] } = await client.send(
-    new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: groupName, MaxRecords: 5 }),
+): Promise<boolean> =>
+  (await recentRefreshes(client, groupName)).some((refresh) =>
+    ACTIVE_STATUSES.has(refresh.Status ?? ""),
   );
-  return refreshes.some((refresh) => ACTIVE_STATUSES.has(refresh.Status ?? ""));
-};
+
+/** The group's latest few refreshes, newest first: where ours would be after a crash. */
+const recentRefreshes = async (client: AutoScalingClient, groupName: string) =>
+  (
+    await client.send(
+      new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: groupName, MaxRecords: 5 }),
+    )
+  ).InstanceRefreshes ?? [];
 
 /**
  * The policy as UpdateAutoScalingGroup and StartInstanceRefresh accept it back: Describe may
@@ -195,11 +213,8 @@ const refreshWithVersion = async (
   statuses?: ReadonlySet<string>,
   excludedId?: string,
 ): Promise<string | undefined> => {
-  const { InstanceRefreshes: refreshes = [] } = await client.send(
-    new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: groupName, MaxRecords: 5 }),
-  );
   const version = String(target.versionNumber);
-  return refreshes.find((refresh) => {
+  return (await recentRefreshes(client, groupName)).find((refresh) => {
     if (statuses && !statuses.has(refresh.Status ?? "")) return false;
     if (excludedId && refresh.InstanceRefreshId === excludedId) return false;
     const spec =

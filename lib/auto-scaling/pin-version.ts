@@ -1,10 +1,9 @@
 import {
   type AutoScalingClient,
-  type LaunchTemplateSpecification,
   UpdateAutoScalingGroupCommand,
 } from "@aws-sdk/client-auto-scaling";
 import type { DiscoveredGroup } from "./groups.ts";
-import { policyToSendBack } from "./instance-refresh.ts";
+import { configurationWithVersion } from "./instance-refresh.ts";
 
 /** `$Latest` and `$Default`: references that follow the template instead of naming a version. */
 export const isFloatingVersion = (version: string | undefined): version is "$Latest" | "$Default" =>
@@ -27,38 +26,10 @@ export const pointGroupAtVersion = async (
   launchTemplateId: string,
   version: string,
 ): Promise<void> => {
-  const spec: LaunchTemplateSpecification = {
-    LaunchTemplateId: launchTemplateId,
-    Version: version,
-  };
-  const policy = group.mixedInstancesPolicy && policyToSendBack(group.mixedInstancesPolicy);
-  const matches = (other?: LaunchTemplateSpecification) =>
-    other?.LaunchTemplateId === launchTemplateId ||
-    (other?.LaunchTemplateName !== undefined &&
-      other.LaunchTemplateName === group.launchTemplate?.launchTemplateName);
   await client.send(
     new UpdateAutoScalingGroupCommand({
       AutoScalingGroupName: group.name,
-      ...(policy
-        ? {
-            MixedInstancesPolicy: {
-              ...policy,
-              LaunchTemplate: {
-                ...policy.LaunchTemplate,
-                LaunchTemplateSpecification: spec,
-                ...(policy.LaunchTemplate?.Overrides
-                  ? {
-                      Overrides: policy.LaunchTemplate.Overrides.map((override) =>
-                        matches(override.LaunchTemplateSpecification)
-                          ? { ...override, LaunchTemplateSpecification: spec }
-                          : override,
-                      ),
-                    }
-                  : {}),
-              },
-            },
-          }
-        : { LaunchTemplate: spec }),
+      ...configurationWithVersion(group, launchTemplateId, version),
     }),
   );
 };

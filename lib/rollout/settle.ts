@@ -1,16 +1,16 @@
 import type { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
-import { DescribeLaunchTemplateVersionsCommand, type EC2Client } from "@aws-sdk/client-ec2";
-import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import type { EC2Client } from "@aws-sdk/client-ec2";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { discoverGroups } from "../auto-scaling/groups.ts";
 import { pointGroupAtVersion } from "../auto-scaling/pin-version.ts";
 import type { AccountConfig, OrchestratorConfig } from "../config/schema.ts";
 import { errorMessage } from "../errors.ts";
-import { setDefaultVersion } from "../launch-templates/versions.ts";
-import { type GroupRecord, groupKey, type RolloutState } from "./store.ts";
+import { resolveTemplateVersion, setDefaultVersion } from "../launch-templates/versions.ts";
+import { type GroupRecord, markGroupSettled, type RolloutState } from "./store.ts";
 
 export interface SettleDeps {
   readonly config: OrchestratorConfig;
-  readonly db: import("@aws-sdk/lib-dynamodb").DynamoDBDocumentClient;
+  readonly db: DynamoDBDocumentClient;
   readonly table: string;
   readonly clock: { now(): number };
   readonly autoScaling: (account: AccountConfig, region: string) => AutoScalingClient;
@@ -67,15 +67,13 @@ export const settleEndedGroups = async (
         outcomes.push(`default version ${runs}`);
       }
       if (group.follows) {
-        const { LaunchTemplateVersions: [resolved] = [] } = await ec2.send(
-          new DescribeLaunchTemplateVersionsCommand({
-            LaunchTemplateId: launchTemplateId,
-            Versions: [group.follows],
-          }),
-        );
+        const resolved = await resolveTemplateVersion(ec2, {
+          launchTemplateId,
+          version: group.follows,
+        });
         const client = deps.autoScaling(account, group.region);
         const [current] =
-          resolved?.VersionNumber === runs
+          resolved.versionNumber === runs
             ? (await discoverGroups(client, { names: [group.group] })).groups
             : [];
         if (current) {
@@ -83,7 +81,7 @@ export const settleEndedGroups = async (
           outcomes.push(`follows ${group.follows} again`);
         } else {
           outcomes.push(
-            `stays pinned to version ${runs}: ${group.follows} is version ${resolved?.VersionNumber ?? "?"}`,
+            `stays pinned to version ${runs}: ${group.follows} is version ${resolved.versionNumber}`,
           );
         }
       }
@@ -93,15 +91,7 @@ export const settleEndedGroups = async (
       continue;
     }
     const outcome = outcomes.join("; ") || "done";
-    await deps.db.send(
-      new UpdateCommand({
-        TableName: deps.table,
-        Key: groupKey(group.rolloutId, group, group.group),
-        UpdateExpression: "SET settled = :settled",
-        ConditionExpression: "attribute_exists(pk)",
-        ExpressionAttributeValues: { ":settled": outcome },
-      }),
-    );
+    await markGroupSettled(deps.db, deps.table, group.rolloutId, group, outcome);
     settled.push(`${group.group}: ${outcome}`);
   }
   return settled;

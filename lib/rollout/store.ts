@@ -700,6 +700,25 @@ export const resetGroupForRetry = async (
   );
 };
 
+/** Records what was done once the group's refresh ended (lib/rollout/settle.ts). */
+export const markGroupSettled = async (
+  db: DynamoDBDocumentClient,
+  table: string,
+  rolloutId: string,
+  group: Pick<GroupRecord, "group" | "accountId" | "region">,
+  outcome: string,
+): Promise<void> => {
+  await db.send(
+    new UpdateCommand({
+      TableName: table,
+      Key: groupKey(rolloutId, group, group.group),
+      UpdateExpression: "SET settled = :settled",
+      ConditionExpression: "attribute_exists(pk)",
+      ExpressionAttributeValues: { ":settled": outcome },
+    }),
+  );
+};
+
 /** Drops an ended rollout, whose refreshes have all ended, from what the poll visits. */
 export const deactivateRollout = async (
   db: DynamoDBDocumentClient,

@@ -9,7 +9,10 @@ interface Timer {
 /**
  * Simulated time for the sandbox: AWS-side processes (builds, refreshes) are timers on this
  * clock and advance only when a scenario says so, so a 40-minute build takes no real time and
- * every run is the same.
+ * every run is the same. It models no AWS API itself: the durations it schedules are chosen by
+ * the service models, which cite their sources (e.g. KMS grants "usually less than five
+ * minutes" to propagate, KMS developer guide, grants; instance refresh phases, EC2 Auto
+ * Scaling user guide, asg-instance-refresh).
  */
 export class SimClock implements Clock {
   #now: number;

@@ -1,6 +1,10 @@
 /**
  * Errors shaped like the SDK's ServiceExceptions: what our code inspects is `name`, `$fault`,
  * `$metadata.httpStatusCode` and `$retryable`, exactly as with real responses.
+ * Source: smithy-typescript `ServiceException` (packages/smithy-client/src/exceptions.ts) and the
+ * retry classification that reads these fields (packages/service-error-classification/src);
+ * each service's error names and HTTP statuses come from its API model (`error.code`,
+ * `httpStatusCode`, `senderFault` in botocore's service-2.json).
  */
 export interface AwsErrorShape {
   readonly name: string;

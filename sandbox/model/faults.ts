@@ -25,6 +25,11 @@ export interface FaultRule {
   after?: number;
 }
 
+/**
+ * What AWS answers a throttled request: HTTP 400 with a throttling error name, which the SDK
+ * retries with backoff (smithy-typescript service-error-classification THROTTLING_ERROR_CODES:
+ * ThrottlingException, Throttling, RequestLimitExceeded...).
+ */
 export const THROTTLING: AwsErrorShape = {
   name: "ThrottlingException",
   message: "Rate exceeded",
@@ -32,6 +37,11 @@ export const THROTTLING: AwsErrorShape = {
   throttling: true,
 };
 
+/**
+ * A refusal as JSON-protocol services word it (`AccessDeniedException`, HTTP 403: e.g. KMS and
+ * Image Builder API models). Calls the sandbox's IAM refuses are spelled per service instead
+ * (sandbox/iam/).
+ */
 export const accessDenied = (action: string, resource = "*"): AwsErrorShape => ({
   name: "AccessDeniedException",
   message: `User is not authorized to perform: ${action} on resource: ${resource}`,

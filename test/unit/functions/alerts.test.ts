@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Logger } from "@aws-lambda-powertools/logger";
+import type { Logger } from "@aws-lambda-powertools/logger";
 import type { SQSRecord } from "aws-lambda";
 import { makeHandler } from "../../../functions/alerts.ts";
 import { redactingLogger } from "../../../lib/alerts/logger.ts";
 import { InvalidEventError } from "../../../lib/errors.ts";
 import { fakeContext } from "../../../sandbox/lambda.ts";
+import { recordingObservability } from "../../helpers/observability.ts";
 
 const sqsRecord = (messageId: string, body: string, receiveCount = 1): SQSRecord => ({
   messageId,
@@ -39,24 +40,13 @@ const snsEvent = (message: string) => ({
   ],
 });
 
-const setup = (logger = new Logger({ serviceName: "test", logLevel: "SILENT" })) => {
-  const logged: Array<{ level: string; message: string; fields: Record<string, unknown> }> = [];
-  if (logger.getLevelName() === "SILENT") {
-    for (const level of ["debug", "info", "warn", "error"] as const) {
-      logger[level] = ((message: string, fields: Record<string, unknown> = {}) => {
-        logged.push({ level, message, fields });
-      }) as never;
-    }
-  }
-  const counted: string[] = [];
+const setup = (logger?: Logger) => {
+  const { logged, counted, observability } = recordingObservability(logger);
   let depsUsed = false;
-  const handler = makeHandler(
-    () => {
-      depsUsed = true;
-      throw new Error("a rejected event must not reach any dependency");
-    },
-    { logger, metrics: { count: (name) => counted.push(name) } },
-  );
+  const handler = makeHandler(() => {
+    depsUsed = true;
+    throw new Error("a rejected event must not reach any dependency");
+  }, observability);
   return {
     logged,
     counted,

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Logger } from "@aws-lambda-powertools/logger";
 import type { SQSEvent, SQSRecord } from "aws-lambda";
 import { makeHandler } from "../../../functions/roll-out-target.ts";
 import { fakeContext } from "../../../sandbox/lambda.ts";
 import { loadEvent } from "../../helpers/fixtures.ts";
+import { recordingObservability } from "../../helpers/observability.ts";
 
 const [sample] = loadEvent<SQSEvent>("sqs-rollout-batch").Records;
 if (!sample) throw new Error("the sample SQS batch has no record");
@@ -17,22 +17,12 @@ const record = (messageId: string, body: string, receiveCount = 1): SQSRecord =>
 });
 
 const setup = () => {
-  const logger = new Logger({ serviceName: "test", logLevel: "SILENT" });
-  const logged: Array<{ level: string; message: string; fields: Record<string, unknown> }> = [];
-  for (const level of ["debug", "info", "warn", "error"] as const) {
-    logger[level] = ((message: string, fields: Record<string, unknown> = {}) => {
-      logged.push({ level, message, fields });
-    }) as never;
-  }
-  const counted: string[] = [];
+  const { logged, counted, observability } = recordingObservability();
   let depsUsed = false;
-  const handler = makeHandler(
-    () => {
-      depsUsed = true;
-      throw new Error("a poison message must be rejected before any dependency is built");
-    },
-    { logger, metrics: { count: (name) => counted.push(name) } },
-  );
+  const handler = makeHandler(() => {
+    depsUsed = true;
+    throw new Error("a poison message must be rejected before any dependency is built");
+  }, observability);
   return {
     logged,
     counted,

@@ -57,6 +57,8 @@ export interface PipelineReport {
 }
 
 export interface DoctorReport {
+  /** The orchestrator's own side: its schedules, subscriptions, rules and Slack parameter. */
+  readonly orchestrator: readonly DoctorCheck[];
   readonly pipelines: readonly PipelineReport[];
   readonly passed: number;
   readonly failed: number;
@@ -70,6 +72,11 @@ export interface DoctorDeps {
   readonly imageBuilder: (region: string) => ImagebuilderClient;
   /** Targets of one account checked at once; accounts run side by side. */
   readonly perAccountConcurrency?: number;
+  /**
+   * The checks of the orchestrator's own deployment (lib/doctor/orchestrator.ts), run once
+   * whichever pipelines are checked. Absent: not checked.
+   */
+  readonly checkOrchestrator?: () => Promise<readonly DoctorCheck[]>;
 }
 
 const MANAGED_TAG = "ami-orchestrator:managed";
@@ -447,11 +454,23 @@ export const runDoctor = async (
   const pipelines = deps.config.pipelines.filter(
     (pipeline) => pipeline.rollout && (!options.pipeline || pipeline.name === options.pipeline),
   );
-  const reports = await pMap(pipelines, (pipeline) => checkPipeline(pipeline, deps));
-  const all = reports.flatMap((report) => [
-    ...report.checks,
-    ...report.targets.flatMap((target) => target.checks),
+  const [orchestrator, reports] = await Promise.all([
+    deps.checkOrchestrator?.() ?? [],
+    pMap(pipelines, (pipeline) => checkPipeline(pipeline, deps)),
   ]);
+  const all = [
+    ...orchestrator,
+    ...reports.flatMap((report) => [
+      ...report.checks,
+      ...report.targets.flatMap((target) => target.checks),
+    ]),
+  ];
   const failed = all.filter((check) => !check.ok).length;
-  return { pipelines: reports, passed: all.length - failed, failed, ok: failed === 0 };
+  return {
+    orchestrator,
+    pipelines: reports,
+    passed: all.length - failed,
+    failed,
+    ok: failed === 0,
+  };
 };

@@ -22,6 +22,12 @@ const row = (target: TargetReport): string[] =>
     return checks.length === 0 ? "-" : mark(checks.every((check) => check.ok));
   });
 
+/** A check's line, and under a failure the line with its fix. */
+const checkLines = (check: DoctorCheck, indent: string): string[] => [
+  `${indent}${mark(check.ok)} ${check.check}: ${check.detail}`,
+  ...(check.fix ? [`${indent}    fix: ${check.fix}`] : []),
+];
+
 const pad = (text: string, width: number) =>
   text + " ".repeat(Math.max(0, width - [...text].length));
 
@@ -31,14 +37,16 @@ const pad = (text: string, width: number) =>
  */
 export const renderDoctorReport = (report: DoctorReport): string => {
   const lines: string[] = [];
+  if (report.orchestrator.length > 0) {
+    lines.push("orchestrator");
+    for (const check of report.orchestrator) lines.push(...checkLines(check, "  "));
+    lines.push("");
+  }
   for (const pipeline of report.pipelines) {
     lines.push(
       `pipeline ${pipeline.pipeline}${pipeline.imageArn ? `  (image ${pipeline.imageArn})` : ""}`,
     );
-    for (const check of pipeline.checks) {
-      lines.push(`  ${mark(check.ok)} ${check.check}: ${check.detail}`);
-      if (check.fix) lines.push(`      fix: ${check.fix}`);
-    }
+    for (const check of pipeline.checks) lines.push(...checkLines(check, "  "));
     const labels = pipeline.targets.map(
       (target) => `${target.wave} ${target.account}/${target.region}`,
     );
@@ -52,10 +60,7 @@ export const renderDoctorReport = (report: DoctorReport): string => {
     });
     for (const target of pipeline.targets) {
       lines.push(`  ${target.wave} · ${target.account} (${target.accountId}) ${target.region}`);
-      for (const check of target.checks) {
-        lines.push(`    ${mark(check.ok)} ${check.check}: ${check.detail}`);
-        if (check.fix) lines.push(`        fix: ${check.fix}`);
-      }
+      for (const check of target.checks) lines.push(...checkLines(check, "    "));
     }
     lines.push("");
   }

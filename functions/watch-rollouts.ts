@@ -1,6 +1,7 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import { EC2Client } from "@aws-sdk/client-ec2";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { ImagebuilderClient } from "@aws-sdk/client-imagebuilder";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { STSClient } from "@aws-sdk/client-sts";
@@ -14,6 +15,11 @@ import { readEnv } from "../lib/aws/env.ts";
 import { targetAccountClients } from "../lib/aws/target-clients.ts";
 import { loadConfig } from "../lib/config/runtime.ts";
 import { type DoctorDeps, runDoctor } from "../lib/doctor/checks.ts";
+import {
+  checkEventRules,
+  forwardingChecker,
+  orchestratorDeployment,
+} from "../lib/doctor/event-rules.ts";
 import { parseWatchRequest } from "../lib/events/watch-request.ts";
 import { lazy } from "../lib/lazy.ts";
 import {
@@ -175,14 +181,26 @@ export const handler = makeHandler(
   (): DoctorDeps => {
     const region = currentRegion();
     const config = loadConfig();
+    const env = readEnv(["ORCHESTRATOR_FUNCTION_ARN_PREFIX", "ORCHESTRATOR_STAGE"]);
+    const deployment = orchestratorDeployment(
+      env.ORCHESTRATOR_FUNCTION_ARN_PREFIX,
+      env.ORCHESTRATOR_STAGE,
+    );
+    const sts = new STSClient(clientConfig({ region }));
+    const credentials = new AssumedRoleCredentials({ sts, clock: systemClock });
+    const events = new EventBridgeClient(clientConfig({ region }));
     return {
       config,
-      clients: assumedRoleClients(
-        new STSClient(clientConfig({ region })),
-        config,
-        "watch-rollouts",
-      ),
+      clients: assumedRoleClients(sts, config, "watch-rollouts", credentials),
       imageBuilder: regionalClients((o) => new ImagebuilderClient(clientConfig(o))),
+      checkForwarding: forwardingChecker(
+        targetAccountClients(
+          credentials,
+          "watch-rollouts",
+        )((o) => new EventBridgeClient(clientConfig(o))),
+        deployment,
+      ),
+      checkOrchestrator: async () => [...(await checkEventRules(events, deployment))],
     };
   },
 );

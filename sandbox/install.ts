@@ -2,6 +2,7 @@ import * as autoScaling from "@aws-sdk/client-auto-scaling";
 import * as logs from "@aws-sdk/client-cloudwatch-logs";
 import * as dynamodb from "@aws-sdk/client-dynamodb";
 import * as ec2 from "@aws-sdk/client-ec2";
+import * as eventbridge from "@aws-sdk/client-eventbridge";
 import * as iam from "@aws-sdk/client-iam";
 import * as imagebuilder from "@aws-sdk/client-imagebuilder";
 import * as kms from "@aws-sdk/client-kms";
@@ -27,6 +28,7 @@ const SDK_CLIENTS = [
   { service: "ssm", client: ssm.SSMClient },
   { service: "logs", client: logs.CloudWatchLogsClient },
   { service: "sts", client: sts.STSClient },
+  { service: "events", client: eventbridge.EventBridgeClient },
 ];
 
 interface ResolvedClientConfig {

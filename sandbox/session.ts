@@ -1,11 +1,17 @@
 import type { Context } from "aws-lambda";
 import type { OrchestratorConfig } from "../lib/config/schema.ts";
+import { functionArn } from "./deployed-rules.ts";
 import { type LocalDynamo, startDynamo } from "./dynamodb.ts";
 import { installSandbox } from "./install.ts";
 import { currentInvocation, runInInvocation } from "./invocation.ts";
 import { type Invocation, SandboxLambdaService } from "./lambda-service.ts";
 import { SlackReceiver } from "./slack-receiver.ts";
-import { ALERTS_TOPIC, type WorldFromConfigOptions, worldFromConfig } from "./world-from-config.ts";
+import {
+  ALERTS_TOPIC,
+  SANDBOX_STAGE,
+  type WorldFromConfigOptions,
+  worldFromConfig,
+} from "./world-from-config.ts";
 
 export type SandboxSession = Awaited<ReturnType<typeof startSandbox>>;
 
@@ -44,6 +50,17 @@ export const startSandbox = async (
     world.orchestratorRegion,
   );
   process.env.SLACK_WEBHOOK_PARAMETER = webhookParameter ?? "/ami-orchestrator/none";
+  // watch-rollouts' own (serverless.yml): where the stack's functions are, for the doctor.
+  process.env.ORCHESTRATOR_FUNCTION_ARN_PREFIX = functionArn(
+    {
+      accountId: world.orchestratorAccountId,
+      region: world.orchestratorRegion,
+      service: "ami-orchestrator",
+      stage: SANDBOX_STAGE,
+    },
+    "",
+  );
+  process.env.ORCHESTRATOR_STAGE = SANDBOX_STAGE;
   // Each handler runs as its function (the role IAM checks its calls against), however a test or
   // scenario calls it; the Lambda service's own invocation context, when there is one, wins.
   const asFunction =

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { type OrchestratorConfig, parsePipelineArn } from "../lib/config/schema.ts";
+import { orchestratorRules, targetForwardingRule } from "./deployed-rules.ts";
 import { IamAuthorizer } from "./iam/authorizer.ts";
 import { functionRoles, type RolePolicies, targetAccountRole } from "./iam/policies.ts";
 import type { SandboxGroup } from "./model/auto-scaling.ts";
@@ -55,40 +56,76 @@ export const ROLLOUT_QUEUE_NAME = "ami-orchestrator-sandbox-rollout";
 const amiId = (seed: string) =>
   `ami-0${createHash("sha256").update(seed).digest("hex").slice(0, 16)}`;
 
+type TargetAccountSetup = {
+  readonly id: string;
+  readonly roleName: string;
+  readonly externalId: string;
+  readonly regions: readonly string[];
+  readonly buildAccounts: readonly string[];
+};
+
+/** The parameters a platform team gives templates/target-account-role.yml for one account. */
+const targetStackParameters = (
+  world: SandboxWorld,
+  account: TargetAccountSetup,
+  overrides: Record<string, string>,
+): Record<string, string> => ({
+  OrchestratorAccountId: world.orchestratorAccountId,
+  OrchestratorRegion: world.orchestratorRegion,
+  OrchestratorStage: SANDBOX_STAGE,
+  ExternalId: account.externalId,
+  RoleName: account.roleName,
+  KmsKeyArns: account.buildAccounts
+    .flatMap((build) =>
+      account.regions.map((region) => KmsModel.keyArn(build, region, "ami-encryption")),
+    )
+    .join(","),
+  ...overrides,
+});
+
+/** The stack name the sandbox deploys the target template with, in every region. */
+export const TARGET_STACK = "ami-orchestrator-target";
+
+/**
+ * templates/target-account-role.yml deployed with Component=forwarding-only in `region`: the rule
+ * that forwards the region's instance-refresh and failed-launch events to the orchestrator's bus.
+ */
+export const deployForwarding = (
+  world: SandboxWorld,
+  account: TargetAccountSetup,
+  region: string,
+  overrides: Record<string, string> = {},
+) =>
+  world.events.putRule(
+    targetForwardingRule({
+      accountId: account.id,
+      region,
+      stackName: TARGET_STACK,
+      parameters: targetStackParameters(world, account, {
+        Component: "forwarding-only",
+        ...overrides,
+      }),
+    }),
+  );
+
 /**
  * The target role as templates/target-account-role.yml creates it in one account, with the
  * parameters a platform team would give it: the orchestrator's account and region, the account's
- * ExternalId and role name, and the build accounts' keys in the account's regions.
+ * ExternalId and role name, and the build accounts' keys in the account's regions. The same stack
+ * (Component=role-and-forwarding, in the account's first region) creates that region's
+ * forwarding rule.
  */
 export const deployTargetRole = (
   world: SandboxWorld,
-  account: {
-    readonly id: string;
-    readonly roleName: string;
-    readonly externalId: string;
-    readonly regions: readonly string[];
-    readonly buildAccounts: readonly string[];
-  },
+  account: TargetAccountSetup,
   overrides: Record<string, string> = {},
-): RolePolicies | undefined =>
-  targetAccountRole({
-    accountId: account.id,
-    region: account.regions[0] ?? world.orchestratorRegion,
-    stackName: "ami-orchestrator-target",
-    parameters: {
-      OrchestratorAccountId: world.orchestratorAccountId,
-      OrchestratorRegion: world.orchestratorRegion,
-      OrchestratorStage: SANDBOX_STAGE,
-      ExternalId: account.externalId,
-      RoleName: account.roleName,
-      KmsKeyArns: account.buildAccounts
-        .flatMap((build) =>
-          account.regions.map((region) => KmsModel.keyArn(build, region, "ami-encryption")),
-        )
-        .join(","),
-      ...overrides,
-    },
-  });
+): RolePolicies | undefined => {
+  const region = account.regions[0] ?? world.orchestratorRegion;
+  const parameters = targetStackParameters(world, account, overrides);
+  if (parameters.Component !== "forwarding-only")
+    deployForwarding(world, account, region, overrides);
+  return targetAccountRole({ accountId: account.id, region, stackName: TARGET_STACK, parameters });
+};
 
 /**
  * A multi-account world that matches a config, as a platform team would have set it up:
@@ -202,6 +239,9 @@ export const worldFromConfig = (
   for (const [alias, account] of Object.entries(config.accounts)) {
     const targetRole = deployTargetRole(world, { ...account, buildAccounts });
     if (targetRole) targetRoles.set(targetRole.roleArn, targetRole);
+    // Component=forwarding-only in each other region of the account (the README's set-up).
+    for (const region of account.regions.slice(1))
+      deployForwarding(world, { ...account, buildAccounts }, region);
     world.sts.addRole({
       accountId: account.id,
       roleName: account.roleName,
@@ -332,6 +372,13 @@ export const worldFromConfig = (
       QueueName: created.arn.split(":").at(-1) ?? "",
     },
   });
+  // The rules serverless.yml gives the orchestrator's functions (osls compiles them).
+  for (const rule of orchestratorRules(config, {
+    accountId: world.orchestratorAccountId,
+    region: world.orchestratorRegion,
+    stage: SANDBOX_STAGE,
+  }))
+    world.events.putRule(rule);
   const table = options.tableName ?? "ami-orchestrator-sandbox";
   world.authorizer = new IamAuthorizer(world, {
     functionRoles: functionRoles(config, {

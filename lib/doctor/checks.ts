@@ -77,6 +77,15 @@ export interface DoctorDeps {
    * whichever pipelines are checked. Absent: not checked.
    */
   readonly checkOrchestrator?: () => Promise<readonly DoctorCheck[]>;
+  /**
+   * Item 6: whether the target region forwards its events to the orchestrator's bus
+   * (lib/doctor/event-rules.ts), once per account and region. Absent: not checked.
+   */
+  readonly checkForwarding?: (target: {
+    readonly alias: string;
+    readonly account: AccountConfig;
+    readonly region: string;
+  }) => Promise<DoctorCheck>;
 }
 
 const MANAGED_TAG = "ami-orchestrator:managed";
@@ -427,6 +436,11 @@ const checkPipeline = async (
         const targetChecks = await checkTarget(target, account, pipeline, deps).catch(
           (error: unknown) => [fail("target", errorMessage(error), "see the error")],
         );
+        // 6. Forwarding, where the role could be assumed (the check reads rules through it).
+        if (deps.checkForwarding && targetChecks[0]?.check === "assume role" && targetChecks[0].ok)
+          targetChecks.push(
+            await deps.checkForwarding({ alias: target.account, account, region: target.region }),
+          );
         return {
           wave: target.wave,
           account: target.account,

@@ -8,6 +8,7 @@ const COLUMNS = [
   ["AMI", /^AMI/],
   ["grants", /^grant/],
   ["templates", /^template/],
+  ["forwarding", /^forwarding$/],
 ] as const;
 
 const columnOf = (check: DoctorCheck): string =>

@@ -18,11 +18,10 @@ export const assumedRoleClients = (
   sts: STSClient,
   config: OrchestratorConfig,
   sessionLabel: string,
+  /** Shared with other clients of the same run (one AssumeRole per account). */
+  credentials = new AssumedRoleCredentials({ sts, clock: systemClock }),
 ): TargetClients => {
-  const inTarget = targetAccountClients(
-    new AssumedRoleCredentials({ sts, clock: systemClock }),
-    sessionLabel,
-  );
+  const inTarget = targetAccountClients(credentials, sessionLabel);
   const iam = inTarget((o) => new IAMClient(clientConfig(o)));
   const ec2 = inTarget((o) => new EC2Client(clientConfig(o)));
   const ownEc2 = regionalClients((o) => new EC2Client(clientConfig(o)));

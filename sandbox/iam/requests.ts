@@ -280,6 +280,21 @@ export const requestsFor = (world: SandboxWorld, call: CallContext): OperationRe
       const name = String(input.Name).replace(/^\//, "");
       return one("ssm:GetParameter", `arn:aws:ssm:${region}:${accountId}:parameter/${name}`);
     }
+    // Service Authorization Reference, Amazon EventBridge: ListRuleNamesByTarget (List) has no
+    // resource type ("*"); DescribeRule takes the rule, on the default bus
+    // arn:${Partition}:events:${Region}:${Account}:rule/${RuleName}, on another
+    // …:rule/${EventBusName}/${RuleName}.
+    case "events:ListRuleNamesByTarget":
+      return one(key, "*");
+    case "events:DescribeRule": {
+      const bus = String(input.EventBusName ?? "default")
+        .split(":event-bus/")
+        .at(-1);
+      return one(
+        key,
+        `arn:aws:events:${region}:${accountId}:rule/${bus === "default" ? "" : `${bus}/`}${String(input.Name)}`,
+      );
+    }
     case "logs:GetLogEvents":
       return one(
         "logs:GetLogEvents",

@@ -4,6 +4,7 @@ import { AutoScalingModel } from "./auto-scaling.ts";
 import { SimClock } from "./clock.ts";
 import { Ec2Model } from "./ec2.ts";
 import { awsError } from "./errors.ts";
+import { EventBridgeModel } from "./eventbridge.ts";
 import { type CallContext, FaultInjector } from "./faults.ts";
 import { IamModel } from "./iam.ts";
 import { type BuildDurations, ImageBuilderModel } from "./image-builder.ts";
@@ -64,6 +65,7 @@ export class SandboxWorld {
   readonly sns: SnsModel;
   readonly ssm = new SsmModel();
   readonly logs = new LogsModel();
+  readonly events = new EventBridgeModel();
   readonly orchestratorAccountId: string;
   readonly orchestratorRegion: string;
   /** IAM: authorises each call against its caller's policies (sandbox/iam/, worldFromConfig). */
@@ -94,6 +96,7 @@ export class SandboxWorld {
     this.register("sns", this.sns.operations);
     this.register("ssm", this.ssm.operations);
     this.register("logs", this.logs.operations);
+    this.register("events", this.events.operations);
     // A failed build writes its log, where the alerts function will look for it.
     this.imageBuilder.onImageStateChange((image) => {
       if (image.status !== "FAILED" || !image.failure?.logLines) return;

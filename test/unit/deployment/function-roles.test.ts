@@ -39,8 +39,9 @@ const FUNCTIONS = Object.keys(serverless.functions);
  */
 const IN_TARGET_ACCOUNTS: Record<string, readonly string[]> = {
   "roll-out-target": ["autoscaling", "ec2", "kms", "iam"],
-  // The doctor ({"action": "doctor"}) also reads roles and dry-runs grants in targets.
-  "watch-rollouts": ["autoscaling", "ec2", "kms", "iam"],
+  // The doctor ({"action": "doctor"}) also reads roles, dry-runs grants and reads the
+  // forwarding rules in targets.
+  "watch-rollouts": ["autoscaling", "ec2", "kms", "iam", "events"],
   "explain-launch-failure": ["autoscaling", "ec2", "kms"],
 };
 /**
@@ -49,7 +50,13 @@ const IN_TARGET_ACCOUNTS: Record<string, readonly string[]> = {
  */
 const ALSO_AS_OWNER: Record<string, readonly string[]> = {
   "roll-out-target": ["ec2:DescribeImages", "ec2:DescribeSnapshots"],
-  "watch-rollouts": ["ec2:DescribeImages", "ec2:DescribeSnapshots"],
+  // ...and the doctor reads the rules that trigger the orchestrator's own functions.
+  "watch-rollouts": [
+    "ec2:DescribeImages",
+    "ec2:DescribeSnapshots",
+    "events:ListRuleNamesByTarget",
+    "events:DescribeRule",
+  ],
   "explain-launch-failure": ["ec2:DescribeImages", "ec2:DescribeSnapshots"],
 };
 

@@ -1,0 +1,305 @@
+import {
+  DescribeRuleCommand,
+  type EventBridgeClient,
+  ListRuleNamesByTargetCommand,
+} from "@aws-sdk/client-eventbridge";
+import type { AccountConfig } from "../config/schema.ts";
+import {
+  IMAGE_STATE_PATTERN,
+  INSTANCE_REFRESH_PATTERN,
+  LAUNCH_UNSUCCESSFUL_PATTERN,
+  PIPELINE_AUTO_DISABLED_PATTERN,
+} from "../deployment/index.ts";
+import { errorMessage } from "../errors.ts";
+import { LAUNCH_UNSUCCESSFUL_DETAIL_TYPE } from "../events/launch-unsuccessful.ts";
+import type { DoctorCheck } from "./checks.ts";
+
+/**
+ * The doctor's EventBridge checks: does each target region forward its instance-refresh and
+ * failed-launch events to the orchestrator's bus (templates/target-account-role.yml), and does
+ * each of the orchestrator's event-triggered functions have the enabled rule serverless.yml gives
+ * it? Read-only: ListRuleNamesByTarget, then DescribeRule for each rule found.
+ */
+
+/** Where the orchestrator is deployed, as watch-rollouts' environment says (serverless.yml). */
+export interface OrchestratorDeployment {
+  readonly partition: string;
+  readonly region: string;
+  readonly accountId: string;
+  readonly service: string;
+  readonly stage: string;
+  /** The default bus target regions forward to. */
+  readonly busArn: string;
+  functionArn(fn: string): string;
+}
+
+/**
+ * From `ORCHESTRATOR_FUNCTION_ARN_PREFIX` (`arn:<partition>:lambda:<region>:<account>:function:
+ * <service>-<stage>-`) and `ORCHESTRATOR_STAGE`: the rules target function ARNs, so a name alone
+ * (AWS_LAMBDA_FUNCTION_NAME) would not do, and the stage is needed apart from the service for
+ * the target template's OrchestratorStage parameter.
+ */
+export const orchestratorDeployment = (
+  functionArnPrefix: string,
+  stage: string,
+): OrchestratorDeployment => {
+  const match = /^arn:([\w-]+):lambda:([\w-]+):(\d{12}):function:(.+)-$/.exec(functionArnPrefix);
+  const name = match?.[4] ?? "";
+  if (!match || !name.endsWith(`-${stage}`))
+    throw new Error(
+      `ORCHESTRATOR_FUNCTION_ARN_PREFIX ${functionArnPrefix} is not arn:<partition>:lambda:<region>:<account>:function:<service>-${stage}-`,
+    );
+  const [, partition = "aws", region = "", accountId = ""] = match;
+  return {
+    partition,
+    region,
+    accountId,
+    service: name.slice(0, -`-${stage}`.length),
+    stage,
+    busArn: `arn:${partition}:events:${region}:${accountId}:event-bus/default`,
+    functionArn: (fn) => `${functionArnPrefix}${fn}`,
+  };
+};
+
+interface DescribedRule {
+  readonly name: string;
+  readonly state: string;
+  readonly pattern?: unknown;
+  readonly schedule?: string;
+}
+
+/**
+ * The rules of the default bus that target `targetArn`, described. ListRuleNamesByTarget pages by
+ * NextToken (at most 100 a page; the JS SDK has no paginator for it).
+ */
+const rulesTargeting = async (
+  client: EventBridgeClient,
+  targetArn: string,
+): Promise<DescribedRule[]> => {
+  const names: string[] = [];
+  let NextToken: string | undefined;
+  do {
+    const page = await client.send(
+      new ListRuleNamesByTargetCommand({ TargetArn: targetArn, NextToken }),
+    );
+    names.push(...(page.RuleNames ?? []));
+    NextToken = page.NextToken;
+  } while (NextToken);
+  return Promise.all(
+    names.map(async (name) => {
+      const rule = await client.send(new DescribeRuleCommand({ Name: name }));
+      return {
+        name,
+        state: rule.State ?? "ENABLED",
+        ...(rule.EventPattern ? { pattern: JSON.parse(rule.EventPattern) } : {}),
+        ...(rule.ScheduleExpression ? { schedule: rule.ScheduleExpression } : {}),
+      };
+    }),
+  );
+};
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  Boolean(value) && typeof value === "object" && !Array.isArray(value);
+
+/**
+ * Whether a rule's pattern matches every event `expected` matches, for literal-value patterns:
+ * each field the rule filters on must be one `expected` filters on too, with every value
+ * `expected` accepts among the rule's (a field the rule leaves out matches anything). Content
+ * filters (prefix, anything-but...) in the rule are not read as covering anything.
+ */
+export const patternCovers = (rule: unknown, expected: unknown): boolean => {
+  if (!isObject(rule) || !isObject(expected)) return false;
+  return Object.entries(rule).every(([key, filter]) => {
+    const wanted = expected[key];
+    if (Array.isArray(filter))
+      return (
+        Array.isArray(wanted) &&
+        wanted.every((value) => filter.some((accepted) => accepted === value))
+      );
+    return patternCovers(filter, wanted);
+  });
+};
+
+/** A pattern split by detail-type, so a check can name exactly the detail-types not covered. */
+const byDetailType = (pattern: { "detail-type": readonly string[] }) =>
+  pattern["detail-type"].map((detailType) => ({
+    detailType,
+    pattern: { ...pattern, "detail-type": [detailType] },
+  }));
+
+/** What an enabled rule must cover, of `patterns`, that none of `rules` does. */
+const uncovered = (
+  rules: readonly DescribedRule[],
+  patterns: ReadonlyArray<{ "detail-type": readonly string[] }>,
+  state = "ENABLED",
+): string[] =>
+  patterns
+    .flatMap(byDetailType)
+    .filter(
+      ({ pattern }) =>
+        !rules.some((rule) => rule.state === state && patternCovers(rule.pattern, pattern)),
+    )
+    .map(({ detailType }) => detailType);
+
+/** The events a target region forwards: instance refreshes (watch-rollouts), failed launches. */
+const FORWARDED = [INSTANCE_REFRESH_PATTERN, LAUNCH_UNSUCCESSFUL_PATTERN];
+
+/**
+ * Item 6: in the target region, through the target role, an ENABLED rule forwards every
+ * instance-refresh detail-type and "EC2 Instance Launch Unsuccessful" to the orchestrator's bus.
+ */
+export const checkForwarding = async (
+  client: EventBridgeClient,
+  target: { alias: string; account: AccountConfig; region: string },
+  deployment: OrchestratorDeployment,
+): Promise<DoctorCheck> => {
+  const { account, region } = target;
+  const check = "forwarding";
+  const deploy = `with account ${account.id}'s credentials: aws cloudformation deploy --stack-name ami-orchestrator-events --region ${region} --template-file templates/target-account-role.yml --capabilities CAPABILITY_NAMED_IAM --parameter-overrides Component=forwarding-only OrchestratorAccountId=${deployment.accountId} OrchestratorRegion=${deployment.region} OrchestratorService=${deployment.service} OrchestratorStage=${deployment.stage} RoleName=${account.roleName} ExternalId=unused KmsKeyArns=none`;
+  let rules: DescribedRule[];
+  try {
+    rules = await rulesTargeting(client, deployment.busArn);
+  } catch (error) {
+    return {
+      check,
+      ok: false,
+      detail: `could not read the rules: ${errorMessage(error)}`,
+      fix: `update the role's stack in ${account.id} to the current templates/target-account-role.yml (its role may read rules: events:ListRuleNamesByTarget, events:DescribeRule)`,
+    };
+  }
+  const missing = uncovered(rules, FORWARDED);
+  if (missing.length === 0) {
+    const names = rules.filter((rule) => rule.state === "ENABLED").map((rule) => rule.name);
+    return { check, ok: true, detail: `${names.join(", ")} → ${deployment.busArn}` };
+  }
+  const lost = `instance refreshes here are seen only by the 5-minute poll${missing.includes(LAUNCH_UNSUCCESSFUL_DETAIL_TYPE) ? ", failed launches not at all" : ""}`;
+  if (rules.length === 0)
+    return {
+      check,
+      ok: false,
+      detail: `no rule in ${account.id}/${region} sends events to ${deployment.busArn}: ${lost}`,
+      fix: deploy,
+    };
+  // Disabled rules that would forward some of what is missing, once enabled.
+  const disabled = rules.filter((rule) => {
+    const notByRule = uncovered([rule], FORWARDED, rule.state);
+    return rule.state !== "ENABLED" && missing.some((type) => !notByRule.includes(type));
+  });
+  if (disabled.length > 0)
+    return {
+      check,
+      ok: false,
+      detail: `${disabled.map((rule) => rule.name).join(", ")} ${disabled.length > 1 ? "are" : "is"} ${disabled[0]?.state}: ${lost}`,
+      fix: disabled
+        .map((rule) => `aws events enable-rule --region ${region} --name ${rule.name}`)
+        .join("; "),
+    };
+  return {
+    check,
+    ok: false,
+    detail: `${rules.map((rule) => rule.name).join(", ")} forward${rules.length > 1 ? "" : "s"} to ${deployment.busArn} but not: ${missing.join(", ")}; ${lost}`,
+    fix: `update the stack that created ${rules[0]?.name} in ${region} to the current templates/target-account-role.yml, or ${deploy}`,
+  };
+};
+
+/**
+ * `checkForwarding` for the doctor (DoctorDeps.checkForwarding), once per account and region
+ * however many pipelines roll out there; `events` reaches a target region through its role.
+ */
+export const forwardingChecker = (
+  events: (account: AccountConfig, region: string) => EventBridgeClient,
+  deployment: OrchestratorDeployment,
+) => {
+  const checked = new Map<string, Promise<DoctorCheck>>();
+  return (target: { alias: string; account: AccountConfig; region: string }) => {
+    const key = `${target.account.id}|${target.region}`;
+    const known = checked.get(key);
+    if (known) return known;
+    const check = checkForwarding(events(target.account, target.region), target, deployment);
+    checked.set(key, check);
+    return check;
+  };
+};
+
+/** The rules serverless.yml gives the orchestrator's event-triggered functions. */
+const ORCHESTRATOR_RULES: ReadonlyArray<{
+  readonly fn: string;
+  readonly what: string;
+  readonly pattern?: { "detail-type": readonly string[] };
+}> = [
+  { fn: "on-image-state", what: "image state changes", pattern: IMAGE_STATE_PATTERN },
+  {
+    fn: "on-image-state",
+    what: "pipelines Image Builder disabled",
+    pattern: PIPELINE_AUTO_DISABLED_PATTERN,
+  },
+  { fn: "watch-rollouts", what: "forwarded instance refreshes", pattern: INSTANCE_REFRESH_PATTERN },
+  // The poll (serverless.yml `schedule: rate(5 minutes)`): a schedule rule.
+  { fn: "watch-rollouts", what: "the poll schedule" },
+  {
+    fn: "explain-launch-failure",
+    what: "forwarded failed launches",
+    pattern: LAUNCH_UNSUCCESSFUL_PATTERN,
+  },
+];
+
+/**
+ * Item 7 (rules): in the orchestrator's account and region, each event-triggered function has an
+ * ENABLED rule targeting it that matches what it must receive (the patterns of lib/deployment,
+ * which serverless.yml deploys), and watch-rollouts its poll schedule.
+ */
+export const checkEventRules = async (
+  client: EventBridgeClient,
+  deployment: OrchestratorDeployment,
+): Promise<DoctorCheck[]> => {
+  const redeploy = `npx serverless deploy --stage ${deployment.stage} (it recreates the function's rules)`;
+  const byFunction = new Map<string, Promise<DescribedRule[]>>();
+  const rulesOf = (fn: string) => {
+    const known = byFunction.get(fn);
+    if (known) return known;
+    const rules = rulesTargeting(client, deployment.functionArn(fn));
+    byFunction.set(fn, rules);
+    return rules;
+  };
+  return Promise.all(
+    ORCHESTRATOR_RULES.map(async ({ fn, what, pattern }): Promise<DoctorCheck> => {
+      const check = `rule ${fn}: ${what}`;
+      let rules: DescribedRule[];
+      try {
+        rules = await rulesOf(fn);
+      } catch (error) {
+        return {
+          check,
+          ok: false,
+          detail: `could not read the rules: ${errorMessage(error)}`,
+          fix: "deploy serverless.yml as it is (watch-rollouts' role may read rules)",
+        };
+      }
+      const fits = (rule: DescribedRule, state?: string) =>
+        (state === undefined || rule.state === state) &&
+        (pattern ? uncovered([rule], [pattern], rule.state).length === 0 : Boolean(rule.schedule));
+      const enabled = rules.find((rule) => fits(rule, "ENABLED"));
+      if (enabled)
+        return {
+          check,
+          ok: true,
+          detail: `${enabled.name} ENABLED${enabled.schedule ? `, ${enabled.schedule}` : ""}`,
+        };
+      const disabled = rules.find((rule) => fits(rule));
+      if (disabled)
+        return {
+          check,
+          ok: false,
+          detail: `${disabled.name} is ${disabled.state}: ${fn} receives no ${what}`,
+          fix: `aws events enable-rule --region ${deployment.region} --name ${disabled.name}`,
+        };
+      const missing = pattern ? uncovered(rules, [pattern]) : [];
+      return {
+        check,
+        ok: false,
+        detail: `no enabled rule sends ${fn} ${what}${missing.length > 0 ? ` (${missing.join(", ")})` : ""}`,
+        fix: redeploy,
+      };
+    }),
+  );
+};

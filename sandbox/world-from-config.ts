@@ -264,6 +264,7 @@ export const worldFromConfig = (
           kmsKeyIds: [undefined],
         });
         const group = (name: string, extra: Partial<SandboxGroup> = {}): SandboxGroup => {
+          world.iam.addInstanceProfile(account.id, `${name}-instance`, `${name}-instance-role`);
           const template = world.ec2.addLaunchTemplate({
             accountId: account.id,
             region,
@@ -401,6 +402,9 @@ export const worldFromConfig = (
     }),
     roles: targetRoles,
   });
+  // iam:SimulatePrincipalPolicy evaluates the deployed roles with the authorizer's engine.
+  const authorizer = world.authorizer as IamAuthorizer;
+  world.iam.simulator = (roleArn, request) => authorizer.simulate(roleArn, request);
   return Object.assign(world, {
     queues: { rollout, deadLetter, alerts, alertsDeadLetter },
     authorizer: world.authorizer as IamAuthorizer,

@@ -2,8 +2,11 @@ import {
   type AutoScalingClient,
   DescribeAutoScalingGroupsCommand,
 } from "@aws-sdk/client-auto-scaling";
-import { CreateLaunchTemplateVersionCommand } from "@aws-sdk/client-ec2";
-import { GetRoleCommand } from "@aws-sdk/client-iam";
+import {
+  CreateLaunchTemplateVersionCommand,
+  type ResponseLaunchTemplateData,
+} from "@aws-sdk/client-ec2";
+import { GetRoleCommand, type IAMClient } from "@aws-sdk/client-iam";
 import {
   type ImagebuilderClient,
   paginateListImagePipelineImages,
@@ -19,11 +22,30 @@ import { TargetAccountUnreachableError } from "../aws/credentials.ts";
 import type { AccountConfig, OrchestratorConfig, PipelineConfig } from "../config/schema.ts";
 import { errorMessage } from "../errors.ts";
 import { completeFromGetImage, regionOfImageArn } from "../image-builder/get-image.ts";
-import { AUTO_SCALING_GRANT_OPERATIONS, grantName, parseKeyArn } from "../kms/grants.ts";
+import {
+  AUTO_SCALING_GRANT_OPERATIONS,
+  findGrant,
+  grantName,
+  isAccessDenied,
+  parseKeyArn,
+} from "../kms/grants.ts";
 import { amiEncryption } from "../kms/snapshot-keys.ts";
-import { resolveTemplateVersion } from "../launch-templates/versions.ts";
+import { describeTemplateVersion } from "../launch-templates/versions.ts";
 import { planRollout, type RolloutTarget } from "../rollout/plan.ts";
 import type { TargetClients } from "../rollout/roll-out-target.ts";
+import {
+  GROUP_ACTIONS,
+  groupRequests,
+  instanceProfileRole,
+  type LaunchedTemplate,
+  launchRequests,
+  type PermissionRequest,
+  partitionOf,
+  type SimulatedRequest,
+  SimulationUnavailableError,
+  simulate,
+  TARGET_ROLE_STATEMENTS,
+} from "./launch-permissions.ts";
 
 /**
  * `npm run doctor`: for every pipeline, wave, target account and region, would a rollout of the
@@ -119,12 +141,12 @@ const latestAvailableImage = async (
   return newest?.arn;
 };
 
-/** Tags of the groups, read in one call (the role may DescribeAutoScalingGroups on *). */
-const groupTags = async (
+/** Tags and ARN of the groups, read in one call (the role may DescribeAutoScalingGroups on *). */
+const describedGroups = async (
   client: AutoScalingClient,
   names: readonly string[],
-): Promise<Map<string, Record<string, string>>> => {
-  const tags = new Map<string, Record<string, string>>();
+): Promise<Map<string, { arn: string; tags: Record<string, string> }>> => {
+  const described = new Map<string, { arn: string; tags: Record<string, string> }>();
   for (let start = 0; start < names.length; start += 100) {
     const { AutoScalingGroups: groups = [] } = await client.send(
       new DescribeAutoScalingGroupsCommand({
@@ -132,20 +154,42 @@ const groupTags = async (
       }),
     );
     for (const group of groups)
-      tags.set(
-        group.AutoScalingGroupName ?? "",
-        Object.fromEntries((group.Tags ?? []).map((tag) => [tag.Key ?? "", tag.Value ?? ""])),
-      );
+      described.set(group.AutoScalingGroupName ?? "", {
+        arn: group.AutoScalingGroupARN ?? "",
+        tags: Object.fromEntries((group.Tags ?? []).map((tag) => [tag.Key ?? "", tag.Value ?? ""])),
+      });
   }
-  return tags;
+  return described;
 };
+
+/** The role's decisions, or why they could not be simulated (an older target stack). */
+const simulated = async (
+  iam: IAMClient,
+  roleArn: string,
+  requests: readonly PermissionRequest[],
+): Promise<{ results: SimulatedRequest[] } | { unavailable: string }> => {
+  try {
+    return { results: await simulate(iam, roleArn, requests) };
+  } catch (error) {
+    if (error instanceof SimulationUnavailableError) return { unavailable: error.message };
+    throw error;
+  }
+};
+
+const updateTargetStack = (accountId: string) =>
+  `update the target stack in ${accountId} (templates/target-account-role.yml, statements DoctorReadsItsOwnPermissions and DoctorReadsInstanceProfiles: iam:SimulatePrincipalPolicy on the role itself, iam:GetInstanceProfile)`;
+
+const refusedText = (refused: readonly SimulatedRequest[]) =>
+  refused
+    .map((request) => `${request.action} on ${request.resource} (${request.decision})`)
+    .join("; ");
 
 const keyPolicyStatement = (accountId: string) =>
   JSON.stringify({
     Sid: `AllowAmiOrchestratorGrants${accountId}`,
     Effect: "Allow",
     Principal: { AWS: `arn:aws:iam::${accountId}:root` },
-    Action: ["kms:DescribeKey", "kms:CreateGrant"],
+    Action: ["kms:DescribeKey", "kms:CreateGrant", "kms:ListGrants"],
     Resource: "*",
   });
 
@@ -161,6 +205,7 @@ const checkTarget = async (
   const roleArn = `arn:aws:iam::${accountId}:role/${account.roleName}`;
   const autoScaling = deps.clients.autoScaling(account, region);
   const ec2 = deps.clients.ec2(account, region);
+  const iam = deps.clients.iam(account);
   const selector = pipeline.rollout?.autoScalingGroups ?? {};
 
   // 1. AssumeRole with the ExternalId: the first call in the account assumes the role.
@@ -169,23 +214,73 @@ const checkTarget = async (
     const discovery = await discoverGroups(autoScaling, selector);
     checks.push(pass("assume role", `${roleArn} with the configured ExternalId`));
     groups = discovery.groups;
-    // 2. The groups, as a rollout would select them.
-    const tags = await groupTags(
+    // 2. The groups, as a rollout would select them, and whether the role may act on each
+    // (simulated with the group's real tags: the managed tag matters only where the role
+    // requires it).
+    const described = await describedGroups(
       autoScaling,
       groups.map((group) => group.name),
     );
+    const simulation = await simulated(
+      iam,
+      roleArn,
+      groups.flatMap((group) => {
+        const found = described.get(group.name);
+        return found ? groupRequests(found.arn, found.tags) : [];
+      }),
+    ).catch((error: unknown) => ({ unavailable: errorMessage(error) }));
     for (const group of groups) {
       const template = group.launchTemplate;
       const detail = `launch template ${template?.launchTemplateId ?? template?.launchTemplateName} @ ${template?.version}${group.mixedInstancesPolicy ? " (mixed instances policy)" : ""}`;
-      if (tags.get(group.name)?.[MANAGED_TAG] !== "true")
+      const found = described.get(group.name);
+      const tagged = found?.tags[MANAGED_TAG] === "true";
+      const tagFix = `aws autoscaling create-or-update-tags --region ${region} --tags ResourceId=${group.name},ResourceType=auto-scaling-group,Key=${MANAGED_TAG},Value=true,PropagateAtLaunch=false`;
+      const check = `group ${group.name}`;
+      if ("unavailable" in simulation) {
+        // Not simulated: the tag is all we can see. Untagged is refused by a role deployed with
+        // RequireManagedTag=true (the default); the launch check says the simulation is missing.
         checks.push(
-          fail(
-            `group ${group.name}`,
-            `${detail}; not tagged ${MANAGED_TAG}=true: the target role (RequireManagedTag=true) may not update or refresh it`,
-            `aws autoscaling create-or-update-tags --region ${region} --tags ResourceId=${group.name},ResourceType=auto-scaling-group,Key=${MANAGED_TAG},Value=true,PropagateAtLaunch=false`,
+          tagged
+            ? pass(check, `${detail}; tagged ${MANAGED_TAG}=true (not simulated)`)
+            : fail(
+                check,
+                `${detail}; not tagged ${MANAGED_TAG}=true, which a target role deployed with RequireManagedTag=true (the default) requires; whether this one does could not be simulated: ${simulation.unavailable}`,
+                `${tagFix} (or ${updateTargetStack(accountId)}, and run the doctor again)`,
+              ),
+        );
+        continue;
+      }
+      const refused = simulation.results.filter(
+        (request) => request.resource === found?.arn && request.decision !== "allowed",
+      );
+      if (refused.length === 0) {
+        checks.push(
+          pass(
+            check,
+            `${detail}; the target role may refresh and update it${tagged ? "" : ` (not tagged ${MANAGED_TAG}=true: this role does not require it)`}`,
           ),
         );
-      else checks.push(pass(`group ${group.name}`, detail));
+        continue;
+      }
+      const tagMissing =
+        !tagged &&
+        (found?.tags[MANAGED_TAG] !== undefined ||
+          refused.some((request) =>
+            request.missingContext.some((key) =>
+              key.toLowerCase().endsWith(`resourcetag/${MANAGED_TAG}`),
+            ),
+          ));
+      checks.push(
+        fail(
+          check,
+          `${detail}; the target role may not act on it: ${refusedText(refused)}${tagMissing ? `: it is not tagged ${MANAGED_TAG}=true, which the role requires (RequireManagedTag=true)` : ""}`,
+          tagMissing
+            ? tagFix
+            : refused.some((request) => request.decision === "explicitDeny")
+              ? `remove the explicit deny of ${refused.map((request) => request.action).join(", ")} from ${roleArn} (a permissions boundary or a policy outside the target stack)`
+              : `${updateTargetStack(accountId)}: its statement InstanceRefreshes allows ${GROUP_ACTIONS.join(", ")} on the account's groups`,
+        ),
+      );
     }
     for (const group of discovery.unsupported)
       checks.push(
@@ -237,7 +332,7 @@ const checkTarget = async (
   for (const roleArn of roles) {
     const roleName = roleArn.split("/").at(-1) ?? roleArn;
     try {
-      await deps.clients.iam(account).send(new GetRoleCommand({ RoleName: roleName }));
+      await iam.send(new GetRoleCommand({ RoleName: roleName }));
       checks.push(pass(`service-linked role ${roleName}`, "exists"));
     } catch (error) {
       const suffix = roleName.split("_")[1];
@@ -288,11 +383,29 @@ const checkTarget = async (
     );
   }
 
-  // KMS: would CreateGrant, as roll-out-target makes it, succeed (DryRun) for each key × role.
+  // KMS, for each key × role: a grant already there (ListGrants), else would CreateGrant, as
+  // roll-out-target makes it, succeed (DryRun).
   const kms = deps.clients.kms(account, region);
   for (const keyArn of keyArns)
     for (const grantee of roles) {
       const check = `grant ${keyArn.split("/").at(-1)} → ${grantee.split("/").at(-1)}`;
+      const keyAccount = parseKeyArn(keyArn)?.accountId ?? "?";
+      const keyPolicyFix = `add to the key policy of ${keyArn} (account ${keyAccount}): ${keyPolicyStatement(accountId)}; and list the key in the target stack's KmsKeyArns`;
+      // Refused ListGrants is reported, then the dry run still says whether a grant would work.
+      let listRefused: string | undefined;
+      try {
+        const grant = await findGrant(kms, keyArn, grantee);
+        if (grant) {
+          checks.push(pass(check, `grant exists (${grant.Name || grant.GrantId})`));
+          continue;
+        }
+      } catch (error) {
+        if (!isAccessDenied(error)) throw error;
+        listRefused = errorMessage(error);
+      }
+      const listing = listRefused
+        ? `ListGrants refused (${listRefused}): whether a grant exists is unknown, and explain-launch-failure cannot tell a missing one`
+        : "no grant yet";
       try {
         await kms.send(
           new CreateGrantCommand({
@@ -313,16 +426,17 @@ const checkTarget = async (
           ),
         );
       } catch (error) {
-        if (nameOf(error) === "DryRunOperationException")
-          checks.push(pass(check, "CreateGrant would succeed (DryRun)"));
-        else
+        if (nameOf(error) !== "DryRunOperationException")
+          checks.push(fail(check, `${errorMessage(error)}; ${listing}`, keyPolicyFix));
+        else if (listRefused)
           checks.push(
             fail(
               check,
-              errorMessage(error),
-              `add to the key policy of ${keyArn} (account ${parseKeyArn(keyArn)?.accountId ?? "?"}): ${keyPolicyStatement(accountId)}; and list the key in the target stack's KmsKeyArns`,
+              `${listing}; CreateGrant would succeed (DryRun)`,
+              `allow account ${accountId} kms:ListGrants in the key policy of ${keyArn} (account ${keyAccount}): ${keyPolicyStatement(accountId)}; the target stack's role allows it on its KmsKeyArns (update the stack if it predates it)`,
             ),
           );
+        else checks.push(pass(check, `${listing}; CreateGrant would succeed (DryRun)`));
       }
     }
 
@@ -333,16 +447,19 @@ const checkTarget = async (
       `${group.launchTemplate?.launchTemplateId ?? group.launchTemplate?.launchTemplateName}@${group.launchTemplate?.version}`,
       group,
     );
+  /** The versions new ones would be made from, by template id: what step 5 launches. */
+  const sources = new Map<string, ResponseLaunchTemplateData>();
   for (const group of templates.values()) {
     const reference = group.launchTemplate;
     if (!reference) continue;
     const label = `template ${reference.launchTemplateId ?? reference.launchTemplateName}`;
     try {
-      const source = await resolveTemplateVersion(ec2, reference);
+      const source = await describeTemplateVersion(ec2, reference);
+      sources.set(source.LaunchTemplateId, source.LaunchTemplateData ?? {});
       await ec2.send(
         new CreateLaunchTemplateVersionCommand({
-          LaunchTemplateId: source.launchTemplateId,
-          SourceVersion: String(source.versionNumber),
+          LaunchTemplateId: source.LaunchTemplateId,
+          SourceVersion: String(source.VersionNumber),
           LaunchTemplateData: { ImageId: target.amiId },
           DryRun: true,
         }),
@@ -367,7 +484,98 @@ const checkTarget = async (
         );
     }
   }
+
+  // 5. What Auto Scaling checks on the role when the refresh names the new version: RunInstances,
+  // PassRole for the instance profile's role, CreateTags for the tag specifications.
+  for (const [launchTemplateId, data] of sources) {
+    checks.push(
+      await checkLaunchPermissions(iam, roleArn, {
+        launchTemplateId,
+        accountId,
+        region,
+        data,
+        amiId: target.amiId,
+        partition: partitionOf(roleArn),
+      }),
+    );
+  }
   return checks;
+};
+
+/** Step 5 for one template: one line, ✗ with the statement to add for each refused request. */
+const checkLaunchPermissions = async (
+  iam: IAMClient,
+  roleArn: string,
+  template: Omit<LaunchedTemplate, "instanceRoleArn">,
+): Promise<DoctorCheck> => {
+  const label = `launch ${template.launchTemplateId}`;
+  const { accountId, partition } = template;
+  const profile = template.data.IamInstanceProfile;
+  let instanceRoleArn: string | undefined;
+  if (profile?.Arn || profile?.Name) {
+    const name = profile.Name ?? profile.Arn?.split("/").at(-1);
+    try {
+      instanceRoleArn = await instanceProfileRole(iam, profile);
+    } catch (error) {
+      if (nameOf(error) === "NoSuchEntityException")
+        return fail(
+          label,
+          `the template's instance profile ${name} does not exist: every launch from it fails`,
+          `create the instance profile ${name} (with its role) in ${accountId}, or point the template at an existing one`,
+        );
+      if (isAccessDenied(error))
+        return fail(
+          label,
+          `could not be checked: the role may not read instance profile ${name} (${errorMessage(error)})`,
+          updateTargetStack(accountId),
+        );
+      throw error;
+    }
+  }
+  const requests = launchRequests({
+    ...template,
+    ...(instanceRoleArn ? { instanceRoleArn } : {}),
+  });
+  const simulation = await simulated(iam, roleArn, requests);
+  if ("unavailable" in simulation)
+    return fail(
+      label,
+      `could not be checked (ec2:RunInstances, iam:PassRole, ec2:CreateTags, which Auto Scaling checks when the refresh starts): ${simulation.unavailable}`,
+      updateTargetStack(accountId),
+    );
+  const refused = simulation.results.filter((request) => request.decision !== "allowed");
+  const tagged = [
+    ...new Set((template.data.TagSpecifications ?? []).map((spec) => spec.ResourceType)),
+  ];
+  if (refused.length === 0)
+    return pass(
+      label,
+      `ec2:RunInstances${instanceRoleArn ? `, iam:PassRole ${instanceRoleArn}` : ""}${tagged.length > 0 ? `, ec2:CreateTags at launch (${tagged.join(", ")})` : ""} allowed to ${roleArn} (SimulatePrincipalPolicy)`,
+    );
+  const actions = new Set(refused.map((request) => request.action));
+  const addTo = (statement: object) =>
+    `add to ${roleArn} (policy ami-orchestrator-rollout: update the target stack in ${accountId}): ${JSON.stringify(statement)}`;
+  const fixes = [
+    ...(refused.some((request) => request.decision === "explicitDeny")
+      ? [
+          `remove the explicit deny of ${[...actions].join(", ")} from ${roleArn} (a permissions boundary or a policy outside the target stack)`,
+        ]
+      : []),
+    ...(actions.has("ec2:RunInstances") ? [addTo(TARGET_ROLE_STATEMENTS.runInstances())] : []),
+    ...(actions.has("iam:PassRole") && instanceRoleArn
+      ? [
+          `add ${instanceRoleArn} to the target stack's InstanceRoleArns parameter in ${accountId} (statement ${JSON.stringify(TARGET_ROLE_STATEMENTS.passRole(instanceRoleArn))})`,
+        ]
+      : []),
+    ...(actions.has("ec2:CreateTags")
+      ? [addTo(TARGET_ROLE_STATEMENTS.createTags(accountId, partition))]
+      : []),
+  ];
+  return fail(
+    label,
+    `Auto Scaling would refuse StartInstanceRefresh with this template: ${roleArn} may not ${refusedText(refused)}`,
+    fixes.join("; "),
+  );
 };
 
 /** Groups items by key, keeping first-seen order. */

@@ -8,6 +8,8 @@ const COLUMNS = [
   ["AMI", /^AMI/],
   ["grants", /^grant/],
   ["templates", /^template/],
+  // What Auto Scaling checks on the role when a refresh starts (RunInstances, PassRole, CreateTags).
+  ["launch", /^launch /],
   ["forwarding", /^forwarding$/],
 ] as const;
 

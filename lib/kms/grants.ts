@@ -2,8 +2,10 @@ import { createHash } from "node:crypto";
 import {
   CreateGrantCommand,
   DescribeKeyCommand,
+  type GrantListEntry,
   type GrantOperation,
   type KMSClient,
+  paginateListGrants,
 } from "@aws-sdk/client-kms";
 import { OrchestratorError } from "../errors.ts";
 
@@ -24,6 +26,33 @@ export const AUTO_SCALING_GRANT_OPERATIONS: readonly GrantOperation[] = [
   "DescribeKey",
   "CreateGrant",
 ];
+
+/**
+ * The grant that gives `grantee` at least the 8 operations on the key, if any (ListGrants filtered
+ * by grantee, every page: EBS adds its own grants to a key, so ours may not be on the first).
+ * Cross-account, the key policy must allow the caller's account kms:ListGrants (KMS API
+ * reference, ListGrants: "Required permissions: kms:ListGrants (key policy)").
+ */
+export const findGrant = async (
+  kms: KMSClient,
+  keyArn: string,
+  grantee: string,
+): Promise<GrantListEntry | undefined> => {
+  for await (const page of paginateListGrants(
+    { client: kms },
+    { KeyId: keyArn, GranteePrincipal: grantee },
+  )) {
+    const grant = (page.Grants ?? []).find(
+      (candidate) =>
+        candidate.GranteePrincipal === grantee &&
+        AUTO_SCALING_GRANT_OPERATIONS.every((operation) =>
+          candidate.Operations?.includes(operation),
+        ),
+    );
+    if (grant) return grant;
+  }
+  return undefined;
+};
 
 const KEY_ARN = /^arn:(aws[\w-]*):kms:([\w-]+):(\d{12}):key\/[\w-]+$/;
 
@@ -79,7 +108,8 @@ export class GrantRefusedError extends OrchestratorError {
   }
 }
 
-const isAccessDenied = (error: unknown): boolean =>
+/** AccessDenied as each service spells it (KMS, IAM, STS, EC2's UnauthorizedOperation). */
+export const isAccessDenied = (error: unknown): boolean =>
   error instanceof Error &&
   /AccessDenied|NotAuthorized|UnauthorizedOperation/i.test(`${error.name} ${error.message}`);
 

@@ -3,15 +3,15 @@ import {
   DescribeAutoScalingGroupsCommand,
 } from "@aws-sdk/client-auto-scaling";
 import type { EC2Client } from "@aws-sdk/client-ec2";
-import {
-  DescribeKeyCommand,
-  type KeyMetadata,
-  type KMSClient,
-  paginateListGrants,
-} from "@aws-sdk/client-kms";
+import { DescribeKeyCommand, type KeyMetadata, type KMSClient } from "@aws-sdk/client-kms";
 import { defaultServiceLinkedRoleArn, referenceOf } from "../auto-scaling/groups.ts";
 import type { LaunchUnsuccessfulEvent } from "../events/launch-unsuccessful.ts";
-import { AUTO_SCALING_GRANT_OPERATIONS, type GrantRequest, parseKeyArn } from "../kms/grants.ts";
+import {
+  AUTO_SCALING_GRANT_OPERATIONS,
+  findGrant,
+  type GrantRequest,
+  parseKeyArn,
+} from "../kms/grants.ts";
 import { amiEncryption } from "../kms/snapshot-keys.ts";
 import { LaunchTemplateError, resolveTemplateVersion } from "../launch-templates/versions.ts";
 import { type RecognisedCause, recogniseCause } from "./causes.ts";
@@ -114,25 +114,6 @@ const explainRecognised = (
         consoleUrl: `https://${consoleHost}/iam/home#/roles`,
       };
   }
-};
-
-const hasAllOperations = (operations: readonly string[] | undefined) =>
-  AUTO_SCALING_GRANT_OPERATIONS.every((operation) => operations?.includes(operation));
-
-/** Whether a grant gives `grantee` the 8 operations on the key (ListGrants, every page). */
-const hasGrant = async (kms: KMSClient, keyArn: string, grantee: string): Promise<boolean> => {
-  for await (const page of paginateListGrants(
-    { client: kms },
-    { KeyId: keyArn, GranteePrincipal: grantee },
-  )) {
-    if (
-      (page.Grants ?? []).some(
-        (grant) => grant.GranteePrincipal === grantee && hasAllOperations(grant.Operations),
-      )
-    )
-      return true;
-  }
-  return false;
 };
 
 /** Follows the chain behind a Client.InternalError to the first broken link. */
@@ -270,7 +251,7 @@ const followKeyChain = async (
     }
     let granted: boolean;
     try {
-      granted = await hasGrant(clients.kms, keyArn, grantee);
+      granted = (await findGrant(clients.kms, keyArn, grantee)) !== undefined;
     } catch (error) {
       if (!isAccessDenied(error)) throw error;
       return broken(

@@ -3,6 +3,7 @@ import {
   CreateLaunchTemplateVersionCommand,
   DescribeLaunchTemplateVersionsCommand,
   type EC2Client,
+  type LaunchTemplateVersion,
   ModifyLaunchTemplateCommand,
 } from "@aws-sdk/client-ec2";
 import type { LaunchTemplateReference } from "../auto-scaling/groups.ts";
@@ -20,13 +21,13 @@ export interface ResolvedTemplateVersion {
 export class LaunchTemplateError extends OrchestratorError {}
 
 /**
- * Resolves `$Latest`/`$Default`/`7` to an explicit version and its AMI. Rollback needs the explicit
- * number the group used before, and the new version is built from exactly this one.
+ * The template version a reference (`$Latest`/`$Default`/`7`) points at, with its launch data
+ * (DescribeLaunchTemplateVersions).
  */
-export const resolveTemplateVersion = async (
+export const describeTemplateVersion = async (
   ec2: EC2Client,
   reference: LaunchTemplateReference,
-): Promise<ResolvedTemplateVersion> => {
+): Promise<LaunchTemplateVersion & { LaunchTemplateId: string; VersionNumber: number }> => {
   const { LaunchTemplateVersions: versions = [] } = await ec2.send(
     new DescribeLaunchTemplateVersionsCommand({
       ...(reference.launchTemplateId
@@ -42,13 +43,32 @@ export const resolveTemplateVersion = async (
     );
   }
   return {
-    launchTemplateId: version.LaunchTemplateId,
-    launchTemplateName: version.LaunchTemplateName ?? version.LaunchTemplateId,
-    versionNumber: version.VersionNumber,
-    ...(version.LaunchTemplateData?.ImageId ? { imageId: version.LaunchTemplateData.ImageId } : {}),
-    ...(version.VersionDescription ? { description: version.VersionDescription } : {}),
+    ...version,
+    LaunchTemplateId: version.LaunchTemplateId,
+    VersionNumber: version.VersionNumber,
   };
 };
+
+/** A described version as the explicit number it is, with its AMI. */
+export const resolvedVersion = (
+  version: Awaited<ReturnType<typeof describeTemplateVersion>>,
+): ResolvedTemplateVersion => ({
+  launchTemplateId: version.LaunchTemplateId,
+  launchTemplateName: version.LaunchTemplateName ?? version.LaunchTemplateId,
+  versionNumber: version.VersionNumber,
+  ...(version.LaunchTemplateData?.ImageId ? { imageId: version.LaunchTemplateData.ImageId } : {}),
+  ...(version.VersionDescription ? { description: version.VersionDescription } : {}),
+});
+
+/**
+ * Resolves `$Latest`/`$Default`/`7` to an explicit version and its AMI. Rollback needs the explicit
+ * number the group used before, and the new version is built from exactly this one.
+ */
+export const resolveTemplateVersion = async (
+  ec2: EC2Client,
+  reference: LaunchTemplateReference,
+): Promise<ResolvedTemplateVersion> =>
+  resolvedVersion(await describeTemplateVersion(ec2, reference));
 
 /**
  * The description of the versions we create: it names the AMI, the rollout and the version it

@@ -2,6 +2,7 @@ import { runSimulation } from "@cloud-copilot/iam-simulate";
 import { accountOfAccessKeyId, sandboxAccessKeyId } from "../identity.ts";
 import { SandboxAwsError } from "../model/errors.ts";
 import type { CallContext } from "../model/faults.ts";
+import type { SimulationDecision, SimulationRequest } from "../model/iam.ts";
 import type { SandboxWorld } from "../model/world.ts";
 import { keyPolicy, type PolicyDocument, type RolePolicies } from "./policies.ts";
 import { type AuthorizationRequest, requestsFor } from "./requests.ts";
@@ -124,6 +125,9 @@ const actionMatches = (pattern: string, action: string) =>
   new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`, "i").test(
     action,
   );
+
+/** The account an ARN names, if any (an image's or a bucket's names none). */
+const accountOfArn = (arn: string): string | undefined => arn.split(":")[4] || undefined;
 
 const asList = (value: unknown): string[] =>
   value === undefined ? [] : Array.isArray(value) ? value.map(String) : [String(value)];
@@ -341,37 +345,103 @@ export class IamAuthorizer {
     const cacheKey = JSON.stringify([caller.principalArn, request, resourcePolicy]);
     const cached = this.#decisions.get(cacheKey);
     if (cached) return cached;
-    const decision = runSimulation(
-      {
-        request: {
-          principal: caller.principalArn,
-          action: request.action,
-          resource: { resource: request.resource, accountId: request.resourceAccount },
-          contextVariables: context,
-        },
-        identityPolicies,
-        serviceControlPolicies: [],
-        resourceControlPolicies: [],
-        ...(resourcePolicy ? { resourcePolicy } : {}),
-      },
-      {},
-    ).then((result) => {
-      if (result.resultType === "error")
-        throw new Error(
-          `sandbox IAM could not evaluate ${request.action} on ${request.resource}: ${JSON.stringify(result.errors)}`,
-        );
-      if (result.overallResult === "Allowed") return { allowed: true, reason: "allowed" };
-      const analysis = result.resultType === "single" ? result.result.analysis : undefined;
+    const decision = this.#evaluate({
+      principal: caller.principalArn,
+      request,
+      context,
+      identityPolicies,
+      ...(resourcePolicy ? { resourcePolicy } : {}),
+    }).then((result) => {
+      if (result.decision === "allowed") return { allowed: true, reason: "allowed" };
       const reason =
-        result.overallResult === "ExplicitlyDenied"
+        result.decision === "explicitDeny"
           ? "an explicit deny applies"
-          : analysis?.identityAnalysis?.result !== "Allowed"
+          : !result.identityAllowed
             ? `no identity-based policy allows the ${request.action} action`
             : `no resource-based policy allows the ${request.action} action`;
       return { allowed: false, reason };
     });
     this.#decisions.set(cacheKey, decision);
     return decision;
+  }
+
+  /**
+   * iam:SimulatePrincipalPolicy for a role the sandbox deploys (sandbox/model/iam.ts): its
+   * identity policies alone (no resource policy: "Simulation of resource-based policies isn't
+   * supported for IAM roles", IAM API reference), with only the context the caller gave.
+   * Undefined when no such role is deployed.
+   */
+  simulate(roleArn: string, request: SimulationRequest): Promise<SimulationDecision> | undefined {
+    const role =
+      this.#setup.roles.get(roleArn) ??
+      [...this.#setup.functionRoles.values()].find((candidate) => candidate.roleArn === roleArn);
+    if (!role) return undefined;
+    const identityPolicies = role.policies.map(({ name, policy }) => ({ name, policy }));
+    const given = new Set(Object.keys(request.context).map((key) => key.toLowerCase()));
+    // The keys the role's statements for this action test that were not given: what IAM lists
+    // as MissingContextValues.
+    const missingContext = [
+      ...new Set(
+        identityPolicies.flatMap(({ policy }) =>
+          policy.Statement.filter((statement) =>
+            asList(statement.Action).some((pattern) => actionMatches(pattern, request.action)),
+          ).flatMap((statement) =>
+            Object.values((statement.Condition ?? {}) as Record<string, Record<string, unknown>>)
+              .flatMap((keys) => Object.keys(keys))
+              .filter((key) => !given.has(key.toLowerCase())),
+          ),
+        ),
+      ),
+    ];
+    return this.#evaluate({
+      principal: roleArn,
+      request: {
+        ...request,
+        resourceAccount: accountOfArn(request.resource) ?? roleArn.split(":")[4] ?? "",
+      },
+      context: request.context,
+      identityPolicies,
+    }).then(({ decision }) => ({ decision, missingContext }));
+  }
+
+  /** One evaluation by @cloud-copilot/iam-simulate. */
+  async #evaluate(input: {
+    principal: string;
+    request: Pick<AuthorizationRequest, "action" | "resource" | "resourceAccount">;
+    context: Record<string, string | string[]>;
+    identityPolicies: Array<{ name: string; policy: PolicyDocument }>;
+    resourcePolicy?: PolicyDocument;
+  }): Promise<{ decision: SimulationDecision["decision"]; identityAllowed: boolean }> {
+    const { request } = input;
+    const result = await runSimulation(
+      {
+        request: {
+          principal: input.principal,
+          action: request.action,
+          resource: { resource: request.resource, accountId: request.resourceAccount },
+          contextVariables: input.context,
+        },
+        identityPolicies: input.identityPolicies,
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
+        ...(input.resourcePolicy ? { resourcePolicy: input.resourcePolicy } : {}),
+      },
+      {},
+    );
+    if (result.resultType === "error")
+      throw new Error(
+        `sandbox IAM could not evaluate ${request.action} on ${request.resource}: ${JSON.stringify(result.errors)}`,
+      );
+    const analysis = result.resultType === "single" ? result.result.analysis : undefined;
+    return {
+      decision:
+        result.overallResult === "Allowed"
+          ? "allowed"
+          : result.overallResult === "ExplicitlyDenied"
+            ? "explicitDeny"
+            : "implicitDeny",
+      identityAllowed: analysis?.identityAnalysis?.result === "Allowed",
+    };
   }
 
   /** Condition keys a matching statement tests that the sandbox did not set: reported, not guessed. */

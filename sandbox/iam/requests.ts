@@ -98,19 +98,21 @@ const launchPermissions = (
     });
   const profile = data.IamInstanceProfile as { Arn?: string; Name?: string } | undefined;
   if (profile) {
-    // The sandbox models no instance profiles: it takes the profile's name as its role's name
-    // (what the console does) and says so.
+    // The profile's role is what EC2 receives: iam:PassRole on it, passed to EC2 (IAM User Guide,
+    // "Using an IAM role to grant permissions to applications running on Amazon EC2 instances").
+    // A profile that does not exist has no role to pass: the launch itself fails later.
     const name = profile.Name ?? profile.Arn?.split("/").at(-1) ?? "";
-    notes.push(
-      "iam:PassRole: the sandbox models no instance profiles; a profile's role is taken to have the profile's name",
-    );
-    requests.push({
-      action: "iam:PassRole",
-      resource: `arn:${partition}:iam::${call.accountId}:role/${name}`,
-      resourceAccount: call.accountId,
-      context: { "iam:PassedToService": "ec2.amazonaws.com" },
-      implicitFor: reason,
-    });
+    const role = world.iam.instanceProfileRole(call.accountId, name);
+    if (role === undefined)
+      notes.push(`iam:PassRole: instance profile ${name} is not modelled, no role checked`);
+    if (role)
+      requests.push({
+        action: "iam:PassRole",
+        resource: role,
+        resourceAccount: call.accountId,
+        context: { "iam:PassedToService": "ec2.amazonaws.com" },
+        implicitFor: reason,
+      });
   }
   const tagSpecifications = (data.TagSpecifications ?? []) as Array<{
     ResourceType?: string;
@@ -163,6 +165,16 @@ export const requestsFor = (world: SandboxWorld, call: CallContext): OperationRe
         : "";
       return one("iam:GetRole", `arn:aws:iam::${accountId}:role/${path}${name}`);
     }
+    // Service Authorization Reference, IAM: SimulatePrincipalPolicy takes the simulated entity
+    // (user, group or role) as its resource; GetInstanceProfile the instance profile,
+    // arn:${Partition}:iam::${Account}:instance-profile/${InstanceProfileNameWithPath}.
+    case "iam:SimulatePrincipalPolicy":
+      return one(key, String(input.PolicySourceArn));
+    case "iam:GetInstanceProfile":
+      return one(
+        key,
+        `arn:aws:iam::${accountId}:instance-profile/${String(input.InstanceProfileName)}`,
+      );
     case "iam:CreateServiceLinkedRole": {
       const service = String(input.AWSServiceName);
       const suffix = input.CustomSuffix ? `_${String(input.CustomSuffix)}` : "";

@@ -133,7 +133,8 @@ export class SandboxWorld {
         this.modelStats.refused += 1;
         throw error;
       }
-      const output = structuredClone(operation(call));
+      // Some operations answer asynchronously (IAM's policy simulation evaluates policies).
+      const output = structuredClone(await operation(call));
       validateResponse(call, output);
       this.calls.push(record);
       return output;

@@ -3,7 +3,10 @@ import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { ImagebuilderClient } from "@aws-sdk/client-imagebuilder";
+import { SchedulerClient } from "@aws-sdk/client-scheduler";
+import { SNSClient } from "@aws-sdk/client-sns";
 import { SQSClient } from "@aws-sdk/client-sqs";
+import { SSMClient } from "@aws-sdk/client-ssm";
 import { STSClient } from "@aws-sdk/client-sts";
 import middy from "@middy/core";
 import { alertPublisher } from "../lib/alerts/publish.ts";
@@ -20,6 +23,7 @@ import {
   forwardingChecker,
   orchestratorDeployment,
 } from "../lib/doctor/event-rules.ts";
+import { checkOrchestratorDeployment } from "../lib/doctor/orchestrator.ts";
 import { parseWatchRequest } from "../lib/events/watch-request.ts";
 import { lazy } from "../lib/lazy.ts";
 import {
@@ -181,7 +185,11 @@ export const handler = makeHandler(
   (): DoctorDeps => {
     const region = currentRegion();
     const config = loadConfig();
-    const env = readEnv(["ORCHESTRATOR_FUNCTION_ARN_PREFIX", "ORCHESTRATOR_STAGE"]);
+    const env = readEnv([
+      "ORCHESTRATOR_FUNCTION_ARN_PREFIX",
+      "ORCHESTRATOR_STAGE",
+      "ALERTS_TOPIC_ARN",
+    ]);
     const deployment = orchestratorDeployment(
       env.ORCHESTRATOR_FUNCTION_ARN_PREFIX,
       env.ORCHESTRATOR_STAGE,
@@ -200,7 +208,20 @@ export const handler = makeHandler(
         )((o) => new EventBridgeClient(clientConfig(o))),
         deployment,
       ),
-      checkOrchestrator: async () => [...(await checkEventRules(events, deployment))],
+      checkOrchestrator: async () =>
+        (
+          await Promise.all([
+            checkOrchestratorDeployment({
+              config,
+              deployment,
+              alertsTopicArn: env.ALERTS_TOPIC_ARN,
+              scheduler: new SchedulerClient(clientConfig({ region })),
+              sns: regionalClients((o) => new SNSClient(clientConfig(o))),
+              ssm: new SSMClient(clientConfig({ region })),
+            }),
+            checkEventRules(events, deployment),
+          ])
+        ).flat(),
     };
   },
 );

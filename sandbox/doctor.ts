@@ -10,6 +10,7 @@ export const PLANTED_FAULTS = [
   "the first account's groups lost the ami-orchestrator:managed tag",
   "the first account's custom-suffix Auto Scaling service-linked role was deleted",
   "a third account's role was deployed with another ExternalId",
+  "an account never deployed the forwarding stack in its last region",
 ] as const;
 
 export interface SandboxDoctorRun {
@@ -59,6 +60,14 @@ export const sandboxDoctorSession = async (config: OrchestratorConfig) => {
       });
       if (role) world.authorizer.setRole(role);
       planted.push(PLANTED_FAULTS[3]);
+    }
+    // A region whose forwarding-only stack was never deployed: its events never reach the bus.
+    const spread = Object.values(config.accounts).find((account) => account.regions.length > 1);
+    const region = spread?.regions.at(-1);
+    if (spread && region) {
+      for (const rule of world.events.rulesIn(spread.id, region))
+        world.events.deleteRule(spread.id, region, rule.name);
+      planted.push(PLANTED_FAULTS[4]);
     }
     return planted;
   };

@@ -6,6 +6,7 @@ import * as eventbridge from "@aws-sdk/client-eventbridge";
 import * as iam from "@aws-sdk/client-iam";
 import * as imagebuilder from "@aws-sdk/client-imagebuilder";
 import * as kms from "@aws-sdk/client-kms";
+import * as scheduler from "@aws-sdk/client-scheduler";
 import * as sns from "@aws-sdk/client-sns";
 import * as sqs from "@aws-sdk/client-sqs";
 import * as ssm from "@aws-sdk/client-ssm";
@@ -28,6 +29,7 @@ const SDK_CLIENTS = [
   { service: "ssm", client: ssm.SSMClient },
   { service: "logs", client: logs.CloudWatchLogsClient },
   { service: "sts", client: sts.STSClient },
+  { service: "scheduler", client: scheduler.SchedulerClient },
   { service: "events", client: eventbridge.EventBridgeClient },
 ];
 

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { type OrchestratorConfig, parsePipelineArn } from "../lib/config/schema.ts";
 import { orchestratorRules, targetForwardingRule } from "./deployed-rules.ts";
+import { deployedSchedules, deployedSubscriptions } from "./deployed-stack.ts";
 import { IamAuthorizer } from "./iam/authorizer.ts";
 import { functionRoles, type RolePolicies, targetAccountRole } from "./iam/policies.ts";
 import type { SandboxGroup } from "./model/auto-scaling.ts";
@@ -340,6 +341,25 @@ export const worldFromConfig = (
         }
       }
     }
+  }
+
+  // The stack's schedules and subscriptions, as a deploy creates them; the alerts topic, and
+  // Image Builder's topics in their build accounts. The alert addresses confirmed their
+  // subscriptions, as a team does once after its first deploy.
+  const stackSite = {
+    accountId: world.orchestratorAccountId,
+    region: world.orchestratorRegion,
+    stage: SANDBOX_STAGE,
+  };
+  for (const schedule of deployedSchedules(config, stackSite)) world.scheduler.put(schedule);
+  const alertsTopicArn = ALERTS_TOPIC(world.orchestratorAccountId, world.orchestratorRegion);
+  world.sns.createTopic(alertsTopicArn);
+  for (const pipeline of config.pipelines)
+    if (pipeline.notificationTopicArn) world.sns.createTopic(pipeline.notificationTopicArn);
+  for (const subscription of deployedSubscriptions(config, { ...stackSite, alertsTopicArn })) {
+    world.sns.subscribe(subscription);
+    if (subscription.protocol === "email")
+      world.sns.confirm(subscription.topicArn, subscription.endpoint);
   }
 
   const deadLetter = world.sqs.addQueue({

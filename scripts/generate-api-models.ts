@@ -30,6 +30,7 @@ const SERVICES: Record<string, string> = {
   "client-ssm": "ssm",
   "client-cloudwatch-logs": "logs",
   "client-sts": "sts",
+  "client-scheduler": "scheduler",
   "client-eventbridge": "events",
 };
 

@@ -307,6 +307,24 @@ export const requestsFor = (world: SandboxWorld, call: CallContext): OperationRe
         `arn:aws:events:${region}:${accountId}:rule/${bus === "default" ? "" : `${bus}/`}${String(input.Name)}`,
       );
     }
+    // Service Authorization Reference, Amazon SNS: ListSubscriptions has no resource type ("*");
+    // ListSubscriptionsByTopic takes the topic.
+    case "sns:ListSubscriptions":
+      return one(key, "*");
+    case "sns:ListSubscriptionsByTopic":
+      return one(key, String(input.TopicArn));
+    // Service Authorization Reference, AWS Systems Manager: DescribeParameters has no resource
+    // type ("*"): it lists every parameter's metadata, never a value.
+    case "ssm:DescribeParameters":
+      return one(key, "*");
+    // Service Authorization Reference, Amazon EventBridge Scheduler: GetSchedule takes the
+    // schedule, arn:${Partition}:scheduler:${Region}:${Account}:schedule/${GroupName}/${ScheduleName}
+    // (the default group when GroupName is omitted: API reference, GetSchedule).
+    case "scheduler:GetSchedule":
+      return one(
+        key,
+        `arn:aws:scheduler:${region}:${accountId}:schedule/${String(input.GroupName ?? "default")}/${String(input.Name)}`,
+      );
     case "logs:GetLogEvents":
       return one(
         "logs:GetLogEvents",

@@ -10,6 +10,7 @@ import { IamModel } from "./iam.ts";
 import { type BuildDurations, ImageBuilderModel } from "./image-builder.ts";
 import { KmsModel } from "./kms.ts";
 import { LogsModel, SnsModel, SsmModel } from "./notifications.ts";
+import { SchedulerModel } from "./scheduler.ts";
 import { SqsModel } from "./sqs.ts";
 import { StsModel } from "./sts.ts";
 
@@ -65,6 +66,7 @@ export class SandboxWorld {
   readonly sns: SnsModel;
   readonly ssm = new SsmModel();
   readonly logs = new LogsModel();
+  readonly scheduler: SchedulerModel;
   readonly events = new EventBridgeModel();
   readonly orchestratorAccountId: string;
   readonly orchestratorRegion: string;
@@ -96,6 +98,8 @@ export class SandboxWorld {
     this.register("sns", this.sns.operations);
     this.register("ssm", this.ssm.operations);
     this.register("logs", this.logs.operations);
+    this.scheduler = new SchedulerModel(() => this.clock.now());
+    this.register("scheduler", this.scheduler.operations);
     this.register("events", this.events.operations);
     // A failed build writes its log, where the alerts function will look for it.
     this.imageBuilder.onImageStateChange((image) => {

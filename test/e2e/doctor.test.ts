@@ -113,6 +113,35 @@ describe("npm run doctor: a read-only pre-flight of every target", () => {
     );
   });
 
+  it("every target region forwards its events to the orchestrator's bus, every function has its enabled rule", async () => {
+    const { report } = await doctor();
+    const targets = report.pipelines.flatMap((pipeline) => pipeline.targets);
+    for (const target of targets) {
+      const forwarding = target.checks.filter((check) => check.check === "forwarding");
+      assert.equal(forwarding.length, 1, `${target.accountId}/${target.region}`);
+      assert.ok(forwarding[0]?.ok, forwarding[0]?.detail);
+      assert.match(
+        forwarding[0]?.detail ?? "",
+        new RegExp(
+          `InstanceRefreshForwardingRu.* → arn:aws:events:eu-west-1:${BUILD}:event-bus/default`,
+        ),
+      );
+    }
+    assert.deepEqual(
+      report.orchestrator
+        .filter((check) => check.check.startsWith("rule "))
+        .map((check) => [check.check, check.ok]),
+      [
+        ["rule on-image-state: image state changes", true],
+        ["rule on-image-state: pipelines Image Builder disabled", true],
+        ["rule watch-rollouts: forwarded instance refreshes", true],
+        ["rule watch-rollouts: the poll schedule", true],
+        ["rule explain-launch-failure: forwarded failed launches", true],
+      ],
+    );
+    assert.match(renderDoctorReport(report), /\bforwarding\b/);
+  });
+
   it("each planted fault is reported where it is, with its fix, and still nothing changes", async () => {
     const { world } = session;
     // prod's account is no longer allowed CreateGrant by the build account's key policies.
@@ -167,6 +196,74 @@ describe("npm run doctor: a read-only pre-flight of every target", () => {
   });
 });
 
+describe("npm run doctor: event forwarding and the orchestrator's rules", () => {
+  it("a region whose forwarding stack was never deployed is named, with the command that deploys it", async () => {
+    const { world } = session;
+    for (const rule of world.events.rulesIn(PROD, "eu-west-3"))
+      world.events.deleteRule(PROD, "eu-west-3", rule.name);
+
+    const { report, mutating } = await doctor();
+    assert.equal(mutating, 0);
+    const forwarding = report.pipelines
+      .flatMap((pipeline) => pipeline.targets)
+      .flatMap((target) =>
+        target.checks
+          .filter((check) => check.check === "forwarding")
+          .map((check) => ({ where: `${target.accountId}/${target.region}`, ...check })),
+      );
+    assert.deepEqual(
+      forwarding.filter((check) => !check.ok).map((check) => check.where),
+      [`${PROD}/eu-west-3`],
+    );
+    const [notForwarding] = forwarding.filter((check) => !check.ok);
+    assert.match(notForwarding?.detail ?? "", /no rule in 222222222222\/eu-west-3 sends events/);
+    assert.match(
+      notForwarding?.fix ?? "",
+      new RegExp(
+        `^with account ${PROD}'s credentials: aws cloudformation deploy --stack-name ami-orchestrator-events --region eu-west-3 --template-file templates/target-account-role.yml --capabilities CAPABILITY_NAMED_IAM --parameter-overrides Component=forwarding-only OrchestratorAccountId=${BUILD} OrchestratorRegion=eu-west-1 OrchestratorService=ami-orchestrator OrchestratorStage=sandbox RoleName=ami-orchestrator-target `,
+      ),
+    );
+  });
+
+  it("a disabled forwarding rule and a disabled orchestrator rule: each named, with enable-rule", async () => {
+    const { world } = session;
+    const [forwardingRule] = world.events.rulesIn(DEV, "eu-west-1");
+    assert.ok(forwardingRule);
+    forwardingRule.state = "DISABLED";
+    const [watchRule] = world.events
+      .rulesIn(BUILD, "eu-west-1")
+      .filter((rule) => rule.name.endsWith("-watch-rollouts-rule-1"));
+    assert.ok(watchRule);
+    watchRule.state = "DISABLED";
+
+    const { report, mutating } = await doctor();
+    assert.equal(mutating, 0);
+    const devForwarding = failures(report, DEV, "eu-west-1").find(
+      (check) => check.check === "forwarding",
+    );
+    assert.equal(
+      devForwarding?.fix,
+      `aws events enable-rule --region eu-west-1 --name ${forwardingRule.name}`,
+    );
+    const orchestrator = report.orchestrator.filter((check) => check.check.startsWith("rule "));
+    assert.deepEqual(
+      orchestrator.filter((check) => !check.ok).map((check) => [check.check, check.fix]),
+      [
+        [
+          "rule watch-rollouts: forwarded instance refreshes",
+          "aws events enable-rule --region eu-west-1 --name ami-orchestrator-sandbox-watch-rollouts-rule-1",
+        ],
+      ],
+    );
+    assert.match(
+      renderDoctorReport(report),
+      /✗ rule watch-rollouts: forwarded instance refreshes: .* is DISABLED/,
+    );
+    forwardingRule.state = "ENABLED";
+    watchRule.state = "ENABLED";
+  });
+});
+
 describe("the commands", () => {
   const run = (script: string, ...args: string[]) =>
     promisify(execFile)(process.execPath, ["--import", "tsx", repoPath(script), ...args], {
@@ -198,6 +295,10 @@ describe("the commands", () => {
       /fix: add to the key policy of arn:aws:kms:eu-west-1:999999999999:key\/[\w-]+ .*"Principal":\{"AWS":"arn:aws:iam::222222222222:root"\}/,
     );
     assert.match(stdout, /✗ some checks failed: \d+ passed, [1-9]\d* failed/);
+    assert.match(
+      stdout,
+      /fix: with account 222222222222's credentials: aws cloudformation deploy --stack-name ami-orchestrator-events --region eu-west-3 .*Component=forwarding-only/,
+    );
     assert.match(stdout, /mutating calls made by the doctor: 0/);
   });
 });

@@ -2,7 +2,10 @@ import type { OrchestratorConfig } from "../lib/config/schema.ts";
 import type { DoctorReport } from "../lib/doctor/checks.ts";
 import { fakeContext } from "./lambda.ts";
 import { startSandbox } from "./session.ts";
-import { deployTargetRole } from "./world-from-config.ts";
+import { ALERTS_TOPIC, deployTargetRole } from "./world-from-config.ts";
+
+/** SNS deletes it after 48 hours unconfirmed (SNS developer guide): planted as still pending. */
+const UNCONFIRMED_EMAIL = "the last alert address never confirmed its email subscription";
 
 /** The faults `npm start -- --scenario doctor` plants, each a mistake seen in real set-ups. */
 export const PLANTED_FAULTS = [
@@ -11,6 +14,7 @@ export const PLANTED_FAULTS = [
   "the first account's custom-suffix Auto Scaling service-linked role was deleted",
   "a third account's role was deployed with another ExternalId",
   "an account never deployed the forwarding stack in its last region",
+  UNCONFIRMED_EMAIL,
 ] as const;
 
 export interface SandboxDoctorRun {
@@ -68,6 +72,19 @@ export const sandboxDoctorSession = async (config: OrchestratorConfig) => {
       for (const rule of world.events.rulesIn(spread.id, region))
         world.events.deleteRule(spread.id, region, rule.name);
       planted.push(PLANTED_FAULTS[4]);
+    }
+    // The confirmation email went unanswered: the subscription is still PendingConfirmation.
+    const address = config.notifications.email.at(-1);
+    if (address) {
+      const topicArn = ALERTS_TOPIC(world.orchestratorAccountId, world.orchestratorRegion);
+      world.sns.unsubscribe(topicArn, address);
+      world.sns.subscribe({
+        topicArn,
+        protocol: "email",
+        endpoint: address,
+        owner: world.orchestratorAccountId,
+      });
+      planted.push(UNCONFIRMED_EMAIL);
     }
     return planted;
   };

@@ -46,6 +46,15 @@ export class SnsModel {
     return created;
   }
 
+  /** Unsubscribe (API reference): the endpoint's subscriptions to the topic are gone. */
+  unsubscribe(topicArn: string, endpoint: string): void {
+    for (let index = this.subscriptions.length - 1; index >= 0; index -= 1) {
+      const subscription = this.subscriptions[index];
+      if (subscription?.topicArn === topicArn && subscription.endpoint === endpoint)
+        this.subscriptions.splice(index, 1);
+    }
+  }
+
   /** The recipient follows the link in the confirmation email. */
   confirm(topicArn: string, endpoint: string): void {
     for (const subscription of this.subscriptions)

@@ -1,11 +1,9 @@
 import type { OrchestratorConfig } from "../lib/config/schema.ts";
 import type { DoctorReport } from "../lib/doctor/checks.ts";
 import { fakeContext } from "./lambda.ts";
+import { AUTO_SCALING_SLR, slrArn } from "./model/iam.ts";
 import { startSandbox } from "./session.ts";
-import { ALERTS_TOPIC, deployTargetRole } from "./world-from-config.ts";
-
-/** SNS deletes it after 48 hours unconfirmed (SNS developer guide): planted as still pending. */
-const UNCONFIRMED_EMAIL = "the last alert address never confirmed its email subscription";
+import { deployTargetRole } from "./world-from-config.ts";
 
 /** The faults `npm start -- --scenario doctor` plants, each a mistake seen in real set-ups. */
 export const PLANTED_FAULTS = [
@@ -14,7 +12,9 @@ export const PLANTED_FAULTS = [
   "the first account's custom-suffix Auto Scaling service-linked role was deleted",
   "a third account's role was deployed with another ExternalId",
   "an account never deployed the forwarding stack in its last region",
-  UNCONFIRMED_EMAIL,
+  "the last account's target stack lacks its TagWhatLaunchTemplatesLaunch statement, and its templates tag what they launch",
+  "a group on a launch configuration is tagged for the first tag-selected pipeline in the last account",
+  "the last account's default Auto Scaling service-linked role was deleted",
 ] as const;
 
 export interface SandboxDoctorRun {
@@ -73,18 +73,32 @@ export const sandboxDoctorSession = async (config: OrchestratorConfig) => {
         world.events.deleteRule(spread.id, region, rule.name);
       planted.push(PLANTED_FAULTS[4]);
     }
-    // The confirmation email went unanswered: the subscription is still PendingConfirmation.
-    const address = config.notifications.email.at(-1);
-    if (address) {
-      const topicArn = ALERTS_TOPIC(world.orchestratorAccountId, world.orchestratorRegion);
-      world.sns.unsubscribe(topicArn, address);
-      world.sns.subscribe({
-        topicArn,
-        protocol: "email",
-        endpoint: address,
-        owner: world.orchestratorAccountId,
-      });
-      planted.push(UNCONFIRMED_EMAIL);
+    const lastAccount = Object.values(config.accounts).at(-1);
+    if (lastAccount) {
+      // A target stack deployed from a template older than the statement: Auto Scaling refuses
+      // any refresh or update that names a template with tag specifications (they all have some).
+      world.authorizer.withoutStatement(
+        `arn:aws:iam::${last}:role/${lastAccount.roleName}`,
+        "TagWhatLaunchTemplatesLaunch",
+      );
+      planted.push(PLANTED_FAULTS[5]);
+      const tagged = config.pipelines.find((pipeline) => pipeline.rollout?.autoScalingGroups.tags);
+      const tags = tagged?.rollout?.autoScalingGroups.tags;
+      const region = lastAccount.regions[0];
+      if (tagged && tags && region) {
+        world.autoScaling.addGroup({
+          name: `${tagged.name}-legacy`,
+          accountId: last,
+          region,
+          tags: { ...tags, "ami-orchestrator:managed": "true" },
+          serviceLinkedRoleArn: slrArn(last),
+          desiredCapacity: 2,
+          launchConfigurationName: `${tagged.name}-legacy-lc`,
+        });
+        planted.push(PLANTED_FAULTS[6]);
+      }
+      world.iam.roles.get(last)?.delete(AUTO_SCALING_SLR);
+      planted.push(PLANTED_FAULTS[7]);
     }
     return planted;
   };

@@ -179,10 +179,20 @@ const simulated = async (
 const updateTargetStack = (accountId: string) =>
   `update the target stack in ${accountId} (templates/target-account-role.yml, statements DoctorReadsItsOwnPermissions and DoctorReadsInstanceProfiles: iam:SimulatePrincipalPolicy on the role itself, iam:GetInstanceProfile)`;
 
-const refusedText = (refused: readonly SimulatedRequest[]) =>
-  refused
-    .map((request) => `${request.action} on ${request.resource} (${request.decision})`)
+/** "ec2:CreateTags on instance/*, volume/* (implicitDeny)": refused requests by action and decision. */
+const refusedText = (refused: readonly SimulatedRequest[]) => {
+  const byAction = new Map<string, string[]>();
+  for (const request of refused) {
+    const key = `${request.action}|${request.decision}`;
+    byAction.set(key, [...(byAction.get(key) ?? []), request.resource]);
+  }
+  return [...byAction]
+    .map(([key, resources]) => {
+      const [action, decision] = key.split("|");
+      return `${action} on ${resources.join(", ")} (${decision})`;
+    })
     .join("; ");
+};
 
 const keyPolicyStatement = (accountId: string) =>
   JSON.stringify({
@@ -273,7 +283,7 @@ const checkTarget = async (
       checks.push(
         fail(
           check,
-          `${detail}; the target role may not act on it: ${refusedText(refused)}${tagMissing ? `: it is not tagged ${MANAGED_TAG}=true, which the role requires (RequireManagedTag=true)` : ""}`,
+          `${detail}; the target role may not ${[...new Set(refused.map((request) => request.action.replace("autoscaling:", "")))].join(", ")} on it (${[...new Set(refused.map((request) => request.decision))].join(", ")})${tagMissing ? `: it is not tagged ${MANAGED_TAG}=true, which the role requires (RequireManagedTag=true)` : ""}`,
           tagMissing
             ? tagFix
             : refused.some((request) => request.decision === "explicitDeny")
@@ -573,7 +583,7 @@ const checkLaunchPermissions = async (
   ];
   return fail(
     label,
-    `Auto Scaling would refuse StartInstanceRefresh with this template: ${roleArn} may not ${refusedText(refused)}`,
+    `Auto Scaling would refuse StartInstanceRefresh and UpdateAutoScalingGroup with this template: ${roleArn} may not ${refusedText(refused)}`,
     fixes.join("; "),
   );
 };

@@ -236,6 +236,31 @@ export class IamAuthorizer {
     };
   }
 
+  /**
+   * Deploys an assumable role without one of its statements (by Sid), as a stack deployed from an
+   * older template would have it; returns what puts it back.
+   */
+  withoutStatement(roleArn: string, sid: string): () => void {
+    const role = this.#setup.roles.get(roleArn);
+    if (!role) throw new Error(`no role ${roleArn}`);
+    const policies = role.policies.map(({ name, policy }) => ({
+      name,
+      policy: {
+        ...policy,
+        Statement: policy.Statement.filter((statement) => statement.Sid !== sid),
+      },
+    }));
+    if (
+      policies.every(
+        ({ policy }, index) =>
+          policy.Statement.length === role.policies[index]?.policy.Statement.length,
+      )
+    )
+      throw new Error(`${roleArn} has no statement ${sid}`);
+    this.setRole({ ...role, policies });
+    return () => this.setRole(role);
+  }
+
   /** Who signed the call. Expired credentials are refused here, before any policy. */
   caller(call: SignedCall): Caller {
     const session = call.accessKeyId ? this.world.sts.sessions.get(call.accessKeyId) : undefined;

@@ -8,7 +8,10 @@ import { promisify } from "node:util";
 import { parseConfig } from "../../lib/config/load.ts";
 import type { DoctorCheck, DoctorReport } from "../../lib/doctor/checks.ts";
 import { renderDoctorReport } from "../../lib/doctor/render.ts";
+import { AUTO_SCALING_GRANT_OPERATIONS } from "../../lib/kms/grants.ts";
 import { fakeContext } from "../../sandbox/lambda.ts";
+import { slrArn } from "../../sandbox/model/iam.ts";
+import { KmsModel } from "../../sandbox/model/kms.ts";
 import { type SandboxSession, startSandbox } from "../../sandbox/session.ts";
 import { deployTargetRole } from "../../sandbox/world-from-config.ts";
 import { repoPath } from "../helpers/fixtures.ts";
@@ -20,11 +23,7 @@ const DEV = "111111111111";
 const PROD = "222222222222";
 const STAGING = "333333333333";
 const BUILD = "999999999999";
-const ALERTS = `arn:aws:sns:eu-west-1:${BUILD}:ami-orchestrator-sandbox-alerts`;
 const CONFIG = `
-notifications:
-  slack: { webhookUrlParameter: /ami-orchestrator/slack-webhook }
-  email: [platform@example.com, oncall@example.com]
 accounts:
   dev: { id: "${DEV}", externalId: ext-dev-01, regions: [eu-west-1] }
   prod: { id: "${PROD}", externalId: ext-prod-01, regions: [eu-west-1, eu-west-3] }
@@ -33,7 +32,6 @@ pipelines:
   - name: base-al2023
     arn: arn:aws:imagebuilder:eu-west-1:${BUILD}:image-pipeline/base-al2023
     notificationTopicArn: arn:aws:sns:eu-west-1:${BUILD}:imagebuilder-notifications
-    schedule: { cron: "0 3 ? * MON *", timezone: Europe/Paris }
     rollout:
       waves:
         - { name: dev, accounts: [dev] }
@@ -102,13 +100,36 @@ describe("npm run doctor: a read-only pre-flight of every target", () => {
     for (const target of pipeline?.targets ?? []) {
       const names = target.checks.map((check) => check.check);
       assert.equal(names[0], "assume role");
-      for (const kind of [/^group /, /^service-linked role/, /^AMI$/, /^grant /, /^template /])
+      for (const kind of [
+        /^group /,
+        /^service-linked role/,
+        /^AMI$/,
+        /^grant /,
+        /^template /,
+        /^launch /,
+      ])
         assert.ok(
           names.some((name) => kind.test(name)),
           `${kind} checked in ${target.accountId}/${target.region}`,
         );
+      // No grant yet (nothing rolled out): ListGrants found none, the dry run says it would work.
+      for (const grant of target.checks.filter((check) => check.check.startsWith("grant ")))
+        assert.equal(grant.detail, "no grant yet; CreateGrant would succeed (DryRun)");
+      // What Auto Scaling checks at refresh, simulated for the role: RunInstances, PassRole of
+      // the instance profile's role (read with GetInstanceProfile), CreateTags for its tags.
+      for (const launch of target.checks.filter((check) => check.check.startsWith("launch ")))
+        assert.match(
+          launch.detail,
+          new RegExp(
+            `^ec2:RunInstances, iam:PassRole arn:aws:iam::${target.accountId}:role/base-al2023-\\w+-instance-role, ec2:CreateTags at launch \\(instance, volume\\) allowed to arn:aws:iam::${target.accountId}:role/ami-orchestrator-target`,
+          ),
+        );
     }
     assert.match(rendered, /✓ all checks passed: \d+ passed, 0 failed/);
+    assert.match(rendered, /target +role +groups +SLR +AMI +grants +templates +launch/);
+    // Reads only: ListGrants and the policy simulation are not mutating calls.
+    assert.ok(session.world.callsTo("kms:ListGrants", { succeeded: true }).length > 0);
+    assert.ok(session.world.callsTo("iam:SimulatePrincipalPolicy", { succeeded: true }).length > 0);
     // The DryRuns reached AWS and were answered as AWS answers a request that would succeed.
     assert.ok(session.world.callsTo("kms:CreateGrant", { succeeded: false }).length > 0);
     assert.ok(
@@ -116,6 +137,160 @@ describe("npm run doctor: a read-only pre-flight of every target", () => {
         .callsTo("ec2:CreateLaunchTemplateVersion", { succeeded: false })
         .every((call) => call.error === "DryRunOperation"),
     );
+  });
+
+  it("an existing grant is found with ListGrants and named; a refused ListGrants is said, the dry run still made", async () => {
+    const { world } = session;
+    const key = KmsModel.keyArn(BUILD, "eu-west-1", "ami-encryption");
+    world.kms.grants.push({
+      grantId: "grant-made-by-hand",
+      keyArn: key,
+      name: "made-by-hand",
+      granteePrincipal: slrArn(DEV),
+      operations: [...AUTO_SCALING_GRANT_OPERATIONS],
+      createdBy: DEV,
+      createdAt: world.clock.now(),
+    });
+    // staging's stack predates kms:ListGrants in the target role.
+    const restore = world.authorizer.withoutPermission(
+      `arn:aws:iam::${STAGING}:role/ami-orchestrator-target`,
+      "kms:ListGrants",
+    );
+    const dryRunsBefore = world.callsTo("kms:CreateGrant").length;
+    try {
+      const { report, mutating } = await doctor();
+      assert.equal(mutating, 0);
+      const grants = (accountId: string) =>
+        report.pipelines
+          .flatMap((pipeline) => pipeline.targets)
+          .filter((target) => target.accountId === accountId && target.region === "eu-west-1")
+          .flatMap((target) => target.checks.filter((check) => check.check.startsWith("grant ")));
+      assert.deepEqual(
+        grants(DEV).map((check) => [check.ok, check.detail]),
+        [[true, "grant exists (made-by-hand)"]],
+      );
+      const [staging] = grants(STAGING);
+      assert.equal(staging?.ok, false);
+      assert.match(
+        staging?.detail ?? "",
+        /^ListGrants refused \(AccessDenied.*kms:ListGrants.*\): whether a grant exists is unknown.*; CreateGrant would succeed \(DryRun\)$/,
+      );
+      assert.match(staging?.fix ?? "", /kms:ListGrants/);
+      // Dry runs for every key × role but dev's, whose grant was found.
+      const dryRuns = world.callsTo("kms:CreateGrant").slice(dryRunsBefore);
+      assert.ok(dryRuns.some((call) => call.accountId === STAGING));
+      assert.ok(!dryRuns.some((call) => call.accountId === DEV && call.region === "eu-west-1"));
+    } finally {
+      restore();
+      world.kms.revokeGrants(key, slrArn(DEV));
+    }
+  });
+
+  it("an untagged group passes where the target stack does not require the tag (RequireManagedTag=false)", async () => {
+    const { world } = session;
+    const dev = {
+      id: DEV,
+      roleName: "ami-orchestrator-target",
+      regions: ["eu-west-1"],
+      externalId: "ext-dev-01",
+      buildAccounts: [BUILD],
+    };
+    const relaxed = deployTargetRole(world, dev, { RequireManagedTag: "false" });
+    if (relaxed) world.authorizer.setRole(relaxed);
+    const untagged = [
+      ...[...world.autoScaling.groups.values()].filter((group) => group.accountId === DEV),
+      ...[...world.ec2.templates.values()].filter((template) => template.accountId === DEV),
+    ];
+    for (const resource of untagged) delete resource.tags?.["ami-orchestrator:managed"];
+    try {
+      const { report } = await doctor();
+      assert.deepEqual(failures(report, DEV, "eu-west-1"), []);
+      const groups = report.pipelines
+        .flatMap((pipeline) => pipeline.targets)
+        .filter((target) => target.accountId === DEV)
+        .flatMap((target) => target.checks.filter((check) => check.check.startsWith("group ")));
+      assert.ok(groups.length > 0);
+      for (const group of groups)
+        assert.match(
+          group.detail,
+          /not tagged ami-orchestrator:managed=true: this role does not require it/,
+        );
+    } finally {
+      for (const resource of untagged)
+        if (resource.tags) resource.tags["ami-orchestrator:managed"] = "true";
+      const strict = deployTargetRole(world, dev);
+      if (strict) world.authorizer.setRole(strict);
+    }
+  });
+
+  it("a target stack that predates the simulation: launch permissions ✗ 'could not be checked', update the stack", async () => {
+    const { world } = session;
+    const restore = world.authorizer.withoutPermission(
+      `arn:aws:iam::${STAGING}:role/ami-orchestrator-target`,
+      "iam:SimulatePrincipalPolicy",
+    );
+    try {
+      const { report } = await doctor();
+      const staging = failures(report, STAGING, "eu-west-1");
+      assert.ok(staging.length > 0);
+      for (const check of staging) {
+        assert.match(check.check, /^launch lt-/);
+        assert.match(check.detail, /^could not be checked .*iam:SimulatePrincipalPolicy/);
+        assert.match(check.fix ?? "", /^update the target stack in 333333333333/);
+      }
+    } finally {
+      restore();
+    }
+  });
+
+  it("a target stack without TagWhatLaunchTemplatesLaunch: ✗ names the statement and the role, and a real rollout there is refused", async () => {
+    const { world, lambda } = session;
+    const role = `arn:aws:iam::${DEV}:role/ami-orchestrator-target`;
+    const restore = world.authorizer.withoutStatement(role, "TagWhatLaunchTemplatesLaunch");
+    try {
+      const { report } = await doctor();
+      const dev = failures(report, DEV, "eu-west-1");
+      assert.ok(dev.length > 0);
+      for (const check of dev) {
+        assert.match(check.check, /^launch lt-/);
+        assert.match(
+          check.detail,
+          new RegExp(
+            `${role} may not ec2:CreateTags on arn:aws:ec2:eu-west-1:${DEV}:instance/\\*, arn:aws:ec2:eu-west-1:${DEV}:volume/\\* \\(implicitDeny\\)$`,
+          ),
+        );
+        assert.match(
+          check.fix ?? "",
+          new RegExp(`^add to ${role} .*"Sid":"TagWhatLaunchTemplatesLaunch"`),
+        );
+      }
+
+      // The rollout the doctor warned about: Auto Scaling refuses the role's first call that
+      // names the template (the pin before an auto-rollback refresh, or the refresh itself), and
+      // no refresh starts in dev.
+      const refusedBefore = world.authorizer.refusals.length;
+      await lambda.deliverNotifications();
+      await lambda.drainRolloutQueue({ until: world.clock.now() + 30 * 60_000 });
+      const refused = world.authorizer.refusals
+        .slice(refusedBefore)
+        .filter((refusal) => refusal.caller.includes(`::${DEV}:`));
+      assert.ok(refused.length > 0);
+      for (const refusal of refused) {
+        assert.equal(refusal.action, "ec2:CreateTags");
+        assert.match(
+          refusal.implicitFor ?? "",
+          /^autoscaling:(StartInstanceRefresh|UpdateAutoScalingGroup)$/,
+        );
+      }
+      assert.deepEqual(
+        world
+          .callsTo("autoscaling:StartInstanceRefresh", { succeeded: true })
+          .filter((call) => call.accountId === DEV),
+        [],
+      );
+    } finally {
+      restore();
+    }
   });
 
   it("every target region forwards its events to the orchestrator's bus, every function has its enabled rule", async () => {
@@ -269,119 +444,6 @@ describe("npm run doctor: event forwarding and the orchestrator's rules", () => 
   });
 });
 
-describe("npm run doctor: the orchestrator's own deployment", () => {
-  const SCHEDULE = "ami-orchestrator-sandbox-base-al2023";
-  const orchestrator = (report: DoctorReport) =>
-    Object.fromEntries(report.orchestrator.map((check) => [check.check, check]));
-
-  it("its schedule, subscriptions, alert emails and Slack parameter are all ✓, first in the report", async () => {
-    const { report, mutating } = await doctor();
-    assert.equal(mutating, 0);
-    const checks = report.orchestrator.filter((check) => !check.check.startsWith("rule "));
-    assert.deepEqual(
-      checks.map((check) => [check.check, check.ok]),
-      [
-        [`schedule ${SCHEDULE}`, true],
-        [
-          `subscription arn:aws:sns:eu-west-1:${BUILD}:imagebuilder-notifications → on-image-state`,
-          true,
-        ],
-        ["alert email platform@example.com", true],
-        ["alert email oncall@example.com", true],
-        ["Slack webhook parameter /ami-orchestrator/slack-webhook", true],
-      ],
-    );
-    assert.match(
-      orchestrator(report)[`schedule ${SCHEDULE}`]?.detail ?? "",
-      /^ENABLED cron\(0 3 \? \* MON \*\) Europe\/Paris → ami-orchestrator-sandbox-start-pipelines$/,
-    );
-    const rendered = renderDoctorReport(report);
-    assert.match(rendered, /^orchestrator\n {2}✓ schedule /);
-    // The webhook URL is never read: not in the report, and no GetParameter by the doctor.
-    assert.ok(!JSON.stringify(report).includes(session.slack.url));
-    assert.ok(!rendered.includes(session.slack.url));
-  });
-
-  it("an alert address that never confirmed is named PendingConfirmation, with how to confirm or resend", async () => {
-    const { world } = session;
-    world.sns.unsubscribe(ALERTS, "oncall@example.com");
-    world.sns.subscribe({
-      topicArn: ALERTS,
-      protocol: "email",
-      endpoint: "oncall@example.com",
-      owner: BUILD,
-    });
-
-    const { report, mutating } = await doctor();
-    assert.equal(mutating, 0);
-    const checks = orchestrator(report);
-    assert.equal(checks["alert email platform@example.com"]?.ok, true);
-    const pending = checks["alert email oncall@example.com"];
-    assert.equal(pending?.ok, false);
-    assert.match(
-      pending?.detail ?? "",
-      /^PendingConfirmation: oncall@example.com receives no alert/,
-    );
-    assert.equal(
-      pending?.fix,
-      `confirm the email "AWS Notification - Subscription Confirmation" sent to oncall@example.com (check the spam folder); to send a new one: aws sns subscribe --region eu-west-1 --topic-arn ${ALERTS} --protocol email --notification-endpoint oncall@example.com`,
-    );
-    assert.match(
-      renderDoctorReport(report),
-      /✗ alert email oncall@example.com: PendingConfirmation/,
-    );
-    world.sns.confirm(ALERTS, "oncall@example.com");
-  });
-
-  it("a schedule disabled by hand is reported, with the update-schedule that restores it as deployed", async () => {
-    const schedule = session.world.scheduler.find(BUILD, "eu-west-1", SCHEDULE);
-    assert.ok(schedule);
-    schedule.state = "DISABLED";
-
-    const { report, mutating } = await doctor();
-    assert.equal(mutating, 0);
-    const check = orchestrator(report)[`schedule ${SCHEDULE}`];
-    assert.equal(check?.ok, false);
-    assert.match(check?.detail ?? "", /it is DISABLED, not ENABLED$/);
-    assert.match(
-      check?.fix ?? "",
-      new RegExp(
-        `^aws scheduler update-schedule --region eu-west-1 --name ${SCHEDULE} --schedule-expression 'cron\\(0 3 \\? \\* MON \\*\\)' --schedule-expression-timezone Europe/Paris --flexible-time-window Mode=OFF --target '\\{"Arn":"arn:aws:lambda:eu-west-1:${BUILD}:function:ami-orchestrator-sandbox-start-pipelines","RoleArn":"arn:aws:iam::${BUILD}:role/ami-orchestrator-sandbox-SchedulerInvokeRole-\\w+",.* --state ENABLED `,
-      ),
-    );
-    schedule.state = "ENABLED";
-  });
-
-  it("a missing Slack parameter is reported with put-parameter, and its value appears nowhere", async () => {
-    const { world } = session;
-    const key = [...world.ssm.parameters.keys()].find((name) =>
-      name.endsWith("|/ami-orchestrator/slack-webhook"),
-    );
-    assert.ok(key);
-    const parameter = world.ssm.parameters.get(key);
-    assert.ok(parameter);
-    world.ssm.parameters.delete(key);
-    const reads = world.callsTo("ssm:GetParameter").length;
-
-    const { report, mutating } = await doctor();
-    assert.equal(mutating, 0);
-    const check = orchestrator(report)["Slack webhook parameter /ami-orchestrator/slack-webhook"];
-    assert.equal(check?.ok, false);
-    assert.match(
-      check?.detail ?? "",
-      /no parameter \/ami-orchestrator\/slack-webhook in 999999999999\/eu-west-1/,
-    );
-    assert.equal(
-      check?.fix,
-      "aws ssm put-parameter --region eu-west-1 --name /ami-orchestrator/slack-webhook --type SecureString --value '<the Slack incoming-webhook URL>'",
-    );
-    assert.equal(world.callsTo("ssm:GetParameter").length, reads);
-    for (const text of [JSON.stringify(report), renderDoctorReport(report)])
-      assert.ok(!text.includes(parameter.value), "the webhook URL is in the report");
-    world.ssm.parameters.set(key, parameter);
-  });
-});
-
 describe("the commands", () => {
   const run = (script: string, ...args: string[]) =>
     promisify(execFile)(process.execPath, ["--import", "tsx", repoPath(script), ...args], {
@@ -417,9 +479,23 @@ describe("the commands", () => {
       stdout,
       /fix: with account 222222222222's credentials: aws cloudformation deploy --stack-name ami-orchestrator-events --region eu-west-3 .*Component=forwarding-only/,
     );
+    // The last account: its stack lacks TagWhatLaunchTemplatesLaunch, a group on a launch
+    // configuration is tagged for the pipeline, its default service-linked role is gone.
     assert.match(
       stdout,
-      /✗ alert email platform-team@example.com: PendingConfirmation.*\n {6}fix: confirm the email "AWS Notification - Subscription Confirmation" sent to platform-team@example.com \(check the spam folder\); to send a new one: aws sns subscribe --region eu-west-1 --topic-arn \S+ --protocol email --notification-endpoint platform-team@example.com/,
+      /✗ launch lt-\w+: .*arn:aws:iam::222222222222:role\/ami-orchestrator-target may not ec2:CreateTags/,
+    );
+    assert.match(
+      stdout,
+      /fix: add to arn:aws:iam::222222222222:role\/ami-orchestrator-target .*"Sid":"TagWhatLaunchTemplatesLaunch"/,
+    );
+    assert.match(
+      stdout,
+      /✗ group base-al2023-legacy: uses launch configuration base-al2023-legacy-lc.*\n\s+fix: use a launch template/,
+    );
+    assert.match(
+      stdout,
+      /✗ service-linked role AWSServiceRoleForAutoScaling: .*\n\s+fix: aws iam create-service-linked-role --aws-service-name autoscaling.amazonaws.com\n/,
     );
     assert.match(stdout, /mutating calls made by the doctor: 0/);
   });

@@ -3,7 +3,10 @@ import type { DoctorReport } from "../lib/doctor/checks.ts";
 import { fakeContext } from "./lambda.ts";
 import { AUTO_SCALING_SLR, slrArn } from "./model/iam.ts";
 import { startSandbox } from "./session.ts";
-import { deployTargetRole } from "./world-from-config.ts";
+import { ALERTS_TOPIC, deployTargetRole } from "./world-from-config.ts";
+
+/** SNS deletes it after 48 hours unconfirmed (SNS developer guide): planted as still pending. */
+const UNCONFIRMED_EMAIL = "the last alert address never confirmed its email subscription";
 
 /** The faults `npm start -- --scenario doctor` plants, each a mistake seen in real set-ups. */
 export const PLANTED_FAULTS = [
@@ -15,6 +18,7 @@ export const PLANTED_FAULTS = [
   "the last account's target stack lacks its TagWhatLaunchTemplatesLaunch statement, and its templates tag what they launch",
   "a group on a launch configuration is tagged for the first tag-selected pipeline in the last account",
   "the last account's default Auto Scaling service-linked role was deleted",
+  UNCONFIRMED_EMAIL,
 ] as const;
 
 export interface SandboxDoctorRun {
@@ -99,6 +103,19 @@ export const sandboxDoctorSession = async (config: OrchestratorConfig) => {
       }
       world.iam.roles.get(last)?.delete(AUTO_SCALING_SLR);
       planted.push(PLANTED_FAULTS[7]);
+    }
+    // The confirmation email went unanswered: the subscription is still PendingConfirmation.
+    const address = config.notifications.email.at(-1);
+    if (address) {
+      const topicArn = ALERTS_TOPIC(world.orchestratorAccountId, world.orchestratorRegion);
+      world.sns.unsubscribe(topicArn, address);
+      world.sns.subscribe({
+        topicArn,
+        protocol: "email",
+        endpoint: address,
+        owner: world.orchestratorAccountId,
+      });
+      planted.push(UNCONFIRMED_EMAIL);
     }
     return planted;
   };

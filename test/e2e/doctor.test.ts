@@ -23,7 +23,11 @@ const DEV = "111111111111";
 const PROD = "222222222222";
 const STAGING = "333333333333";
 const BUILD = "999999999999";
+const ALERTS = `arn:aws:sns:eu-west-1:${BUILD}:ami-orchestrator-sandbox-alerts`;
 const CONFIG = `
+notifications:
+  slack: { webhookUrlParameter: /ami-orchestrator/slack-webhook }
+  email: [platform@example.com, oncall@example.com]
 accounts:
   dev: { id: "${DEV}", externalId: ext-dev-01, regions: [eu-west-1] }
   prod: { id: "${PROD}", externalId: ext-prod-01, regions: [eu-west-1, eu-west-3] }
@@ -32,6 +36,7 @@ pipelines:
   - name: base-al2023
     arn: arn:aws:imagebuilder:eu-west-1:${BUILD}:image-pipeline/base-al2023
     notificationTopicArn: arn:aws:sns:eu-west-1:${BUILD}:imagebuilder-notifications
+    schedule: { cron: "0 3 ? * MON *", timezone: Europe/Paris }
     rollout:
       waves:
         - { name: dev, accounts: [dev] }
@@ -444,6 +449,119 @@ describe("npm run doctor: event forwarding and the orchestrator's rules", () => 
   });
 });
 
+describe("npm run doctor: the orchestrator's own deployment", () => {
+  const SCHEDULE = "ami-orchestrator-sandbox-base-al2023";
+  const orchestrator = (report: DoctorReport) =>
+    Object.fromEntries(report.orchestrator.map((check) => [check.check, check]));
+
+  it("its schedule, subscriptions, alert emails and Slack parameter are all ✓, first in the report", async () => {
+    const { report, mutating } = await doctor();
+    assert.equal(mutating, 0);
+    const checks = report.orchestrator.filter((check) => !check.check.startsWith("rule "));
+    assert.deepEqual(
+      checks.map((check) => [check.check, check.ok]),
+      [
+        [`schedule ${SCHEDULE}`, true],
+        [
+          `subscription arn:aws:sns:eu-west-1:${BUILD}:imagebuilder-notifications → on-image-state`,
+          true,
+        ],
+        ["alert email platform@example.com", true],
+        ["alert email oncall@example.com", true],
+        ["Slack webhook parameter /ami-orchestrator/slack-webhook", true],
+      ],
+    );
+    assert.match(
+      orchestrator(report)[`schedule ${SCHEDULE}`]?.detail ?? "",
+      /^ENABLED cron\(0 3 \? \* MON \*\) Europe\/Paris → ami-orchestrator-sandbox-start-pipelines$/,
+    );
+    const rendered = renderDoctorReport(report);
+    assert.match(rendered, /^orchestrator\n {2}✓ schedule /);
+    // The webhook URL is never read: not in the report, and no GetParameter by the doctor.
+    assert.ok(!JSON.stringify(report).includes(session.slack.url));
+    assert.ok(!rendered.includes(session.slack.url));
+  });
+
+  it("an alert address that never confirmed is named PendingConfirmation, with how to confirm or resend", async () => {
+    const { world } = session;
+    world.sns.unsubscribe(ALERTS, "oncall@example.com");
+    world.sns.subscribe({
+      topicArn: ALERTS,
+      protocol: "email",
+      endpoint: "oncall@example.com",
+      owner: BUILD,
+    });
+
+    const { report, mutating } = await doctor();
+    assert.equal(mutating, 0);
+    const checks = orchestrator(report);
+    assert.equal(checks["alert email platform@example.com"]?.ok, true);
+    const pending = checks["alert email oncall@example.com"];
+    assert.equal(pending?.ok, false);
+    assert.match(
+      pending?.detail ?? "",
+      /^PendingConfirmation: oncall@example.com receives no alert/,
+    );
+    assert.equal(
+      pending?.fix,
+      `confirm the email "AWS Notification - Subscription Confirmation" sent to oncall@example.com (check the spam folder); to send a new one: aws sns subscribe --region eu-west-1 --topic-arn ${ALERTS} --protocol email --notification-endpoint oncall@example.com`,
+    );
+    assert.match(
+      renderDoctorReport(report),
+      /✗ alert email oncall@example.com: PendingConfirmation/,
+    );
+    world.sns.confirm(ALERTS, "oncall@example.com");
+  });
+
+  it("a schedule disabled by hand is reported, with the update-schedule that restores it as deployed", async () => {
+    const schedule = session.world.scheduler.find(BUILD, "eu-west-1", SCHEDULE);
+    assert.ok(schedule);
+    schedule.state = "DISABLED";
+
+    const { report, mutating } = await doctor();
+    assert.equal(mutating, 0);
+    const check = orchestrator(report)[`schedule ${SCHEDULE}`];
+    assert.equal(check?.ok, false);
+    assert.match(check?.detail ?? "", /it is DISABLED, not ENABLED$/);
+    assert.match(
+      check?.fix ?? "",
+      new RegExp(
+        `^aws scheduler update-schedule --region eu-west-1 --name ${SCHEDULE} --schedule-expression 'cron\\(0 3 \\? \\* MON \\*\\)' --schedule-expression-timezone Europe/Paris --flexible-time-window Mode=OFF --target '\\{"Arn":"arn:aws:lambda:eu-west-1:${BUILD}:function:ami-orchestrator-sandbox-start-pipelines","RoleArn":"arn:aws:iam::${BUILD}:role/ami-orchestrator-sandbox-SchedulerInvokeRole-\\w+",.* --state ENABLED `,
+      ),
+    );
+    schedule.state = "ENABLED";
+  });
+
+  it("a missing Slack parameter is reported with put-parameter, and its value appears nowhere", async () => {
+    const { world } = session;
+    const key = [...world.ssm.parameters.keys()].find((name) =>
+      name.endsWith("|/ami-orchestrator/slack-webhook"),
+    );
+    assert.ok(key);
+    const parameter = world.ssm.parameters.get(key);
+    assert.ok(parameter);
+    world.ssm.parameters.delete(key);
+    const reads = world.callsTo("ssm:GetParameter").length;
+
+    const { report, mutating } = await doctor();
+    assert.equal(mutating, 0);
+    const check = orchestrator(report)["Slack webhook parameter /ami-orchestrator/slack-webhook"];
+    assert.equal(check?.ok, false);
+    assert.match(
+      check?.detail ?? "",
+      /no parameter \/ami-orchestrator\/slack-webhook in 999999999999\/eu-west-1/,
+    );
+    assert.equal(
+      check?.fix,
+      "aws ssm put-parameter --region eu-west-1 --name /ami-orchestrator/slack-webhook --type SecureString --value '<the Slack incoming-webhook URL>'",
+    );
+    assert.equal(world.callsTo("ssm:GetParameter").length, reads);
+    for (const text of [JSON.stringify(report), renderDoctorReport(report)])
+      assert.ok(!text.includes(parameter.value), "the webhook URL is in the report");
+    world.ssm.parameters.set(key, parameter);
+  });
+});
+
 describe("the commands", () => {
   const run = (script: string, ...args: string[]) =>
     promisify(execFile)(process.execPath, ["--import", "tsx", repoPath(script), ...args], {
@@ -478,6 +596,10 @@ describe("the commands", () => {
     assert.match(
       stdout,
       /fix: with account 222222222222's credentials: aws cloudformation deploy --stack-name ami-orchestrator-events --region eu-west-3 .*Component=forwarding-only/,
+    );
+    assert.match(
+      stdout,
+      /✗ alert email platform-team@example.com: PendingConfirmation.*\n {6}fix: confirm the email "AWS Notification - Subscription Confirmation" sent to platform-team@example.com \(check the spam folder\); to send a new one: aws sns subscribe --region eu-west-1 --topic-arn \S+ --protocol email --notification-endpoint platform-team@example.com/,
     );
     // The last account: its stack lacks TagWhatLaunchTemplatesLaunch, a group on a launch
     // configuration is tagged for the pipeline, its default service-linked role is gone.

@@ -2,6 +2,7 @@ import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { type InvocationContext, runInInvocation } from "./invocation.ts";
 import { fakeContext } from "./lambda.ts";
 import type { RefreshStatus, SandboxActivity, SandboxRefresh } from "./model/auto-scaling.ts";
+import { EventBridgeModel } from "./model/eventbridge.ts";
 import type { SandboxImage } from "./model/image-builder.ts";
 import type { SandboxMessage, SandboxQueue } from "./model/sqs.ts";
 import type { SandboxWorld } from "./model/world.ts";
@@ -63,6 +64,7 @@ export class SandboxLambdaService {
       const outcome = REFRESH_EVENT_OUTCOMES[refresh.status];
       if (!outcome) return;
       const event = this.refreshEvent(refresh, outcome);
+      if (!this.#routed(event, "watch-rollouts")) return;
       const fate = this.refreshEventFate(refresh, outcome);
       if (fate === "lost") {
         this.lostEvents.push(event);
@@ -73,9 +75,52 @@ export class SandboxLambdaService {
     });
     // ...and their failed launches (templates/target-account-role.yml forwards both).
     world.autoScaling.onLaunchFailure((activity) => {
-      if (this.handlers.explainLaunchFailure)
-        this.#pendingLaunchEvents.push(this.launchUnsuccessfulEvent(activity));
+      if (!this.handlers.explainLaunchFailure) return;
+      const event = this.launchUnsuccessfulEvent(activity);
+      if (this.#routed(event, "explain-launch-failure")) this.#pendingLaunchEvents.push(event);
     });
+  }
+
+  /**
+   * Each function's ARN (session.ts names them as the stack does). When set, EventBridge routes
+   * as deployed: a target account's event reaches a function only through an ENABLED rule of its
+   * own account and region that forwards it to the orchestrator's default bus
+   * (templates/target-account-role.yml), then an ENABLED rule there that targets the function
+   * (serverless.yml); and the 5-minute poll runs only while its schedule rule is enabled.
+   */
+  functionArn: ((functionName: string) => string) | undefined;
+  /** Events EventBridge did not deliver for want of a rule, and why. */
+  readonly unroutedEvents: Array<{ event: unknown; reason: string }> = [];
+
+  #routed(event: Record<string, unknown>, functionName: string): boolean {
+    if (!this.functionArn) return true;
+    const { events, orchestratorAccountId: account, orchestratorRegion: region } = this.world;
+    const bus = EventBridgeModel.busArn(account, region);
+    const [source, sourceRegion] = [String(event.account), String(event.region)];
+    const unrouted = (reason: string) => {
+      this.unroutedEvents.push({ event, reason });
+      return false;
+    };
+    if (!events.targetsFor(source, sourceRegion, event).some((target) => target.Arn === bus))
+      return unrouted(`no enabled rule in ${source}/${sourceRegion} forwards it to ${bus}`);
+    const arn = this.functionArn(functionName);
+    if (!events.targetsFor(account, region, event).some((target) => target.Arn === arn))
+      return unrouted(`no enabled rule on ${bus} sends it to ${arn}`);
+    return true;
+  }
+
+  /** Whether watch-rollouts' schedule rule (serverless.yml `schedule`) is there and enabled. */
+  #pollScheduled(): boolean {
+    if (!this.functionArn) return true;
+    const arn = this.functionArn("watch-rollouts");
+    return this.world.events
+      .rulesIn(this.world.orchestratorAccountId, this.world.orchestratorRegion)
+      .some(
+        (rule) =>
+          rule.state === "ENABLED" &&
+          rule.scheduleExpression !== undefined &&
+          rule.targets.some((target) => target.Arn === arn),
+      );
   }
 
   readonly #pendingLaunchEvents: unknown[] = [];
@@ -195,7 +240,7 @@ export class SandboxLambdaService {
       await this.drainAlertsQueue();
       const now = this.world.clock.now();
       if (this.#nextPollAt <= now) {
-        await this.poll();
+        if (this.#pollScheduled()) await this.poll();
         this.#nextPollAt = now + pollEvery;
         continue;
       }

@@ -51,15 +51,13 @@ export const startSandbox = async (
   );
   process.env.SLACK_WEBHOOK_PARAMETER = webhookParameter ?? "/ami-orchestrator/none";
   // watch-rollouts' own (serverless.yml): where the stack's functions are, for the doctor.
-  process.env.ORCHESTRATOR_FUNCTION_ARN_PREFIX = functionArn(
-    {
-      accountId: world.orchestratorAccountId,
-      region: world.orchestratorRegion,
-      service: "ami-orchestrator",
-      stage: SANDBOX_STAGE,
-    },
-    "",
-  );
+  const stack = {
+    accountId: world.orchestratorAccountId,
+    region: world.orchestratorRegion,
+    service: "ami-orchestrator",
+    stage: SANDBOX_STAGE,
+  };
+  process.env.ORCHESTRATOR_FUNCTION_ARN_PREFIX = functionArn(stack, "");
   process.env.ORCHESTRATOR_STAGE = SANDBOX_STAGE;
   // Each handler runs as its function (the role IAM checks its calls against), however a test or
   // scenario calls it; the Lambda service's own invocation context, when there is one, wins.
@@ -95,6 +93,8 @@ export const startSandbox = async (
     ),
   };
   const lambda = new SandboxLambdaService(world, handlers, world.queues, options.observer);
+  // EventBridge delivers to the functions through the rules the world was deployed with.
+  lambda.functionArn = (name) => functionArn(stack, name);
   // After a crash (timeout, out of memory) "Lambda resets the execution environment" (Lambda
   // developer guide, execution environment lifecycle, failures during the invoke phase): the
   // next invocation gets a fresh module state, not the dead one's caches and pending promises.

@@ -20,6 +20,9 @@ export const startDynamo = async (table = "ami-orchestrator-sandbox"): Promise<L
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   const endpoint = `http://127.0.0.1:${port}`;
+  // The first SDK client built in the process warns that the dev machine's Node 20 will lose
+  // support (Lambda runs 22): this client is built before installSandbox silences it.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
   const client = new DynamoDBClient({
     endpoint,
     region: "eu-west-1",

@@ -174,7 +174,12 @@ export class TemplateResolver {
 export const generatedName = (stackName: string, logicalId: string, max = 64): string => {
   let hash = 0;
   for (const char of `${stackName}/${logicalId}`) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
-  const suffix = hash.toString(36).toUpperCase().padStart(12, "X").slice(0, 12);
+  // 12 upper-case letters and digits, as CloudFormation's suffixes look (e.g. 1A2B3C4D5E6F).
+  let suffix = "";
+  while (suffix.length < 12) {
+    hash = (Math.imul(hash, 1_103_515_245) + 12_345) >>> 0;
+    suffix += (hash % 36).toString(36).toUpperCase();
+  }
   const head = `${stackName}-${logicalId}`.slice(0, max - suffix.length - 1);
   return `${head}-${suffix}`;
 };

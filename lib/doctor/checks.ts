@@ -28,6 +28,7 @@ import {
   grantName,
   isAccessDenied,
   parseKeyArn,
+  targetAccountKeyStatement,
 } from "../kms/grants.ts";
 import { amiEncryption } from "../kms/snapshot-keys.ts";
 import { describeTemplateVersion } from "../launch-templates/versions.ts";
@@ -193,15 +194,6 @@ const refusedText = (refused: readonly SimulatedRequest[]) => {
     })
     .join("; ");
 };
-
-const keyPolicyStatement = (accountId: string) =>
-  JSON.stringify({
-    Sid: `AllowAmiOrchestratorGrants${accountId}`,
-    Effect: "Allow",
-    Principal: { AWS: `arn:aws:iam::${accountId}:root` },
-    Action: ["kms:DescribeKey", "kms:CreateGrant", "kms:ListGrants"],
-    Resource: "*",
-  });
 
 /** All checks of one target, in the order a rollout would meet them; stops where it must. */
 const checkTarget = async (
@@ -400,7 +392,7 @@ const checkTarget = async (
     for (const grantee of roles) {
       const check = `grant ${keyArn.split("/").at(-1)} → ${grantee.split("/").at(-1)}`;
       const keyAccount = parseKeyArn(keyArn)?.accountId ?? "?";
-      const keyPolicyFix = `add to the key policy of ${keyArn} (account ${keyAccount}): ${keyPolicyStatement(accountId)}; and list the key in the target stack's KmsKeyArns`;
+      const keyPolicyFix = `add to the key policy of ${keyArn} (account ${keyAccount}): ${targetAccountKeyStatement(accountId)}; and list the key in the target stack's KmsKeyArns`;
       // Refused ListGrants is reported, then the dry run still says whether a grant would work.
       let listRefused: string | undefined;
       try {
@@ -443,7 +435,7 @@ const checkTarget = async (
             fail(
               check,
               `${listing}; CreateGrant would succeed (DryRun)`,
-              `allow account ${accountId} kms:ListGrants in the key policy of ${keyArn} (account ${keyAccount}): ${keyPolicyStatement(accountId)}; the target stack's role allows it on its KmsKeyArns (update the stack if it predates it)`,
+              `allow account ${accountId} kms:ListGrants in the key policy of ${keyArn} (account ${keyAccount}): ${targetAccountKeyStatement(accountId)}; the target stack's role allows it on its KmsKeyArns (update the stack if it predates it)`,
             ),
           );
         else checks.push(pass(check, `${listing}; CreateGrant would succeed (DryRun)`));

@@ -12,7 +12,7 @@ import {
 } from "../deployment/index.ts";
 import { errorMessage } from "../errors.ts";
 import { LAUNCH_UNSUCCESSFUL_DETAIL_TYPE } from "../events/launch-unsuccessful.ts";
-import type { DoctorCheck } from "./checks.ts";
+import type { DoctorCheck } from "./report.ts";
 
 /**
  * The doctor's EventBridge checks: does each target region forward its instance-refresh and

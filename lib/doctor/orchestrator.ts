@@ -13,7 +13,7 @@ import { paginateDescribeParameters, type SSMClient } from "@aws-sdk/client-ssm"
 import type { OrchestratorConfig, PipelineConfig } from "../config/schema.ts";
 import { SCHEDULED_TIME_PLACEHOLDER, scheduleName } from "../deployment/index.ts";
 import { errorMessage } from "../errors.ts";
-import type { DoctorCheck } from "./checks.ts";
+import type { DoctorCheck } from "./report.ts";
 
 /**
  * The doctor's checks of the orchestrator's own deployment, run in the deployed watch-rollouts

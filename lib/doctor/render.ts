@@ -1,4 +1,4 @@
-import type { DoctorCheck, DoctorReport, TargetReport } from "./checks.ts";
+import type { DoctorCheck, DoctorReport, TargetReport } from "./report.ts";
 
 /** The table's columns: each check belongs to one, by what it is about. */
 const COLUMNS = [

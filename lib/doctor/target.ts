@@ -1,0 +1,571 @@
+import {
+  type AutoScalingClient,
+  DescribeAutoScalingGroupsCommand,
+} from "@aws-sdk/client-auto-scaling";
+import {
+  CreateLaunchTemplateVersionCommand,
+  type EC2Client,
+  type ResponseLaunchTemplateData,
+} from "@aws-sdk/client-ec2";
+import { GetRoleCommand, type IAMClient } from "@aws-sdk/client-iam";
+import { CreateGrantCommand } from "@aws-sdk/client-kms";
+import {
+  type DiscoveredGroup,
+  defaultServiceLinkedRoleArn,
+  discoverGroups,
+} from "../auto-scaling/groups.ts";
+import { TargetAccountUnreachableError } from "../aws/credentials.ts";
+import type { AccountConfig, PipelineConfig } from "../config/schema.ts";
+import { errorMessage } from "../errors.ts";
+import {
+  AUTO_SCALING_GRANT_OPERATIONS,
+  findGrant,
+  grantName,
+  isAccessDenied,
+  parseKeyArn,
+  targetAccountKeyStatement,
+} from "../kms/grants.ts";
+import { amiEncryption } from "../kms/snapshot-keys.ts";
+import { describeTemplateVersion } from "../launch-templates/versions.ts";
+import type { RolloutTarget } from "../rollout/plan.ts";
+import type { TargetClients } from "../rollout/roll-out-target.ts";
+import {
+  GROUP_ACTIONS,
+  groupRequests,
+  instanceProfileRole,
+  type LaunchedTemplate,
+  launchRequests,
+  type PermissionRequest,
+  partitionOf,
+  type SimulatedRequest,
+  SimulationUnavailableError,
+  simulate,
+  TARGET_ROLE_STATEMENTS,
+} from "./launch-permissions.ts";
+import { type DoctorCheck, fail, pass } from "./report.ts";
+
+/**
+ * The doctor's checks of one target account and region (items 1 to 5 of `npm run doctor`), in
+ * the order a rollout meets them: the role, the groups, their service-linked roles, the AMI and
+ * its keys, the grants, the launch templates, and what Auto Scaling checks at the refresh. Reads,
+ * DryRuns and simulations only.
+ */
+
+/** A target as the rollout plan has it; without an AMI when the image has none for it. */
+export type PlannedTarget = Omit<RolloutTarget, "amiId"> & { amiId?: string };
+
+const MANAGED_TAG = "ami-orchestrator:managed";
+
+const nameOf = (error: unknown) => (error instanceof Error ? error.name : "");
+
+/** Tags and ARN of the groups, read in one call (the role may DescribeAutoScalingGroups on *). */
+const describedGroups = async (
+  client: AutoScalingClient,
+  names: readonly string[],
+): Promise<Map<string, { arn: string; tags: Record<string, string> }>> => {
+  const described = new Map<string, { arn: string; tags: Record<string, string> }>();
+  for (let start = 0; start < names.length; start += 100) {
+    const { AutoScalingGroups: groups = [] } = await client.send(
+      new DescribeAutoScalingGroupsCommand({
+        AutoScalingGroupNames: names.slice(start, start + 100),
+      }),
+    );
+    for (const group of groups)
+      described.set(group.AutoScalingGroupName ?? "", {
+        arn: group.AutoScalingGroupARN ?? "",
+        tags: Object.fromEntries((group.Tags ?? []).map((tag) => [tag.Key ?? "", tag.Value ?? ""])),
+      });
+  }
+  return described;
+};
+
+/** The role's decisions, or why they could not be simulated (an older target stack). */
+const simulated = async (
+  iam: IAMClient,
+  roleArn: string,
+  requests: readonly PermissionRequest[],
+): Promise<{ results: SimulatedRequest[] } | { unavailable: string }> => {
+  try {
+    return { results: await simulate(iam, roleArn, requests) };
+  } catch (error) {
+    if (error instanceof SimulationUnavailableError) return { unavailable: error.message };
+    throw error;
+  }
+};
+
+const updateTargetStack = (accountId: string) =>
+  `update the target stack in ${accountId} (templates/target-account-role.yml, statements DoctorReadsItsOwnPermissions and DoctorReadsInstanceProfiles: iam:SimulatePrincipalPolicy on the role itself, iam:GetInstanceProfile)`;
+
+/** "ec2:CreateTags on instance/*, volume/* (implicitDeny)": refused requests by action and decision. */
+const refusedText = (refused: readonly SimulatedRequest[]) => {
+  const byAction = new Map<string, string[]>();
+  for (const request of refused) {
+    const key = `${request.action}|${request.decision}`;
+    byAction.set(key, [...(byAction.get(key) ?? []), request.resource]);
+  }
+  return [...byAction]
+    .map(([key, resources]) => {
+      const [action, decision] = key.split("|");
+      return `${action} on ${resources.join(", ")} (${decision})`;
+    })
+    .join("; ");
+};
+
+/** What every step of one target's checks works with. */
+interface TargetContext {
+  readonly target: PlannedTarget;
+  readonly account: AccountConfig;
+  readonly pipeline: PipelineConfig;
+  readonly clients: TargetClients;
+  readonly region: string;
+  readonly accountId: string;
+  /** The target role, whose permissions are simulated. */
+  readonly roleArn: string;
+  readonly autoScaling: AutoScalingClient;
+  readonly ec2: EC2Client;
+  readonly iam: IAMClient;
+}
+
+/** 1 and 2: the role can be assumed, and the groups, as a rollout selects them. No groups: stop. */
+const checkGroups = async (
+  context: TargetContext,
+): Promise<{ checks: DoctorCheck[]; groups?: DiscoveredGroup[] }> => {
+  const { target, account, pipeline, region, accountId, roleArn, autoScaling, iam } = context;
+  const checks: DoctorCheck[] = [];
+  const selector = pipeline.rollout?.autoScalingGroups ?? {};
+  // The first call in the account assumes the role (with the ExternalId).
+  let groups: DiscoveredGroup[];
+  try {
+    const discovery = await discoverGroups(autoScaling, selector);
+    checks.push(pass("assume role", `${roleArn} with the configured ExternalId`));
+    groups = discovery.groups;
+    // 2. The groups, as a rollout would select them, and whether the role may act on each
+    // (simulated with the group's real tags: the managed tag matters only where the role
+    // requires it).
+    const described = await describedGroups(
+      autoScaling,
+      groups.map((group) => group.name),
+    );
+    const simulation = await simulated(
+      iam,
+      roleArn,
+      groups.flatMap((group) => {
+        const found = described.get(group.name);
+        return found ? groupRequests(found.arn, found.tags) : [];
+      }),
+    ).catch((error: unknown) => ({ unavailable: errorMessage(error) }));
+    for (const group of groups) {
+      const template = group.launchTemplate;
+      const detail = `launch template ${template?.launchTemplateId ?? template?.launchTemplateName} @ ${template?.version}${group.mixedInstancesPolicy ? " (mixed instances policy)" : ""}`;
+      const found = described.get(group.name);
+      const tagged = found?.tags[MANAGED_TAG] === "true";
+      const tagFix = `aws autoscaling create-or-update-tags --region ${region} --tags ResourceId=${group.name},ResourceType=auto-scaling-group,Key=${MANAGED_TAG},Value=true,PropagateAtLaunch=false`;
+      const check = `group ${group.name}`;
+      if ("unavailable" in simulation) {
+        // Not simulated: the tag is all we can see. Untagged is refused by a role deployed with
+        // RequireManagedTag=true (the default); the launch check says the simulation is missing.
+        checks.push(
+          tagged
+            ? pass(check, `${detail}; tagged ${MANAGED_TAG}=true (not simulated)`)
+            : fail(
+                check,
+                `${detail}; not tagged ${MANAGED_TAG}=true, which a target role deployed with RequireManagedTag=true (the default) requires; whether this one does could not be simulated: ${simulation.unavailable}`,
+                `${tagFix} (or ${updateTargetStack(accountId)}, and run the doctor again)`,
+              ),
+        );
+        continue;
+      }
+      const refused = simulation.results.filter(
+        (request) => request.resource === found?.arn && request.decision !== "allowed",
+      );
+      if (refused.length === 0) {
+        checks.push(
+          pass(
+            check,
+            `${detail}; the target role may refresh and update it${tagged ? "" : ` (not tagged ${MANAGED_TAG}=true: this role does not require it)`}`,
+          ),
+        );
+        continue;
+      }
+      const tagMissing =
+        !tagged &&
+        (found?.tags[MANAGED_TAG] !== undefined ||
+          refused.some((request) =>
+            request.missingContext.some((key) =>
+              key.toLowerCase().endsWith(`resourcetag/${MANAGED_TAG}`),
+            ),
+          ));
+      checks.push(
+        fail(
+          check,
+          `${detail}; the target role may not ${[...new Set(refused.map((request) => request.action.replace("autoscaling:", "")))].join(", ")} on it (${[...new Set(refused.map((request) => request.decision))].join(", ")})${tagMissing ? `: it is not tagged ${MANAGED_TAG}=true, which the role requires (RequireManagedTag=true)` : ""}`,
+          tagMissing
+            ? tagFix
+            : refused.some((request) => request.decision === "explicitDeny")
+              ? `remove the explicit deny of ${refused.map((request) => request.action).join(", ")} from ${roleArn} (a permissions boundary or a policy outside the target stack)`
+              : `${updateTargetStack(accountId)}: its statement InstanceRefreshes allows ${GROUP_ACTIONS.join(", ")} on the account's groups`,
+        ),
+      );
+    }
+    for (const group of discovery.unsupported)
+      checks.push(
+        fail(
+          `group ${group.name}`,
+          group.reason,
+          "use a launch template (aws autoscaling update-auto-scaling-group --launch-template ...), or leave the group out of the selection",
+        ),
+      );
+    for (const name of discovery.missing)
+      checks.push(
+        fail(
+          `group ${name}`,
+          `no group named ${name} in ${accountId}/${region}`,
+          `create it, or remove it from pipelines[${pipeline.name}].rollout.autoScalingGroups.names`,
+        ),
+      );
+    if (groups.length + discovery.unsupported.length + discovery.missing.length === 0)
+      checks.push(
+        fail(
+          "groups",
+          `no group matches ${JSON.stringify(selector)} in ${accountId}/${region}`,
+          `tag the groups ${Object.entries(selector.tags ?? {})
+            .map(([key, value]) => `${key}=${value}`)
+            .join(", ")}, or remove ${region} from the wave`,
+        ),
+      );
+  } catch (error) {
+    if (error instanceof TargetAccountUnreachableError || /AssumeRole/.test(errorMessage(error))) {
+      checks.push(
+        fail(
+          "assume role",
+          errorMessage(error),
+          `deploy templates/target-account-role.yml in ${accountId} with RoleName=${account.roleName}, OrchestratorAccountId set to this account, the deployed stage, and ExternalId equal to accounts.${target.account}.externalId`,
+        ),
+      );
+      return { checks };
+    }
+    checks.push(fail("groups", errorMessage(error), "allow autoscaling:DescribeAutoScalingGroups"));
+    return { checks };
+  }
+  return { checks, groups };
+};
+
+/** Each group's service-linked role (or the account's default one) exists. */
+const checkServiceLinkedRoles = async (
+  { iam, accountId }: TargetContext,
+  groups: readonly DiscoveredGroup[],
+): Promise<{ checks: DoctorCheck[]; roles: string[] }> => {
+  const checks: DoctorCheck[] = [];
+  const roles = [
+    ...new Set(
+      groups.map((group) => group.serviceLinkedRoleArn ?? defaultServiceLinkedRoleArn(accountId)),
+    ),
+  ];
+  for (const roleArn of roles) {
+    const roleName = roleArn.split("/").at(-1) ?? roleArn;
+    try {
+      await iam.send(new GetRoleCommand({ RoleName: roleName }));
+      checks.push(pass(`service-linked role ${roleName}`, "exists"));
+    } catch (error) {
+      const suffix = roleName.split("_")[1];
+      checks.push(
+        nameOf(error) === "NoSuchEntityException"
+          ? fail(
+              `service-linked role ${roleName}`,
+              `${roleArn} does not exist: grants to it fail and the groups cannot launch`,
+              `aws iam create-service-linked-role --aws-service-name autoscaling.amazonaws.com${suffix ? ` --custom-suffix ${suffix}` : ""}`,
+            )
+          : fail(`service-linked role ${roleName}`, errorMessage(error), "allow iam:GetRole on it"),
+      );
+    }
+  }
+
+  return { checks, roles };
+};
+
+/** 3. The AMI this target would launch is there, and which keys encrypt its snapshots. */
+const checkAmi = async (
+  { target, clients, ec2, region, accountId }: TargetContext,
+  amiId: string,
+): Promise<{ checks: DoctorCheck[]; keyArns: readonly string[] }> => {
+  const checks: DoctorCheck[] = [];
+  let keyArns: readonly string[] = [];
+  try {
+    const encryption = await amiEncryption(amiId, {
+      target: ec2,
+      targetAccountId: accountId,
+      owner: (ownerId) => clients.ownerEc2(ownerId, region),
+    });
+    keyArns = encryption.keyArns;
+    checks.push(
+      pass(
+        "AMI",
+        `${amiId} ${target.sharedFrom ? `shared from ${target.sharedFrom}` : "copied here"}; keys: ${keyArns.join(", ") || "none"}`,
+      ),
+    );
+  } catch (error) {
+    checks.push(
+      fail(
+        "AMI",
+        errorMessage(error),
+        "check the distribution configuration (the AMI must be copied to, or shared with, this account)",
+      ),
+    );
+  }
+
+  return { checks, keyArns };
+};
+
+const checkGrants = async (
+  { account, clients, region, accountId }: TargetContext,
+  keyArns: readonly string[],
+  roles: readonly string[],
+): Promise<DoctorCheck[]> => {
+  const checks: DoctorCheck[] = [];
+  // KMS, for each key × role: a grant already there (ListGrants), else would CreateGrant, as
+  // roll-out-target makes it, succeed (DryRun).
+  const kms = clients.kms(account, region);
+  for (const keyArn of keyArns)
+    for (const grantee of roles) {
+      const check = `grant ${keyArn.split("/").at(-1)} → ${grantee.split("/").at(-1)}`;
+      const keyAccount = parseKeyArn(keyArn)?.accountId ?? "?";
+      const keyPolicyFix = `add to the key policy of ${keyArn} (account ${keyAccount}): ${targetAccountKeyStatement(accountId)}; and list the key in the target stack's KmsKeyArns`;
+      // Refused ListGrants is reported, then the dry run still says whether a grant would work.
+      let listRefused: string | undefined;
+      try {
+        const grant = await findGrant(kms, keyArn, grantee);
+        if (grant) {
+          checks.push(pass(check, `grant exists (${grant.Name || grant.GrantId})`));
+          continue;
+        }
+      } catch (error) {
+        if (!isAccessDenied(error)) throw error;
+        listRefused = errorMessage(error);
+      }
+      const listing = listRefused
+        ? `ListGrants refused (${listRefused}): whether a grant exists is unknown, and explain-launch-failure cannot tell a missing one`
+        : "no grant yet";
+      try {
+        await kms.send(
+          new CreateGrantCommand({
+            KeyId: keyArn,
+            GranteePrincipal: grantee,
+            Operations: [...AUTO_SCALING_GRANT_OPERATIONS],
+            Name: grantName(keyArn, grantee),
+            DryRun: true,
+          }),
+        );
+        // With DryRun, AWS answers DryRunOperationException when it would succeed: a plain
+        // success means the flag was not honoured and a grant may exist now. Said loudly.
+        checks.push(
+          fail(
+            check,
+            "CreateGrant answered without DryRunOperationException: a grant may have been created",
+            `check the grants on ${keyArn} (aws kms list-grants --key-id ${keyArn})`,
+          ),
+        );
+      } catch (error) {
+        if (nameOf(error) !== "DryRunOperationException")
+          checks.push(fail(check, `${errorMessage(error)}; ${listing}`, keyPolicyFix));
+        else if (listRefused)
+          checks.push(
+            fail(
+              check,
+              `${listing}; CreateGrant would succeed (DryRun)`,
+              `allow account ${accountId} kms:ListGrants in the key policy of ${keyArn} (account ${keyAccount}): ${targetAccountKeyStatement(accountId)}; the target stack's role allows it on its KmsKeyArns (update the stack if it predates it)`,
+            ),
+          );
+        else checks.push(pass(check, `${listing}; CreateGrant would succeed (DryRun)`));
+      }
+    }
+
+  return checks;
+};
+
+const checkTemplates = async (
+  { ec2, region }: TargetContext,
+  groups: readonly DiscoveredGroup[],
+  amiId: string,
+): Promise<{ checks: DoctorCheck[]; sources: Map<string, ResponseLaunchTemplateData> }> => {
+  const checks: DoctorCheck[] = [];
+  // 4. One new launch-template version per template (DryRun: IAM and the managed tag checked).
+  const templates = new Map<string, DiscoveredGroup>();
+  for (const group of groups)
+    templates.set(
+      `${group.launchTemplate?.launchTemplateId ?? group.launchTemplate?.launchTemplateName}@${group.launchTemplate?.version}`,
+      group,
+    );
+  /** The versions new ones would be made from, by template id: what step 5 launches. */
+  const sources = new Map<string, ResponseLaunchTemplateData>();
+  for (const group of templates.values()) {
+    const reference = group.launchTemplate;
+    if (!reference) continue;
+    const label = `template ${reference.launchTemplateId ?? reference.launchTemplateName}`;
+    try {
+      const source = await describeTemplateVersion(ec2, reference);
+      sources.set(source.LaunchTemplateId, source.LaunchTemplateData ?? {});
+      await ec2.send(
+        new CreateLaunchTemplateVersionCommand({
+          LaunchTemplateId: source.LaunchTemplateId,
+          SourceVersion: String(source.VersionNumber),
+          LaunchTemplateData: { ImageId: amiId },
+          DryRun: true,
+        }),
+      );
+      checks.push(pass(label, "CreateLaunchTemplateVersion accepted"));
+    } catch (error) {
+      if (nameOf(error) === "DryRunOperation")
+        checks.push(
+          pass(label, `version ${reference.version} → new version would be created (DryRun)`),
+        );
+      else if (nameOf(error) === "UnauthorizedOperation")
+        checks.push(
+          fail(
+            label,
+            `the target role may not create versions of it: ${errorMessage(error)}`,
+            `aws ec2 create-tags --region ${region} --resources ${reference.launchTemplateId ?? reference.launchTemplateName} --tags Key=${MANAGED_TAG},Value=true (or deploy the target stack with RequireManagedTag=false)`,
+          ),
+        );
+      else
+        checks.push(
+          fail(label, errorMessage(error), "point the group at an existing template version"),
+        );
+    }
+  }
+
+  return { checks, sources };
+};
+
+/** Step 5 for one template: one line, ✗ with the statement to add for each refused request. */
+const checkLaunchPermissions = async (
+  iam: IAMClient,
+  roleArn: string,
+  template: Omit<LaunchedTemplate, "instanceRoleArn">,
+): Promise<DoctorCheck> => {
+  const label = `launch ${template.launchTemplateId}`;
+  const { accountId, partition } = template;
+  const profile = template.data.IamInstanceProfile;
+  let instanceRoleArn: string | undefined;
+  if (profile?.Arn || profile?.Name) {
+    const name = profile.Name ?? profile.Arn?.split("/").at(-1);
+    try {
+      instanceRoleArn = await instanceProfileRole(iam, profile);
+    } catch (error) {
+      if (nameOf(error) === "NoSuchEntityException")
+        return fail(
+          label,
+          `the template's instance profile ${name} does not exist: every launch from it fails`,
+          `create the instance profile ${name} (with its role) in ${accountId}, or point the template at an existing one`,
+        );
+      if (isAccessDenied(error))
+        return fail(
+          label,
+          `could not be checked: the role may not read instance profile ${name} (${errorMessage(error)})`,
+          updateTargetStack(accountId),
+        );
+      throw error;
+    }
+  }
+  const requests = launchRequests({
+    ...template,
+    ...(instanceRoleArn ? { instanceRoleArn } : {}),
+  });
+  const simulation = await simulated(iam, roleArn, requests);
+  if ("unavailable" in simulation)
+    return fail(
+      label,
+      `could not be checked (ec2:RunInstances, iam:PassRole, ec2:CreateTags, which Auto Scaling checks when the refresh starts): ${simulation.unavailable}`,
+      updateTargetStack(accountId),
+    );
+  const refused = simulation.results.filter((request) => request.decision !== "allowed");
+  const tagged = [
+    ...new Set((template.data.TagSpecifications ?? []).map((spec) => spec.ResourceType)),
+  ];
+  if (refused.length === 0)
+    return pass(
+      label,
+      `ec2:RunInstances${instanceRoleArn ? `, iam:PassRole ${instanceRoleArn}` : ""}${tagged.length > 0 ? `, ec2:CreateTags at launch (${tagged.join(", ")})` : ""} allowed to ${roleArn} (SimulatePrincipalPolicy)`,
+    );
+  const actions = new Set(refused.map((request) => request.action));
+  const addTo = (statement: object) =>
+    `add to ${roleArn} (policy ami-orchestrator-rollout: update the target stack in ${accountId}): ${JSON.stringify(statement)}`;
+  const fixes = [
+    ...(refused.some((request) => request.decision === "explicitDeny")
+      ? [
+          `remove the explicit deny of ${[...actions].join(", ")} from ${roleArn} (a permissions boundary or a policy outside the target stack)`,
+        ]
+      : []),
+    ...(actions.has("ec2:RunInstances") ? [addTo(TARGET_ROLE_STATEMENTS.runInstances())] : []),
+    ...(actions.has("iam:PassRole") && instanceRoleArn
+      ? [
+          `add ${instanceRoleArn} to the target stack's InstanceRoleArns parameter in ${accountId} (statement ${JSON.stringify(TARGET_ROLE_STATEMENTS.passRole(instanceRoleArn))})`,
+        ]
+      : []),
+    ...(actions.has("ec2:CreateTags")
+      ? [addTo(TARGET_ROLE_STATEMENTS.createTags(accountId, partition))]
+      : []),
+  ];
+  return fail(
+    label,
+    `Auto Scaling would refuse StartInstanceRefresh and UpdateAutoScalingGroup with this template: ${roleArn} may not ${refusedText(refused)}`,
+    fixes.join("; "),
+  );
+};
+
+/** All checks of one target, in the order a rollout would meet them; stops where it must. */
+export const checkTarget = async (
+  target: PlannedTarget,
+  account: AccountConfig,
+  pipeline: PipelineConfig,
+  clients: TargetClients,
+): Promise<DoctorCheck[]> => {
+  const { region, accountId } = target;
+  const roleArn = `arn:aws:iam::${accountId}:role/${account.roleName}`;
+  const context: TargetContext = {
+    target,
+    account,
+    pipeline,
+    clients,
+    region,
+    accountId,
+    roleArn,
+    autoScaling: clients.autoScaling(account, region),
+    ec2: clients.ec2(account, region),
+    iam: clients.iam(account),
+  };
+  const { checks, groups } = await checkGroups(context);
+  if (!groups) return checks;
+  const { checks: roleChecks, roles } = await checkServiceLinkedRoles(context, groups);
+  checks.push(...roleChecks);
+  // 3 to 5 are about the AMI this target would launch.
+  if (!target.amiId) {
+    checks.push(
+      fail(
+        "AMI",
+        `the latest image has no AMI for ${accountId}/${region}`,
+        `add ${accountId} to the distribution configuration of ${pipeline.name} in ${region} (targetAccountIds, or a launchPermission)`,
+      ),
+    );
+    return checks;
+  }
+  const { amiId } = target;
+  const ami = await checkAmi(context, amiId);
+  checks.push(...ami.checks);
+  checks.push(...(await checkGrants(context, ami.keyArns, roles)));
+  const templates = await checkTemplates(context, groups, amiId);
+  checks.push(...templates.checks);
+  // 5. What Auto Scaling checks on the role when the refresh names the new version: RunInstances,
+  // PassRole for the instance profile's role, CreateTags for the tag specifications.
+  for (const [launchTemplateId, data] of templates.sources)
+    checks.push(
+      await checkLaunchPermissions(context.iam, roleArn, {
+        launchTemplateId,
+        accountId,
+        region,
+        data,
+        amiId,
+        partition: partitionOf(roleArn),
+      }),
+    );
+  return checks;
+};

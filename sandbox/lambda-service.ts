@@ -2,7 +2,7 @@ import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { type InvocationContext, runInInvocation } from "./invocation.ts";
 import { fakeContext } from "./lambda.ts";
 import type { RefreshStatus, SandboxActivity, SandboxRefresh } from "./model/auto-scaling.ts";
-import { EventBridgeModel } from "./model/eventbridge.ts";
+import { EventBridgeModel, isRuleEnabled } from "./model/eventbridge.ts";
 import type { SandboxImage } from "./model/image-builder.ts";
 import type { SandboxMessage, SandboxQueue } from "./model/sqs.ts";
 import type { SandboxWorld } from "./model/world.ts";
@@ -117,7 +117,7 @@ export class SandboxLambdaService {
       .rulesIn(this.world.orchestratorAccountId, this.world.orchestratorRegion)
       .some(
         (rule) =>
-          rule.state === "ENABLED" &&
+          isRuleEnabled(rule.state) &&
           rule.scheduleExpression !== undefined &&
           rule.targets.some((target) => target.Arn === arn),
       );

@@ -98,6 +98,15 @@ const rulesTargeting = async (
   );
 };
 
+/**
+ * RuleState (events API model): ENABLED matches every event but AWS management events delivered
+ * through CloudTrail; ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS matches those too (API
+ * reference, PutRule State). Either way the rule matches the events checked here; DISABLED
+ * matches none.
+ */
+const isEnabled = (state: string) =>
+  state === "ENABLED" || state === "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS";
+
 const isObject = (value: unknown): value is Record<string, unknown> =>
   Boolean(value) && typeof value === "object" && !Array.isArray(value);
 
@@ -127,17 +136,22 @@ const byDetailType = (pattern: { "detail-type": readonly string[] }) =>
     pattern: { ...pattern, "detail-type": [detailType] },
   }));
 
-/** What an enabled rule must cover, of `patterns`, that none of `rules` does. */
+/**
+ * What a rule must cover, of `patterns`, that none of `rules` does: only enabled rules count,
+ * unless `anyState` (what a disabled rule would cover once enabled).
+ */
 const uncovered = (
   rules: readonly DescribedRule[],
   patterns: ReadonlyArray<{ "detail-type": readonly string[] }>,
-  state = "ENABLED",
+  anyState = false,
 ): string[] =>
   patterns
     .flatMap(byDetailType)
     .filter(
       ({ pattern }) =>
-        !rules.some((rule) => rule.state === state && patternCovers(rule.pattern, pattern)),
+        !rules.some(
+          (rule) => (anyState || isEnabled(rule.state)) && patternCovers(rule.pattern, pattern),
+        ),
     )
     .map(({ detailType }) => detailType);
 
@@ -145,7 +159,7 @@ const uncovered = (
 const FORWARDED = [INSTANCE_REFRESH_PATTERN, LAUNCH_UNSUCCESSFUL_PATTERN];
 
 /**
- * Item 6: in the target region, through the target role, an ENABLED rule forwards every
+ * Item 6: in the target region, through the target role, an enabled rule forwards every
  * instance-refresh detail-type and "EC2 Instance Launch Unsuccessful" to the orchestrator's bus.
  */
 export const checkForwarding = async (
@@ -169,7 +183,7 @@ export const checkForwarding = async (
   }
   const missing = uncovered(rules, FORWARDED);
   if (missing.length === 0) {
-    const names = rules.filter((rule) => rule.state === "ENABLED").map((rule) => rule.name);
+    const names = rules.filter((rule) => isEnabled(rule.state)).map((rule) => rule.name);
     return { check, ok: true, detail: `${names.join(", ")} → ${deployment.busArn}` };
   }
   const lost = `instance refreshes here are seen only by the 5-minute poll${missing.includes(LAUNCH_UNSUCCESSFUL_DETAIL_TYPE) ? ", failed launches not at all" : ""}`;
@@ -182,8 +196,8 @@ export const checkForwarding = async (
     };
   // Disabled rules that would forward some of what is missing, once enabled.
   const disabled = rules.filter((rule) => {
-    const notByRule = uncovered([rule], FORWARDED, rule.state);
-    return rule.state !== "ENABLED" && missing.some((type) => !notByRule.includes(type));
+    const notByRule = uncovered([rule], FORWARDED, true);
+    return !isEnabled(rule.state) && missing.some((type) => !notByRule.includes(type));
   });
   if (disabled.length > 0)
     return {
@@ -245,7 +259,7 @@ const ORCHESTRATOR_RULES: ReadonlyArray<{
 
 /**
  * Item 7 (rules): in the orchestrator's account and region, each event-triggered function has an
- * ENABLED rule targeting it that matches what it must receive (the patterns of lib/deployment,
+ * enabled rule targeting it that matches what it must receive (the patterns of lib/deployment,
  * which serverless.yml deploys), and watch-rollouts its poll schedule.
  */
 export const checkEventRules = async (
@@ -275,15 +289,14 @@ export const checkEventRules = async (
           fix: "deploy serverless.yml as it is (watch-rollouts' role may read rules)",
         };
       }
-      const fits = (rule: DescribedRule, state?: string) =>
-        (state === undefined || rule.state === state) &&
-        (pattern ? uncovered([rule], [pattern], rule.state).length === 0 : Boolean(rule.schedule));
-      const enabled = rules.find((rule) => fits(rule, "ENABLED"));
+      const fits = (rule: DescribedRule) =>
+        pattern ? uncovered([rule], [pattern], true).length === 0 : Boolean(rule.schedule);
+      const enabled = rules.find((rule) => isEnabled(rule.state) && fits(rule));
       if (enabled)
         return {
           check,
           ok: true,
-          detail: `${enabled.name} ENABLED${enabled.schedule ? `, ${enabled.schedule}` : ""}`,
+          detail: `${enabled.name} ${enabled.state}${enabled.schedule ? `, ${enabled.schedule}` : ""}`,
         };
       const disabled = rules.find((rule) => fits(rule));
       if (disabled)

@@ -8,7 +8,14 @@ import type { CallContext } from "./faults.ts";
  * service-2.json and paginators-1.json; the EventBridge API reference pages of the operations.
  */
 
-export type RuleState = "ENABLED" | "DISABLED";
+/**
+ * RuleState (events API model). ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS also matches AWS
+ * management events delivered through CloudTrail, which ENABLED does not (API reference, PutRule
+ * State); the sandbox sends none, so both enabled states match the same events here.
+ */
+export type RuleState = "ENABLED" | "DISABLED" | "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS";
+
+export const isRuleEnabled = (state: RuleState): boolean => state !== "DISABLED";
 
 export interface RuleTarget {
   readonly Id: string;
@@ -110,7 +117,7 @@ export class EventBridgeModel {
   }
 
   /**
-   * The targets an event put on a bus is delivered to: each target of each ENABLED rule of that
+   * The targets an event put on a bus is delivered to: each target of each enabled rule of that
    * bus whose pattern matches it (a DISABLED rule "does not match any events", API reference,
    * PutRule State). Schedule-only rules match no event.
    */
@@ -118,7 +125,7 @@ export class EventBridgeModel {
     return this.rulesIn(accountId, region, bus)
       .filter(
         (rule) =>
-          rule.state === "ENABLED" &&
+          isRuleEnabled(rule.state) &&
           rule.eventPattern !== undefined &&
           patternMatches(JSON.parse(rule.eventPattern), event),
       )

@@ -62,6 +62,18 @@ const deployCommand = (deployment: OrchestratorDeployment) =>
 /** Single-quoted for a POSIX shell. */
 const shellQuote = (text: string) => `'${text.replaceAll("'", `'\\''`)}'`;
 
+/** The shell variable a fix sets to SchedulerInvokeRole's ARN when the doctor does not know it. */
+const ROLE_ARN = "$ROLE_ARN";
+
+/**
+ * Sets ROLE_ARN to SchedulerInvokeRole's ARN. serverless.yml gives the role no RoleName, so
+ * CloudFormation generates one; the resource's PhysicalResourceId is that name (what Ref returns
+ * for AWS::IAM::Role: CloudFormation user guide), not the ARN Target.RoleArn needs, hence
+ * GetRole for its Arn.
+ */
+const roleArnLookup = (deployment: OrchestratorDeployment) =>
+  `ROLE_ARN=$(aws iam get-role --role-name "$(aws cloudformation describe-stack-resource --region ${deployment.region} --stack-name ${deployment.service}-${deployment.stage} --logical-resource-id SchedulerInvokeRole --query StackResourceDetail.PhysicalResourceId --output text)" --query Role.Arn --output text)`;
+
 /**
  * A pipeline's schedule as serverless.yml creates it (lib/deployment deriveSettings, compiled by
  * osls into AWS::Scheduler::Schedule): the configured cron and time zone, ENABLED unless the
@@ -82,6 +94,7 @@ const checkSchedule = async (
   };
   // The whole schedule as serverless.yml declares it, for create-schedule or update-schedule
   // (UpdateSchedule replaces every field, unset ones by their defaults: API reference).
+  // With ROLE_ARN as the role, the shell expands it inside the single-quoted target JSON.
   const definition = (roleArn: string) =>
     [
       `--region ${deployment.region} --name ${name}`,
@@ -97,7 +110,7 @@ const checkSchedule = async (
             scheduledTime: SCHEDULED_TIME_PLACEHOLDER,
           }),
         }),
-      )}`,
+      ).replace(`"${ROLE_ARN}"`, `"'"${ROLE_ARN}"'"`)}`,
       `--state ${expected.state}`,
       `--description ${shellQuote(`Starts Image Builder pipeline ${pipeline.name} (ami-orchestrator)`)}`,
     ].join(" ");
@@ -110,7 +123,7 @@ const checkSchedule = async (
       return fail(
         check,
         `no schedule ${name} in ${deployment.accountId}/${deployment.region}: ${pipeline.name} is never built on its cron`,
-        `deploy the stage (${deployCommand(deployment)}); if the stack is already up to date (the schedule was deleted by hand, which CloudFormation does not notice), recreate it: aws scheduler create-schedule ${definition(`<the ARN of SchedulerInvokeRole: aws cloudformation describe-stack-resource --stack-name ${deployment.service}-${deployment.stage} --logical-resource-id SchedulerInvokeRole>`)}`,
+        `deploy the stage (${deployCommand(deployment)}); if the stack is already up to date (the schedule was deleted by hand, which CloudFormation does not notice), recreate it: ${roleArnLookup(deployment)} && aws scheduler create-schedule ${definition(ROLE_ARN)}`,
       );
     return fail(
       check,
@@ -142,13 +155,25 @@ const checkSchedule = async (
   return fail(
     check,
     `changed since it was deployed (edited by hand, or a stale deploy): ${problems.join("; ")}`,
-    `aws scheduler update-schedule ${definition(schedule.Target?.RoleArn ?? "<the ARN of SchedulerInvokeRole>")}`,
+    schedule.Target?.RoleArn
+      ? `aws scheduler update-schedule ${definition(schedule.Target.RoleArn)}`
+      : `${roleArnLookup(deployment)} && aws scheduler update-schedule ${definition(ROLE_ARN)}`,
   );
 };
 
 /** "PendingConfirmation" is what SNS lists for a subscription not yet confirmed (no ARN yet). */
 const isConfirmed = (subscription: Subscription) =>
   subscription.SubscriptionArn?.startsWith("arn:") === true;
+
+/**
+ * "Deleted" is what SNS lists instead of an ARN for a deleted subscription (unsubscribed by an
+ * account other than its owner, for one) until it clears it, within 72 hours; meanwhile the
+ * subscription's owner may not subscribe the same endpoint again, but the topic's owner may
+ * (AWS Knowledge Center, "recreate a Deleted Amazon SNS topic subscription"; re:Post, "Why can't
+ * I delete my SNS subscription": Deleted and PendingConfirmation ones are removed automatically).
+ * It receives nothing and is never confirmed.
+ */
+const isDeleted = (subscription: Subscription) => subscription.SubscriptionArn === "Deleted";
 
 const regionOfArn = (arn: string) => arn.split(":")[3] ?? "";
 
@@ -204,12 +229,25 @@ const checkTopicSubscriptions = async (deps: OrchestratorDoctorDeps): Promise<Do
       Action: "sns:Subscribe",
       Resource: topicArn,
     });
+    const topicPolicy =
+      topicAccount === deployment.accountId
+        ? ""
+        : `; if it fails with AuthorizationError, add to the topic policy of ${topicArn} (account ${topicAccount}): ${subscribe}`;
+    const pending = ours.filter((subscription) => !isDeleted(subscription));
+    if (pending.length === 0 && ours.length > 0)
+      // The stack's AWS::SNS::Subscription is still there for CloudFormation: a deploy would
+      // not subscribe again.
+      return fail(
+        check,
+        `the subscription of ${endpoint} was deleted (SNS lists it as Deleted until it clears it, within 72 hours): its notifications never reach the orchestrator (the EventBridge rule still does)`,
+        `with account ${deployment.accountId}'s credentials: aws sns subscribe --region ${regionOfArn(topicArn)} --topic-arn ${topicArn} --protocol lambda --notification-endpoint ${endpoint}${topicPolicy}`,
+      );
     return fail(
       check,
-      ours.length > 0
+      pending.length > 0
         ? `the subscription of ${endpoint} is PendingConfirmation`
         : `${endpoint} is not subscribed: its notifications never reach the orchestrator (the EventBridge rule still does)`,
-      `deploy the stage (${deployCommand(deployment)}), which subscribes on-image-state${topicAccount === deployment.accountId ? "" : `; if it fails with AuthorizationError, add to the topic policy of ${topicArn} (account ${topicAccount}): ${subscribe}`}`,
+      `deploy the stage (${deployCommand(deployment)}), which subscribes on-image-state${topicPolicy}`,
     );
   });
 };
@@ -218,7 +256,7 @@ const checkTopicSubscriptions = async (deps: OrchestratorDoctorDeps): Promise<Do
  * Each configured address's email subscription on the alerts topic: SNS sends a confirmation
  * email and the subscription is "PendingConfirmation" until it is followed; an unconfirmed one is
  * deleted after 48 hours (SNS developer guide, "Deleting an Amazon SNS subscription and topic"),
- * and then no longer listed at all.
+ * listed as "Deleted" until SNS removes it, and then no longer listed at all.
  */
 const checkAlertEmails = async (deps: OrchestratorDoctorDeps): Promise<DoctorCheck[]> => {
   const addresses = deps.config.notifications.email;
@@ -251,6 +289,12 @@ const checkAlertEmails = async (deps: OrchestratorDoctorDeps): Promise<DoctorChe
         subscription.Endpoint?.toLowerCase() === address.toLowerCase(),
     );
     if (own.some(isConfirmed)) return pass(check, `subscription to ${topicArn} confirmed`);
+    if (own.length > 0 && own.every(isDeleted))
+      return fail(
+        check,
+        `the subscription of ${address} to ${topicArn} was deleted (SNS lists it as Deleted until it clears it, within 72 hours): ${address} receives no alert`,
+        `with the credentials of account ${topicArn.split(":")[4]} (the topic's owner, which may subscribe the address again while it is listed as Deleted): ${resubscribe(address)}, then confirm the email sent to ${address} (check the spam folder)`,
+      );
     if (own.length > 0)
       return fail(
         check,
@@ -296,7 +340,16 @@ const checkSlackParameter = async (deps: OrchestratorDoctorDeps): Promise<Doctor
     fail(
       check,
       `no parameter ${name} in ${deps.deployment.accountId}/${deps.deployment.region}: Slack alerts cannot be sent`,
-      `aws ssm put-parameter --region ${deps.deployment.region} --name ${name} --type SecureString --value '<the Slack incoming-webhook URL>'`,
+      // Not --value: AWS CLI v1 fetches a parameter value that starts with https:// and stores
+      // the page instead (aws/aws-cli#3076, #2507); values given by --cli-input-json are taken
+      // as they are, by v1 and v2 alike.
+      `aws ssm put-parameter --region ${deps.deployment.region} --cli-input-json ${shellQuote(
+        JSON.stringify({
+          Name: name,
+          Type: "SecureString",
+          Value: "<the Slack incoming-webhook URL>",
+        }),
+      )}`,
     ),
   ];
 };

@@ -553,7 +553,7 @@ describe("npm run doctor: the orchestrator's own deployment", () => {
     );
     assert.equal(
       check?.fix,
-      "aws ssm put-parameter --region eu-west-1 --name /ami-orchestrator/slack-webhook --type SecureString --value '<the Slack incoming-webhook URL>'",
+      `aws ssm put-parameter --region eu-west-1 --cli-input-json '{"Name":"/ami-orchestrator/slack-webhook","Type":"SecureString","Value":"<the Slack incoming-webhook URL>"}'`,
     );
     assert.equal(world.callsTo("ssm:GetParameter").length, reads);
     for (const text of [JSON.stringify(report), renderDoctorReport(report)])

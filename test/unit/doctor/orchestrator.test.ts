@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { beforeEach, describe, it } from "node:test";
 import { GetScheduleCommand, SchedulerClient } from "@aws-sdk/client-scheduler";
 import {
@@ -161,10 +162,34 @@ describe("the orchestrator's own deployment (lib/doctor/orchestrator.ts)", () =>
     assert.equal(check?.ok, false);
     assert.match(check?.detail ?? "", /base is never built on its cron/);
     assert.match(check?.fix ?? "", /^deploy the stage \(npx serverless deploy --stage prod/);
-    assert.match(
-      check?.fix ?? "",
-      /aws scheduler create-schedule --region eu-west-1 --name ami-orchestrator-prod-base .*--logical-resource-id SchedulerInvokeRole/,
+    // The role has a generated name, the stack resource's PhysicalResourceId (what Ref returns
+    // for AWS::IAM::Role); Target.RoleArn needs its ARN, from GetRole.
+    assert.match(check?.fix ?? "", /; if the stack is already up to date .*recreate it: ROLE_ARN=/);
+    assert.equal(
+      check?.fix?.slice(check.fix.indexOf("ROLE_ARN=")),
+      `ROLE_ARN=$(aws iam get-role --role-name "$(aws cloudformation describe-stack-resource --region eu-west-1 --stack-name ami-orchestrator-prod --logical-resource-id SchedulerInvokeRole --query StackResourceDetail.PhysicalResourceId --output text)" --query Role.Arn --output text) && aws scheduler create-schedule --region eu-west-1 --name ami-orchestrator-prod-base --schedule-expression 'cron(0 3 ? * MON *)' --schedule-expression-timezone Europe/Paris --flexible-time-window Mode=OFF --target '{"Arn":"${START_PIPELINES}","RoleArn":"'"$ROLE_ARN"'","Input":"{\\"pipeline\\":\\"base\\",\\"scheduledTime\\":\\"<aws.scheduler.scheduled-time>\\"}"}' --state ENABLED --description 'Starts Image Builder pipeline base (ami-orchestrator)'`,
     );
+  });
+
+  it("the recreated schedule's target, as a POSIX shell passes it, is the JSON with the role's ARN", async () => {
+    scheduler.on(GetScheduleCommand).rejects(
+      Object.assign(new Error("Schedule ami-orchestrator-prod-base does not exist."), {
+        name: "ResourceNotFoundException",
+      }),
+    );
+    const fix = (await byName())["schedule ami-orchestrator-prod-base"]?.fix ?? "";
+    const create = fix.slice(fix.indexOf("aws scheduler create-schedule"));
+    // The shell prints the --target argument as aws would receive it, with ROLE_ARN set.
+    const target = execFileSync(
+      "sh",
+      ["-c", `aws() { shift $(($# - 5)); printf %s "$1"; }; ROLE_ARN=${SCHEDULER_ROLE}; ${create}`],
+      { encoding: "utf8" },
+    );
+    assert.deepEqual(JSON.parse(target), {
+      Arn: START_PIPELINES,
+      RoleArn: SCHEDULER_ROLE,
+      Input: JSON.stringify({ pipeline: "base", scheduledTime: "<aws.scheduler.scheduled-time>" }),
+    });
   });
 
   it("finds on-image-state's subscription on any page of ListSubscriptions, in the topic's region", async () => {
@@ -209,6 +234,25 @@ describe("the orchestrator's own deployment (lib/doctor/orchestrator.ts)", () =>
     assert.doesNotMatch(own?.fix ?? "", /topic policy/);
   });
 
+  it("a Deleted lambda subscription is reported deleted, with the subscribe that recreates it", async () => {
+    sns.on(ListSubscriptionsCommand).resolves({
+      Subscriptions: [
+        lambdaSubscription(OWN_TOPIC),
+        { ...lambdaSubscription(BUILD_TOPIC), SubscriptionArn: "Deleted" },
+      ],
+    });
+    const check = (await byName())[`subscription ${BUILD_TOPIC} → on-image-state`];
+    assert.equal(check?.ok, false);
+    assert.match(check?.detail ?? "", /was deleted \(SNS lists it as Deleted/);
+    assert.doesNotMatch(check?.detail ?? "", /PendingConfirmation/);
+    assert.match(
+      check?.fix ?? "",
+      new RegExp(
+        `^with account ${ORCHESTRATOR}'s credentials: aws sns subscribe --region eu-central-1 --topic-arn ${BUILD_TOPIC} --protocol lambda --notification-endpoint ${ON_IMAGE_STATE}; if it fails with AuthorizationError, add to the topic policy`,
+      ),
+    );
+  });
+
   it("ListSubscriptions refused: the permission to add is named", async () => {
     sns
       .on(ListSubscriptionsCommand)
@@ -218,7 +262,7 @@ describe("the orchestrator's own deployment (lib/doctor/orchestrator.ts)", () =>
     assert.match(check?.fix ?? "", /allow sns:ListSubscriptions \(resource \*\)/);
   });
 
-  it("alert emails: confirmed (whatever the case), pending, and gone after 48 hours unconfirmed", async () => {
+  it("alert emails: confirmed (whatever the case), pending, listed Deleted, and gone after 48 hours unconfirmed", async () => {
     sns.on(ListSubscriptionsByTopicCommand, { TopicArn: ALERTS }).resolves({
       Subscriptions: [
         {
@@ -233,10 +277,16 @@ describe("the orchestrator's own deployment (lib/doctor/orchestrator.ts)", () =>
           Endpoint: "oncall@example.com",
           TopicArn: ALERTS,
         },
+        {
+          SubscriptionArn: "Deleted",
+          Protocol: "email",
+          Endpoint: "deleted@example.com",
+          TopicArn: ALERTS,
+        },
       ],
     });
     const checks = await byName(
-      "notifications: { email: [platform@example.com, oncall@example.com, gone@example.com] }",
+      "notifications: { email: [platform@example.com, oncall@example.com, gone@example.com, deleted@example.com] }",
     );
     assert.equal(checks["alert email platform@example.com"]?.ok, true);
     const pending = checks["alert email oncall@example.com"];
@@ -249,6 +299,16 @@ describe("the orchestrator's own deployment (lib/doctor/orchestrator.ts)", () =>
       gone?.fix ?? "",
       new RegExp(
         `^aws sns subscribe --region eu-west-1 --topic-arn ${ALERTS} --protocol email --notification-endpoint gone@example\\.com`,
+      ),
+    );
+    // Listed "Deleted", not an ARN: deleted, not pending; the topic's owner subscribes it again.
+    const deleted = checks["alert email deleted@example.com"];
+    assert.equal(deleted?.ok, false);
+    assert.match(deleted?.detail ?? "", /^the subscription of deleted@example.com .* was deleted/);
+    assert.match(
+      deleted?.fix ?? "",
+      new RegExp(
+        `^with the credentials of account ${ORCHESTRATOR} \\(the topic's owner.*\\): aws sns subscribe --region eu-west-1 --topic-arn ${ALERTS} --protocol email --notification-endpoint deleted@example\\.com, then confirm`,
       ),
     );
   });
@@ -286,9 +346,10 @@ describe("the orchestrator's own deployment (lib/doctor/orchestrator.ts)", () =>
       `Slack webhook parameter ${name}`
     ];
     assert.equal(check?.ok, false);
+    // Not --value: AWS CLI v1 would fetch an https:// value and store the page (aws/aws-cli#3076).
     assert.equal(
       check?.fix,
-      `aws ssm put-parameter --region eu-west-1 --name ${name} --type SecureString --value '<the Slack incoming-webhook URL>'`,
+      `aws ssm put-parameter --region eu-west-1 --cli-input-json '{"Name":"${name}","Type":"SecureString","Value":"<the Slack incoming-webhook URL>"}'`,
     );
   });
 });

@@ -15,6 +15,13 @@ export interface SandboxSubscription {
   arn?: string;
 }
 
+/**
+ * SNS errors as the SDK throws them: AWS sends the query error code (InvalidParameter, NotFound),
+ * and the JS SDK v3 names the error after the modelled shape whose awsQueryError code it is
+ * (InvalidParameterException, NotFoundException: botocore sns service-2.json `error.code`;
+ * @aws-sdk/core AwsQueryProtocol.handleError, findQueryCompatibleError).
+ */
+
 /** Subscriptions listed per page by ListSubscriptions(ByTopic): "up to 100" (API reference). */
 const SUBSCRIPTIONS_PER_PAGE = 100;
 
@@ -87,7 +94,7 @@ export class SnsModel {
   static page(matching: readonly SandboxSubscription[], nextToken: unknown) {
     const start = nextToken === undefined ? 0 : Number(nextToken);
     if (!Number.isInteger(start) || start < 0 || start > matching.length)
-      throw awsError("InvalidParameter", "Invalid parameter: NextToken");
+      throw awsError("InvalidParameterException", "Invalid parameter: NextToken");
     const end = start + SUBSCRIPTIONS_PER_PAGE;
     return {
       Subscriptions: matching.slice(start, end).map(SnsModel.listed),
@@ -101,14 +108,14 @@ export class SnsModel {
       // "Subjects must be UTF-8 text with no line breaks or control characters, and less than 100
       // characters long" (API reference, Publish).
       if (subject !== undefined && (subject.length >= 100 || /\p{Cc}/u.test(subject))) {
-        throw awsError("InvalidParameter", "Invalid parameter: Subject");
+        throw awsError("InvalidParameterException", "Invalid parameter: Subject");
       }
       // "messages must be UTF-8 encoded strings and at most 256 KB in size (262,144 bytes, not
       // 262,144 characters)" (API reference, Publish).
       const bytes = Buffer.byteLength(String(call.input.Message));
       if (bytes > MAXIMUM_MESSAGE_BYTES) {
         throw awsError(
-          "InvalidParameter",
+          "InvalidParameterException",
           `Invalid parameter: Message too long: ${bytes} bytes, at most ${MAXIMUM_MESSAGE_BYTES}`,
         );
       }

@@ -120,15 +120,15 @@ describe("the sandbox refuses what AWS documents as refused", () => {
       await publish({ Subject: `Build failed: ${"é".repeat(85)}` });
       await assert.rejects(
         publish({ Subject: "x".repeat(100) }),
-        refusedWith("InvalidParameter", /Subject/),
+        refusedWith("InvalidParameterException", /Subject/),
       );
       await assert.rejects(
         publish({ Subject: "two\nlines" }),
-        refusedWith("InvalidParameter", /Subject/),
+        refusedWith("InvalidParameterException", /Subject/),
       );
       await assert.rejects(
         publish({ Subject: "a\ttab" }),
-        refusedWith("InvalidParameter", /Subject/),
+        refusedWith("InvalidParameterException", /Subject/),
       );
     });
 
@@ -136,7 +136,7 @@ describe("the sandbox refuses what AWS documents as refused", () => {
       await publish({ Message: "é".repeat(131_072) });
       await assert.rejects(
         publish({ Message: `${"é".repeat(131_072)}x` }),
-        refusedWith("InvalidParameter", /Message too long/),
+        refusedWith("InvalidParameterException", /Message too long/),
       );
     });
   });

@@ -20,10 +20,14 @@ import { isAccessDenied } from "../kms/grants.ts";
  *   Amazon EC2 Auto Scaling API actions", ec2-auto-scaling-api-permissions.html, and "Control the
  *   use of launch templates in Auto Scaling actions").
  *
- * SimulatePrincipalPolicy evaluates the role's identity policies and permissions boundary with the
- * context given (IAM API reference, SimulatePrincipalPolicy): not SCPs, and only statements whose
- * resources match the ARNs given, so every request names its resource ARN. Each distinct context
- * is one call (context entries apply to every action and resource of a call).
+ * SimulatePrincipalPolicy evaluates the role's identity policies, its permissions boundary and the
+ * organization's SCPs (EvaluationResult.OrganizationsDecisionDetail, added to the API on
+ * 2017-02-27) with the context given (IAM API reference, SimulatePrincipalPolicy), and only
+ * statements whose resources match the ARNs given, so every request names its resource ARN. Each
+ * distinct context is one call (context entries apply to every action and resource of a call).
+ * Every context carries aws:RequestedRegion: a key the request would have but the simulation is not
+ * given makes a negated condition true (IAM User Guide, "Condition operators"), so a region-deny
+ * SCP would otherwise deny what the real call is allowed.
  */
 
 export interface PermissionRequest {
@@ -36,6 +40,8 @@ export interface SimulatedRequest extends PermissionRequest {
   readonly decision: PolicyEvaluationDecisionType;
   /** Context keys the role's policies test that were not given (absent in the real request too). */
   readonly missingContext: readonly string[];
+  /** Which layer refused, when the result says: the organization's SCPs or the role's boundary. */
+  readonly deniedBy?: "an SCP of the organization" | "the role's permissions boundary";
 }
 
 /** The role may not call SimulatePrincipalPolicy (a target stack deployed before the doctor's). */
@@ -69,15 +75,21 @@ export const GROUP_ACTIONS = [
   "autoscaling:RollbackInstanceRefresh",
 ] as const;
 
+/** The region every request of a rollout is made in. */
+const requestedRegion = (region: string) => text("aws:RequestedRegion", region);
+
 /** The group actions on its ARN, with its tags as the resource-tag condition keys. */
 export const groupRequests = (
   groupArn: string,
   tags: Readonly<Record<string, string>>,
 ): PermissionRequest[] => {
-  const context = Object.entries(tags).flatMap(([key, value]) => [
-    text(`aws:ResourceTag/${key}`, value),
-    text(`autoscaling:ResourceTag/${key}`, value),
-  ]);
+  const context = [
+    requestedRegion(groupArn.split(":")[3] ?? ""),
+    ...Object.entries(tags).flatMap(([key, value]) => [
+      text(`aws:ResourceTag/${key}`, value),
+      text(`autoscaling:ResourceTag/${key}`, value),
+    ]),
+  ];
   return GROUP_ACTIONS.map((action) => ({ action, resource: groupArn, context }));
 };
 
@@ -103,6 +115,7 @@ export const launchRequests = (template: LaunchedTemplate): PermissionRequest[] 
   const { partition, region, accountId } = template;
   const templateArn = `arn:${partition}:ec2:${region}:${accountId}:launch-template/${template.launchTemplateId}`;
   const launched = [
+    requestedRegion(region),
     flag("ec2:IsLaunchTemplateResource", true),
     text("ec2:LaunchTemplate", templateArn),
   ];
@@ -115,7 +128,7 @@ export const launchRequests = (template: LaunchedTemplate): PermissionRequest[] 
     requests.push({
       action: "iam:PassRole",
       resource: template.instanceRoleArn,
-      context: [text("iam:PassedToService", "ec2.amazonaws.com")],
+      context: [requestedRegion(region), text("iam:PassedToService", "ec2.amazonaws.com")],
     });
   for (const specification of template.data.TagSpecifications ?? []) {
     const tags = (specification.Tags ?? []).filter((tag) => tag.Key !== undefined);
@@ -123,6 +136,7 @@ export const launchRequests = (template: LaunchedTemplate): PermissionRequest[] 
       action: "ec2:CreateTags",
       resource: `arn:${partition}:ec2:${region}:${accountId}:${specification.ResourceType ?? "instance"}/*`,
       context: [
+        requestedRegion(region),
         text("ec2:CreateAction", "RunInstances"),
         texts(
           "aws:TagKeys",
@@ -161,10 +175,7 @@ export const simulate = async (
     const key = JSON.stringify(request.context);
     byContext.set(key, [...(byContext.get(key) ?? []), request]);
   }
-  const decisions = new Map<
-    string,
-    { decision: PolicyEvaluationDecisionType; missing: string[] }
-  >();
+  const decisions = new Map<string, Omit<SimulatedRequest, keyof PermissionRequest>>();
   const keyOf = (context: string, action: string, resource: string) =>
     `${context}|${action.toLowerCase()}|${resource}`;
   for (const [context, group] of byContext) {
@@ -179,18 +190,30 @@ export const simulate = async (
         },
       )) {
         for (const result of page.EvaluationResults ?? []) {
-          // With ResourceArns, each result is one action on one resource; its resource-specific
-          // result (when present) carries the decision for exactly that resource.
-          const specific = result.ResourceSpecificResults?.find(
-            (entry) => entry.EvalResourceName === result.EvalResourceName,
-          );
-          decisions.set(
-            keyOf(context, result.EvalActionName ?? "", result.EvalResourceName ?? ""),
-            {
-              decision: specific?.EvalResourceDecision ?? result.EvalDecision ?? "implicitDeny",
-              missing: [...(specific?.MissingContextValues ?? result.MissingContextValues ?? [])],
-            },
-          );
+          const deniedBy =
+            result.OrganizationsDecisionDetail?.AllowedByOrganizations === false
+              ? ("an SCP of the organization" as const)
+              : result.PermissionsBoundaryDecisionDetail?.AllowedByPermissionsBoundary === false
+                ? ("the role's permissions boundary" as const)
+                : undefined;
+          const action = result.EvalActionName ?? "";
+          // With ResourceArns, the decision per resource is in ResourceSpecificResults (IAM API
+          // reference, EvaluationResult: "If you include a list of resources, then any missing
+          // context values are instead included under the ResourceSpecificResults section"); a
+          // result may carry one resource or all of them, so each entry is read on its own.
+          const specific = result.ResourceSpecificResults ?? [];
+          for (const entry of specific)
+            decisions.set(keyOf(context, action, entry.EvalResourceName ?? ""), {
+              decision: entry.EvalResourceDecision ?? "implicitDeny",
+              missingContext: [...(entry.MissingContextValues ?? [])],
+              ...(deniedBy && entry.EvalResourceDecision !== "allowed" ? { deniedBy } : {}),
+            });
+          if (specific.length === 0)
+            decisions.set(keyOf(context, action, result.EvalResourceName ?? "*"), {
+              decision: result.EvalDecision ?? "implicitDeny",
+              missingContext: [...(result.MissingContextValues ?? [])],
+              ...(deniedBy && result.EvalDecision !== "allowed" ? { deniedBy } : {}),
+            });
         }
       }
     } catch (error) {
@@ -202,25 +225,28 @@ export const simulate = async (
     }
   }
   return requests.map((request) => {
-    const found = decisions.get(
-      keyOf(JSON.stringify(request.context), request.action, request.resource),
-    );
+    const context = JSON.stringify(request.context);
+    const found =
+      decisions.get(keyOf(context, request.action, request.resource)) ??
+      decisions.get(keyOf(context, request.action, "*"));
     if (!found)
       throw new Error(
         `SimulatePrincipalPolicy returned no result for ${request.action} on ${request.resource}`,
       );
-    return { ...request, decision: found.decision, missingContext: found.missing };
+    return { ...request, ...found };
   });
 };
 
 /** What the target template's statements say, to name the one to add (templates/target-account-role.yml). */
 export const TARGET_ROLE_STATEMENTS = {
-  runInstances: () => ({
+  runInstances: (accountId: string, partition = "aws") => ({
     Sid: "LaunchThroughTemplatesOnly",
     Effect: "Allow",
     Action: "ec2:RunInstances",
     Resource: "*",
-    Condition: { Bool: { "ec2:IsLaunchTemplateResource": "true" } },
+    Condition: {
+      ArnLike: { "ec2:LaunchTemplate": `arn:${partition}:ec2:*:${accountId}:launch-template/*` },
+    },
   }),
   createTags: (accountId: string, partition = "aws") => ({
     Sid: "TagWhatLaunchTemplatesLaunch",

@@ -19,7 +19,9 @@ import type { AccountConfig, PipelineConfig } from "../config/schema.ts";
 import { errorMessage } from "../errors.ts";
 import {
   AUTO_SCALING_GRANT_OPERATIONS,
+  describeKeyOwnership,
   findGrant,
+  GrantRefusedError,
   grantName,
   isAccessDenied,
   parseKeyArn,
@@ -95,6 +97,15 @@ const simulated = async (
 
 const updateTargetStack = (accountId: string) =>
   `update the target stack in ${accountId} (templates/target-account-role.yml, statements DoctorReadsItsOwnPermissions and DoctorReadsInstanceProfiles: iam:SimulatePrincipalPolicy on the role itself, iam:GetInstanceProfile)`;
+
+/** Where an explicit deny comes from, as far as the simulation says, and what to change there. */
+const explicitDenyFix = (refused: readonly SimulatedRequest[], roleArn: string): string => {
+  const denied = refused.filter((request) => request.decision === "explicitDeny");
+  const actions = [...new Set(denied.map((request) => request.action))].join(", ");
+  const layers = [...new Set(denied.flatMap((request) => request.deniedBy ?? []))];
+  const missing = [...new Set(denied.flatMap((request) => request.missingContext))];
+  return `${layers.length > 0 ? `${layers.join(" and ")} denies` : "a policy outside the target stack (or its permissions boundary, or an SCP) denies"} ${actions} to ${roleArn}: allow it there${missing.length > 0 ? ` (its conditions test ${missing.join(", ")}, which the simulation could not be given: check them by hand)` : ""}`;
+};
 
 /** "ec2:CreateTags on instance/*, volume/* (implicitDeny)": refused requests by action and decision. */
 const refusedText = (refused: readonly SimulatedRequest[]) => {
@@ -202,7 +213,7 @@ const checkGroups = async (
           tagMissing
             ? tagFix
             : refused.some((request) => request.decision === "explicitDeny")
-              ? `remove the explicit deny of ${refused.map((request) => request.action).join(", ")} from ${roleArn} (a permissions boundary or a policy outside the target stack)`
+              ? explicitDenyFix(refused, roleArn)
               : `${updateTargetStack(accountId)}: its statement InstanceRefreshes allows ${GROUP_ACTIONS.join(", ")} on the account's groups`,
         ),
       );
@@ -256,6 +267,8 @@ const checkServiceLinkedRoles = async (
   groups: readonly DiscoveredGroup[],
 ): Promise<{ checks: DoctorCheck[]; roles: string[] }> => {
   const checks: DoctorCheck[] = [];
+  /** The roles a grant can be checked for: a missing one is reported here, not again per key. */
+  const existing: string[] = [];
   const roles = [
     ...new Set(
       groups.map((group) => group.serviceLinkedRoleArn ?? defaultServiceLinkedRoleArn(accountId)),
@@ -266,7 +279,9 @@ const checkServiceLinkedRoles = async (
     try {
       await iam.send(new GetRoleCommand({ RoleName: roleName }));
       checks.push(pass(`service-linked role ${roleName}`, "exists"));
+      existing.push(roleArn);
     } catch (error) {
+      if (nameOf(error) !== "NoSuchEntityException") existing.push(roleArn);
       const suffix = roleName.split("_")[1];
       checks.push(
         nameOf(error) === "NoSuchEntityException"
@@ -279,8 +294,7 @@ const checkServiceLinkedRoles = async (
       );
     }
   }
-
-  return { checks, roles };
+  return { checks, roles: existing };
 };
 
 /** 3. The AMI this target would launch is there, and which keys encrypt its snapshots. */
@@ -322,14 +336,33 @@ const checkGrants = async (
   roles: readonly string[],
 ): Promise<DoctorCheck[]> => {
   const checks: DoctorCheck[] = [];
-  // KMS, for each key × role: a grant already there (ListGrants), else would CreateGrant, as
-  // roll-out-target makes it, succeed (DryRun).
-  const kms = clients.kms(account, region);
-  for (const keyArn of keyArns)
+  // KMS, for each key × role, as roll-out-target does it: the key first (an AWS managed key
+  // needs no grant and can have none; a key that is not Enabled cannot launch anything), then a
+  // grant already there (ListGrants), else would CreateGrant succeed (DryRun).
+  for (const keyArn of keyArns) {
+    const kms = clients.kms(account, parseKeyArn(keyArn)?.region ?? region);
+    const keyId = keyArn.split("/").at(-1);
+    const keyAccount = parseKeyArn(keyArn)?.accountId ?? "?";
+    const keyPolicyFix = `add to the key policy of ${keyArn} (account ${keyAccount}): ${targetAccountKeyStatement(accountId)}; and list the key in the target stack's KmsKeyArns`;
+    try {
+      if ((await describeKeyOwnership(kms, keyArn, accountId)) === "aws-managed") {
+        checks.push(pass(`grant ${keyId}`, `${keyArn} is an AWS managed key: no grant needed`));
+        continue;
+      }
+    } catch (error) {
+      checks.push(
+        fail(
+          `grant ${keyId}`,
+          errorMessage(error),
+          error instanceof GrantRefusedError
+            ? keyPolicyFix
+            : `in account ${keyAccount}: aws kms cancel-key-deletion --key-id ${keyArn} (if it is pending deletion), then aws kms enable-key --key-id ${keyArn}`,
+        ),
+      );
+      continue;
+    }
     for (const grantee of roles) {
-      const check = `grant ${keyArn.split("/").at(-1)} → ${grantee.split("/").at(-1)}`;
-      const keyAccount = parseKeyArn(keyArn)?.accountId ?? "?";
-      const keyPolicyFix = `add to the key policy of ${keyArn} (account ${keyAccount}): ${targetAccountKeyStatement(accountId)}; and list the key in the target stack's KmsKeyArns`;
+      const check = `grant ${keyId} → ${grantee.split("/").at(-1)}`;
       // Refused ListGrants is reported, then the dry run still says whether a grant would work.
       let listRefused: string | undefined;
       try {
@@ -378,7 +411,7 @@ const checkGrants = async (
         else checks.push(pass(check, `${listing}; CreateGrant would succeed (DryRun)`));
       }
     }
-
+  }
   return checks;
 };
 
@@ -401,8 +434,11 @@ const checkTemplates = async (
     const reference = group.launchTemplate;
     if (!reference) continue;
     const label = `template ${reference.launchTemplateId ?? reference.launchTemplateName}`;
+    // create-tags takes the template's id, never its name.
+    let templateId = reference.launchTemplateId ?? reference.launchTemplateName;
     try {
       const source = await describeTemplateVersion(ec2, reference);
+      templateId = source.LaunchTemplateId;
       sources.set(source.LaunchTemplateId, source.LaunchTemplateData ?? {});
       await ec2.send(
         new CreateLaunchTemplateVersionCommand({
@@ -412,7 +448,15 @@ const checkTemplates = async (
           DryRun: true,
         }),
       );
-      checks.push(pass(label, "CreateLaunchTemplateVersion accepted"));
+      // With DryRun, EC2 answers DryRunOperation when it would succeed: a plain success means
+      // the flag was not honoured and a version may exist now. Said loudly, as for the grant.
+      checks.push(
+        fail(
+          label,
+          "CreateLaunchTemplateVersion answered without DryRunOperation: a version may have been created",
+          `check the versions of ${templateId} (aws ec2 describe-launch-template-versions --region ${region} --launch-template-id ${templateId})`,
+        ),
+      );
     } catch (error) {
       if (nameOf(error) === "DryRunOperation")
         checks.push(
@@ -423,7 +467,7 @@ const checkTemplates = async (
           fail(
             label,
             `the target role may not create versions of it: ${errorMessage(error)}`,
-            `aws ec2 create-tags --region ${region} --resources ${reference.launchTemplateId ?? reference.launchTemplateName} --tags Key=${MANAGED_TAG},Value=true (or deploy the target stack with RequireManagedTag=false)`,
+            `aws ec2 create-tags --region ${region} --resources ${templateId} --tags Key=${MANAGED_TAG},Value=true (or deploy the target stack with RequireManagedTag=false)`,
           ),
         );
       else
@@ -491,11 +535,11 @@ const checkLaunchPermissions = async (
     `add to ${roleArn} (policy ami-orchestrator-rollout: update the target stack in ${accountId}): ${JSON.stringify(statement)}`;
   const fixes = [
     ...(refused.some((request) => request.decision === "explicitDeny")
-      ? [
-          `remove the explicit deny of ${[...actions].join(", ")} from ${roleArn} (a permissions boundary or a policy outside the target stack)`,
-        ]
+      ? [explicitDenyFix(refused, roleArn)]
       : []),
-    ...(actions.has("ec2:RunInstances") ? [addTo(TARGET_ROLE_STATEMENTS.runInstances())] : []),
+    ...(actions.has("ec2:RunInstances")
+      ? [addTo(TARGET_ROLE_STATEMENTS.runInstances(accountId, partition))]
+      : []),
     ...(actions.has("iam:PassRole") && instanceRoleArn
       ? [
           `add ${instanceRoleArn} to the target stack's InstanceRoleArns parameter in ${accountId} (statement ${JSON.stringify(TARGET_ROLE_STATEMENTS.passRole(instanceRoleArn))})`,
@@ -520,7 +564,8 @@ export const checkTarget = async (
   clients: TargetClients,
 ): Promise<DoctorCheck[]> => {
   const { region, accountId } = target;
-  const roleArn = `arn:aws:iam::${accountId}:role/${account.roleName}`;
+  const partition = partitionOf(pipeline.arn);
+  const roleArn = `arn:${partition}:iam::${accountId}:role/${account.roleName}`;
   const context: TargetContext = {
     target,
     account,
@@ -533,12 +578,28 @@ export const checkTarget = async (
     ec2: clients.ec2(account, region),
     iam: clients.iam(account),
   };
-  const { checks, groups } = await checkGroups(context);
+  const checks: DoctorCheck[] = [];
+  /** One step's checks; an error nobody expected is that step's ✗, and the next steps still run. */
+  const step = async <T>(
+    name: string,
+    run: () => Promise<{ checks: readonly DoctorCheck[] } & T>,
+  ): Promise<T | undefined> => {
+    try {
+      const result = await run();
+      checks.push(...result.checks);
+      return result;
+    } catch (error) {
+      checks.push(fail(name, errorMessage(error), "see the error: the step could not finish"));
+      return undefined;
+    }
+  };
+  const groups = (await step("groups", () => checkGroups(context)))?.groups;
   if (!groups) return checks;
-  const { checks: roleChecks, roles } = await checkServiceLinkedRoles(context, groups);
-  checks.push(...roleChecks);
+  const roles = (await step("service-linked role", () => checkServiceLinkedRoles(context, groups)))
+    ?.roles;
   // 3 to 5 are about the AMI this target would launch.
-  if (!target.amiId) {
+  const { amiId } = target;
+  if (!amiId) {
     checks.push(
       fail(
         "AMI",
@@ -548,24 +609,25 @@ export const checkTarget = async (
     );
     return checks;
   }
-  const { amiId } = target;
-  const ami = await checkAmi(context, amiId);
-  checks.push(...ami.checks);
-  checks.push(...(await checkGrants(context, ami.keyArns, roles)));
-  const templates = await checkTemplates(context, groups, amiId);
-  checks.push(...templates.checks);
+  const ami = await step("AMI", () => checkAmi(context, amiId));
+  await step("grants", async () => ({
+    checks: await checkGrants(context, ami?.keyArns ?? [], roles ?? []),
+  }));
+  const templates = await step("templates", () => checkTemplates(context, groups, amiId));
   // 5. What Auto Scaling checks on the role when the refresh names the new version: RunInstances,
   // PassRole for the instance profile's role, CreateTags for the tag specifications.
-  for (const [launchTemplateId, data] of templates.sources)
-    checks.push(
-      await checkLaunchPermissions(context.iam, roleArn, {
-        launchTemplateId,
-        accountId,
-        region,
-        data,
-        amiId,
-        partition: partitionOf(roleArn),
-      }),
-    );
+  for (const [launchTemplateId, data] of templates?.sources ?? [])
+    await step(`launch ${launchTemplateId}`, async () => ({
+      checks: [
+        await checkLaunchPermissions(context.iam, roleArn, {
+          launchTemplateId,
+          accountId,
+          region,
+          data,
+          amiId,
+          partition,
+        }),
+      ],
+    }));
   return checks;
 };

@@ -1,8 +1,12 @@
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { beforeEach, describe, it } from "node:test";
+import { IAMClient, SimulatePrincipalPolicyCommand } from "@aws-sdk/client-iam";
+import { mockClient } from "aws-sdk-client-mock";
 import {
   groupRequests,
   launchRequests,
+  SimulationUnavailableError,
+  simulate,
   TARGET_ROLE_STATEMENTS,
 } from "../../../lib/doctor/launch-permissions.ts";
 import { readTemplate, TemplateResolver } from "../../../sandbox/iam/cloudformation.ts";
@@ -43,7 +47,7 @@ describe("the statements the doctor tells a user to add", () => {
   it("are the target template's own, as deployed", () => {
     const deployed = deployedStatements();
     assert.deepEqual(
-      TARGET_ROLE_STATEMENTS.runInstances(),
+      TARGET_ROLE_STATEMENTS.runInstances(TARGET),
       deployed.get("LaunchThroughTemplatesOnly"),
     );
     assert.deepEqual(
@@ -77,10 +81,12 @@ describe("what is simulated", () => {
       ],
     );
     assert.deepEqual(
-      requests[0]?.context.map((entry) => entry.ContextKeyName),
+      requests[0]?.context.map((entry) => [entry.ContextKeyName, entry.ContextKeyValues?.[0]]),
       [
-        "aws:ResourceTag/ami-orchestrator:managed",
-        "autoscaling:ResourceTag/ami-orchestrator:managed",
+        // Without it, a region-deny SCP (a negated condition on a key not given) would deny.
+        ["aws:RequestedRegion", "eu-west-1"],
+        ["aws:ResourceTag/ami-orchestrator:managed", "true"],
+        ["autoscaling:ResourceTag/ami-orchestrator:managed", "true"],
       ],
     );
   });
@@ -128,5 +134,76 @@ describe("what is simulated", () => {
       ["ec2:RunInstances", "ec2:RunInstances", "ec2:RunInstances"],
       "no instance profile, no tag specifications: RunInstances only",
     );
+  });
+});
+
+describe("reading SimulatePrincipalPolicy's answer", () => {
+  const ROLE = `arn:aws:iam::${TARGET}:role/ami-orchestrator-target`;
+  const TEMPLATE = `arn:aws:ec2:eu-west-1:${TARGET}:launch-template/lt-0123456789abcdef0`;
+  const INSTANCES = `arn:aws:ec2:eu-west-1:${TARGET}:instance/*`;
+  const requests = [TEMPLATE, INSTANCES].map((resource) => ({
+    action: "ec2:RunInstances",
+    resource,
+    context: [],
+  }));
+  const iam = mockClient(IAMClient);
+  beforeEach(() => iam.reset());
+
+  it("one result per action with a decision per resource (ResourceSpecificResults)", async () => {
+    iam.on(SimulatePrincipalPolicyCommand).resolves({
+      IsTruncated: false,
+      EvaluationResults: [
+        {
+          EvalActionName: "ec2:RunInstances",
+          EvalResourceName: TEMPLATE,
+          EvalDecision: "implicitDeny",
+          ResourceSpecificResults: [
+            { EvalResourceName: TEMPLATE, EvalResourceDecision: "allowed" },
+            {
+              EvalResourceName: INSTANCES,
+              EvalResourceDecision: "implicitDeny",
+              MissingContextValues: ["ec2:LaunchTemplate"],
+            },
+          ],
+        },
+      ],
+    });
+    const results = await simulate(new IAMClient({}), ROLE, requests);
+    assert.deepEqual(
+      results.map((result) => [result.resource, result.decision, result.missingContext]),
+      [
+        [TEMPLATE, "allowed", []],
+        [INSTANCES, "implicitDeny", ["ec2:LaunchTemplate"]],
+      ],
+    );
+  });
+
+  it("one result per action and resource, and a deny named after the SCP that made it", async () => {
+    iam.on(SimulatePrincipalPolicyCommand).resolves({
+      IsTruncated: false,
+      EvaluationResults: [TEMPLATE, INSTANCES].map((resource) => ({
+        EvalActionName: "ec2:RunInstances",
+        EvalResourceName: resource,
+        EvalDecision: "explicitDeny",
+        OrganizationsDecisionDetail: { AllowedByOrganizations: false },
+      })),
+    });
+    const results = await simulate(new IAMClient({}), ROLE, requests);
+    assert.deepEqual(
+      results.map((result) => [result.decision, result.deniedBy]),
+      [
+        ["explicitDeny", "an SCP of the organization"],
+        ["explicitDeny", "an SCP of the organization"],
+      ],
+    );
+  });
+
+  it("a role that may not simulate itself: SimulationUnavailableError, never a guess", async () => {
+    iam.on(SimulatePrincipalPolicyCommand).rejects(
+      Object.assign(new Error("not authorized to perform: iam:SimulatePrincipalPolicy"), {
+        name: "AccessDenied",
+      }),
+    );
+    await assert.rejects(simulate(new IAMClient({}), ROLE, requests), SimulationUnavailableError);
   });
 });

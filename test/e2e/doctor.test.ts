@@ -191,6 +191,71 @@ describe("npm run doctor: a read-only pre-flight of every target", () => {
     }
   });
 
+  it("a snapshot key pending deletion is named with the commands that restore it, before any grant is tried", async () => {
+    const { world } = session;
+    const key = world.kms.keys.get(KmsModel.keyArn(BUILD, "eu-west-3", "ami-encryption"));
+    assert.ok(key);
+    key.state = "PendingDeletion";
+    const listsBefore = world.callsTo("kms:ListGrants").length;
+    try {
+      const { report, mutating } = await doctor();
+      assert.equal(mutating, 0);
+      const [grant, ...others] = failures(report, PROD, "eu-west-3").filter((check) =>
+        check.check.startsWith("grant "),
+      );
+      assert.deepEqual(others, []);
+      assert.match(grant?.detail ?? "", /is PendingDeletion: AMIs encrypted with it cannot launch/);
+      assert.match(grant?.fix ?? "", /aws kms cancel-key-deletion --key-id arn:aws:kms:eu-west-3:/);
+      // Nothing asked of a key that cannot be used; the other key's grants still checked.
+      assert.ok(
+        !world
+          .callsTo("kms:ListGrants")
+          .slice(listsBefore)
+          .some((call) => call.input.KeyId === key.arn),
+      );
+      assert.deepEqual(failures(report, PROD, "eu-west-1"), []);
+    } finally {
+      key.state = "Enabled";
+    }
+  });
+
+  it("an error nobody expected is the ✗ of its step: the target's other checks are still there", async () => {
+    const { world } = session;
+    const fault = world.faults.add({
+      service: "iam",
+      operation: "SimulatePrincipalPolicy",
+      accountId: DEV,
+      error: { name: "ServiceFailure", message: "An internal error occurred", httpStatusCode: 500 },
+    });
+    try {
+      const { report } = await doctor();
+      const target = report.pipelines
+        .flatMap((pipeline) => pipeline.targets)
+        .find((candidate) => candidate.accountId === DEV);
+      const failed = (target?.checks ?? []).filter((check) => !check.ok);
+      assert.ok(failed.length > 0);
+      assert.ok(
+        failed.every((check) => /internal error/i.test(check.detail)),
+        JSON.stringify(failed),
+      );
+      assert.ok(failed.some((check) => check.check.startsWith("launch ")));
+      for (const kind of [
+        /^assume role$/,
+        /^group /,
+        /^AMI$/,
+        /^grant /,
+        /^template /,
+        /^forwarding$/,
+      ])
+        assert.ok(
+          target?.checks.some((check) => kind.test(check.check) && check.ok),
+          `${kind} still checked`,
+        );
+    } finally {
+      world.faults.remove(fault);
+    }
+  });
+
   it("an untagged group passes where the target stack does not require the tag (RequireManagedTag=false)", async () => {
     const { world } = session;
     const dev = {

@@ -69,18 +69,38 @@ const groupBy = <T>(items: readonly T[], key: (item: T) => string): T[][] => {
   return [...groups.values()];
 };
 
-const checkPipeline = async (
+/** A pipeline's latest image and the targets a rollout of it would have. */
+interface PlannedPipeline {
+  readonly pipeline: PipelineConfig;
+  readonly imageArn?: string;
+  readonly checks: readonly DoctorCheck[];
+  readonly targets: readonly PlannedTarget[];
+}
+
+/** The pipeline's latest AVAILABLE image and its rollout plan; the targets even without one. */
+const planPipeline = async (
   pipeline: PipelineConfig,
   deps: DoctorDeps,
-): Promise<PipelineReport> => {
-  const checks: DoctorCheck[] = [];
+): Promise<PlannedPipeline> => {
   const pipelineRegion = pipeline.arn.split(":")[3] ?? "";
+  const emptyImage = {
+    source: "eventbridge" as const,
+    imageArn: "",
+    status: "AVAILABLE",
+    amis: [],
+  };
+  // Without an image, the account-side checks still run.
+  const withoutImage = (check: DoctorCheck): PlannedPipeline => ({
+    pipeline,
+    checks: [check],
+    targets: planRollout(deps.config, pipeline, { ...emptyImage, imageArn: pipeline.arn })
+      .targetsWithoutAmi,
+  });
   let imageArn: string | undefined;
-  let targets: PlannedTarget[] = [];
   try {
     imageArn = await latestAvailableImage(deps.imageBuilder(pipelineRegion), pipeline.arn);
   } catch (error) {
-    checks.push(
+    return withoutImage(
       fail(
         "latest image",
         errorMessage(error),
@@ -88,67 +108,56 @@ const checkPipeline = async (
       ),
     );
   }
-  const emptyImage = {
-    source: "eventbridge" as const,
-    imageArn: "",
-    status: "AVAILABLE",
-    amis: [],
-  };
-  if (imageArn) {
+  if (!imageArn)
+    return withoutImage(
+      fail(
+        "latest image",
+        "no AVAILABLE image yet: AMI, grant and template checks need one",
+        `aws imagebuilder start-image-pipeline-execution --image-pipeline-arn ${pipeline.arn}`,
+      ),
+    );
+  try {
     const image = await completeFromGetImage(
       deps.imageBuilder(regionOfImageArn(imageArn) ?? pipelineRegion),
       { ...emptyImage, imageArn },
     );
-    checks.push(pass("latest image", `${imageArn} (${image.amis.length} AMIs)`));
     const plan = planRollout(deps.config, pipeline, image);
-    targets = [...plan.targets, ...plan.targetsWithoutAmi].sort(
-      (a, b) => a.waveIndex - b.waveIndex,
+    return {
+      pipeline,
+      imageArn,
+      checks: [pass("latest image", `${imageArn} (${image.amis.length} AMIs)`)],
+      targets: [...plan.targets, ...plan.targetsWithoutAmi].sort(
+        (a, b) => a.waveIndex - b.waveIndex,
+      ),
+    };
+  } catch (error) {
+    return withoutImage(
+      fail("latest image", errorMessage(error), `allow imagebuilder:GetImage on ${imageArn}`),
     );
-  } else {
-    if (checks.length === 0)
-      checks.push(
-        fail(
-          "latest image",
-          "no AVAILABLE image yet: AMI, grant and template checks need one",
-          `aws imagebuilder start-image-pipeline-execution --image-pipeline-arn ${pipeline.arn}`,
-        ),
-      );
-    // Without an image, the account-side checks still run.
-    targets = planRollout(deps.config, pipeline, {
-      ...emptyImage,
-      imageArn: pipeline.arn,
-    }).targetsWithoutAmi.map((target) => target);
   }
-  const byAccount = groupBy(targets, (target) => target.accountId);
-  const reports = await pMap(byAccount, (accountTargets) =>
-    pMap(
-      accountTargets,
-      async (target): Promise<TargetReport> => {
-        const account = deps.config.accounts[target.account] as AccountConfig;
-        const targetChecks = await checkTarget(target, account, pipeline, deps.clients).catch(
-          (error: unknown) => [fail("target", errorMessage(error), "see the error")],
-        );
-        // 6. Forwarding, where the role could be assumed (the check reads rules through it).
-        if (deps.checkForwarding && targetChecks[0]?.check === "assume role" && targetChecks[0].ok)
-          targetChecks.push(
-            await deps.checkForwarding({ alias: target.account, account, region: target.region }),
-          );
-        return {
-          wave: target.wave,
-          account: target.account,
-          accountId: target.accountId,
-          region: target.region,
-          checks: imageArn ? targetChecks : targetChecks.filter((check) => check.check !== "AMI"),
-        };
-      },
-      { concurrency: deps.perAccountConcurrency ?? 4 },
-    ),
+};
+
+/** Items 1 to 6 for one target of one pipeline. */
+const checkPlannedTarget = async (
+  planned: PlannedPipeline,
+  target: PlannedTarget,
+  deps: DoctorDeps,
+): Promise<TargetReport> => {
+  const account = deps.config.accounts[target.account] as AccountConfig;
+  const checks = await checkTarget(target, account, planned.pipeline, deps.clients).catch(
+    (error: unknown) => [fail("target", errorMessage(error), "see the error")],
   );
+  // 6. Forwarding, where the role could be assumed (the check reads rules through it).
+  if (deps.checkForwarding && checks[0]?.check === "assume role" && checks[0].ok)
+    checks.push(
+      await deps.checkForwarding({ alias: target.account, account, region: target.region }),
+    );
   return {
-    pipeline: pipeline.name,
-    ...(imageArn ? { imageArn } : {}),
-    checks,
-    targets: reports.flat(),
+    wave: target.wave,
+    account: target.account,
+    accountId: target.accountId,
+    region: target.region,
+    checks: planned.imageArn ? checks : checks.filter((check) => check.check !== "AMI"),
   };
 };
 
@@ -160,13 +169,34 @@ export const runDoctor = async (
   const pipelines = deps.config.pipelines.filter(
     (pipeline) => pipeline.rollout && (!options.pipeline || pipeline.name === options.pipeline),
   );
-  const [orchestrator, reports] = await Promise.all([
+  const [orchestrator, planned] = await Promise.all([
     deps.checkOrchestrator?.() ?? [],
-    pMap(pipelines, (pipeline) => checkPipeline(pipeline, deps)),
+    pMap(pipelines, (pipeline) => planPipeline(pipeline, deps)),
   ]);
+  // Every pipeline's targets, a few at a time per account (the account's API rate limits are
+  // shared by all its pipelines), accounts side by side.
+  const jobs = planned.flatMap((plan) => plan.targets.map((target) => ({ plan, target })));
+  const reports = new Map<(typeof jobs)[number], TargetReport>();
+  await pMap(
+    groupBy(jobs, (job) => job.target.accountId),
+    (accountJobs) =>
+      pMap(
+        accountJobs,
+        async (job) => {
+          reports.set(job, await checkPlannedTarget(job.plan, job.target, deps));
+        },
+        { concurrency: deps.perAccountConcurrency ?? 4 },
+      ),
+  );
+  const pipelineReports: PipelineReport[] = planned.map((plan) => ({
+    pipeline: plan.pipeline.name,
+    ...(plan.imageArn ? { imageArn: plan.imageArn } : {}),
+    checks: plan.checks,
+    targets: jobs.filter((job) => job.plan === plan).map((job) => reports.get(job) as TargetReport),
+  }));
   const all = [
     ...orchestrator,
-    ...reports.flatMap((report) => [
+    ...pipelineReports.flatMap((report) => [
       ...report.checks,
       ...report.targets.flatMap((target) => target.checks),
     ]),
@@ -174,7 +204,7 @@ export const runDoctor = async (
   const failed = all.filter((check) => !check.ok).length;
   return {
     orchestrator,
-    pipelines: reports,
+    pipelines: pipelineReports,
     passed: all.length - failed,
     failed,
     ok: failed === 0,

@@ -10,7 +10,7 @@ const UNCONFIRMED_EMAIL = "the last alert address never confirmed its email subs
 
 /** The faults `npm start -- --scenario doctor` plants, each a mistake seen in real set-ups. */
 export const PLANTED_FAULTS = [
-  "the key policies no longer allow the last account kms:CreateGrant",
+  "the key policies no longer admit the last account (its statement with kms:DescribeKey, kms:CreateGrant and kms:ListGrants was removed)",
   "the first account's groups lost the ami-orchestrator:managed tag",
   "the first account's custom-suffix Auto Scaling service-linked role was deleted",
   "a third account's role was deployed with another ExternalId",

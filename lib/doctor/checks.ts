@@ -171,7 +171,7 @@ export const runDoctor = async (
   );
   const [orchestrator, planned] = await Promise.all([
     deps.checkOrchestrator?.() ?? [],
-    pMap(pipelines, (pipeline) => planPipeline(pipeline, deps)),
+    pMap(pipelines, (pipeline) => planPipeline(pipeline, deps), { concurrency: 4 }),
   ]);
   // Every pipeline's targets, a few at a time per account (the account's API rate limits are
   // shared by all its pipelines), accounts side by side.

@@ -190,30 +190,47 @@ export const simulate = async (
         },
       )) {
         for (const result of page.EvaluationResults ?? []) {
-          const deniedBy =
-            result.OrganizationsDecisionDetail?.AllowedByOrganizations === false
-              ? ("an SCP of the organization" as const)
-              : result.PermissionsBoundaryDecisionDetail?.AllowedByPermissionsBoundary === false
-                ? ("the role's permissions boundary" as const)
-                : undefined;
           const action = result.EvalActionName ?? "";
           // With ResourceArns, the decision per resource is in ResourceSpecificResults (IAM API
           // reference, EvaluationResult: "If you include a list of resources, then any missing
           // context values are instead included under the ResourceSpecificResults section"); a
           // result may carry one resource or all of them, so each entry is read on its own.
-          const specific = result.ResourceSpecificResults ?? [];
-          for (const entry of specific)
-            decisions.set(keyOf(context, action, entry.EvalResourceName ?? ""), {
-              decision: entry.EvalResourceDecision ?? "implicitDeny",
-              missingContext: [...(entry.MissingContextValues ?? [])],
-              ...(deniedBy && entry.EvalResourceDecision !== "allowed" ? { deniedBy } : {}),
+          const perResource =
+            result.ResourceSpecificResults && result.ResourceSpecificResults.length > 0
+              ? result.ResourceSpecificResults.map((entry) => ({
+                  resource: entry.EvalResourceName ?? "",
+                  decision: entry.EvalResourceDecision,
+                  missing: entry.MissingContextValues,
+                  boundary:
+                    entry.PermissionsBoundaryDecisionDetail ??
+                    result.PermissionsBoundaryDecisionDetail,
+                }))
+              : [
+                  {
+                    resource: result.EvalResourceName ?? "*",
+                    decision: result.EvalDecision,
+                    missing: result.MissingContextValues,
+                    boundary: result.PermissionsBoundaryDecisionDetail,
+                  },
+                ];
+          for (const entry of perResource) {
+            // Which layer refused (a boundary or an SCP that does not allow an action answers
+            // implicitDeny, not only explicitDeny): the boundary's verdict is per resource where
+            // given, the organization's per result (IAM API model, ResourceSpecificResult).
+            const deniedBy =
+              entry.decision === "allowed"
+                ? undefined
+                : result.OrganizationsDecisionDetail?.AllowedByOrganizations === false
+                  ? ("an SCP of the organization" as const)
+                  : entry.boundary?.AllowedByPermissionsBoundary === false
+                    ? ("the role's permissions boundary" as const)
+                    : undefined;
+            decisions.set(keyOf(context, action, entry.resource), {
+              decision: entry.decision ?? "implicitDeny",
+              missingContext: [...(entry.missing ?? [])],
+              ...(deniedBy ? { deniedBy } : {}),
             });
-          if (specific.length === 0)
-            decisions.set(keyOf(context, action, result.EvalResourceName ?? "*"), {
-              decision: result.EvalDecision ?? "implicitDeny",
-              missingContext: [...(result.MissingContextValues ?? [])],
-              ...(deniedBy && result.EvalDecision !== "allowed" ? { deniedBy } : {}),
-            });
+          }
         }
       }
     } catch (error) {
@@ -239,15 +256,31 @@ export const simulate = async (
 
 /** What the target template's statements say, to name the one to add (templates/target-account-role.yml). */
 export const TARGET_ROLE_STATEMENTS = {
-  runInstances: (accountId: string, partition = "aws") => ({
-    Sid: "LaunchThroughTemplatesOnly",
-    Effect: "Allow",
-    Action: "ec2:RunInstances",
-    Resource: "*",
-    Condition: {
-      ArnLike: { "ec2:LaunchTemplate": `arn:${partition}:ec2:*:${accountId}:launch-template/*` },
-    },
-  }),
+  runInstances: (accountId: string, partition = "aws") => {
+    const template = `arn:${partition}:ec2:*:${accountId}:launch-template/*`;
+    const overridable = ["subnet", "network-interface"].map(
+      (type) => `arn:${partition}:ec2:*:${accountId}:${type}/*`,
+    );
+    return [
+      {
+        Sid: "LaunchThroughTemplatesOnly",
+        Effect: "Allow",
+        Action: "ec2:RunInstances",
+        NotResource: overridable,
+        Condition: {
+          ArnLike: { "ec2:LaunchTemplate": template },
+          Bool: { "ec2:IsLaunchTemplateResource": "true" },
+        },
+      },
+      {
+        Sid: "LaunchThroughTemplatesInTheGroupsSubnets",
+        Effect: "Allow",
+        Action: "ec2:RunInstances",
+        Resource: overridable,
+        Condition: { ArnLike: { "ec2:LaunchTemplate": template } },
+      },
+    ];
+  },
   createTags: (accountId: string, partition = "aws") => ({
     Sid: "TagWhatLaunchTemplatesLaunch",
     Effect: "Allow",

@@ -24,6 +24,7 @@ import {
   GrantRefusedError,
   grantName,
   isAccessDenied,
+  KeyNotEnabledError,
   parseKeyArn,
   targetAccountKeyStatement,
 } from "../kms/grants.ts";
@@ -98,13 +99,44 @@ const simulated = async (
 const updateTargetStack = (accountId: string) =>
   `update the target stack in ${accountId} (templates/target-account-role.yml, statements DoctorReadsItsOwnPermissions and DoctorReadsInstanceProfiles: iam:SimulatePrincipalPolicy on the role itself, iam:GetInstanceProfile)`;
 
-/** Where an explicit deny comes from, as far as the simulation says, and what to change there. */
-const explicitDenyFix = (refused: readonly SimulatedRequest[], roleArn: string): string => {
-  const denied = refused.filter((request) => request.decision === "explicitDeny");
+/**
+ * What brings a key back to Enabled, by its state (KMS API model, KeyState; CancelKeyDeletion
+ * leaves a key Disabled), run in the key's account and region: the CLI would otherwise send a key
+ * ARN to its default region, which answers NotFoundException.
+ */
+const keyStateFix = (state: string, keyArn: string, keyRegion: string, keyAccount: string) => {
+  const kms = (command: string) => `aws kms ${command} --region ${keyRegion} --key-id ${keyArn}`;
+  const restore: Record<string, string> = {
+    Disabled: kms("enable-key"),
+    PendingDeletion: `${kms("cancel-key-deletion")} && ${kms("enable-key")}`,
+    PendingImport: `import the key material (${kms("get-parameters-for-import")}, then aws kms import-key-material)`,
+    Unavailable: "reconnect its custom key store (aws kms connect-custom-key-store)",
+  };
+  return `in account ${keyAccount}: ${restore[state] ?? `wait until the key is Enabled (it is ${state})`}`;
+};
+
+/**
+ * Context keys the role's policies test that the simulation could not be given: an allowed
+ * decision then still depends on them (a Deny on a key that is absent does not fire).
+ */
+const untestedKeys = (results: readonly SimulatedRequest[]): string => {
+  const keys = [...new Set(results.flatMap((result) => result.missingContext))];
+  return keys.length > 0
+    ? ` (the policies also test ${keys.join(", ")}, which the simulation was not given: check them by hand)`
+    : "";
+};
+
+/** Refused by a layer the target stack does not own: an SCP, the boundary, or an explicit deny. */
+const refusedOutsideTheStack = (request: SimulatedRequest) =>
+  request.deniedBy !== undefined || request.decision === "explicitDeny";
+
+/** Which layer refuses, as far as the simulation says, and what to change there. */
+const outsideTheStackFix = (refused: readonly SimulatedRequest[], roleArn: string): string => {
+  const denied = refused.filter(refusedOutsideTheStack);
   const actions = [...new Set(denied.map((request) => request.action))].join(", ");
   const layers = [...new Set(denied.flatMap((request) => request.deniedBy ?? []))];
   const missing = [...new Set(denied.flatMap((request) => request.missingContext))];
-  return `${layers.length > 0 ? `${layers.join(" and ")} denies` : "a policy outside the target stack (or its permissions boundary, or an SCP) denies"} ${actions} to ${roleArn}: allow it there${missing.length > 0 ? ` (its conditions test ${missing.join(", ")}, which the simulation could not be given: check them by hand)` : ""}`;
+  return `${layers.length > 0 ? layers.join(" and ") : "a policy outside the target stack (or its permissions boundary, or an SCP)"} does not allow ${actions} to ${roleArn}: allow it there${missing.length > 0 ? ` (its conditions test ${missing.join(", ")}, which the simulation could not be given: check them by hand)` : ""}`;
 };
 
 /** "ec2:CreateTags on instance/*, volume/* (implicitDeny)": refused requests by action and decision. */
@@ -170,7 +202,7 @@ const checkGroups = async (
       const detail = `launch template ${template?.launchTemplateId ?? template?.launchTemplateName} @ ${template?.version}${group.mixedInstancesPolicy ? " (mixed instances policy)" : ""}`;
       const found = described.get(group.name);
       const tagged = found?.tags[MANAGED_TAG] === "true";
-      const tagFix = `aws autoscaling create-or-update-tags --region ${region} --tags ResourceId=${group.name},ResourceType=auto-scaling-group,Key=${MANAGED_TAG},Value=true,PropagateAtLaunch=false`;
+      const tagFix = `in account ${accountId}: aws autoscaling create-or-update-tags --region ${region} --tags ResourceId=${group.name},ResourceType=auto-scaling-group,Key=${MANAGED_TAG},Value=true,PropagateAtLaunch=false`;
       const check = `group ${group.name}`;
       if ("unavailable" in simulation) {
         // Not simulated: the tag is all we can see. Untagged is refused by a role deployed with
@@ -193,7 +225,7 @@ const checkGroups = async (
         checks.push(
           pass(
             check,
-            `${detail}; the target role may refresh and update it${tagged ? "" : ` (not tagged ${MANAGED_TAG}=true: this role does not require it)`}`,
+            `${detail}; the target role may refresh and update it${tagged ? "" : ` (not tagged ${MANAGED_TAG}=true: this role does not require it)`}${untestedKeys(simulation.results.filter((request) => request.resource === found?.arn))}`,
           ),
         );
         continue;
@@ -212,8 +244,8 @@ const checkGroups = async (
           `${detail}; the target role may not ${[...new Set(refused.map((request) => request.action.replace("autoscaling:", "")))].join(", ")} on it (${[...new Set(refused.map((request) => request.decision))].join(", ")})${tagMissing ? `: it is not tagged ${MANAGED_TAG}=true, which the role requires (RequireManagedTag=true)` : ""}`,
           tagMissing
             ? tagFix
-            : refused.some((request) => request.decision === "explicitDeny")
-              ? explicitDenyFix(refused, roleArn)
+            : refused.some(refusedOutsideTheStack)
+              ? outsideTheStackFix(refused, roleArn)
               : `${updateTargetStack(accountId)}: its statement InstanceRefreshes allows ${GROUP_ACTIONS.join(", ")} on the account's groups`,
         ),
       );
@@ -282,13 +314,14 @@ const checkServiceLinkedRoles = async (
       existing.push(roleArn);
     } catch (error) {
       if (nameOf(error) !== "NoSuchEntityException") existing.push(roleArn);
-      const suffix = roleName.split("_")[1];
+      // Custom suffixes may contain underscores themselves (IAM API model, CustomSuffix).
+      const suffix = roleName.includes("_") ? roleName.slice(roleName.indexOf("_") + 1) : "";
       checks.push(
         nameOf(error) === "NoSuchEntityException"
           ? fail(
               `service-linked role ${roleName}`,
               `${roleArn} does not exist: grants to it fail and the groups cannot launch`,
-              `aws iam create-service-linked-role --aws-service-name autoscaling.amazonaws.com${suffix ? ` --custom-suffix ${suffix}` : ""}`,
+              `in account ${accountId}: aws iam create-service-linked-role --aws-service-name autoscaling.amazonaws.com${suffix ? ` --custom-suffix ${suffix}` : ""}`,
             )
           : fail(`service-linked role ${roleName}`, errorMessage(error), "allow iam:GetRole on it"),
       );
@@ -340,7 +373,8 @@ const checkGrants = async (
   // needs no grant and can have none; a key that is not Enabled cannot launch anything), then a
   // grant already there (ListGrants), else would CreateGrant succeed (DryRun).
   for (const keyArn of keyArns) {
-    const kms = clients.kms(account, parseKeyArn(keyArn)?.region ?? region);
+    const keyRegion = parseKeyArn(keyArn)?.region ?? region;
+    const kms = clients.kms(account, keyRegion);
     const keyId = keyArn.split("/").at(-1);
     const keyAccount = parseKeyArn(keyArn)?.accountId ?? "?";
     const keyPolicyFix = `add to the key policy of ${keyArn} (account ${keyAccount}): ${targetAccountKeyStatement(accountId)}; and list the key in the target stack's KmsKeyArns`;
@@ -350,17 +384,32 @@ const checkGrants = async (
         continue;
       }
     } catch (error) {
-      checks.push(
-        fail(
-          `grant ${keyId}`,
-          errorMessage(error),
-          error instanceof GrantRefusedError
-            ? keyPolicyFix
-            : `in account ${keyAccount}: aws kms cancel-key-deletion --key-id ${keyArn} (if it is pending deletion), then aws kms enable-key --key-id ${keyArn}`,
-        ),
-      );
+      if (error instanceof GrantRefusedError)
+        checks.push(
+          fail(
+            `grant ${keyId}`,
+            `kms:DescribeKey refused for account ${accountId}: ${errorMessage(error.cause)}`,
+            keyPolicyFix,
+          ),
+        );
+      else if (error instanceof KeyNotEnabledError)
+        checks.push(
+          fail(
+            `grant ${keyId}`,
+            errorMessage(error),
+            keyStateFix(error.keyState, keyArn, keyRegion, keyAccount),
+          ),
+        );
+      else throw error;
       continue;
     }
+    if (roles.length === 0)
+      checks.push(
+        pass(
+          `grant ${keyId}`,
+          "the key can be described; no grant checked: no service-linked role exists yet (above)",
+        ),
+      );
     for (const grantee of roles) {
       const check = `grant ${keyId} → ${grantee.split("/").at(-1)}`;
       // Refused ListGrants is reported, then the dry run still says whether a grant would work.
@@ -394,7 +443,7 @@ const checkGrants = async (
           fail(
             check,
             "CreateGrant answered without DryRunOperationException: a grant may have been created",
-            `check the grants on ${keyArn} (aws kms list-grants --key-id ${keyArn})`,
+            `check the grants on ${keyArn} (aws kms list-grants --region ${keyRegion} --key-id ${keyArn})`,
           ),
         );
       } catch (error) {
@@ -416,7 +465,7 @@ const checkGrants = async (
 };
 
 const checkTemplates = async (
-  { ec2, region }: TargetContext,
+  { ec2, region, accountId }: TargetContext,
   groups: readonly DiscoveredGroup[],
   amiId: string,
 ): Promise<{ checks: DoctorCheck[]; sources: Map<string, ResponseLaunchTemplateData> }> => {
@@ -467,7 +516,7 @@ const checkTemplates = async (
           fail(
             label,
             `the target role may not create versions of it: ${errorMessage(error)}`,
-            `aws ec2 create-tags --region ${region} --resources ${templateId} --tags Key=${MANAGED_TAG},Value=true (or deploy the target stack with RequireManagedTag=false)`,
+            `if the template is not tagged ${MANAGED_TAG}=true, in account ${accountId}: aws ec2 create-tags --region ${region} --resources ${templateId} --tags Key=${MANAGED_TAG},Value=true (or deploy the target stack with RequireManagedTag=false); if it is, the launch check below names what refuses`,
           ),
         );
       else
@@ -528,15 +577,16 @@ const checkLaunchPermissions = async (
   if (refused.length === 0)
     return pass(
       label,
-      `ec2:RunInstances${instanceRoleArn ? `, iam:PassRole ${instanceRoleArn}` : ""}${tagged.length > 0 ? `, ec2:CreateTags at launch (${tagged.join(", ")})` : ""} allowed to ${roleArn} (SimulatePrincipalPolicy)`,
+      `ec2:RunInstances${instanceRoleArn ? `, iam:PassRole ${instanceRoleArn}` : ""}${tagged.length > 0 ? `, ec2:CreateTags at launch (${tagged.join(", ")})` : ""} allowed to ${roleArn} (SimulatePrincipalPolicy)${untestedKeys(simulation.results)}`,
     );
-  const actions = new Set(refused.map((request) => request.action));
+  // The stack's own statements are named only for what no other layer refuses.
+  const actions = new Set(
+    refused.filter((request) => !refusedOutsideTheStack(request)).map((request) => request.action),
+  );
   const addTo = (statement: object) =>
     `add to ${roleArn} (policy ami-orchestrator-rollout: update the target stack in ${accountId}): ${JSON.stringify(statement)}`;
   const fixes = [
-    ...(refused.some((request) => request.decision === "explicitDeny")
-      ? [explicitDenyFix(refused, roleArn)]
-      : []),
+    ...(refused.some(refusedOutsideTheStack) ? [outsideTheStackFix(refused, roleArn)] : []),
     ...(actions.has("ec2:RunInstances")
       ? [addTo(TARGET_ROLE_STATEMENTS.runInstances(accountId, partition))]
       : []),

@@ -117,6 +117,16 @@ export class GrantRefusedError extends OrchestratorError {
   }
 }
 
+/** The key exists but is not Enabled (KMS API model, KeyState): nothing it encrypts can launch. */
+export class KeyNotEnabledError extends OrchestratorError {
+  constructor(
+    readonly keyArn: string,
+    readonly keyState: string,
+  ) {
+    super(`KMS key ${keyArn} is ${keyState}: AMIs encrypted with it cannot launch`);
+  }
+}
+
 /** AccessDenied as each service spells it (KMS, IAM, STS, EC2's UnauthorizedOperation). */
 export const isAccessDenied = (error: unknown): boolean =>
   error instanceof Error &&
@@ -132,11 +142,8 @@ export const describeKeyOwnership = async (
 ): Promise<KeyOwnership> => {
   try {
     const { KeyMetadata: metadata } = await kms.send(new DescribeKeyCommand({ KeyId: keyArn }));
-    if (metadata?.KeyState && metadata.KeyState !== "Enabled") {
-      throw new OrchestratorError(
-        `KMS key ${keyArn} is ${metadata.KeyState}: AMIs encrypted with it cannot launch`,
-      );
-    }
+    if (metadata?.KeyState && metadata.KeyState !== "Enabled")
+      throw new KeyNotEnabledError(keyArn, metadata.KeyState);
     return metadata?.KeyManager === "AWS" ? "aws-managed" : "customer";
   } catch (error) {
     if (isAccessDenied(error))

@@ -205,7 +205,13 @@ describe("npm run doctor: a read-only pre-flight of every target", () => {
       );
       assert.deepEqual(others, []);
       assert.match(grant?.detail ?? "", /is PendingDeletion: AMIs encrypted with it cannot launch/);
-      assert.match(grant?.fix ?? "", /aws kms cancel-key-deletion --key-id arn:aws:kms:eu-west-3:/);
+      // In the key's account and region (a key ARN sent to another region is not found).
+      assert.match(
+        grant?.fix ?? "",
+        new RegExp(
+          `^in account ${BUILD}: aws kms cancel-key-deletion --region eu-west-3 --key-id ${key.arn} && aws kms enable-key --region eu-west-3 --key-id ${key.arn}$`,
+        ),
+      );
       // Nothing asked of a key that cannot be used; the other key's grants still checked.
       assert.ok(
         !world
@@ -648,10 +654,10 @@ describe("the commands", () => {
   it("npm start -- --scenario doctor: each planted fault diagnosed with its fix, nothing changed", async () => {
     const { stdout } = await run("sandbox/demo.ts", "--scenario", "doctor");
     assert.match(stdout, /✓ all checks passed: \d+ passed, 0 failed/);
-    assert.match(stdout, /fix: aws autoscaling create-or-update-tags /);
+    assert.match(stdout, /fix: in account 111111111111: aws autoscaling create-or-update-tags /);
     assert.match(
       stdout,
-      /fix: aws iam create-service-linked-role --aws-service-name autoscaling.amazonaws.com --custom-suffix dev/,
+      /fix: in account 111111111111: aws iam create-service-linked-role --aws-service-name autoscaling.amazonaws.com --custom-suffix dev/,
     );
     assert.match(
       stdout,
@@ -682,7 +688,7 @@ describe("the commands", () => {
     );
     assert.match(
       stdout,
-      /✗ service-linked role AWSServiceRoleForAutoScaling: .*\n\s+fix: aws iam create-service-linked-role --aws-service-name autoscaling.amazonaws.com\n/,
+      /✗ service-linked role AWSServiceRoleForAutoScaling: .*\n\s+fix: in account 222222222222: aws iam create-service-linked-role --aws-service-name autoscaling.amazonaws.com\n/,
     );
     assert.match(stdout, /mutating calls made by the doctor: 0/);
   });

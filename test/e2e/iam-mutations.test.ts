@@ -52,6 +52,8 @@ const MUTATIONS: Mutation[] = [
     error: "UnauthorizedOperation",
   },
   { role: TARGET_ROLE, action: "autoscaling:StartInstanceRefresh", error: "AccessDenied" },
+  // What Auto Scaling checks of the caller when the pin or the refresh names the template.
+  { role: TARGET_ROLE, action: "ec2:RunInstances", error: "AccessDenied" },
   // on-image-state enqueues the first wave, and watch-rollouts' poll re-dispatches it when that
   // failed: both must lose the permission for the targets never to be reached.
   { role: ["on-image-state", "watch-rollouts"], action: "sqs:SendMessage", error: "AccessDenied" },

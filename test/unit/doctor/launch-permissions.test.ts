@@ -46,10 +46,10 @@ describe("the statements the doctor tells a user to add", () => {
   // A fix that names a statement must name the one the template deploys, word for word.
   it("are the target template's own, as deployed", () => {
     const deployed = deployedStatements();
-    assert.deepEqual(
-      TARGET_ROLE_STATEMENTS.runInstances(TARGET),
+    assert.deepEqual(TARGET_ROLE_STATEMENTS.runInstances(TARGET), [
       deployed.get("LaunchThroughTemplatesOnly"),
-    );
+      deployed.get("LaunchThroughTemplatesInTheGroupsSubnets"),
+    ]);
     assert.deepEqual(
       TARGET_ROLE_STATEMENTS.createTags(TARGET),
       deployed.get("TagWhatLaunchTemplatesLaunch"),
@@ -194,6 +194,35 @@ describe("reading SimulatePrincipalPolicy's answer", () => {
       [
         ["explicitDeny", "an SCP of the organization"],
         ["explicitDeny", "an SCP of the organization"],
+      ],
+    );
+  });
+
+  it("a boundary that does not allow an action is named even without an explicit deny, resource by resource", async () => {
+    iam.on(SimulatePrincipalPolicyCommand).resolves({
+      IsTruncated: false,
+      EvaluationResults: [
+        {
+          EvalActionName: "ec2:RunInstances",
+          EvalResourceName: TEMPLATE,
+          EvalDecision: "implicitDeny",
+          ResourceSpecificResults: [
+            {
+              EvalResourceName: TEMPLATE,
+              EvalResourceDecision: "implicitDeny",
+              PermissionsBoundaryDecisionDetail: { AllowedByPermissionsBoundary: false },
+            },
+            { EvalResourceName: INSTANCES, EvalResourceDecision: "implicitDeny" },
+          ],
+        },
+      ],
+    });
+    const results = await simulate(new IAMClient({}), ROLE, requests);
+    assert.deepEqual(
+      results.map((result) => [result.decision, result.deniedBy]),
+      [
+        ["implicitDeny", "the role's permissions boundary"],
+        ["implicitDeny", undefined],
       ],
     );
   });

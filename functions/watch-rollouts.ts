@@ -18,11 +18,8 @@ import { readEnv } from "../lib/aws/env.ts";
 import { targetAccountClients } from "../lib/aws/target-clients.ts";
 import { loadConfig } from "../lib/config/runtime.ts";
 import { type DoctorDeps, runDoctor } from "../lib/doctor/checks.ts";
-import {
-  checkEventRules,
-  forwardingChecker,
-  orchestratorDeployment,
-} from "../lib/doctor/event-rules.ts";
+import { orchestratorDeployment } from "../lib/doctor/deployment.ts";
+import { checkEventRules, forwardingChecker } from "../lib/doctor/event-rules.ts";
 import { checkOrchestratorDeployment } from "../lib/doctor/orchestrator.ts";
 import { parseWatchRequest } from "../lib/events/watch-request.ts";
 import { lazy } from "../lib/lazy.ts";

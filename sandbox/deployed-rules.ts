@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import type { OrchestratorConfig } from "../lib/config/schema.ts";
-import { deriveSettings } from "../lib/deployment/index.ts";
 import { generatedName, readTemplate, TemplateResolver } from "./iam/cloudformation.ts";
 import { SERVERLESS_YML, TARGET_TEMPLATE } from "./iam/policies.ts";
 import type { SandboxRule } from "./model/eventbridge.ts";
+import { readServerlessYml } from "./serverless-yml.ts";
 
 /**
  * The EventBridge rules our deployments create, read from the files that create them (nothing
@@ -93,18 +93,11 @@ export const orchestratorRules = (
   stack: { accountId: string; region: string; stage: string },
   file = SERVERLESS_YML,
 ): RuleSpec[] => {
-  const document = readTemplate(file);
-  const service = String(document.service);
-  const derived = deriveSettings(config, {
+  const {
+    document,
     service,
-    stage: stack.stage,
-    schedulerRoleArn: { "Fn::GetAtt": ["SchedulerInvokeRole", "Arn"] },
-    alertsTopic: { Ref: "AlertsTopic" },
-  }) as unknown as Record<string, unknown>;
-  const resolve = (value: unknown): unknown => {
-    const match = typeof value === "string" && /^\$\{self:custom\.derived\.(\w+)\}$/.exec(value);
-    return match ? derived[match[1] as string] : value;
-  };
+    resolveDerived: resolve,
+  } = readServerlessYml(config, stack.stage, file);
   const rules: RuleSpec[] = [];
   const functions = document.functions as Record<string, { events?: unknown }>;
   for (const [fn, definition] of Object.entries(functions)) {

@@ -1,9 +1,9 @@
 import type { OrchestratorConfig } from "../lib/config/schema.ts";
-import { deriveSettings } from "../lib/deployment/index.ts";
-import { generatedName, readTemplate } from "./iam/cloudformation.ts";
+import { generatedName } from "./iam/cloudformation.ts";
 import { SERVERLESS_YML } from "./iam/policies.ts";
 import type { SandboxSubscription } from "./model/notifications.ts";
 import type { SandboxSchedule } from "./model/scheduler.ts";
+import { readServerlessYml } from "./serverless-yml.ts";
 
 /**
  * What a deploy of serverless.yml creates besides roles and rules, read from the file and the
@@ -16,18 +16,6 @@ interface StackSite {
   readonly region: string;
   readonly stage: string;
 }
-
-const derivedFor = (config: OrchestratorConfig, stage: string, file: string) => {
-  const document = readTemplate(file);
-  const service = String(document.service);
-  const derived = deriveSettings(config, {
-    service,
-    stage,
-    schedulerRoleArn: { "Fn::GetAtt": ["SchedulerInvokeRole", "Arn"] },
-    alertsTopic: { Ref: "AlertsTopic" },
-  });
-  return { document, service, derived };
-};
 
 /** One of the stack's functions, `<service>-<stage>-<function>` (osls naming). */
 const stackFunctionArn = (stack: StackSite, service: string, fn: string) =>
@@ -60,12 +48,12 @@ export const deployedSchedules = (
   stack: StackSite,
   file = SERVERLESS_YML,
 ): SandboxSchedule[] => {
-  const { document, service, derived } = derivedFor(config, stack.stage, file);
+  const {
+    document,
+    service,
+    resolveDerived: resolve,
+  } = readServerlessYml(config, stack.stage, file);
   const stackName = `${service}-${stack.stage}`;
-  const resolve = (value: unknown): unknown => {
-    const match = typeof value === "string" && /^\$\{self:custom\.derived\.(\w+)\}$/.exec(value);
-    return match ? (derived as unknown as Record<string, unknown>)[match[1] as string] : value;
-  };
   // The only role reference the derived schedules make: the stack's SchedulerInvokeRole, which
   // has no RoleName (CloudFormation names it).
   const roleArn = (reference: unknown): string => {
@@ -121,7 +109,7 @@ export const deployedSubscriptions = (
   stack: StackSite & { readonly alertsTopicArn: string },
   file = SERVERLESS_YML,
 ): Array<Omit<SandboxSubscription, "arn">> => {
-  const { service, derived } = derivedFor(config, stack.stage, file);
+  const { service, derived } = readServerlessYml(config, stack.stage, file);
   const topics = derived.onImageStateEvents.flatMap(
     (event) => (event as { sns?: { arn?: string } }).sns?.arn ?? [],
   );

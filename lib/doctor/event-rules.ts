@@ -12,6 +12,7 @@ import {
 } from "../deployment/index.ts";
 import { errorMessage } from "../errors.ts";
 import { LAUNCH_UNSUCCESSFUL_DETAIL_TYPE } from "../events/launch-unsuccessful.ts";
+import type { OrchestratorDeployment } from "./deployment.ts";
 import type { DoctorCheck } from "./report.ts";
 
 /**
@@ -20,46 +21,6 @@ import type { DoctorCheck } from "./report.ts";
  * each of the orchestrator's event-triggered functions have the enabled rule serverless.yml gives
  * it? Read-only: ListRuleNamesByTarget, then DescribeRule for each rule found.
  */
-
-/** Where the orchestrator is deployed, as watch-rollouts' environment says (serverless.yml). */
-export interface OrchestratorDeployment {
-  readonly partition: string;
-  readonly region: string;
-  readonly accountId: string;
-  readonly service: string;
-  readonly stage: string;
-  /** The default bus target regions forward to. */
-  readonly busArn: string;
-  functionArn(fn: string): string;
-}
-
-/**
- * From `ORCHESTRATOR_FUNCTION_ARN_PREFIX` (`arn:<partition>:lambda:<region>:<account>:function:
- * <service>-<stage>-`) and `ORCHESTRATOR_STAGE`: the rules target function ARNs, so a name alone
- * (AWS_LAMBDA_FUNCTION_NAME) would not do, and the stage is needed apart from the service for
- * the target template's OrchestratorStage parameter.
- */
-export const orchestratorDeployment = (
-  functionArnPrefix: string,
-  stage: string,
-): OrchestratorDeployment => {
-  const match = /^arn:([\w-]+):lambda:([\w-]+):(\d{12}):function:(.+)-$/.exec(functionArnPrefix);
-  const name = match?.[4] ?? "";
-  if (!match || !name.endsWith(`-${stage}`))
-    throw new Error(
-      `ORCHESTRATOR_FUNCTION_ARN_PREFIX ${functionArnPrefix} is not arn:<partition>:lambda:<region>:<account>:function:<service>-${stage}-`,
-    );
-  const [, partition = "aws", region = "", accountId = ""] = match;
-  return {
-    partition,
-    region,
-    accountId,
-    service: name.slice(0, -`-${stage}`.length),
-    stage,
-    busArn: `arn:${partition}:events:${region}:${accountId}:event-bus/default`,
-    functionArn: (fn) => `${functionArnPrefix}${fn}`,
-  };
-};
 
 interface DescribedRule {
   readonly name: string;

@@ -13,6 +13,7 @@ import { paginateDescribeParameters, type SSMClient } from "@aws-sdk/client-ssm"
 import type { OrchestratorConfig, PipelineConfig } from "../config/schema.ts";
 import { SCHEDULED_TIME_PLACEHOLDER, scheduleName } from "../deployment/index.ts";
 import { errorMessage } from "../errors.ts";
+import type { OrchestratorDeployment } from "./deployment.ts";
 import type { DoctorCheck } from "./report.ts";
 
 /**
@@ -21,19 +22,6 @@ import type { DoctorCheck } from "./report.ts";
  * subscriptions to the pipelines' SNS topics, the alert emails' subscriptions, and the Slack
  * webhook parameter (whose value is never read). Read-only: Get/List/Describe calls only.
  */
-
-/**
- * Where the orchestrator is deployed, as lib/doctor/event-rules.ts reads it from watch-rollouts'
- * environment (serverless.yml): its functions are `<service>-<stage>-<function>`.
- */
-export interface OrchestratorDeployment {
-  readonly partition: string;
-  readonly region: string;
-  readonly accountId: string;
-  readonly service: string;
-  readonly stage: string;
-  functionArn(fn: string): string;
-}
 
 export interface OrchestratorDoctorDeps {
   readonly config: OrchestratorConfig;

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { OrchestratorConfig } from "../../lib/config/schema.ts";
-import { deriveSettings } from "../../lib/deployment/index.ts";
+import { readServerlessYml } from "../serverless-yml.ts";
 import { generatedName, readTemplate, type Stack, TemplateResolver } from "./cloudformation.ts";
 
 /**
@@ -134,14 +134,7 @@ export const functionRoles = (
   stack: ServerlessStack,
   file = SERVERLESS_YML,
 ): Map<string, RolePolicies> => {
-  const document = readTemplate(file);
-  const service = String(document.service);
-  const derived = deriveSettings(config, {
-    service,
-    stage: stack.stage,
-    schedulerRoleArn: { "Fn::GetAtt": ["SchedulerInvokeRole", "Arn"] },
-    alertsTopic: { Ref: "AlertsTopic" },
-  }) as unknown as Record<string, unknown>;
+  const { document, service, settings: derived } = readServerlessYml(config, stack.stage, file);
   const lookup = (name: string): unknown => {
     if (name === "self:service") return service;
     if (name === "sls:stage") return stack.stage;

@@ -13,11 +13,8 @@ import {
   LAUNCH_UNSUCCESSFUL_PATTERN,
   PIPELINE_AUTO_DISABLED_PATTERN,
 } from "../../../lib/deployment/index.ts";
-import {
-  checkEventRules,
-  checkForwarding,
-  orchestratorDeployment,
-} from "../../../lib/doctor/event-rules.ts";
+import { orchestratorDeployment } from "../../../lib/doctor/deployment.ts";
+import { checkEventRules, checkForwarding } from "../../../lib/doctor/event-rules.ts";
 
 /**
  * The doctor's EventBridge checks on rule states: RuleState has two enabled values (events API

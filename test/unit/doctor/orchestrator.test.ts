@@ -10,10 +10,8 @@ import {
 import { DescribeParametersCommand, GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { mockClient } from "aws-sdk-client-mock";
 import { parseConfig } from "../../../lib/config/load.ts";
-import {
-  checkOrchestratorDeployment,
-  type OrchestratorDeployment,
-} from "../../../lib/doctor/orchestrator.ts";
+import { orchestratorDeployment } from "../../../lib/doctor/deployment.ts";
+import { checkOrchestratorDeployment } from "../../../lib/doctor/orchestrator.ts";
 
 /**
  * The orchestrator's own checks where the sandbox e2e does not reach: pages, errors, drifted
@@ -29,15 +27,10 @@ const ON_IMAGE_STATE = `arn:aws:lambda:eu-west-1:${ORCHESTRATOR}:function:ami-or
 const START_PIPELINES = `arn:aws:lambda:eu-west-1:${ORCHESTRATOR}:function:ami-orchestrator-prod-start-pipelines`;
 const SCHEDULER_ROLE = `arn:aws:iam::${ORCHESTRATOR}:role/ami-orchestrator-prod-SchedulerInvokeRole-ABC`;
 
-const deployment: OrchestratorDeployment = {
-  partition: "aws",
-  region: "eu-west-1",
-  accountId: ORCHESTRATOR,
-  service: "ami-orchestrator",
-  stage: "prod",
-  functionArn: (fn) =>
-    `arn:aws:lambda:eu-west-1:${ORCHESTRATOR}:function:ami-orchestrator-prod-${fn}`,
-};
+const deployment = orchestratorDeployment(
+  `arn:aws:lambda:eu-west-1:${ORCHESTRATOR}:function:ami-orchestrator-prod-`,
+  "prod",
+);
 
 const config = (extra = "") =>
   parseConfig(

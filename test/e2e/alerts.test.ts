@@ -1,12 +1,7 @@
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import { loadConfig } from "../../lib/config/load.ts";
+import { describe, it } from "node:test";
 import { fakeContext } from "../../sandbox/lambda.ts";
-import { type SandboxSession, startSandbox } from "../../sandbox/session.ts";
-import { repoPath } from "../helpers/fixtures.ts";
-
-process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
-process.env.POWERTOOLS_METRICS_DISABLED = "true";
+import { sandboxSuite } from "../helpers/sandbox-suite.ts";
 
 const WEB = "arn:aws:imagebuilder:eu-west-1:999999999999:image-pipeline/web-ubuntu2404";
 
@@ -22,23 +17,16 @@ type SlackMessage = {
 
 /** Failure alerts end to end: real handlers, Slack on a loopback server, email captured from SNS. */
 describe("failure alerts in the sandbox", () => {
-  const config = loadConfig(repoPath("config/orchestrator.yml"));
-  let session: SandboxSession;
-  const slackMessages = () => session.slack.messages as SlackMessage[];
-  const emails = () => session.world.sns.published;
-
-  before(async () => {
-    process.env.ORCHESTRATOR_CONFIG = repoPath("config/orchestrator.yml");
-    session = await startSandbox(config, {
-      start: "2026-11-23T01:59:00Z",
-      disabledPipelines: ["web-ubuntu2404"],
-    });
+  const sandbox = sandboxSuite(undefined, {
+    start: "2026-11-23T01:59:00Z",
+    disabledPipelines: ["web-ubuntu2404"],
   });
-  after(async () => session?.close());
+  const slackMessages = () => sandbox.session.slack.messages as SlackMessage[];
+  const emails = () => sandbox.session.world.sns.published;
 
   const tick = (pipeline: string, at: string) => {
-    session.world.clock.advanceTo(at);
-    return session.handlers.startPipelines(
+    sandbox.session.world.clock.advanceTo(at);
+    return sandbox.session.handlers.startPipelines(
       { pipeline, scheduledTime: at },
       fakeContext("start-pipelines"),
     );
@@ -46,7 +34,7 @@ describe("failure alerts in the sandbox", () => {
 
   it("a schedule firing on a disabled pipeline alerts Slack and email", async () => {
     await tick("web-ubuntu2404", "2026-11-23T02:30:00.000Z");
-    await session.lambda.run(session.world.clock.now() + 60_000);
+    await sandbox.session.lambda.run(sandbox.session.world.clock.now() + 60_000);
 
     const [message] = slackMessages();
     assert.equal(message?.blocks[0]?.text?.text, ":red_circle: Pipeline disabled: web-ubuntu2404");
@@ -57,7 +45,7 @@ describe("failure alerts in the sandbox", () => {
   });
 
   it("a failed build: the failing step, the reason and the redacted log tail, with console links", async () => {
-    const { world } = session;
+    const { world } = sandbox.session;
     const pipeline = world.imageBuilder.pipelines.get(WEB);
     assert.ok(pipeline);
     pipeline.status = "ENABLED";
@@ -75,7 +63,7 @@ describe("failure alerts in the sandbox", () => {
     });
     const before = slackMessages().length;
     await tick("web-ubuntu2404", "2026-11-24T07:30:00.000Z");
-    await session.lambda.run(world.clock.now() + 60 * 60_000);
+    await sandbox.session.lambda.run(world.clock.now() + 60 * 60_000);
 
     const message = slackMessages()[before];
     assert.ok(message, "a Slack message arrived");
@@ -103,7 +91,7 @@ describe("failure alerts in the sandbox", () => {
   });
 
   it("a duplicate notification of the same failed build posts nothing more", async () => {
-    const { world, lambda, handlers } = session;
+    const { world, lambda, handlers } = sandbox.session;
     const [image] = world.imageBuilder.imagesOf(WEB);
     assert.ok(image);
     const slackBefore = slackMessages().length;
@@ -117,7 +105,7 @@ describe("failure alerts in the sandbox", () => {
   });
 
   it("when Slack is down the email still goes out, and Slack gets the alert once it recovers", async () => {
-    const { world, slack } = session;
+    const { world, slack } = sandbox.session;
     world.imageBuilder.failNextBuild(WEB, {
       step: "BUILDING",
       failedStep: "Build",
@@ -129,10 +117,10 @@ describe("failure alerts in the sandbox", () => {
     const emailsBefore = emails().length;
 
     await tick("web-ubuntu2404", "2026-11-25T07:30:00.000Z");
-    await session.lambda.run(world.clock.now() + 40 * 60_000);
+    await sandbox.session.lambda.run(world.clock.now() + 40 * 60_000);
     assert.equal(emails().length, emailsBefore + 1, "email delivered during the Slack outage");
 
-    await session.lambda.run(world.clock.now() + 10 * 60_000);
+    await sandbox.session.lambda.run(world.clock.now() + 10 * 60_000);
     assert.equal(slackMessages().length, slackBefore + 1, "Slack posted after it recovered");
     assert.equal(emails().length, emailsBefore + 1, "the email was not sent twice");
     assert.equal(world.queues.alertsDeadLetter.messages.length, 0);

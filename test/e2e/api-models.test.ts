@@ -1,14 +1,9 @@
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import { loadConfig } from "../../lib/config/load.ts";
+import { describe, it } from "node:test";
 import { getRollout } from "../../lib/rollout/store.ts";
 import { API_MODELS, type Violation, violationsOf } from "../../sandbox/api-models/validate.ts";
 import { fakeContext } from "../../sandbox/lambda.ts";
-import { type SandboxSession, startSandbox } from "../../sandbox/session.ts";
-import { repoPath } from "../helpers/fixtures.ts";
-
-process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
-process.env.POWERTOOLS_METRICS_DISABLED = "true";
+import { sandboxSuite } from "../helpers/sandbox-suite.ts";
 
 const BASE = "base-al2023";
 const WEB = "web-ubuntu2404";
@@ -20,55 +15,58 @@ const WEB = "web-ubuntu2404";
  * world.call makes itself.
  */
 describe("every sandbox response in the npm start story fits the AWS API models", () => {
-  const config = loadConfig(repoPath("config/orchestrator.yml"));
-  let session: SandboxSession;
   const checked = new Map<string, number>();
   const violations: Array<Violation & { operation: string }> = [];
-
-  before(async () => {
-    process.env.ORCHESTRATOR_CONFIG = repoPath("config/orchestrator.yml");
-    session = await startSandbox(config, {
+  const sandbox = sandboxSuite(
+    undefined,
+    (config) => ({
       start: "2026-11-23T01:59:30Z",
       distributionModes: { [WEB]: "share" },
       customSlrAccounts: Object.keys(config.accounts).slice(0, 1),
       legacyLaunchConfigurationGroup: true,
-    });
-    const { world } = session;
-    const call = world.call.bind(world);
-    world.call = async (context) => {
-      const output = await call(context);
-      const key = `${context.service}:${context.operation}`;
-      const shape = API_MODELS.services[context.service]?.operations[context.operation]?.output;
-      const model = API_MODELS.services[context.service];
-      if (shape && model)
-        for (const violation of violationsOf(
-          { ...model, name: context.service },
-          shape,
-          output ?? {},
-          "output",
-        ))
-          violations.push({ ...violation, operation: key });
-      checked.set(key, (checked.get(key) ?? 0) + 1);
-      return output;
-    };
-  });
-  after(async () => session?.close());
+    }),
+    (session) => {
+      const { world } = session;
+      const call = world.call.bind(world);
+      world.call = async (context) => {
+        const output = await call(context);
+        const key = `${context.service}:${context.operation}`;
+        const shape = API_MODELS.services[context.service]?.operations[context.operation]?.output;
+        const model = API_MODELS.services[context.service];
+        if (shape && model)
+          for (const violation of violationsOf(
+            { ...model, name: context.service },
+            shape,
+            output ?? {},
+            "output",
+          ))
+            violations.push({ ...violation, operation: key });
+        checked.set(key, (checked.get(key) ?? 0) + 1);
+        return output;
+      };
+    },
+  );
+  const { config } = sandbox;
 
   const tick = (pipeline: string, at: string) => {
-    session.world.clock.advanceTo(at);
-    return session.handlers.startPipelines(
+    sandbox.session.world.clock.advanceTo(at);
+    return sandbox.session.handlers.startPipelines(
       { pipeline, scheduledTime: at },
       fakeContext("start-pipelines"),
     );
   };
 
   it("a build rolls out to every wave, and a failed build alerts", async () => {
-    const { world, lambda } = session;
+    const { world, lambda } = sandbox.session;
     await tick(BASE, "2026-11-23T02:00:00.000Z");
     await lambda.run(Date.parse("2026-11-23T08:00:00Z"));
     const [image] = world.imageBuilder.imagesOf(config.pipelines[0]?.arn ?? "");
     assert.ok(image);
-    const rollout = await getRollout(session.dynamo.db, session.dynamo.table, image.arn);
+    const rollout = await getRollout(
+      sandbox.session.dynamo.db,
+      sandbox.session.dynamo.table,
+      image.arn,
+    );
     assert.equal(rollout?.status, "succeeded");
 
     const web = config.pipelines.find((pipeline) => pipeline.name === WEB);
@@ -106,7 +104,7 @@ describe("every sandbox response in the npm start story fits the AWS API models"
     ])
       assert.ok(checked.get(key), `${key} was not called`);
     assert.deepEqual(violations, []);
-    const refused = session.world.calls.filter((call) =>
+    const refused = sandbox.session.world.calls.filter((call) =>
       /^(SandboxResponseInvalid|ValidationError|ValidationException|MissingParameter|InvalidParameterValue)$/.test(
         call.error ?? "",
       ),

@@ -1,13 +1,8 @@
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import { loadConfig } from "../../lib/config/load.ts";
+import { describe, it } from "node:test";
 import { getRollout } from "../../lib/rollout/store.ts";
 import { fakeContext } from "../../sandbox/lambda.ts";
-import { type SandboxSession, startSandbox } from "../../sandbox/session.ts";
-import { repoPath } from "../helpers/fixtures.ts";
-
-process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
-process.env.POWERTOOLS_METRICS_DISABLED = "true";
+import { sandboxSuite } from "../helpers/sandbox-suite.ts";
 
 const MINUTE = 60_000;
 const PROD = "222222222222";
@@ -19,17 +14,10 @@ const BASE = "arn:aws:imagebuilder:eu-west-1:999999999999:image-pipeline/base-al
  * nothing, and the rollout still ends, seen by the 5-minute poll.
  */
 describe("EventBridge routes target events through the deployed rules", () => {
-  const config = loadConfig(repoPath("config/orchestrator.yml"));
-  let session: SandboxSession;
-
-  before(async () => {
-    process.env.ORCHESTRATOR_CONFIG = repoPath("config/orchestrator.yml");
-    session = await startSandbox(config, { start: "2026-11-23T01:59:00Z" });
-  });
-  after(async () => session?.close());
+  const sandbox = sandboxSuite(undefined, { start: "2026-11-23T01:59:00Z" });
 
   it("a region that does not forward: its refresh events never reach watch-rollouts; the poll ends the rollout", async () => {
-    const { world, lambda, handlers, dynamo } = session;
+    const { world, lambda, handlers, dynamo } = sandbox.session;
     for (const rule of world.events.rulesIn(PROD, "eu-west-3"))
       world.events.deleteRule(PROD, "eu-west-3", rule.name);
 
@@ -76,7 +64,7 @@ describe("EventBridge routes target events through the deployed rules", () => {
   });
 
   it("with watch-rollouts' refresh rule and poll schedule disabled, nothing moves the rollout", async () => {
-    const { world, lambda, handlers, dynamo } = session;
+    const { world, lambda, handlers, dynamo } = sandbox.session;
     const watchRules = world.events
       .rulesIn(world.orchestratorAccountId, world.orchestratorRegion)
       .filter((rule) => rule.targets.some((target) => target.Arn.endsWith("-watch-rollouts")));

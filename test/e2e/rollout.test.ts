@@ -1,17 +1,10 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
-import { parseConfig } from "../../lib/config/load.ts";
+import { describe, it } from "node:test";
 import type { TargetRecord } from "../../lib/rollout/store.ts";
 import { getRollout, getTarget, listGroups } from "../../lib/rollout/store.ts";
 import { slrArn } from "../../sandbox/model/iam.ts";
-import { type SandboxSession, startSandbox } from "../../sandbox/session.ts";
 import { deployTargetRole } from "../../sandbox/world-from-config.ts";
-
-process.env.POWERTOOLS_LOG_LEVEL = process.env.DEBUG_LOG_LEVEL ?? "SILENT";
-process.env.POWERTOOLS_METRICS_DISABLED = "true";
+import { sandboxSuite } from "../helpers/sandbox-suite.ts";
 
 const DEV = "111111111111";
 const PROD = "222222222222";
@@ -42,40 +35,31 @@ pipelines:
 `;
 
 describe("automatic rollout of an AVAILABLE image, in the sandbox", () => {
-  let session: SandboxSession;
-  let configDir: string | undefined;
   let imageArn: string;
   let snsEvent: unknown;
   const rolloutId = () => imageArn;
-
-  before(async () => {
-    const dir = mkdtempSync(join(tmpdir(), "ami-orchestrator-"));
-    configDir = dir;
-    writeFileSync(join(dir, "orchestrator.yml"), CONFIG);
-    process.env.ORCHESTRATOR_CONFIG = join(dir, "orchestrator.yml");
-    const config = parseConfig(CONFIG, "rollout.yml");
-    session = await startSandbox(config, {
+  const sandbox = sandboxSuite(
+    CONFIG,
+    {
       start: "2026-11-23T01:59:00Z",
       customSlrAccounts: ["prod"],
       legacyLaunchConfigurationGroup: true,
-    });
-    // staging's role exists but was deployed with another ExternalId.
-    const staging = { id: STAGING, roleName: "ami-orchestrator-target", regions: ["eu-west-1"] };
-    session.world.sts.addRole({ accountId: STAGING, roleName: staging.roleName });
-    const role = deployTargetRole(session.world, {
-      ...staging,
-      externalId: "someone-elses-id",
-      buildAccounts: [BUILD],
-    });
-    if (role) session.world.authorizer.setRole(role);
-  });
-  after(async () => {
-    await session?.close();
-    if (configDir) rmSync(configDir, { recursive: true, force: true });
-  });
+    },
+    ({ world }) => {
+      // staging's role exists but was deployed with another ExternalId.
+      const staging = { id: STAGING, roleName: "ami-orchestrator-target", regions: ["eu-west-1"] };
+      world.sts.addRole({ accountId: STAGING, roleName: staging.roleName });
+      const role = deployTargetRole(world, {
+        ...staging,
+        externalId: "someone-elses-id",
+        buildAccounts: [BUILD],
+      });
+      if (role) world.authorizer.setRole(role);
+    },
+  );
 
   it("a scheduled build completes and on-image-state starts the rollout once", async () => {
-    const { world, lambda, handlers } = session;
+    const { world, lambda, handlers } = sandbox.session;
     await handlers.startPipelines(
       { pipeline: "base-al2023", scheduledTime: "2026-11-23T02:00:00Z" },
       (await import("../../sandbox/lambda.ts")).fakeContext("start-pipelines"),
@@ -95,25 +79,29 @@ describe("automatic rollout of an AVAILABLE image, in the sandbox", () => {
     assert.equal(outcome?.outcome, "rollout-started");
     assert.equal(outcome?.targets, 5);
     assert.equal(world.queues.rollout.messages.length, 5);
-    const record = await getRollout(session.dynamo.db, session.dynamo.table, rolloutId());
+    const record = await getRollout(
+      sandbox.session.dynamo.db,
+      sandbox.session.dynamo.table,
+      rolloutId(),
+    );
     assert.equal(record?.dispatchedWave, 0);
   });
 
   it("a duplicate SNS delivery makes no mutating call", async () => {
-    const before = session.world.mutatingCalls().length;
-    const duplicate = await session.lambda.invokeAsync(
+    const before = sandbox.session.world.mutatingCalls().length;
+    const duplicate = await sandbox.session.lambda.invokeAsync(
       "on-image-state",
-      session.handlers.onImageState,
+      sandbox.session.handlers.onImageState,
       snsEvent,
     );
     const outcome = (duplicate.result as { outcomes: Array<Record<string, unknown>> }).outcomes[0];
     assert.equal(outcome?.outcome, "duplicate");
-    assert.equal(session.world.mutatingCalls().length, before);
-    assert.equal(session.world.queues.rollout.messages.length, 5);
+    assert.equal(sandbox.session.world.mutatingCalls().length, before);
+    assert.equal(sandbox.session.world.queues.rollout.messages.length, 5);
   });
 
   it("creates a grant per key and service-linked role, waits for it, then refreshes every group", async () => {
-    const { world, lambda, dynamo } = session;
+    const { world, lambda, dynamo } = sandbox.session;
     // A throttled first CreateGrant is retried by the SDK, invisibly to the handler.
     world.faults.add({
       service: "kms",
@@ -243,7 +231,7 @@ describe("automatic rollout of an AVAILABLE image, in the sandbox", () => {
   });
 
   it("the refreshes complete: the mixed-instances group keeps its policy, with the new version", () => {
-    const { world } = session;
+    const { world } = sandbox.session;
     world.clock.advance(15 * 60_000);
     const refreshes = world.autoScaling.refreshes;
     assert.equal(refreshes.length, 8);
@@ -267,7 +255,7 @@ describe("automatic rollout of an AVAILABLE image, in the sandbox", () => {
   });
 
   it("once a refresh succeeded: the default version moves, and pinned groups follow $Default/$Latest again", async () => {
-    const { world, lambda, dynamo } = session;
+    const { world, lambda, dynamo } = sandbox.session;
     await lambda.run(world.clock.now() + 10 * 60_000);
 
     for (const template of world.ec2.templates.values()) {
@@ -298,7 +286,7 @@ describe("automatic rollout of an AVAILABLE image, in the sandbox", () => {
   });
 
   it("the sandbox enforces the rule the grants exist for: no grant, no launch", () => {
-    const { world } = session;
+    const { world } = sandbox.session;
     const group = [...world.autoScaling.groups.values()].find((g) => g.accountId === DEV);
     assert.ok(group);
     const newAmi = group.runningImageId as string;
@@ -311,7 +299,7 @@ describe("automatic rollout of an AVAILABLE image, in the sandbox", () => {
   });
 
   it("a redelivered message for a finished target makes no AWS call at all", async () => {
-    const { world, lambda } = session;
+    const { world, lambda } = sandbox.session;
     const calls = world.calls.length;
     const message = {
       rolloutId: rolloutId(),
@@ -338,7 +326,7 @@ describe("automatic rollout of an AVAILABLE image, in the sandbox", () => {
   });
 
   it("a malformed rollout message fails alone, is retried, then lands in the DLQ", async () => {
-    const { world, lambda } = session;
+    const { world, lambda } = sandbox.session;
     const send = (body: string) =>
       world.sqs.operations.SendMessage({
         service: "sqs",

@@ -1,15 +1,11 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { promisify } from "node:util";
-import { loadConfig } from "../../lib/config/load.ts";
 import { getRollout, latestRollouts, loadRollout } from "../../lib/rollout/store.ts";
 import { fakeContext } from "../../sandbox/lambda.ts";
-import { type SandboxSession, startSandbox } from "../../sandbox/session.ts";
 import { repoPath } from "../helpers/fixtures.ts";
-
-process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
-process.env.POWERTOOLS_METRICS_DISABLED = "true";
+import { sandboxSuite } from "../helpers/sandbox-suite.ts";
 
 const MINUTE = 60_000;
 const DEV = "111111111111";
@@ -22,31 +18,26 @@ const WEB = "arn:aws:imagebuilder:eu-west-1:999999999999:image-pipeline/web-ubun
  * prod; web-ubuntu2404 rolls a prod canary (bake 120 minutes) then the rest after approval.
  */
 describe("rollouts in waves, watched to the end, in the sandbox", () => {
-  const config = loadConfig(repoPath("config/orchestrator.yml"));
-  let session: SandboxSession;
-
-  before(async () => {
-    process.env.ORCHESTRATOR_CONFIG = repoPath("config/orchestrator.yml");
-    session = await startSandbox(config, { start: "2026-11-23T01:59:00Z" });
-  });
-  after(async () => session?.close());
+  const sandbox = sandboxSuite(undefined, { start: "2026-11-23T01:59:00Z" });
 
   const build = async (pipeline: string, arn: string, at: string) => {
-    const { world, handlers } = session;
+    const { world, handlers } = sandbox.session;
     world.clock.advanceTo(at);
     await handlers.startPipelines({ pipeline, scheduledTime: at }, fakeContext("start-pipelines"));
     return world.imageBuilder.imagesOf(arn).at(-1);
   };
   const rolloutOf = (imageArn: string) => imageArn;
   const refreshesIn = (accountId: string, since = 0) =>
-    session.world.autoScaling.refreshes.filter(
+    sandbox.session.world.autoScaling.refreshes.filter(
       (refresh) => refresh.group.accountId === accountId && refresh.startTime >= since,
     );
   const watchInvocations = () =>
-    session.lambda.invocations.filter((invocation) => invocation.functionName === "watch-rollouts");
+    sandbox.session.lambda.invocations.filter(
+      (invocation) => invocation.functionName === "watch-rollouts",
+    );
 
   it("dev succeeds, bakes 60 minutes, then prod; a lost Succeeded event is recovered by the poll", async () => {
-    const { lambda, dynamo } = session;
+    const { lambda, dynamo } = sandbox.session;
     // EventBridge loses every prod "Succeeded" event and duplicates every dev one.
     lambda.refreshEventFate = (refresh, outcome) =>
       outcome !== "Succeeded"
@@ -78,7 +69,7 @@ describe("rollouts in waves, watched to the end, in the sandbox", () => {
   });
 
   it("a dev refresh that fails and rolls back stops the rollout: prod never starts", async () => {
-    const { world, lambda, dynamo } = session;
+    const { world, lambda, dynamo } = sandbox.session;
     // Grants that take far longer than the configured 5 minutes to propagate.
     world.kms.propagationMs = 3 * 60 * MINUTE;
     world.kms.grants.length = 0;
@@ -123,7 +114,7 @@ describe("rollouts in waves, watched to the end, in the sandbox", () => {
       }
     }
     // ...and the on-call person learns it from Slack, with the group and the reason.
-    const alert = (session.slack.messages as Array<{ text: string }>).find((message) =>
+    const alert = (sandbox.session.slack.messages as Array<{ text: string }>).find((message) =>
       message.text.startsWith("Rollout failed: base-al2023"),
     );
     assert.ok(alert, "a rollout-failed alert reached Slack");
@@ -134,7 +125,7 @@ describe("rollouts in waves, watched to the end, in the sandbox", () => {
   });
 
   it("a newer image supersedes an unfinished rollout: its pending waves never start", async () => {
-    const { world, lambda, dynamo } = session;
+    const { world, lambda, dynamo } = sandbox.session;
     const since = world.clock.now();
     const first = await build("base-al2023", BASE, "2026-11-25T02:00:00.000Z");
     assert.ok(first);
@@ -155,7 +146,7 @@ describe("rollouts in waves, watched to the end, in the sandbox", () => {
   });
 
   it("rollback returns every group to the version it ran before", async () => {
-    const { world, lambda, dynamo, handlers } = session;
+    const { world, lambda, dynamo, handlers } = sandbox.session;
     const [rolloutId] = await latestRollouts(dynamo.db, dynamo.table, "base-al2023", 1);
     const state = await loadRollout(dynamo.db, dynamo.table, rolloutId as string);
     const outcome = (await handlers.watchRollouts(
@@ -184,7 +175,7 @@ describe("rollouts in waves, watched to the end, in the sandbox", () => {
   });
 
   it("a manual-approval wave waits for the approve action", async () => {
-    const { world, lambda, dynamo, handlers } = session;
+    const { world, lambda, dynamo, handlers } = sandbox.session;
     const image = await build("web-ubuntu2404", WEB, "2026-12-01T07:30:00.000Z");
     assert.ok(image);
     await lambda.run(Date.parse("2026-12-01T14:00:00Z"));
@@ -203,7 +194,7 @@ describe("rollouts in waves, watched to the end, in the sandbox", () => {
     assert.equal(done?.dispatchedWave, 1);
     assert.equal(done?.status, "succeeded");
     assert.ok(done?.approvals["1"]);
-    assert.equal(session.world.queues.deadLetter.messages.length, 0);
+    assert.equal(sandbox.session.world.queues.deadLetter.messages.length, 0);
   });
 
   it("npm run rollout -- status shows the rollouts from DynamoDB, per target and group", async () => {
@@ -214,8 +205,8 @@ describe("rollouts in waves, watched to the end, in the sandbox", () => {
         cwd: repoPath(""),
         env: {
           ...process.env,
-          TABLE_NAME: session.dynamo.table,
-          AWS_ENDPOINT_URL_DYNAMODB: session.dynamo.endpoint,
+          TABLE_NAME: sandbox.session.dynamo.table,
+          AWS_ENDPOINT_URL_DYNAMODB: sandbox.session.dynamo.endpoint,
           AWS_REGION: "eu-west-1",
           AWS_ACCESS_KEY_ID: "local",
           AWS_SECRET_ACCESS_KEY: "local",

@@ -1,23 +1,16 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { promisify } from "node:util";
-import { parseConfig } from "../../lib/config/load.ts";
 import type { DoctorCheck, DoctorReport } from "../../lib/doctor/checks.ts";
 import { renderDoctorReport } from "../../lib/doctor/render.ts";
 import { AUTO_SCALING_GRANT_OPERATIONS } from "../../lib/kms/grants.ts";
 import { fakeContext } from "../../sandbox/lambda.ts";
 import { slrArn } from "../../sandbox/model/iam.ts";
 import { KmsModel } from "../../sandbox/model/kms.ts";
-import { type SandboxSession, startSandbox } from "../../sandbox/session.ts";
 import { deployTargetRole } from "../../sandbox/world-from-config.ts";
 import { repoPath } from "../helpers/fixtures.ts";
-
-process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
-process.env.POWERTOOLS_METRICS_DISABLED = "true";
+import { sandboxSuite } from "../helpers/sandbox-suite.ts";
 
 const DEV = "111111111111";
 const PROD = "222222222222";
@@ -45,17 +38,27 @@ pipelines:
       instanceRefresh: { minHealthyPercentage: 90, instanceWarmup: 60 }
 `;
 
-let session: SandboxSession;
-let dir: string;
+const sandbox = sandboxSuite(
+  CONFIG,
+  { start: "2026-11-23T01:59:00Z", customSlrAccounts: ["prod"] },
+  async ({ handlers, world }) => {
+    // An image is built (its notification not yet delivered: nothing rolled out).
+    await handlers.startPipelines(
+      { pipeline: "base-al2023", scheduledTime: "2026-11-23T02:00:00Z" },
+      fakeContext("start-pipelines"),
+    );
+    world.clock.advance(45 * 60_000);
+  },
+);
 
 /** What `npm run doctor` sends the deployed watch-rollouts function, run as that function. */
 const doctor = async (): Promise<{ report: DoctorReport; mutating: number }> => {
-  const before = session.world.mutatingCalls().length;
-  const report = (await session.handlers.watchRollouts(
+  const before = sandbox.session.world.mutatingCalls().length;
+  const report = (await sandbox.session.handlers.watchRollouts(
     { action: "doctor" },
     fakeContext("watch-rollouts"),
   )) as DoctorReport;
-  return { report, mutating: session.world.mutatingCalls().length - before };
+  return { report, mutating: sandbox.session.world.mutatingCalls().length - before };
 };
 
 const failures = (report: DoctorReport, accountId: string, region: string): DoctorCheck[] =>
@@ -63,26 +66,6 @@ const failures = (report: DoctorReport, accountId: string, region: string): Doct
     .flatMap((pipeline) => pipeline.targets)
     .filter((target) => target.accountId === accountId && target.region === region)
     .flatMap((target) => target.checks.filter((check) => !check.ok));
-
-before(async () => {
-  dir = mkdtempSync(join(tmpdir(), "ami-orchestrator-doctor-"));
-  writeFileSync(join(dir, "orchestrator.yml"), CONFIG);
-  process.env.ORCHESTRATOR_CONFIG = join(dir, "orchestrator.yml");
-  session = await startSandbox(parseConfig(CONFIG, "doctor.yml"), {
-    start: "2026-11-23T01:59:00Z",
-    customSlrAccounts: ["prod"],
-  });
-  // An image is built (its notification not yet delivered: nothing rolled out).
-  await session.handlers.startPipelines(
-    { pipeline: "base-al2023", scheduledTime: "2026-11-23T02:00:00Z" },
-    fakeContext("start-pipelines"),
-  );
-  session.world.clock.advance(45 * 60_000);
-});
-after(async () => {
-  await session?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
 
 describe("npm run doctor: a read-only pre-flight of every target", () => {
   it("a healthy deployment is all ✓, target by target, and nothing is changed", async () => {
@@ -133,19 +116,21 @@ describe("npm run doctor: a read-only pre-flight of every target", () => {
     assert.match(rendered, /✓ all checks passed: \d+ passed, 0 failed/);
     assert.match(rendered, /target +role +groups +SLR +AMI +grants +templates +launch/);
     // Reads only: ListGrants and the policy simulation are not mutating calls.
-    assert.ok(session.world.callsTo("kms:ListGrants", { succeeded: true }).length > 0);
-    assert.ok(session.world.callsTo("iam:SimulatePrincipalPolicy", { succeeded: true }).length > 0);
-    // The DryRuns reached AWS and were answered as AWS answers a request that would succeed.
-    assert.ok(session.world.callsTo("kms:CreateGrant", { succeeded: false }).length > 0);
+    assert.ok(sandbox.session.world.callsTo("kms:ListGrants", { succeeded: true }).length > 0);
     assert.ok(
-      session.world
+      sandbox.session.world.callsTo("iam:SimulatePrincipalPolicy", { succeeded: true }).length > 0,
+    );
+    // The DryRuns reached AWS and were answered as AWS answers a request that would succeed.
+    assert.ok(sandbox.session.world.callsTo("kms:CreateGrant", { succeeded: false }).length > 0);
+    assert.ok(
+      sandbox.session.world
         .callsTo("ec2:CreateLaunchTemplateVersion", { succeeded: false })
         .every((call) => call.error === "DryRunOperation"),
     );
   });
 
   it("an existing grant is found with ListGrants and named; a refused ListGrants is said, the dry run still made", async () => {
-    const { world } = session;
+    const { world } = sandbox.session;
     const key = KmsModel.keyArn(BUILD, "eu-west-1", "ami-encryption");
     world.kms.grants.push({
       grantId: "grant-made-by-hand",
@@ -192,7 +177,7 @@ describe("npm run doctor: a read-only pre-flight of every target", () => {
   });
 
   it("a snapshot key pending deletion is named with the commands that restore it, before any grant is tried", async () => {
-    const { world } = session;
+    const { world } = sandbox.session;
     const key = world.kms.keys.get(KmsModel.keyArn(BUILD, "eu-west-3", "ami-encryption"));
     assert.ok(key);
     key.state = "PendingDeletion";
@@ -226,7 +211,7 @@ describe("npm run doctor: a read-only pre-flight of every target", () => {
   });
 
   it("an error nobody expected is the ✗ of its step: the target's other checks are still there", async () => {
-    const { world } = session;
+    const { world } = sandbox.session;
     const fault = world.faults.add({
       service: "iam",
       operation: "SimulatePrincipalPolicy",
@@ -263,7 +248,7 @@ describe("npm run doctor: a read-only pre-flight of every target", () => {
   });
 
   it("an untagged group passes where the target stack does not require the tag (RequireManagedTag=false)", async () => {
-    const { world } = session;
+    const { world } = sandbox.session;
     const dev = {
       id: DEV,
       roleName: "ami-orchestrator-target",
@@ -300,7 +285,7 @@ describe("npm run doctor: a read-only pre-flight of every target", () => {
   });
 
   it("a target stack that predates the simulation: launch permissions ✗ 'could not be checked', update the stack", async () => {
-    const { world } = session;
+    const { world } = sandbox.session;
     const restore = world.authorizer.withoutPermission(
       `arn:aws:iam::${STAGING}:role/ami-orchestrator-target`,
       "iam:SimulatePrincipalPolicy",
@@ -320,7 +305,7 @@ describe("npm run doctor: a read-only pre-flight of every target", () => {
   });
 
   it("a target stack without TagWhatLaunchTemplatesLaunch: ✗ names the statement and the role, and a real rollout there is refused", async () => {
-    const { world, lambda } = session;
+    const { world, lambda } = sandbox.session;
     const role = `arn:aws:iam::${DEV}:role/ami-orchestrator-target`;
     const restore = world.authorizer.withoutStatement(role, "TagWhatLaunchTemplatesLaunch");
     try {
@@ -399,7 +384,7 @@ describe("npm run doctor: a read-only pre-flight of every target", () => {
   });
 
   it("each planted fault is reported where it is, with its fix, and still nothing changes", async () => {
-    const { world } = session;
+    const { world } = sandbox.session;
     // prod's account is no longer allowed CreateGrant by the build account's key policies.
     for (const key of world.kms.keys.values()) key.allowedAccounts.delete(PROD);
     // dev's group and its template lose the managed tag.
@@ -454,7 +439,7 @@ describe("npm run doctor: a read-only pre-flight of every target", () => {
 
 describe("npm run doctor: event forwarding and the orchestrator's rules", () => {
   it("a region whose forwarding stack was never deployed is named, with the command that deploys it", async () => {
-    const { world } = session;
+    const { world } = sandbox.session;
     for (const rule of world.events.rulesIn(PROD, "eu-west-3"))
       world.events.deleteRule(PROD, "eu-west-3", rule.name);
 
@@ -482,7 +467,7 @@ describe("npm run doctor: event forwarding and the orchestrator's rules", () => 
   });
 
   it("a disabled forwarding rule and a disabled orchestrator rule: each named, with enable-rule", async () => {
-    const { world } = session;
+    const { world } = sandbox.session;
     const [forwardingRule] = world.events.rulesIn(DEV, "eu-west-1");
     assert.ok(forwardingRule);
     forwardingRule.state = "DISABLED";
@@ -549,12 +534,12 @@ describe("npm run doctor: the orchestrator's own deployment", () => {
     const rendered = renderDoctorReport(report);
     assert.match(rendered, /^orchestrator\n {2}✓ schedule /);
     // The webhook URL is never read: not in the report, and no GetParameter by the doctor.
-    assert.ok(!JSON.stringify(report).includes(session.slack.url));
-    assert.ok(!rendered.includes(session.slack.url));
+    assert.ok(!JSON.stringify(report).includes(sandbox.session.slack.url));
+    assert.ok(!rendered.includes(sandbox.session.slack.url));
   });
 
   it("an alert address that never confirmed is named PendingConfirmation, with how to confirm or resend", async () => {
-    const { world } = session;
+    const { world } = sandbox.session;
     world.sns.unsubscribe(ALERTS, "oncall@example.com");
     world.sns.subscribe({
       topicArn: ALERTS,
@@ -585,7 +570,7 @@ describe("npm run doctor: the orchestrator's own deployment", () => {
   });
 
   it("a schedule disabled by hand is reported, with the update-schedule that restores it as deployed", async () => {
-    const schedule = session.world.scheduler.find(BUILD, "eu-west-1", SCHEDULE);
+    const schedule = sandbox.session.world.scheduler.find(BUILD, "eu-west-1", SCHEDULE);
     assert.ok(schedule);
     schedule.state = "DISABLED";
 
@@ -604,7 +589,7 @@ describe("npm run doctor: the orchestrator's own deployment", () => {
   });
 
   it("a missing Slack parameter is reported with put-parameter, and its value appears nowhere", async () => {
-    const { world } = session;
+    const { world } = sandbox.session;
     const key = [...world.ssm.parameters.keys()].find((name) =>
       name.endsWith("|/ami-orchestrator/slack-webhook"),
     );

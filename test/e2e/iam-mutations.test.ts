@@ -1,15 +1,8 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
-import { parseConfig } from "../../lib/config/load.ts";
+import { describe, it } from "node:test";
 import { loadRollout } from "../../lib/rollout/store.ts";
 import { fakeContext } from "../../sandbox/lambda.ts";
-import { type SandboxSession, startSandbox } from "../../sandbox/session.ts";
-
-process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
-process.env.POWERTOOLS_METRICS_DISABLED = "true";
+import { sandboxSuite } from "../helpers/sandbox-suite.ts";
 
 /**
  * The proof that the sandbox enforces the IAM policies we deploy: take one permission out of a
@@ -66,25 +59,11 @@ const MUTATIONS: Mutation[] = [
 ];
 
 describe("IAM mutations: a permission taken out of what we deploy fails the rollout", () => {
-  let session: SandboxSession;
-  let dir: string;
-
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), "ami-orchestrator-iam-"));
-    writeFileSync(join(dir, "orchestrator.yml"), CONFIG);
-    process.env.ORCHESTRATOR_CONFIG = join(dir, "orchestrator.yml");
-    session = await startSandbox(parseConfig(CONFIG, "iam.yml"), {
-      start: "2026-11-23T01:00:00Z",
-    });
-  });
-  after(async () => {
-    await session?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const sandbox = sandboxSuite(CONFIG, { start: "2026-11-23T01:00:00Z" });
 
   /** A scheduled build, its notification, and everything after it, to the end. */
   const rollout = async () => {
-    const { world, handlers, lambda, dynamo } = session;
+    const { world, handlers, lambda, dynamo } = sandbox.session;
     const refusalsBefore = world.authorizer.refusals.length;
     const start = new Date(world.clock.now() + MINUTE).toISOString();
     world.clock.advanceTo(start);
@@ -121,7 +100,7 @@ describe("IAM mutations: a permission taken out of what we deploy fails the roll
       .join(" and ");
     it(`without ${mutation.action} in ${owner}: ${mutation.error}, and it passes once restored`, async () => {
       const restores = roles.map((role) =>
-        session.world.authorizer.withoutPermission(role, mutation.action),
+        sandbox.session.world.authorizer.withoutPermission(role, mutation.action),
       );
       let broken: Awaited<ReturnType<typeof rollout>>;
       try {

@@ -1,16 +1,9 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
-import { parseConfig } from "../../lib/config/load.ts";
+import { describe, it } from "node:test";
 import { grantName } from "../../lib/kms/grants.ts";
 import type { SandboxGroup } from "../../sandbox/model/auto-scaling.ts";
 import { slrArn } from "../../sandbox/model/iam.ts";
-import { type SandboxSession, startSandbox } from "../../sandbox/session.ts";
-
-process.env.POWERTOOLS_LOG_LEVEL = process.env.DEBUG_LOG_LEVEL ?? "SILENT";
-process.env.POWERTOOLS_METRICS_DISABLED = "true";
+import { sandboxSuite } from "../helpers/sandbox-suite.ts";
 
 const PROD = "222222222222";
 const BUILD = "999999999999";
@@ -35,47 +28,39 @@ type Alert = { kind: string; cause: string; group: string; action: string; activ
 
 /** Failed launches after a rollout, in the sandbox: the Client.InternalError chain, healed. */
 describe("failed launches: explained, deduplicated, and a lost grant healed (sandbox)", () => {
-  let session: SandboxSession;
-  let configDir: string | undefined;
   let app: SandboxGroup;
   let keyArn: string;
 
-  before(async () => {
-    const dir = mkdtempSync(join(tmpdir(), "ami-orchestrator-"));
-    configDir = dir;
-    writeFileSync(join(dir, "orchestrator.yml"), CONFIG);
-    process.env.ORCHESTRATOR_CONFIG = join(dir, "orchestrator.yml");
-    session = await startSandbox(parseConfig(CONFIG, "launch-failure.yml"), {
-      start: "2026-11-23T01:59:00Z",
-    });
-    const { world, lambda, handlers } = session;
-    await handlers.startPipelines(
-      { pipeline: "base-al2023", scheduledTime: "2026-11-23T02:00:00Z" },
-      (await import("../../sandbox/lambda.ts")).fakeContext("start-pipelines"),
-    );
-    world.clock.advance(45 * 60_000);
-    await lambda.run(world.clock.now() + 3 * 3600_000);
-    const found = world.autoScaling.groups.get(`${PROD}|eu-west-1|base-al2023-app`);
-    assert.ok(found, "the sandbox group");
-    app = found;
-    const [grant] = [...world.kms.keys.keys()].flatMap((key) => world.kms.grantsOn(key));
-    assert.ok(grant, "the rollout created a grant");
-    keyArn = grant.keyArn;
-  });
-  after(async () => {
-    await session?.close();
-    if (configDir) rmSync(configDir, { recursive: true, force: true });
-  });
+  const sandbox = sandboxSuite(
+    CONFIG,
+    { start: "2026-11-23T01:59:00Z" },
+    async ({ world, lambda, handlers }) => {
+      await handlers.startPipelines(
+        { pipeline: "base-al2023", scheduledTime: "2026-11-23T02:00:00Z" },
+        (await import("../../sandbox/lambda.ts")).fakeContext("start-pipelines"),
+      );
+      world.clock.advance(45 * 60_000);
+      await lambda.run(world.clock.now() + 3 * 3600_000);
+      const found = world.autoScaling.groups.get(`${PROD}|eu-west-1|base-al2023-app`);
+      assert.ok(found, "the sandbox group");
+      app = found;
+      const [grant] = [...world.kms.keys.keys()].flatMap((key) => world.kms.grantsOn(key));
+      assert.ok(grant, "the rollout created a grant");
+      keyArn = grant.keyArn;
+    },
+  );
 
   const launchAlerts = () =>
-    session.world.queues.alerts.messages
+    sandbox.session.world.queues.alerts.messages
       .map((message) => JSON.parse(message.body) as Alert)
       .filter((alert) => alert.kind === "launch-failed");
   const grantsFor = (grantee: string) =>
-    session.world.kms.grantsOn(keyArn).filter((grant) => grant.granteePrincipal === grantee);
+    sandbox.session.world.kms
+      .grantsOn(keyArn)
+      .filter((grant) => grant.granteePrincipal === grantee);
 
   it("a grant revoked after the rollout: 40 failed scale-outs, one diagnosis alert, one grant recreated, then launches succeed", async () => {
-    const { world, lambda } = session;
+    const { world, lambda } = sandbox.session;
     const slr = app.serviceLinkedRoleArn;
     assert.equal(world.kms.revokeGrants(keyArn, slr), 1);
     world.clock.advance(30 * 24 * 3600_000);
@@ -92,7 +77,7 @@ describe("failed launches: explained, deduplicated, and a lost grant healed (san
       deliveries.filter((delivery) => delivery.error).map((delivery) => delivery.error?.message),
       [],
     );
-    const alerts = session.world.queues.alerts.messages
+    const alerts = sandbox.session.world.queues.alerts.messages
       .slice(before)
       .map((message) => JSON.parse(message.body) as Alert);
     assert.equal(alerts.length, 1);
@@ -110,7 +95,7 @@ describe("failed launches: explained, deduplicated, and a lost grant healed (san
   });
 
   it("a recurrence after a successful launch raises a new alert, and healing again adds no grant", async () => {
-    const { world, lambda } = session;
+    const { world, lambda } = sandbox.session;
     const slr = app.serviceLinkedRoleArn;
     world.kms.revokeGrants(keyArn, slr);
     world.clock.advance(60_000);
@@ -123,7 +108,7 @@ describe("failed launches: explained, deduplicated, and a lost grant healed (san
   });
 
   it("a group outside the config is diagnosed, never healed", async () => {
-    const { world, lambda } = session;
+    const { world, lambda } = sandbox.session;
     const template = [...world.ec2.templates.values()].find(
       (candidate) => candidate.accountId === PROD && candidate.name === "base-al2023-app-lt",
     );
@@ -157,7 +142,7 @@ describe("failed launches: explained, deduplicated, and a lost grant healed (san
   });
 
   it("a disabled key is named as the broken link, and nothing is healed (a grant would not help)", async () => {
-    const { world, lambda } = session;
+    const { world, lambda } = sandbox.session;
     const key = world.kms.keys.get(keyArn);
     assert.ok(key);
     key.state = "Disabled";
@@ -202,7 +187,7 @@ describe("failed launches: explained, deduplicated, and a lost grant healed (san
     ["unknown", "Something EC2 has never said before. Launching EC2 instance failed."],
   ] as const) {
     it(`${cause}: recognised from the launch's message, explained with its fix, nothing changed`, async () => {
-      const { world, lambda } = session;
+      const { world, lambda } = sandbox.session;
       world.clock.advance(7 * 3600_000);
       world.autoScaling.injectedLaunchErrors.set(app, [message]);
       const mutating = world.mutatingCalls().length;

@@ -1,16 +1,9 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
-import { parseConfig } from "../../lib/config/load.ts";
+import { describe, it } from "node:test";
 import { getRollout, getTarget } from "../../lib/rollout/store.ts";
 import { fakeContext } from "../../sandbox/lambda.ts";
 import { slrArn } from "../../sandbox/model/iam.ts";
-import { type SandboxSession, startSandbox } from "../../sandbox/session.ts";
-
-process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
-process.env.POWERTOOLS_METRICS_DISABLED = "true";
+import { sandboxSuite } from "../helpers/sandbox-suite.ts";
 
 const DEV = "111111111111";
 const PROD = "222222222222";
@@ -50,44 +43,36 @@ const TARGETS = [
   [PROD, "eu-west-3"],
 ] as const;
 
-let session: SandboxSession;
-let dir: string;
 const images = new Map<Mode, string>();
-
-before(async () => {
-  dir = mkdtempSync(join(tmpdir(), "ami-orchestrator-shared-"));
-  writeFileSync(join(dir, "orchestrator.yml"), CONFIG);
-  process.env.ORCHESTRATOR_CONFIG = join(dir, "orchestrator.yml");
-  session = await startSandbox(parseConfig(CONFIG, "shared.yml"), {
+const sandbox = sandboxSuite(
+  CONFIG,
+  {
     start: "2026-11-23T01:59:00Z",
     customSlrAccounts: ["prod"],
     distributionModes: Object.fromEntries(
       Object.entries(MODES).map(([mode, name]) => [name, mode as Mode]),
     ),
-  });
-  const { world, handlers, lambda } = session;
-  world.clock.advanceTo("2026-11-23T02:00:00.000Z");
-  for (const name of Object.values(MODES)) {
-    await handlers.startPipelines(
-      { pipeline: name, scheduledTime: "2026-11-23T02:00:00.000Z" },
-      fakeContext("start-pipelines"),
-    );
-  }
-  await lambda.run(Date.parse("2026-11-23T05:00:00Z"));
-  for (const mode of Object.keys(MODES) as Mode[])
-    images.set(mode, world.imageBuilder.imagesOf(pipelineArn(mode)).at(-1)?.arn ?? "");
-});
-after(async () => {
-  await session?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+  },
+  async ({ world, handlers, lambda }) => {
+    world.clock.advanceTo("2026-11-23T02:00:00.000Z");
+    for (const name of Object.values(MODES)) {
+      await handlers.startPipelines(
+        { pipeline: name, scheduledTime: "2026-11-23T02:00:00.000Z" },
+        fakeContext("start-pipelines"),
+      );
+    }
+    await lambda.run(Date.parse("2026-11-23T05:00:00Z"));
+    for (const mode of Object.keys(MODES) as Mode[])
+      images.set(mode, world.imageBuilder.imagesOf(pipelineArn(mode)).at(-1)?.arn ?? "");
+  },
+);
 
 const tagOf = (mode: Mode) => MODES[mode];
 
 /** The AMI each target's groups of one pipeline now launch (their templates' versions in use). */
 const launchedAmis = (mode: Mode) =>
   TARGETS.map(([accountId, region]) => {
-    const amis = [...session.world.autoScaling.groups.values()]
+    const amis = [...sandbox.session.world.autoScaling.groups.values()]
       .filter(
         (group) =>
           group.accountId === accountId &&
@@ -98,15 +83,17 @@ const launchedAmis = (mode: Mode) =>
         const spec =
           group.launchTemplate ??
           group.mixedInstancesPolicy?.LaunchTemplate.LaunchTemplateSpecification;
-        const template = session.world.ec2.templates.get(String(spec?.LaunchTemplateId));
+        const template = sandbox.session.world.ec2.templates.get(String(spec?.LaunchTemplateId));
         if (!template) return [];
-        return [session.world.ec2.resolveVersion(template, String(spec?.Version))?.data.ImageId];
+        return [
+          sandbox.session.world.ec2.resolveVersion(template, String(spec?.Version))?.data.ImageId,
+        ];
       });
     return [accountId, region, [...new Set(amis)].join(",")];
   });
 
 const amiOf = (mode: Mode, accountId: string, region: string) =>
-  session.world.imageBuilder.images
+  sandbox.session.world.imageBuilder.images
     .get(images.get(mode) ?? "")
     ?.amis.find((ami) => ami.accountId === accountId && ami.region === region)?.image;
 
@@ -115,8 +102,8 @@ const grantsOf = async (mode: Mode) => {
   const lines: string[] = [];
   for (const [accountId, region] of TARGETS) {
     const target = await getTarget(
-      session.dynamo.db,
-      session.dynamo.table,
+      sandbox.session.dynamo.db,
+      sandbox.session.dynamo.table,
       images.get(mode) ?? "",
       {
         accountId,
@@ -124,7 +111,7 @@ const grantsOf = async (mode: Mode) => {
       },
     );
     for (const grant of target?.grants ?? []) {
-      const live = session.world.kms
+      const live = sandbox.session.world.kms
         .grantsOn(grant.keyArn)
         .find((candidate) => candidate.grantId === grant.grantId);
       lines.push(`${live?.createdBy} ${live?.granteePrincipal} ${grant.keyArn.split(":")[4]}`);
@@ -134,25 +121,29 @@ const grantsOf = async (mode: Mode) => {
 };
 
 const succeeded = async (mode: Mode) => {
-  const record = await getRollout(session.dynamo.db, session.dynamo.table, images.get(mode) ?? "");
+  const record = await getRollout(
+    sandbox.session.dynamo.db,
+    sandbox.session.dynamo.table,
+    images.get(mode) ?? "",
+  );
   assert.equal(record?.status, "succeeded", record?.reason);
   assert.deepEqual(record?.targetsWithoutAmi, []);
 };
 
 describe("an AMI shared by launch permission (userIds), in the sandbox", () => {
   it("Image Builder lists only the build account's AMIs; their snapshots are read as the build account", () => {
-    const image = session.world.imageBuilder.images.get(images.get("share") ?? "");
+    const image = sandbox.session.world.imageBuilder.images.get(images.get("share") ?? "");
     assert.deepEqual(
       image?.amis.map((ami) => `${ami.accountId}/${ami.region}`),
       [`${BUILD}/eu-west-1`, `${BUILD}/eu-west-3`],
     );
     const shared = new Set(image?.amis.map((ami) => ami.image));
     const snapshots = new Set(
-      [...session.world.ec2.images.values()]
+      [...sandbox.session.world.ec2.images.values()]
         .filter((ami) => shared.has(ami.imageId))
         .flatMap((ami) => ami.snapshotIds),
     );
-    const describes = session.world
+    const describes = sandbox.session.world
       .callsTo("ec2:DescribeSnapshots")
       .filter((call) => (call.input.SnapshotIds as string[]).some((id) => snapshots.has(id)));
     assert.ok(describes.length > 0);
@@ -167,8 +158,8 @@ describe("an AMI shared by launch permission (userIds), in the sandbox", () => {
     ]);
     await succeeded("share");
     const prod = await getTarget(
-      session.dynamo.db,
-      session.dynamo.table,
+      sandbox.session.dynamo.db,
+      sandbox.session.dynamo.table,
       images.get("share") ?? "",
       {
         accountId: PROD,
@@ -184,7 +175,7 @@ describe("an AMI shared by launch permission (userIds), in the sandbox", () => {
       `${PROD} ${slrArn(PROD, "prod")} ${BUILD}`,
       `${PROD} ${slrArn(PROD, "prod")} ${BUILD}`,
     ]);
-    assert.equal(session.world.queues.deadLetter.messages.length, 0);
+    assert.equal(sandbox.session.world.queues.deadLetter.messages.length, 0);
   });
 });
 

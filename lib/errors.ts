@@ -47,6 +47,9 @@ export class EnvironmentError extends OrchestratorError {}
 /** A name (pipeline, account alias) that the configuration does not declare. */
 export class UnknownNameError extends OrchestratorError {}
 
+/** The error's name as the SDK sets it (its modelled exception), or "" for a non-Error. */
+export const errorName = (error: unknown): string => (error instanceof Error ? error.name : "");
+
 /** Message of any thrown value, for logs and results. */
 export const errorMessage = (error: unknown): string =>
   error instanceof Error ? `${error.name}: ${error.message}` : String(error);

@@ -12,9 +12,9 @@ import {
 import { paginateDescribeParameters, type SSMClient } from "@aws-sdk/client-ssm";
 import type { OrchestratorConfig, PipelineConfig } from "../config/schema.ts";
 import { SCHEDULED_TIME_PLACEHOLDER, scheduleName } from "../deployment/index.ts";
-import { errorMessage } from "../errors.ts";
+import { errorMessage, errorName } from "../errors.ts";
 import type { OrchestratorDeployment } from "./deployment.ts";
-import type { DoctorCheck } from "./report.ts";
+import { type DoctorCheck, fail, pass } from "./report.ts";
 
 /**
  * The doctor's checks of the orchestrator's own deployment, run in the deployed watch-rollouts
@@ -36,15 +36,6 @@ export interface OrchestratorDoctorDeps {
   readonly ssm: SSMClient;
 }
 
-const pass = (check: string, detail: string): DoctorCheck => ({ check, ok: true, detail });
-const fail = (check: string, detail: string, fix: string): DoctorCheck => ({
-  check,
-  ok: false,
-  detail,
-  fix,
-});
-
-const nameOf = (error: unknown) => (error instanceof Error ? error.name : "");
 const deployCommand = (deployment: OrchestratorDeployment) =>
   `npx serverless deploy --stage ${deployment.stage} --region ${deployment.region}`;
 /** Single-quoted for a POSIX shell. */
@@ -107,7 +98,7 @@ const checkSchedule = async (
     // No GroupName: serverless.yml's schedules are in the default group.
     schedule = await deps.scheduler.send(new GetScheduleCommand({ Name: name }));
   } catch (error) {
-    if (nameOf(error) === "ResourceNotFoundException")
+    if (errorName(error) === "ResourceNotFoundException")
       return fail(
         check,
         `no schedule ${name} in ${deployment.accountId}/${deployment.region}: ${pipeline.name} is never built on its cron`,

@@ -16,7 +16,7 @@ import {
 } from "../auto-scaling/groups.ts";
 import { TargetAccountUnreachableError } from "../aws/credentials.ts";
 import type { AccountConfig, PipelineConfig } from "../config/schema.ts";
-import { errorMessage } from "../errors.ts";
+import { errorMessage, errorName } from "../errors.ts";
 import {
   AUTO_SCALING_GRANT_OPERATIONS,
   describeKeyOwnership,
@@ -58,8 +58,6 @@ import { type DoctorCheck, fail, pass } from "./report.ts";
 export type PlannedTarget = Omit<RolloutTarget, "amiId"> & { amiId?: string };
 
 const MANAGED_TAG = "ami-orchestrator:managed";
-
-const nameOf = (error: unknown) => (error instanceof Error ? error.name : "");
 
 /** Tags and ARN of the groups, read in one call (the role may DescribeAutoScalingGroups on *). */
 const describedGroups = async (
@@ -313,11 +311,11 @@ const checkServiceLinkedRoles = async (
       checks.push(pass(`service-linked role ${roleName}`, "exists"));
       existing.push(roleArn);
     } catch (error) {
-      if (nameOf(error) !== "NoSuchEntityException") existing.push(roleArn);
+      if (errorName(error) !== "NoSuchEntityException") existing.push(roleArn);
       // Custom suffixes may contain underscores themselves (IAM API model, CustomSuffix).
       const suffix = roleName.includes("_") ? roleName.slice(roleName.indexOf("_") + 1) : "";
       checks.push(
-        nameOf(error) === "NoSuchEntityException"
+        errorName(error) === "NoSuchEntityException"
           ? fail(
               `service-linked role ${roleName}`,
               `${roleArn} does not exist: grants to it fail and the groups cannot launch`,
@@ -447,7 +445,7 @@ const checkGrants = async (
           ),
         );
       } catch (error) {
-        if (nameOf(error) !== "DryRunOperationException")
+        if (errorName(error) !== "DryRunOperationException")
           checks.push(fail(check, `${errorMessage(error)}; ${listing}`, keyPolicyFix));
         else if (listRefused)
           checks.push(
@@ -507,11 +505,11 @@ const checkTemplates = async (
         ),
       );
     } catch (error) {
-      if (nameOf(error) === "DryRunOperation")
+      if (errorName(error) === "DryRunOperation")
         checks.push(
           pass(label, `version ${reference.version} → new version would be created (DryRun)`),
         );
-      else if (nameOf(error) === "UnauthorizedOperation")
+      else if (errorName(error) === "UnauthorizedOperation")
         checks.push(
           fail(
             label,
@@ -544,7 +542,7 @@ const checkLaunchPermissions = async (
     try {
       instanceRoleArn = await instanceProfileRole(iam, profile);
     } catch (error) {
-      if (nameOf(error) === "NoSuchEntityException")
+      if (errorName(error) === "NoSuchEntityException")
         return fail(
           label,
           `the template's instance profile ${name} does not exist: every launch from it fails`,

@@ -13,7 +13,7 @@ import {
 import { errorMessage } from "../errors.ts";
 import { LAUNCH_UNSUCCESSFUL_DETAIL_TYPE } from "../events/launch-unsuccessful.ts";
 import type { OrchestratorDeployment } from "./deployment.ts";
-import type { DoctorCheck } from "./report.ts";
+import { type DoctorCheck, fail, pass } from "./report.ts";
 
 /**
  * The doctor's EventBridge checks: does each target region forward its instance-refresh and
@@ -135,46 +135,42 @@ export const checkForwarding = async (
   try {
     rules = await rulesTargeting(client, deployment.busArn);
   } catch (error) {
-    return {
+    return fail(
       check,
-      ok: false,
-      detail: `could not read the rules: ${errorMessage(error)}`,
-      fix: `update the role's stack in ${account.id} to the current templates/target-account-role.yml (its role may read rules: events:ListRuleNamesByTarget, events:DescribeRule)`,
-    };
+      `could not read the rules: ${errorMessage(error)}`,
+      `update the role's stack in ${account.id} to the current templates/target-account-role.yml (its role may read rules: events:ListRuleNamesByTarget, events:DescribeRule)`,
+    );
   }
   const missing = uncovered(rules, FORWARDED);
   if (missing.length === 0) {
     const names = rules.filter((rule) => isEnabled(rule.state)).map((rule) => rule.name);
-    return { check, ok: true, detail: `${names.join(", ")} → ${deployment.busArn}` };
+    return pass(check, `${names.join(", ")} → ${deployment.busArn}`);
   }
   const lost = `instance refreshes here are seen only by the 5-minute poll${missing.includes(LAUNCH_UNSUCCESSFUL_DETAIL_TYPE) ? ", failed launches not at all" : ""}`;
   if (rules.length === 0)
-    return {
+    return fail(
       check,
-      ok: false,
-      detail: `no rule in ${account.id}/${region} sends events to ${deployment.busArn}: ${lost}`,
-      fix: deploy,
-    };
+      `no rule in ${account.id}/${region} sends events to ${deployment.busArn}: ${lost}`,
+      deploy,
+    );
   // Disabled rules that would forward some of what is missing, once enabled.
   const disabled = rules.filter((rule) => {
     const notByRule = uncovered([rule], FORWARDED, true);
     return !isEnabled(rule.state) && missing.some((type) => !notByRule.includes(type));
   });
   if (disabled.length > 0)
-    return {
+    return fail(
       check,
-      ok: false,
-      detail: `${disabled.map((rule) => rule.name).join(", ")} ${disabled.length > 1 ? "are" : "is"} ${disabled[0]?.state}: ${lost}`,
-      fix: disabled
+      `${disabled.map((rule) => rule.name).join(", ")} ${disabled.length > 1 ? "are" : "is"} ${disabled[0]?.state}: ${lost}`,
+      disabled
         .map((rule) => `aws events enable-rule --region ${region} --name ${rule.name}`)
         .join("; "),
-    };
-  return {
+    );
+  return fail(
     check,
-    ok: false,
-    detail: `${rules.map((rule) => rule.name).join(", ")} forward${rules.length > 1 ? "" : "s"} to ${deployment.busArn} but not: ${missing.join(", ")}; ${lost}`,
-    fix: `update the stack that created ${rules[0]?.name} in ${region} to the current templates/target-account-role.yml, or ${deploy}`,
-  };
+    `${rules.map((rule) => rule.name).join(", ")} forward${rules.length > 1 ? "" : "s"} to ${deployment.busArn} but not: ${missing.join(", ")}; ${lost}`,
+    `update the stack that created ${rules[0]?.name} in ${region} to the current templates/target-account-role.yml, or ${deploy}`,
+  );
 };
 
 /**
@@ -243,37 +239,33 @@ export const checkEventRules = async (
       try {
         rules = await rulesOf(fn);
       } catch (error) {
-        return {
+        return fail(
           check,
-          ok: false,
-          detail: `could not read the rules: ${errorMessage(error)}`,
-          fix: "deploy serverless.yml as it is (watch-rollouts' role may read rules)",
-        };
+          `could not read the rules: ${errorMessage(error)}`,
+          "deploy serverless.yml as it is (watch-rollouts' role may read rules)",
+        );
       }
       const fits = (rule: DescribedRule) =>
         pattern ? uncovered([rule], [pattern], true).length === 0 : Boolean(rule.schedule);
       const enabled = rules.find((rule) => isEnabled(rule.state) && fits(rule));
       if (enabled)
-        return {
+        return pass(
           check,
-          ok: true,
-          detail: `${enabled.name} ${enabled.state}${enabled.schedule ? `, ${enabled.schedule}` : ""}`,
-        };
+          `${enabled.name} ${enabled.state}${enabled.schedule ? `, ${enabled.schedule}` : ""}`,
+        );
       const disabled = rules.find((rule) => fits(rule));
       if (disabled)
-        return {
+        return fail(
           check,
-          ok: false,
-          detail: `${disabled.name} is ${disabled.state}: ${fn} receives no ${what}`,
-          fix: `aws events enable-rule --region ${deployment.region} --name ${disabled.name}`,
-        };
+          `${disabled.name} is ${disabled.state}: ${fn} receives no ${what}`,
+          `aws events enable-rule --region ${deployment.region} --name ${disabled.name}`,
+        );
       const missing = pattern ? uncovered(rules, [pattern]) : [];
-      return {
+      return fail(
         check,
-        ok: false,
-        detail: `no enabled rule sends ${fn} ${what}${missing.length > 0 ? ` (${missing.join(", ")})` : ""}`,
-        fix: redeploy,
-      };
+        `no enabled rule sends ${fn} ${what}${missing.length > 0 ? ` (${missing.join(", ")})` : ""}`,
+        redeploy,
+      );
     }),
   );
 };

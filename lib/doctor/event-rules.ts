@@ -120,6 +120,31 @@ const uncovered = (
 const FORWARDED = [INSTANCE_REFRESH_PATTERN, LAUNCH_UNSUCCESSFUL_PATTERN];
 
 /**
+ * The template's InstanceRefreshForwardingRule, put back by hand in `region`: its pattern (every
+ * forwarded detail-type) and its target, the orchestrator's bus through the stack's role
+ * `<RoleName>-events-<region>` (templates/target-account-role.yml).
+ */
+const recreateRule = (
+  account: AccountConfig,
+  region: string,
+  deployment: OrchestratorDeployment,
+): string => {
+  const name = "ami-orchestrator-forwarding";
+  const pattern = JSON.stringify({
+    source: ["aws.autoscaling"],
+    "detail-type": FORWARDED.flatMap((forwarded) => forwarded["detail-type"]),
+  });
+  const target = JSON.stringify([
+    {
+      Id: "ami-orchestrator",
+      Arn: deployment.busArn,
+      RoleArn: `arn:${deployment.partition}:iam::${account.id}:role/${account.roleName}-events-${region}`,
+    },
+  ]);
+  return `with account ${account.id}'s credentials: aws events put-rule --region ${region} --name ${name} --event-pattern '${pattern}' && aws events put-targets --region ${region} --rule ${name} --targets '${target}'`;
+};
+
+/**
  * Item 6: in the target region, through the target role, an enabled rule forwards every
  * instance-refresh detail-type and "EC2 Instance Launch Unsuccessful" to the orchestrator's bus.
  */
@@ -151,7 +176,11 @@ export const checkForwarding = async (
     return fail(
       check,
       `no rule in ${account.id}/${region} sends events to ${deployment.busArn}: ${lost}`,
-      deploy,
+      // A stack of the template already in this region whose rule was deleted by hand: a second
+      // stack would collide on its forwarding role's name, and updating the stack does not
+      // recreate what was deleted outside CloudFormation; the rule is put back as the template
+      // makes it, through the stack's forwarding role.
+      `${deploy} (if a stack of templates/target-account-role.yml is already deployed in ${region}, its rule was deleted outside CloudFormation, which does not recreate it: ${recreateRule(account, region, deployment)})`,
     );
   // Disabled rules that would forward some of what is missing, once enabled.
   const disabled = rules.filter((rule) => {

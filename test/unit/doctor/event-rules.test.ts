@@ -149,4 +149,42 @@ describe("rule states (lib/doctor/event-rules.ts)", () => {
     assert.equal(poll?.ok, false);
     assert.equal(poll?.fix, "aws events enable-rule --region eu-west-1 --name poll");
   });
+
+  it("no forwarding rule: the forwarding-only deploy, or the template's rule put back where its stack lost it", async () => {
+    givenRules([]);
+    const check = await checkForwarding(
+      new EventBridgeClient({ region: "eu-west-3" }),
+      { alias: "dev", account, region: "eu-west-3" },
+      deployment,
+    );
+    assert.equal(check.ok, false);
+    assert.match(
+      check.fix ?? "",
+      /^with account 111111111111's credentials: aws cloudformation deploy --stack-name ami-orchestrator-events --region eu-west-3 .*Component=forwarding-only/,
+    );
+    // The rule as the template makes it: every forwarded detail-type, to the bus, via its role.
+    const putRule =
+      /aws events put-rule --region eu-west-3 --name (\S+) --event-pattern '([^']+)'/.exec(
+        check.fix ?? "",
+      );
+    assert.deepEqual(JSON.parse(putRule?.[2] ?? "{}"), {
+      source: ["aws.autoscaling"],
+      "detail-type": [
+        ...INSTANCE_REFRESH_PATTERN["detail-type"],
+        ...LAUNCH_UNSUCCESSFUL_PATTERN["detail-type"],
+      ],
+    });
+    const putTargets =
+      /aws events put-targets --region eu-west-3 --rule (\S+) --targets '([^']+)'/.exec(
+        check.fix ?? "",
+      );
+    assert.equal(putTargets?.[1], putRule?.[1]);
+    assert.deepEqual(JSON.parse(putTargets?.[2] ?? "[]"), [
+      {
+        Id: "ami-orchestrator",
+        Arn: deployment.busArn,
+        RoleArn: "arn:aws:iam::111111111111:role/ami-orchestrator-target-events-eu-west-3",
+      },
+    ]);
+  });
 });

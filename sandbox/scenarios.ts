@@ -13,7 +13,7 @@ export interface Scenario {
 export const SCENARIOS: Record<string, Scenario> = {
   doctor: {
     description:
-      "npm run doctor before the first rollout: a healthy deployment all ✓, then planted faults (key policy, managed tag, service-linked role, ExternalId, a region not forwarding, an unconfirmed alert email) each diagnosed with its fix, with zero mutating calls",
+      "npm run doctor before the first rollout: a healthy deployment all ✓, then planted faults (key policy, managed tag, service-linked roles, a region not forwarding, a role without ec2:CreateTags for tagging templates, a group on a launch configuration, an unconfirmed alert email; with three accounts, an ExternalId) each diagnosed with its fix, with zero mutating calls",
     inject: () => {},
     standalone: async (config) => {
       const { sandboxDoctorSession } = await import("./doctor.ts");

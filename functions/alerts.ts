@@ -10,7 +10,7 @@ import { type DeliverDeps, type DeliveryOutcome, deliverAlert } from "../lib/ale
 import { type DiagnoseDeps, diagnoseBuildFailure } from "../lib/alerts/diagnose.ts";
 import { alertsObservability } from "../lib/alerts/logger.ts";
 import type { Alert } from "../lib/alerts/types.ts";
-import { arnParts } from "../lib/alerts/types.ts";
+import { arnParts } from "../lib/aws/arns.ts";
 import { clientConfig, currentRegion, regionalClients } from "../lib/aws/clients.ts";
 import { systemClock } from "../lib/aws/clock.ts";
 import { createDocumentClient } from "../lib/aws/dynamodb.ts";

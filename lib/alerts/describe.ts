@@ -1,10 +1,11 @@
+import { arnParts } from "../aws/arns.ts";
 import {
   imageConsoleUrl,
   logStreamConsoleUrl,
   pipelineConsoleUrl,
   queueConsoleUrl,
 } from "./links.ts";
-import { type Alert, arnParts } from "./types.ts";
+import type { Alert } from "./types.ts";
 
 /** An alert as facts, independent of the channel: Slack and email render the same story. */
 export interface AlertStory {

@@ -1,4 +1,4 @@
-import { arnParts } from "./types.ts";
+import { arnParts } from "../aws/arns.ts";
 
 /** AWS console links for an alert's buttons (the console is per partition and region). */
 const consoleHost = (partition: string) =>

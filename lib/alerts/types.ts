@@ -100,9 +100,3 @@ export const alertKey = (alert: Alert): string => {
       return `${alert.kind}#${alert.queue}`;
   }
 };
-
-/** Parts of an ARN, for console links and "where". */
-export const arnParts = (arn: string) => {
-  const [, partition = "aws", , region = "", accountId = "", ...rest] = arn.split(":");
-  return { partition, region, accountId, resource: rest.join(":") };
-};

@@ -3,6 +3,7 @@ import {
   paginateListImagePipelineImages,
 } from "@aws-sdk/client-imagebuilder";
 import pMap from "p-map";
+import { arnParts } from "../aws/arns.ts";
 import type { AccountConfig, OrchestratorConfig, PipelineConfig } from "../config/schema.ts";
 import { errorMessage } from "../errors.ts";
 import { completeFromGetImage, regionOfImageArn } from "../image-builder/get-image.ts";
@@ -82,7 +83,7 @@ const planPipeline = async (
   pipeline: PipelineConfig,
   deps: DoctorDeps,
 ): Promise<PlannedPipeline> => {
-  const pipelineRegion = pipeline.arn.split(":")[3] ?? "";
+  const pipelineRegion = arnParts(pipeline.arn).region;
   const emptyImage = {
     source: "eventbridge" as const,
     imageArn: "",

@@ -6,6 +6,7 @@ import {
   type PolicyEvaluationDecisionType,
   paginateSimulatePrincipalPolicy,
 } from "@aws-sdk/client-iam";
+import { arnParts } from "../aws/arns.ts";
 import { isAccessDenied } from "../kms/grants.ts";
 
 /**
@@ -65,8 +66,6 @@ const flag = (name: string, value: boolean): ContextEntry => ({
   ContextKeyValues: [String(value)],
 });
 
-export const partitionOf = (arn: string) => arn.split(":")[1] || "aws";
-
 /** The group actions a rollout (and its cancel, pin and rollback) makes. */
 export const GROUP_ACTIONS = [
   "autoscaling:StartInstanceRefresh",
@@ -84,7 +83,7 @@ export const groupRequests = (
   tags: Readonly<Record<string, string>>,
 ): PermissionRequest[] => {
   const context = [
-    requestedRegion(groupArn.split(":")[3] ?? ""),
+    requestedRegion(arnParts(groupArn).region),
     ...Object.entries(tags).flatMap(([key, value]) => [
       text(`aws:ResourceTag/${key}`, value),
       text(`autoscaling:ResourceTag/${key}`, value),

@@ -10,6 +10,7 @@ import {
   type Subscription,
 } from "@aws-sdk/client-sns";
 import { paginateDescribeParameters, type SSMClient } from "@aws-sdk/client-ssm";
+import { arnParts } from "../aws/arns.ts";
 import type { OrchestratorConfig, PipelineConfig } from "../config/schema.ts";
 import { SCHEDULED_TIME_PLACEHOLDER, scheduleName } from "../deployment/index.ts";
 import { errorMessage, errorName } from "../errors.ts";
@@ -154,8 +155,6 @@ const isConfirmed = (subscription: Subscription) =>
  */
 const isDeleted = (subscription: Subscription) => subscription.SubscriptionArn === "Deleted";
 
-const regionOfArn = (arn: string) => arn.split(":")[3] ?? "";
-
 /**
  * on-image-state's subscription to each pipeline's topic. The topics are usually in the build
  * account, whose topic policy the orchestrator cannot be assumed to read through: ListSubscriptions
@@ -170,7 +169,7 @@ const checkTopicSubscriptions = async (deps: OrchestratorDoctorDeps): Promise<Do
   const topics = [
     ...new Set(deps.config.pipelines.flatMap((pipeline) => pipeline.notificationTopicArn ?? [])),
   ];
-  const regions = [...new Set(topics.map(regionOfArn))];
+  const regions = [...new Set(topics.map((topic) => arnParts(topic).region))];
   const listed = new Map<string, Subscription[] | Error>();
   await Promise.all(
     regions.map(async (region) => {
@@ -186,7 +185,7 @@ const checkTopicSubscriptions = async (deps: OrchestratorDoctorDeps): Promise<Do
   );
   return topics.map((topicArn) => {
     const check = `subscription ${topicArn} → on-image-state`;
-    const subscriptions = listed.get(regionOfArn(topicArn));
+    const subscriptions = listed.get(arnParts(topicArn).region);
     if (subscriptions instanceof Error || subscriptions === undefined)
       return fail(
         check,
@@ -200,7 +199,7 @@ const checkTopicSubscriptions = async (deps: OrchestratorDoctorDeps): Promise<Do
         subscription.Endpoint === endpoint,
     );
     if (ours.some(isConfirmed)) return pass(check, `lambda subscription confirmed (${endpoint})`);
-    const topicAccount = topicArn.split(":")[4];
+    const topicAccount = arnParts(topicArn).accountId;
     const subscribe = JSON.stringify({
       Sid: `AmiOrchestratorSubscribe${deployment.accountId}`,
       Effect: "Allow",
@@ -219,7 +218,7 @@ const checkTopicSubscriptions = async (deps: OrchestratorDoctorDeps): Promise<Do
       return fail(
         check,
         `the subscription of ${endpoint} was deleted (SNS lists it as Deleted until it clears it, within 72 hours): its notifications never reach the orchestrator (the EventBridge rule still does)`,
-        `with account ${deployment.accountId}'s credentials: aws sns subscribe --region ${regionOfArn(topicArn)} --topic-arn ${topicArn} --protocol lambda --notification-endpoint ${endpoint}${topicPolicy}`,
+        `with account ${deployment.accountId}'s credentials: aws sns subscribe --region ${arnParts(topicArn).region} --topic-arn ${topicArn} --protocol lambda --notification-endpoint ${endpoint}${topicPolicy}`,
       );
     return fail(
       check,
@@ -244,7 +243,7 @@ const checkAlertEmails = async (deps: OrchestratorDoctorDeps): Promise<DoctorChe
   const subscriptions: Subscription[] = [];
   try {
     for await (const page of paginateListSubscriptionsByTopic(
-      { client: deps.sns(regionOfArn(topicArn)) },
+      { client: deps.sns(arnParts(topicArn).region) },
       { TopicArn: topicArn },
     ))
       subscriptions.push(...(page.Subscriptions ?? []));
@@ -258,7 +257,7 @@ const checkAlertEmails = async (deps: OrchestratorDoctorDeps): Promise<DoctorChe
     );
   }
   const resubscribe = (address: string) =>
-    `aws sns subscribe --region ${regionOfArn(topicArn)} --topic-arn ${topicArn} --protocol email --notification-endpoint ${address}`;
+    `aws sns subscribe --region ${arnParts(topicArn).region} --topic-arn ${topicArn} --protocol email --notification-endpoint ${address}`;
   return addresses.map((address) => {
     const check = `alert email ${address}`;
     // Email addresses compare case-insensitively (SNS keeps the endpoint as given).
@@ -272,7 +271,7 @@ const checkAlertEmails = async (deps: OrchestratorDoctorDeps): Promise<DoctorChe
       return fail(
         check,
         `the subscription of ${address} to ${topicArn} was deleted (SNS lists it as Deleted until it clears it, within 72 hours): ${address} receives no alert`,
-        `with the credentials of account ${topicArn.split(":")[4]} (the topic's owner, which may subscribe the address again while it is listed as Deleted): ${resubscribe(address)}, then confirm the email sent to ${address} (check the spam folder)`,
+        `with the credentials of account ${arnParts(topicArn).accountId} (the topic's owner, which may subscribe the address again while it is listed as Deleted): ${resubscribe(address)}, then confirm the email sent to ${address} (check the spam folder)`,
       );
     if (own.length > 0)
       return fail(

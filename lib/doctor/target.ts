@@ -14,6 +14,7 @@ import {
   defaultServiceLinkedRoleArn,
   discoverGroups,
 } from "../auto-scaling/groups.ts";
+import { arnParts } from "../aws/arns.ts";
 import { TargetAccountUnreachableError } from "../aws/credentials.ts";
 import type { AccountConfig, PipelineConfig } from "../config/schema.ts";
 import { errorMessage, errorName } from "../errors.ts";
@@ -39,7 +40,6 @@ import {
   type LaunchedTemplate,
   launchRequests,
   type PermissionRequest,
-  partitionOf,
   type SimulatedRequest,
   SimulationUnavailableError,
   simulate,
@@ -612,7 +612,7 @@ export const checkTarget = async (
   clients: TargetClients,
 ): Promise<DoctorCheck[]> => {
   const { region, accountId } = target;
-  const partition = partitionOf(pipeline.arn);
+  const { partition } = arnParts(pipeline.arn);
   const roleArn = `arn:${partition}:iam::${accountId}:role/${account.roleName}`;
   const context: TargetContext = {
     target,

@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import { Logger } from "@aws-lambda-powertools/logger";
 
 export interface LoggedLine {
@@ -27,4 +28,11 @@ export const recordingObservability = (
     counted,
     observability: { logger, metrics: { count: (name: string) => counted.push(name) } },
   };
+};
+
+/** The one error a rejected message is logged with (asserted to be the only one), as logged. */
+export const theOnlyError = (logged: readonly LoggedLine[]): LoggedLine => {
+  const errors = logged.filter((line) => line.level === "error");
+  assert.equal(errors.length, 1, `one error logged, not ${errors.length}`);
+  return errors[0] as LoggedLine;
 };

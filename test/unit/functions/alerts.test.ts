@@ -6,7 +6,7 @@ import { makeHandler } from "../../../functions/alerts.ts";
 import { redactingLogger } from "../../../lib/alerts/logger.ts";
 import { InvalidEventError } from "../../../lib/errors.ts";
 import { fakeContext } from "../../../sandbox/lambda.ts";
-import { recordingObservability } from "../../helpers/observability.ts";
+import { recordingObservability, theOnlyError } from "../../helpers/observability.ts";
 
 const sqsRecord = (messageId: string, body: string, receiveCount = 1): SQSRecord => ({
   messageId,
@@ -105,11 +105,10 @@ describe("alerts: poison messages on the alerts queue", () => {
     const response = await invoke({ Records: [sqsRecord("m-not-json", "send an alert")] });
     assert.deepEqual(response, { batchItemFailures: [{ itemIdentifier: "m-not-json" }] });
     assert.deepEqual(counted, ["AlertMessageRejected"]);
-    const errors = logged.filter((log) => log.level === "error");
-    assert.equal(errors.length, 1);
-    assert.equal(errors[0]?.fields.messageId, "m-not-json");
-    assert.equal(errors[0]?.fields.field, "body");
-    assert.match(String(errors[0]?.fields.reason), /not JSON/);
+    const { fields } = theOnlyError(logged);
+    assert.equal(fields.messageId, "m-not-json");
+    assert.equal(fields.field, "body");
+    assert.match(String(fields.reason), /not JSON/);
     assert.equal(depsUsed(), false);
   });
 
@@ -120,9 +119,7 @@ describe("alerts: poison messages on the alerts queue", () => {
     const response = await invoke({ Records: [sqsRecord("m-kind", body, 2)] });
     assert.deepEqual(response, { batchItemFailures: [{ itemIdentifier: "m-kind" }] });
     assert.deepEqual(counted, ["AlertMessageRejected"]);
-    const errors = logged.filter((log) => log.level === "error");
-    assert.equal(errors.length, 1);
-    assert.equal(errors[0]?.fields.field, "kind");
+    assert.equal(theOnlyError(logged).fields.field, "kind");
   });
 
   it("secrets in a rejected message never reach the log", async () => {

@@ -4,7 +4,7 @@ import type { SQSEvent, SQSRecord } from "aws-lambda";
 import { makeHandler } from "../../../functions/roll-out-target.ts";
 import { fakeContext } from "../../../sandbox/lambda.ts";
 import { loadEvent } from "../../helpers/fixtures.ts";
-import { recordingObservability } from "../../helpers/observability.ts";
+import { recordingObservability, theOnlyError } from "../../helpers/observability.ts";
 
 const [sample] = loadEvent<SQSEvent>("sqs-rollout-batch").Records;
 if (!sample) throw new Error("the sample SQS batch has no record");
@@ -42,11 +42,10 @@ describe("roll-out-target: poison messages", () => {
 
     assert.deepEqual(response.batchItemFailures, [{ itemIdentifier: "m-not-json" }]);
     assert.deepEqual(counted, ["TargetMessageRejected"]);
-    const errors = logged.filter((log) => log.level === "error");
-    assert.equal(errors.length, 1);
-    assert.equal(errors[0]?.fields.messageId, "m-not-json");
-    assert.equal(errors[0]?.fields.field, "body");
-    assert.match(String(errors[0]?.fields.reason), /not JSON/);
+    const { fields } = theOnlyError(logged);
+    assert.equal(fields.messageId, "m-not-json");
+    assert.equal(fields.field, "body");
+    assert.match(String(fields.reason), /not JSON/);
     assert.equal(depsUsed(), false);
   });
 

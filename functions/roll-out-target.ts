@@ -54,17 +54,16 @@ export const makeHandler = (deps: () => RollOutTargetDeps, observability: Observ
     );
     const context = {
       rolloutId: message.rolloutId,
-      account: message.account,
       accountId: message.accountId,
       region: message.region,
-      wave: message.wave,
       messageId: record.messageId,
       receiveCount: record.attributes.ApproximateReceiveCount,
     };
     try {
       const outcome = await rollOutTarget(message, deps());
       const metric = STATUS_METRICS[outcome.status];
-      if (metric) metrics.count(metric, { pipeline: message.pipeline });
+      if (metric)
+        metrics.count(metric, outcome.pipeline ? { pipeline: outcome.pipeline } : undefined);
       const failedGroups =
         "groups" in outcome && outcome.groups.some((group) => group.status === "failed");
       if (failedGroups)
@@ -78,7 +77,7 @@ export const makeHandler = (deps: () => RollOutTargetDeps, observability: Observ
       if (error instanceof TargetFailedError) {
         // Retrying cannot help (AccessDenied, a refused grant, a config problem): recorded on the
         // target, alerted, and the message is done.
-        metrics.count("TargetFailed", { pipeline: message.pipeline });
+        metrics.count("TargetFailed", error.pipeline ? { pipeline: error.pipeline } : undefined);
         logger.error("target failed", { ...context, error, alert: "rollout-target-failed" });
         return;
       }

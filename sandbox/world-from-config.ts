@@ -227,6 +227,9 @@ export const worldFromConfig = (
         name: ami.name,
         kmsKeyIds: [keyOf(image.accountId, ami.region)],
         sharedWith,
+        // "Image Builder automatically adds the following tags to your output AMIs":
+        // CreatedBy and Ec2ImageBuilderArn (Image Builder user guide, tag-resources).
+        tags: { CreatedBy: "EC2 Image Builder", Ec2ImageBuilderArn: image.arn },
       });
     }
   });

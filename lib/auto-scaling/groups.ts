@@ -23,6 +23,14 @@ export interface DiscoveredGroup {
   /** Kept whole: an instance refresh must carry the full policy or the group drops it. */
   readonly mixedInstancesPolicy?: MixedInstancesPolicy;
   readonly desiredCapacity: number;
+  /**
+   * Chooses instance types by attributes (an override with `InstanceRequirements`). AWS refuses
+   * a refresh with a desired configuration or skip matching on such a group (user guide,
+   * instance-refresh-overview, "Limitations"): it is rolled by updating the group first.
+   */
+  readonly attributeBased: boolean;
+  /** The AMIs overrides name with their own `ImageId`, instead of the template's. */
+  readonly overrideImageIds: readonly string[];
 }
 
 export interface UnsupportedGroup {
@@ -43,8 +51,11 @@ export interface GroupDiscovery {
   readonly missing: string[];
 }
 
-/** DescribeAutoScalingGroups accepts up to 100 names per call. */
-const NAMES_PER_CALL = 100;
+/**
+ * "By default, you can only specify up to 50 names" per DescribeAutoScalingGroups call (API
+ * model, AutoScalingGroupNames).
+ */
+export const NAMES_PER_CALL = 50;
 
 export const referenceOf = (group: AutoScalingGroup): LaunchTemplateReference | undefined => {
   const spec =
@@ -92,12 +103,17 @@ export const classifyGroup = (group: AutoScalingGroup): DiscoveredGroup | Unsupp
       reason: `its mixed instances policy overrides launch from other launch templates (${otherTemplates.join(", ")}), usually for another architecture; one image cannot be rolled to them, so the group is not refreshed (roll it by hand, or split it per architecture)`,
     };
   }
+  const overrides = group.MixedInstancesPolicy?.LaunchTemplate?.Overrides ?? [];
   return {
     name,
     ...(group.ServiceLinkedRoleARN ? { serviceLinkedRoleArn: group.ServiceLinkedRoleARN } : {}),
     launchTemplate,
     ...(group.MixedInstancesPolicy ? { mixedInstancesPolicy: group.MixedInstancesPolicy } : {}),
     desiredCapacity: group.DesiredCapacity ?? 0,
+    attributeBased: overrides.some((override) => override.InstanceRequirements !== undefined),
+    overrideImageIds: [
+      ...new Set(overrides.flatMap((override) => (override.ImageId ? [override.ImageId] : []))),
+    ],
   };
 };
 
@@ -136,6 +152,30 @@ export const discoverGroups = async (
   const foundNames = new Set(found.map((group) => group.AutoScalingGroupName));
   const missing = (selector.names ?? []).filter((name) => !foundNames.has(name));
   return { groups, unsupported, missing };
+};
+
+/**
+ * Why a group cannot be refreshed with the configured strategy, if it cannot. `ReplaceRootVolume`
+ * needs a mixed instances policy with an `ImageId` on every override, started with a desired
+ * configuration (user guide, instance-refresh-overview, "Requirements for the replace root volume
+ * strategy"; API model LaunchTemplateOverrides.ImageId), which AWS refuses for attribute-based
+ * groups. Such a group is reported, never rolled another way: that strategy keeps instances,
+ * a rolling refresh would replace them.
+ */
+export const strategyRefusal = (
+  group: DiscoveredGroup,
+  strategy: "Rolling" | "ReplaceRootVolume",
+): string | undefined => {
+  if (strategy !== "ReplaceRootVolume") return undefined;
+  const overrides = group.mixedInstancesPolicy?.LaunchTemplate?.Overrides ?? [];
+  if (overrides.length === 0)
+    return "the ReplaceRootVolume strategy needs a mixed instances policy whose every override names an ImageId; this group has none";
+  const without = overrides.filter((override) => !override.ImageId);
+  if (without.length > 0)
+    return `the ReplaceRootVolume strategy needs an ImageId on every override; ${without.length} of ${overrides.length} have none`;
+  if (group.attributeBased)
+    return "the ReplaceRootVolume strategy needs a desired configuration, which AWS refuses for a group with attribute-based instance type selection (InstanceRequirements)";
+  return undefined;
 };
 
 /** The default Auto Scaling service-linked role of an account. */

@@ -46,18 +46,22 @@ export const desiredConfiguration = (
   group: DiscoveredGroup,
   launchTemplateId: string,
   versionNumber: number,
-): DesiredConfiguration => configurationWithVersion(group, launchTemplateId, String(versionNumber));
+  images: ReadonlyMap<string, string> = new Map(),
+): DesiredConfiguration =>
+  configurationWithVersion(group, launchTemplateId, String(versionNumber), images);
 
 /**
  * The group's launch configuration with its template at `version` (a number, `$Latest` or
  * `$Default`): the top-level template, or the whole mixed instances policy with the template and
- * the overrides that name the same template. What a refresh's DesiredConfiguration and
+ * the overrides that name the same template, and each override's own `ImageId` swapped where
+ * `images` maps it (old AMI → new). What a refresh's DesiredConfiguration and
  * UpdateAutoScalingGroup both take.
  */
 export const configurationWithVersion = (
   group: DiscoveredGroup,
   launchTemplateId: string,
   version: string,
+  images: ReadonlyMap<string, string> = new Map(),
 ): DesiredConfiguration => {
   const pinned = { LaunchTemplateId: launchTemplateId, Version: version };
   const policy = group.mixedInstancesPolicy && policyToSendBack(group.mixedInstancesPolicy);
@@ -77,11 +81,13 @@ export const configurationWithVersion = (
         LaunchTemplateSpecification: pinned,
         ...(policy.LaunchTemplate?.Overrides
           ? {
-              Overrides: policy.LaunchTemplate.Overrides.map((override) =>
-                sameTemplate(override.LaunchTemplateSpecification)
-                  ? { ...override, LaunchTemplateSpecification: pinned }
-                  : override,
-              ),
+              Overrides: policy.LaunchTemplate.Overrides.map((override) => {
+                const image = override.ImageId && images.get(override.ImageId);
+                const withImage = image ? { ...override, ImageId: image } : override;
+                return sameTemplate(override.LaunchTemplateSpecification)
+                  ? { ...withImage, LaunchTemplateSpecification: pinned }
+                  : withImage;
+              }),
             }
           : {}),
       },
@@ -103,62 +109,136 @@ export type RefreshStart =
 
 export class InstanceRefreshError extends OrchestratorError {}
 
+/**
+ * How a group is refreshed:
+ * - `desired-configuration`: the refresh carries the new configuration (AWS moves the group to
+ *   it on success and can roll it back);
+ * - `group-update`: the group is pointed at the new version first (UpdateAutoScalingGroup), then
+ *   refreshed without a desired configuration or skip matching, the only way AWS refreshes a
+ *   group with attribute-based instance type selection (user guide, instance-refresh-overview,
+ *   "Limitations"). AWS cannot roll such a refresh back: the rollback is ours (the previous
+ *   version, then a refresh).
+ */
+export type RefreshMode = "desired-configuration" | "group-update";
+
+export const refreshModeOf = (group: Pick<DiscoveredGroup, "attributeBased">): RefreshMode =>
+  group.attributeBased ? "group-update" : "desired-configuration";
+
+export interface RefreshTarget {
+  readonly launchTemplateId: string;
+  readonly versionNumber: number;
+  /** Override AMIs replaced by the new one (old → new). */
+  readonly images?: ReadonlyMap<string, string>;
+  readonly mode?: RefreshMode;
+}
+
+/** What StartInstanceRefresh is sent for a group, by its mode. */
+export const refreshRequest = (
+  group: DiscoveredGroup,
+  target: RefreshTarget,
+  settings: InstanceRefreshSettings,
+) =>
+  target.mode === "group-update"
+    ? {
+        AutoScalingGroupName: group.name,
+        Strategy: settings.strategy,
+        Preferences: { ...refreshPreferences(settings), SkipMatching: false, AutoRollback: false },
+      }
+    : {
+        AutoScalingGroupName: group.name,
+        Strategy: settings.strategy,
+        DesiredConfiguration: desiredConfiguration(
+          group,
+          target.launchTemplateId,
+          target.versionNumber,
+          target.images,
+        ),
+        Preferences: refreshPreferences(settings),
+      };
+
 export const startInstanceRefresh = async (
   client: AutoScalingClient,
   group: DiscoveredGroup,
-  target: { launchTemplateId: string; versionNumber: number },
+  target: RefreshTarget,
   settings: InstanceRefreshSettings,
-  options: { mayHaveStarted?: boolean; notAdopting?: string } = {},
+  options: {
+    mayHaveStarted?: boolean;
+    notAdopting?: string;
+    /** A group-update refresh has no desired configuration: ours is the one started since. */
+    startedSince?: number;
+  } = {},
 ): Promise<RefreshStart> => {
+  const match = { ...target, ...(options.startedSince ? { since: options.startedSince } : {}) };
   if (options.mayHaveStarted) {
     // An earlier delivery died around StartInstanceRefresh: its refresh may be running, or
     // already over (a redelivery can come after a short refresh succeeded, failed or was rolled
     // back). Adopt it, whatever its status, never start a second one to the same version: the
     // watcher judges its outcome. `notAdopting` is a failed refresh we chose to retry.
-    const own = await refreshWithVersion(
-      client,
-      group.name,
-      target,
-      undefined,
-      options.notAdopting,
-    );
+    const own = await refreshWithVersion(client, group.name, match, undefined, options.notAdopting);
     if (own) return { status: "started", instanceRefreshId: own, adopted: true };
   }
   try {
     const { InstanceRefreshId } = await client.send(
-      new StartInstanceRefreshCommand({
-        AutoScalingGroupName: group.name,
-        Strategy: "Rolling",
-        DesiredConfiguration: desiredConfiguration(
-          group,
-          target.launchTemplateId,
-          target.versionNumber,
-        ),
-        Preferences: refreshPreferences(settings),
-      }),
+      new StartInstanceRefreshCommand(refreshRequest(group, target, settings)),
     );
     if (!InstanceRefreshId)
       throw new InstanceRefreshError(`StartInstanceRefresh on ${group.name} returned no id`);
     return { status: "started", instanceRefreshId: InstanceRefreshId };
   } catch (error) {
     if (!(error instanceof Error && error.name === "InstanceRefreshInProgressFault")) throw error;
-    const own = await activeRefreshWithVersion(client, group.name, target);
+    const own = await activeRefreshWithVersion(client, group.name, match);
     if (own) return { status: "started", instanceRefreshId: own, adopted: true };
-    if (settings.whenInProgress === "wait") return { status: "waiting-for-active-refresh" };
-    try {
-      await client.send(new CancelInstanceRefreshCommand({ AutoScalingGroupName: group.name }));
-    } catch (cancelError) {
-      // It finished between our two calls: nothing to cancel, start again next time.
-      if (
-        !(cancelError instanceof Error && cancelError.name === "ActiveInstanceRefreshNotFoundFault")
-      )
-        throw cancelError;
-    }
-    return { status: "cancelling-active-refresh" };
+    return makeWayForOurRefresh(client, group.name, settings);
   }
 };
 
-const ACTIVE_STATUSES: ReadonlySet<string> = new Set(["Pending", "InProgress", "Baking"]);
+/**
+ * Another refresh (anyone's) runs on the group: wait for it, or, with `whenInProgress: cancel`,
+ * cancel it and start ours once it has stopped. One already cancelling is simply waited for.
+ */
+export const makeWayForOurRefresh = async (
+  client: AutoScalingClient,
+  groupName: string,
+  settings: Pick<InstanceRefreshSettings, "whenInProgress">,
+): Promise<Exclude<RefreshStart, { status: "started" }>> => {
+  if (settings.whenInProgress === "wait") return { status: "waiting-for-active-refresh" };
+  try {
+    await client.send(new CancelInstanceRefreshCommand({ AutoScalingGroupName: groupName }));
+  } catch (cancelError) {
+    // It finished (or is already cancelling) between our two calls: start again next time.
+    if (
+      !(cancelError instanceof Error && cancelError.name === "ActiveInstanceRefreshNotFoundFault")
+    )
+      throw cancelError;
+  }
+  return { status: "cancelling-active-refresh" };
+};
+
+/**
+ * Statuses after which a refresh changes no more (API model, InstanceRefreshStatus); every other
+ * one (Pending, InProgress, Baking, Cancelling, RollbackInProgress, and any AWS adds) is active.
+ */
+const ENDED_STATUSES: ReadonlySet<string> = new Set([
+  "Successful",
+  "Failed",
+  "Cancelled",
+  "RollbackFailed",
+  "RollbackSuccessful",
+]);
+
+export const isActiveRefreshStatus = (status: string | undefined): boolean =>
+  status !== undefined && !ENDED_STATUSES.has(status);
+
+/**
+ * UpdateAutoScalingGroup refused because a refresh with a desired configuration runs: "An active
+ * instance refresh with a desired configuration exists…" (user guide, instance-refresh-overview,
+ * "Limitations"). Recognised by its code and its words, so no other ValidationError is taken for
+ * a busy group.
+ */
+export const isRefusedForActiveRefresh = (error: unknown): boolean =>
+  error instanceof Error &&
+  error.name === "ValidationError" &&
+  /active instance refresh/i.test(error.message);
 
 /**
  * The id of the group's active refresh if it already rolls to this exact template version: ours,
@@ -171,7 +251,7 @@ export const hasActiveRefresh = async (
   groupName: string,
 ): Promise<boolean> =>
   (await recentRefreshes(client, groupName)).some((refresh) =>
-    ACTIVE_STATUSES.has(refresh.Status ?? ""),
+    isActiveRefreshStatus(refresh.Status),
   );
 
 /** The group's latest few refreshes, newest first: where ours would be after a crash. */
@@ -200,23 +280,35 @@ export const policyToSendBack = (policy: MixedInstancesPolicy): MixedInstancesPo
   return { ...policy, InstancesDistribution: rest };
 };
 
+type RefreshMatch = RefreshTarget & { readonly since?: number };
+
 export const activeRefreshWithVersion = (
   client: AutoScalingClient,
   groupName: string,
-  target: { launchTemplateId: string; versionNumber: number },
-): Promise<string | undefined> => refreshWithVersion(client, groupName, target, ACTIVE_STATUSES);
+  target: RefreshMatch,
+): Promise<string | undefined> => refreshWithVersion(client, groupName, target, true);
 
 const refreshWithVersion = async (
   client: AutoScalingClient,
   groupName: string,
-  target: { launchTemplateId: string; versionNumber: number },
-  statuses?: ReadonlySet<string>,
+  target: RefreshMatch,
+  activeOnly?: boolean,
   excludedId?: string,
 ): Promise<string | undefined> => {
   const version = String(target.versionNumber);
   return (await recentRefreshes(client, groupName)).find((refresh) => {
-    if (statuses && !statuses.has(refresh.Status ?? "")) return false;
+    if (activeOnly && !isActiveRefreshStatus(refresh.Status)) return false;
     if (excludedId && refresh.InstanceRefreshId === excludedId) return false;
+    if (target.mode === "group-update") {
+      // No desired configuration to recognise it by: ours is the one without, started since we
+      // pointed the group at the new version.
+      return (
+        !refresh.DesiredConfiguration?.LaunchTemplate &&
+        !refresh.DesiredConfiguration?.MixedInstancesPolicy &&
+        target.since !== undefined &&
+        (refresh.StartTime?.getTime() ?? 0) >= target.since
+      );
+    }
     const spec =
       refresh.DesiredConfiguration?.LaunchTemplate ??
       refresh.DesiredConfiguration?.MixedInstancesPolicy?.LaunchTemplate

@@ -25,11 +25,13 @@ export const pointGroupAtVersion = async (
   group: DiscoveredGroup,
   launchTemplateId: string,
   version: string,
+  /** Override AMIs to swap (old → new), as in the refresh's desired configuration. */
+  images?: ReadonlyMap<string, string>,
 ): Promise<void> => {
   await client.send(
     new UpdateAutoScalingGroupCommand({
       AutoScalingGroupName: group.name,
-      ...configurationWithVersion(group, launchTemplateId, version),
+      ...configurationWithVersion(group, launchTemplateId, version, images),
     }),
   );
 };

@@ -117,6 +117,13 @@ const instanceRefresh = z
     standbyInstances: z.enum(["Terminate", "Ignore", "Wait"]).optional(),
     /** What to do when the group already has an active refresh. */
     whenInProgress: z.enum(["wait", "cancel"]).default("wait"),
+    /**
+     * `Rolling` replaces instances; `ReplaceRootVolume` keeps them and swaps only their root
+     * volume, for groups whose mixed instances policy names an `ImageId` on every override
+     * (API model RefreshStrategy, LaunchTemplateOverrides.ImageId). Groups that cannot take it
+     * are reported, never rolled another way.
+     */
+    strategy: z.enum(["Rolling", "ReplaceRootVolume"]).default("Rolling"),
   })
   .superRefine((refresh, ctx) => {
     if (

@@ -1,6 +1,6 @@
 import {
   type AutoScalingClient,
-  DescribeAutoScalingGroupsCommand,
+  paginateDescribeAutoScalingGroups,
 } from "@aws-sdk/client-auto-scaling";
 import {
   CreateLaunchTemplateVersionCommand,
@@ -13,6 +13,7 @@ import {
   type DiscoveredGroup,
   defaultServiceLinkedRoleArn,
   discoverGroups,
+  NAMES_PER_CALL,
 } from "../auto-scaling/groups.ts";
 import { arnParts } from "../aws/arns.ts";
 import { TargetAccountUnreachableError } from "../aws/credentials.ts";
@@ -65,17 +66,18 @@ const describedGroups = async (
   names: readonly string[],
 ): Promise<Map<string, { arn: string; tags: Record<string, string> }>> => {
   const described = new Map<string, { arn: string; tags: Record<string, string> }>();
-  for (let start = 0; start < names.length; start += 100) {
-    const { AutoScalingGroups: groups = [] } = await client.send(
-      new DescribeAutoScalingGroupsCommand({
-        AutoScalingGroupNames: names.slice(start, start + 100),
-      }),
-    );
-    for (const group of groups)
-      described.set(group.AutoScalingGroupName ?? "", {
-        arn: group.AutoScalingGroupARN ?? "",
-        tags: Object.fromEntries((group.Tags ?? []).map((tag) => [tag.Key ?? "", tag.Value ?? ""])),
-      });
+  for (let start = 0; start < names.length; start += NAMES_PER_CALL) {
+    for await (const page of paginateDescribeAutoScalingGroups(
+      { client },
+      { AutoScalingGroupNames: names.slice(start, start + NAMES_PER_CALL) },
+    ))
+      for (const group of page.AutoScalingGroups ?? [])
+        described.set(group.AutoScalingGroupName ?? "", {
+          arn: group.AutoScalingGroupARN ?? "",
+          tags: Object.fromEntries(
+            (group.Tags ?? []).map((tag) => [tag.Key ?? "", tag.Value ?? ""]),
+          ),
+        });
   }
   return described;
 };

@@ -7,17 +7,15 @@ import { matching, nonNegativeInt, text } from "./schema-kit.ts";
  * The body of one rollout queue message: roll one rollout out to one target (account + region).
  * Written by on-image-state (and by later waves), read by roll-out-target; `attempt` counts the
  * times the message was re-enqueued to wait (grant propagation, another refresh in progress).
+ *
+ * Ids only: anyone allowed to send to the queue could write any field, so the AMI, the pipeline
+ * and the groups are read from the records on-image-state wrote after GetImage, never from here.
+ * Other fields (messages of earlier versions carried the AMI) are dropped unread.
  */
 export const targetMessageSchema = z.object({
   rolloutId: text(),
-  pipeline: text(),
-  imageArn: text(),
-  wave: text(),
-  waveIndex: nonNegativeInt(),
-  account: text(),
   accountId: matching(/^\d{12}$/, "expected a 12-digit account id"),
   region: matching(/^[a-z]{2}(-[a-z]+)+-\d$/, "expected an AWS region"),
-  amiId: matching(/^ami-[0-9a-f]+$/, "expected an AMI id"),
   attempt: z._default(nonNegativeInt(), 0),
 });
 

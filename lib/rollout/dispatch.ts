@@ -8,19 +8,14 @@ const BATCH = 10;
 /** SQS DelaySeconds is at most 15 minutes. */
 export const MAX_DELAY_SECONDS = 900;
 
+/** Ids only: roll-out-target reads everything else from our records (lib/events/rollout-message). */
 export const targetMessage = (
-  plan: Pick<RolloutPlan, "rolloutId" | "pipeline" | "imageArn">,
-  target: RolloutTarget,
+  plan: Pick<RolloutPlan, "rolloutId">,
+  target: Pick<RolloutTarget, "accountId" | "region">,
 ): TargetMessage => ({
   rolloutId: plan.rolloutId,
-  pipeline: plan.pipeline,
-  imageArn: plan.imageArn,
-  wave: target.wave,
-  waveIndex: target.waveIndex,
-  account: target.account,
   accountId: target.accountId,
   region: target.region,
-  amiId: target.amiId,
   attempt: 0,
 });
 

@@ -8,12 +8,23 @@ import {
   type DiscoveredGroup,
   defaultServiceLinkedRoleArn,
   discoverGroups,
+  strategyRefusal,
 } from "../auto-scaling/groups.ts";
 import {
   hasActiveRefresh,
+  isRefusedForActiveRefresh,
+  makeWayForOurRefresh,
+  type RefreshMode,
   type RefreshStart,
+  refreshModeOf,
   startInstanceRefresh,
 } from "../auto-scaling/instance-refresh.ts";
+import {
+  describeImageFacts,
+  NO_OVERRIDE_IMAGES,
+  type OverrideImagePlan,
+  planOverrideImages,
+} from "../auto-scaling/override-images.ts";
 import { isFloatingVersion, pointGroupAtVersion } from "../auto-scaling/pin-version.ts";
 import { ensureDefaultServiceLinkedRole } from "../auto-scaling/service-linked-role.ts";
 import type { Clock } from "../aws/clock.ts";
@@ -66,34 +77,56 @@ export interface RollOutTargetDeps {
 }
 
 /**
- * Points a group at the version it runs. "busy" when AWS refused because a refresh runs on the
- * group (UpdateAutoScalingGroup cannot change the launch template under an active instance
- * refresh): the group waits, as it would for StartInstanceRefresh's InstanceRefreshInProgress.
+ * Points a group at a version of its template (the one it runs, before a refresh that needs the
+ * group on a number; or the new one, for a group AWS only refreshes without a desired
+ * configuration). Refused while a refresh with a desired configuration runs on the group ("An
+ * active instance refresh with a desired configuration exists…", user guide,
+ * instance-refresh-overview, "Limitations"): then the group waits for that refresh, or cancels
+ * it with `whenInProgress: cancel`, exactly as for StartInstanceRefresh's
+ * InstanceRefreshInProgress.
  */
-const pinGroup = async (
+const pointGroup = async (
   client: AutoScalingClient,
   group: DiscoveredGroup,
-  template: TemplateRecord,
-): Promise<"pinned" | "busy"> => {
+  launchTemplateId: string,
+  version: number,
+  settings: Pick<RolloutConfig["instanceRefresh"], "whenInProgress">,
+  images?: ReadonlyMap<string, string>,
+): Promise<"pointed" | Exclude<RefreshStart, { status: "started" }>["status"]> => {
   try {
-    await pointGroupAtVersion(
-      client,
-      group,
-      template.launchTemplateId,
-      String(template.sourceVersion),
-    );
-    return "pinned";
+    await pointGroupAtVersion(client, group, launchTemplateId, String(version), images);
+    return "pointed";
   } catch (error) {
-    if (!isRetryable(error) && (await hasActiveRefresh(client, group.name))) return "busy";
+    if (
+      isRefusedForActiveRefresh(error) ||
+      (!isRetryable(error) && (await hasActiveRefresh(client, group.name)))
+    )
+      return (await makeWayForOurRefresh(client, group.name, settings)).status;
     throw error;
   }
 };
+
+/** The ids a queue message carries, resolved against our own records (never believed). */
+export interface TargetWork {
+  readonly rolloutId: string;
+  readonly pipeline: string;
+  readonly imageArn: string;
+  readonly account: string;
+  readonly accountId: string;
+  readonly region: string;
+  readonly wave: string;
+  /** From the target record that on-image-state wrote after GetImage confirmed the image. */
+  readonly amiId: string;
+}
 
 /** Group records a redelivery carries on from; any other status is that group's outcome. */
 const RESUMABLE_GROUP_STATUSES: ReadonlySet<GroupRecord["status"]> = new Set([
   "waiting",
   "starting",
 ]);
+
+/** Lambda's clock against Auto Scaling's, when a refresh is recognised by its start time. */
+const CLOCK_SKEW_MS = 60_000;
 
 /** How long to wait before asking again when a group already has a refresh running. */
 export const ACTIVE_REFRESH_RETRY_SECONDS = 300;
@@ -109,7 +142,7 @@ export interface GroupOutcome {
   readonly reason?: string;
 }
 
-export type TargetOutcome =
+export type TargetOutcome = (
   | { readonly status: "already-finished"; readonly targetStatus: TargetStatus }
   | { readonly status: "requeued"; readonly reason: string; readonly delaySeconds: number }
   | {
@@ -120,10 +153,19 @@ export type TargetOutcome =
       readonly missingGroups: readonly string[];
       readonly notes: readonly string[];
       readonly reason?: string;
-    };
+    }
+) & {
+  /** From our records (absent when the target had already finished): for logs and metrics. */
+  readonly pipeline?: string;
+  readonly account?: string;
+  readonly wave?: string;
+};
 
 /** The target cannot be rolled by retrying (bad config, AccessDenied): recorded, then alerted. */
-export class TargetFailedError extends OrchestratorError {}
+export class TargetFailedError extends OrchestratorError {
+  /** The pipeline, when our records name it (for the metric). */
+  pipeline?: string;
+}
 
 /** Some step failed in a way a later delivery can fix: the SQS message must be retried. */
 export class RetryTargetError extends OrchestratorError {
@@ -166,10 +208,28 @@ export const rollOutTarget = async (
   if (FINISHED_TARGET_STATUSES.has(record.status)) {
     return { status: "already-finished", targetStatus: record.status };
   }
+  // The message is a hint from whoever may send to the queue: the AMI, the pipeline and the
+  // account come from the records on-image-state wrote after GetImage confirmed the image.
+  const parent = await getRollout(deps.db, deps.table, message.rolloutId);
+  if (!parent) {
+    throw new TargetFailedError(
+      `no record of rollout ${message.rolloutId}: the message was not written by on-image-state`,
+    );
+  }
+  const work: TargetWork = {
+    rolloutId: message.rolloutId,
+    pipeline: parent.pipeline,
+    imageArn: parent.imageArn,
+    account: record.account,
+    accountId: record.accountId,
+    region: record.region,
+    wave: record.wave,
+    amiId: record.amiId,
+  };
   // A delayed message (grants, another refresh) must not roll out an image that was superseded,
   // failed elsewhere or rolled back in the meantime.
-  const parent = await getRollout(deps.db, deps.table, message.rolloutId);
-  if (parent && parent.status !== "in-progress") {
+  const named = { pipeline: work.pipeline, account: work.account, wave: work.wave };
+  if (parent.status !== "in-progress") {
     const reason = `rollout ${parent.status}${parent.supersededBy ? ` by ${parent.supersededBy}` : ""}: target not rolled out`;
     await saveTarget({ status: "cancelled", reason });
     return {
@@ -180,25 +240,29 @@ export const rollOutTarget = async (
       missingGroups: [],
       notes: [reason],
       reason,
+      ...named,
     };
   }
-  const pipeline = findPipeline(deps.config, message.pipeline);
-  const account = deps.config.accounts[message.account];
-  if (!pipeline?.rollout || !account || account.id !== message.accountId) {
-    const reason = `pipeline "${message.pipeline}" with a rollout, and account "${message.account}" (${message.accountId}), must be in the config`;
+  const pipeline = findPipeline(deps.config, work.pipeline);
+  const account = deps.config.accounts[work.account];
+  if (!pipeline?.rollout || !account || account.id !== work.accountId) {
+    const reason = `pipeline "${work.pipeline}" with a rollout, and account "${work.account}" (${work.accountId}), must be in the config`;
     await saveTarget({ status: "failed", reason });
-    throw new TargetFailedError(reason);
+    throw Object.assign(new TargetFailedError(reason), { pipeline: work.pipeline });
   }
   const rollout = pipeline.rollout;
   if (record.status === "pending") {
     await saveTarget({ status: "in-progress", startedAt: nowIso() });
   }
   try {
-    return await runSteps(message, record, account, rollout, deps, {
-      nowIso,
-      saveTarget,
-      saveGroup,
-    });
+    return {
+      ...(await runSteps(work, message, record, account, rollout, deps, {
+        nowIso,
+        saveTarget,
+        saveGroup,
+      })),
+      ...named,
+    };
   } catch (error) {
     if (isRetryable(error)) {
       throw error instanceof RetryTargetError
@@ -210,16 +274,18 @@ export const rollOutTarget = async (
     }
     const reason = errorMessage(error);
     await saveTarget({ status: "failed", reason });
-    throw new TargetFailedError(
-      `target ${message.account} (${message.accountId}) ${message.region}: ${reason}`,
-      {
-        cause: error,
-      },
+    throw Object.assign(
+      new TargetFailedError(
+        `target ${work.account} (${work.accountId}) ${work.region}: ${reason}`,
+        { cause: error },
+      ),
+      { pipeline: work.pipeline },
     );
   }
 };
 
 const runSteps = async (
+  work: TargetWork,
   message: TargetMessage,
   record: TargetRecord,
   account: AccountConfig,
@@ -231,29 +297,40 @@ const runSteps = async (
     saveGroup,
   }: { nowIso: () => string; saveTarget: SaveTarget; saveGroup: SaveGroup },
 ): Promise<TargetOutcome> => {
-  const { region } = message;
+  const { region } = work;
   const notes: string[] = [];
   const autoScaling = deps.clients.autoScaling(account, region);
 
   // 1. The groups, as they are now (read-only: repeated on each delivery).
   const discovery = await discoverGroups(autoScaling, rollout.autoScalingGroups);
+  const refused = discovery.groups.flatMap((group) => {
+    const reason = strategyRefusal(group, rollout.instanceRefresh.strategy);
+    return reason ? [{ name: group.name, reason }] : [];
+  });
   const found = {
-    unsupportedGroups: discovery.unsupported,
+    unsupportedGroups: [...discovery.unsupported, ...refused],
     missingGroups: discovery.missing,
   };
-  if (discovery.groups.length === 0) {
+  const rollable = discovery.groups.filter(
+    (group) => !refused.some((refusal) => refusal.name === group.name),
+  );
+  if (rollable.length === 0) {
     await saveTarget({ status: "up-to-date", ...found });
     return {
       status: "up-to-date",
       groups: [],
       grants: [],
       ...found,
-      notes: ["no Auto Scaling group matches the selector"],
+      notes: [
+        discovery.groups.length === 0
+          ? "no Auto Scaling group matches the selector"
+          : "no group matching the selector can be rolled",
+      ],
     };
   }
 
   // 2. Service-linked roles: each group's own (custom suffixes exist); the default one if a group has none.
-  let groups = discovery.groups;
+  let groups = rollable;
   if (groups.some((group) => !group.serviceLinkedRoleArn)) {
     const outcome = await ensureDefaultServiceLinkedRole(deps.clients.iam(account));
     if (outcome === "created")
@@ -270,7 +347,7 @@ const runSteps = async (
   let grantsReadyAt = record.grantsReadyAt;
   if (!grants) {
     const ec2 = deps.clients.ec2(account, region);
-    const encryption = await amiEncryption(message.amiId, {
+    const encryption = await amiEncryption(work.amiId, {
       target: ec2,
       targetAccountId: account.id,
       owner: (ownerId) => deps.clients.ownerEc2(ownerId, region),
@@ -334,8 +411,8 @@ const runSteps = async (
         const resolved = await resolveTemplateVersion(ec2, reference);
         // Our own version for this AMI (created by an earlier delivery): start from its source.
         const ownSource = sourceOfOwnVersion(resolved, {
-          amiId: message.amiId,
-          rolloutId: message.rolloutId,
+          amiId: work.amiId,
+          rolloutId: work.rolloutId,
         });
         templates[key] = {
           launchTemplateId: resolved.launchTemplateId,
@@ -354,6 +431,38 @@ const runSteps = async (
   );
   if (unresolved.length > 0) await saveTarget({ templates });
   if (transient) throw transient;
+
+  // 5b. AMIs that overrides name themselves, judged once per target in one call: replaced when
+  // they are earlier images of this pipeline, left alone when they are another's, and the group
+  // not rolled at all when the new AMI cannot replace them (another architecture).
+  const overridePlans = new Map<string, OverrideImagePlan>();
+  const overrideImageIds = [...new Set(groups.flatMap((group) => group.overrideImageIds))];
+  if (overrideImageIds.length > 0) {
+    const facts = await describeImageFacts(ec2, [work.amiId, ...overrideImageIds]);
+    const templateImages = new Set(
+      Object.values(templates).flatMap((template) =>
+        template.sourceImageId ? [template.sourceImageId] : [],
+      ),
+    );
+    const blocked: Array<{ name: string; reason: string }> = [];
+    for (const group of groups) {
+      const plan = planOverrideImages(group, work, templateImages, facts);
+      overridePlans.set(group.name, plan);
+      for (const kept of plan.kept) notes.push(`${group.name}: ${kept.reason}`);
+      if (plan.blocked.length > 0)
+        blocked.push({ name: group.name, reason: plan.blocked.map((b) => b.reason).join("; ") });
+    }
+    if (blocked.length > 0) {
+      const names = new Set(blocked.map((group) => group.name));
+      groups = groups.filter((group) => !names.has(group.name));
+      // Their templates get no new version unless a group still rolled uses them.
+      for (const key of [...references.keys()])
+        if (!groups.some((group) => templateKey(group) === key)) references.delete(key);
+      found.unsupportedGroups = [...found.unsupportedGroups, ...blocked];
+      await saveTarget({ unsupportedGroups: found.unsupportedGroups });
+    }
+  }
+
   const uncreated = [...references.keys()].filter(
     (key) => templates[key] && templates[key].versionNumber === undefined,
   );
@@ -362,12 +471,14 @@ const runSteps = async (
   // its refresh, and still after a failed or rolled-back one. It is pinned first to the version
   // it runs (recorded before the call, so the pin is never forgotten).
   const pinned = new Set<string>();
+  const gaveUp = new Map<string, string>();
   for (const group of groups) {
     const template = templates[templateKey(group)];
     if (
       group.launchTemplate?.version !== "$Latest" ||
       !template ||
-      template.sourceImageId === message.amiId
+      template.sourceImageId === work.amiId ||
+      refreshModeOf(group) === "group-update"
     )
       continue;
     await saveGroup({
@@ -380,13 +491,31 @@ const runSteps = async (
       previousVersion: template.sourceVersion,
       updatedAt: nowIso(),
     });
-    if ((await pinGroup(autoScaling, group, template)) === "busy") {
+    const pin = await pointGroup(
+      autoScaling,
+      group,
+      template.launchTemplateId,
+      template.sourceVersion,
+      rollout.instanceRefresh,
+    );
+    if (pin !== "pointed") {
+      if (message.attempt >= MAX_REFRESH_WAITS) {
+        // Given up on this group: it is reported failed below; the others go on.
+        gaveUp.set(
+          group.name,
+          `${pin} for ${MAX_REFRESH_WAITS} attempts: giving up (it follows $Latest and another instance refresh kept running on it)`,
+        );
+        continue;
+      }
       // Another refresh runs on it: no version is created while it could leak into the group.
       await saveTarget({ status: "waiting-for-refresh" });
-      const delaySeconds = await deps.requeue(message, ACTIVE_REFRESH_RETRY_SECONDS);
+      const delaySeconds = await deps.requeue(
+        message,
+        pin === "cancelling-active-refresh" ? 60 : ACTIVE_REFRESH_RETRY_SECONDS,
+      );
       return {
         status: "requeued",
-        reason: `${group.name} follows $Latest and another instance refresh is running on it`,
+        reason: `${group.name} follows $Latest and another instance refresh is running on it${pin === "cancelling-active-refresh" ? " (cancelled, as configured)" : ""}`,
         delaySeconds,
       };
     }
@@ -404,7 +533,7 @@ const runSteps = async (
             versionNumber: source.sourceVersion,
             ...(source.sourceImageId ? { imageId: source.sourceImageId } : {}),
           },
-          { amiId: message.amiId, rolloutId: message.rolloutId },
+          { amiId: work.amiId, rolloutId: work.rolloutId },
         );
         templates[key] = {
           ...source,
@@ -422,9 +551,9 @@ const runSteps = async (
   if (uncreated.length > 0) await saveTarget({ templates });
   if (transient) throw transient;
 
-  // 6. An instance refresh per group, pinned to the new version, a few groups at a time.
+  // 6. An instance refresh per group, to the new version, a few groups at a time.
   const recorded = new Map(
-    (await listGroups(deps.db, deps.table, message.rolloutId, message)).map((group) => [
+    (await listGroups(deps.db, deps.table, work.rolloutId, work)).map((group) => [
       group.group,
       group,
     ]),
@@ -440,6 +569,8 @@ const runSteps = async (
         : undefined;
       // Pinned by an earlier delivery: the group now names a number, but still "follows".
       const follows = floating ?? previous?.follows;
+      const mode: RefreshMode = refreshModeOf(group);
+      const images = (overridePlans.get(group.name) ?? NO_OVERRIDE_IMAGES).replacements;
       const base = {
         group: group.name,
         accountId: account.id,
@@ -447,9 +578,12 @@ const runSteps = async (
         // Kept across the retry, so a group gets one extra refresh for a slow grant, never more.
         ...(previous?.grantRetried ? { grantRetried: true } : {}),
         ...(follows ? { follows } : {}),
+        ...(mode === "group-update" ? { rolledBy: mode } : {}),
+        ...(images.size > 0 ? { overrideImages: Object.fromEntries(images) } : {}),
       };
-      if (template?.versionNumber === undefined) {
-        const reason = errorMessage(templateErrors.get(templateKey(group)));
+      const givenUp = gaveUp.get(group.name);
+      if (template?.versionNumber === undefined || givenUp) {
+        const reason = givenUp ?? errorMessage(templateErrors.get(templateKey(group)));
         const failed = { ...base, status: "failed" as const, reason, updatedAt: nowIso() };
         await saveGroup(failed);
         return failed;
@@ -460,7 +594,7 @@ const runSteps = async (
         previousVersion: template.sourceVersion,
         newVersion,
       };
-      if (!template.created && rollout.instanceRefresh.skipMatching) {
+      if (!template.created && images.size === 0 && rollout.instanceRefresh.skipMatching) {
         // The version in use already launches this AMI, and matching instances are skipped.
         const upToDate = {
           ...base,
@@ -472,36 +606,71 @@ const runSteps = async (
         return upToDate;
       }
       try {
+        // When the group is updated before a refresh without a desired configuration, the
+        // refresh is recognised after a crash as the one started since (clock skew allowed).
+        const groupUpdatedAt =
+          previous?.status === "starting" && previous.groupUpdatedAt
+            ? previous.groupUpdatedAt
+            : nowIso();
         // Recorded before the mutating calls: a redelivery after a crash here knows the pin
         // (never forgotten) and that a refresh may already exist (adopted, not started twice).
-        await saveGroup({ ...base, ...versions, status: "starting", updatedAt: nowIso() });
+        await saveGroup({
+          ...base,
+          ...versions,
+          status: "starting",
+          ...(mode === "group-update" ? { groupUpdatedAt } : {}),
+          updatedAt: nowIso(),
+        });
         // Rollback is also refused while the group's template takes its AMI from an SSM
         // parameter (`resolve:ssm:...`; RefreshPreferences.AutoRollback in the API reference):
         // pinning cannot help, so such a group is refreshed without it, and says so.
         const ssmAmi = template.sourceImageId?.startsWith("resolve:ssm:") ?? false;
-        const autoRollback = rollout.instanceRefresh.autoRollback && !ssmAmi;
-        // Auto-rollback is refused while the group follows `$Latest`/`$Default`: pin it to the
-        // version it runs first (no instance replaced).
-        const busy =
-          floating &&
-          autoRollback &&
-          !pinned.has(group.name) &&
-          (await pinGroup(autoScaling, group, template)) === "busy";
-        const started: RefreshStart = busy
-          ? { status: "waiting-for-active-refresh" }
-          : await startInstanceRefresh(
-              autoScaling,
-              group,
-              { launchTemplateId: template.launchTemplateId, versionNumber: newVersion },
-              { ...rollout.instanceRefresh, autoRollback },
-              {
-                mayHaveStarted: previous?.status === "starting",
-                // The failed refresh watch-rollouts chose to retry once (slow grant).
-                ...(previous?.previousFailure
-                  ? { notAdopting: previous.previousFailure.split(":")[0] }
-                  : {}),
-              },
-            );
+        const autoRollback =
+          rollout.instanceRefresh.autoRollback && !ssmAmi && mode === "desired-configuration";
+        // First the group itself: pointed at the new version when AWS refreshes it only without
+        // a desired configuration; pinned to the version it runs when it follows
+        // `$Latest`/`$Default`, since auto-rollback is refused then (no instance replaced).
+        const point =
+          mode === "group-update"
+            ? await pointGroup(
+                autoScaling,
+                group,
+                template.launchTemplateId,
+                newVersion,
+                rollout.instanceRefresh,
+                images,
+              )
+            : floating && autoRollback && !pinned.has(group.name)
+              ? await pointGroup(
+                  autoScaling,
+                  group,
+                  template.launchTemplateId,
+                  template.sourceVersion,
+                  rollout.instanceRefresh,
+                )
+              : "pointed";
+        const started: RefreshStart =
+          point !== "pointed"
+            ? { status: point }
+            : await startInstanceRefresh(
+                autoScaling,
+                group,
+                {
+                  launchTemplateId: template.launchTemplateId,
+                  versionNumber: newVersion,
+                  images,
+                  mode,
+                },
+                { ...rollout.instanceRefresh, autoRollback },
+                {
+                  mayHaveStarted: previous?.status === "starting",
+                  startedSince: Date.parse(groupUpdatedAt) - CLOCK_SKEW_MS,
+                  // The failed refresh watch-rollouts chose to retry once (slow grant).
+                  ...(previous?.previousFailure
+                    ? { notAdopting: previous.previousFailure.split(":")[0] }
+                    : {}),
+                },
+              );
         if (started.status !== "started") {
           const waiting = message.attempt < MAX_REFRESH_WAITS;
           const reason = `${started.status}${waiting ? "" : ` for ${MAX_REFRESH_WAITS} attempts: giving up`}`;
@@ -510,21 +679,24 @@ const runSteps = async (
             ...versions,
             status: waiting ? ("waiting" as const) : ("failed" as const),
             reason,
+            ...(mode === "group-update" ? { groupUpdatedAt } : {}),
             updatedAt: nowIso(),
           };
           await saveGroup(result);
           return result;
         }
+        const notRolledBackByAws =
+          mode === "group-update"
+            ? "updated, then refreshed without a desired configuration (attribute-based instance types): AWS cannot roll it back, the orchestrator does"
+            : ssmAmi && rollout.instanceRefresh.autoRollback
+              ? `no auto-rollback: version ${template.sourceVersion} takes its AMI from an SSM parameter (${template.sourceImageId}), which AWS cannot roll back to`
+              : undefined;
         const result = {
           ...base,
           ...versions,
           status: "refresh-started" as const,
           instanceRefreshId: started.instanceRefreshId,
-          ...(ssmAmi && rollout.instanceRefresh.autoRollback
-            ? {
-                reason: `no auto-rollback: version ${template.sourceVersion} takes its AMI from an SSM parameter (${template.sourceImageId}), which AWS cannot roll back to`,
-              }
-            : {}),
+          ...(notRolledBackByAws ? { reason: notRolledBackByAws } : {}),
           updatedAt: nowIso(),
         };
         await saveGroup(result);

@@ -1,12 +1,22 @@
-import type { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
+import {
+  type AutoScalingClient,
+  DescribeInstanceRefreshesCommand,
+} from "@aws-sdk/client-auto-scaling";
 import type { EC2Client } from "@aws-sdk/client-ec2";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { discoverGroups } from "../auto-scaling/groups.ts";
+import { isActiveRefreshStatus } from "../auto-scaling/instance-refresh.ts";
 import { pointGroupAtVersion } from "../auto-scaling/pin-version.ts";
 import type { AccountConfig, OrchestratorConfig } from "../config/schema.ts";
 import { errorMessage } from "../errors.ts";
 import { resolveTemplateVersion, setDefaultVersion } from "../launch-templates/versions.ts";
-import { type GroupRecord, markGroupSettled, type RolloutState } from "./store.ts";
+import { rollBackUpdatedGroup } from "./roll-back-updated-group.ts";
+import {
+  type GroupRecord,
+  markGroupRollbackStarted,
+  markGroupSettled,
+  type RolloutState,
+} from "./store.ts";
 
 export interface SettleDeps {
   readonly config: OrchestratorConfig;
@@ -33,7 +43,31 @@ export const needsSettling = (group: GroupRecord): boolean =>
   group.newVersion !== undefined &&
   group.previousVersion !== undefined &&
   ((group.status === "succeeded" && group.newVersion !== group.previousVersion) ||
-    (group.follows !== undefined && UNSUCCESSFUL.has(group.status)));
+    (group.follows !== undefined && UNSUCCESSFUL.has(group.status)) ||
+    needsOurRollback(group));
+
+/**
+ * A group rolled by updating it first (attribute-based instance types) whose refresh failed: AWS
+ * cannot roll such a refresh back (auto-rollback needs a desired configuration, which AWS refuses
+ * for these groups), so we do, when the pipeline asks for auto-rollback.
+ */
+const needsOurRollback = (group: GroupRecord): boolean =>
+  group.rolledBy === "group-update" && group.status === "failed" && !group.rollbackRefreshId;
+
+/** The refresh's status as AWS has it now (undefined if it cannot be found). */
+const currentRefreshStatus = async (
+  client: AutoScalingClient,
+  group: GroupRecord,
+): Promise<string | undefined> => {
+  if (!group.instanceRefreshId) return undefined;
+  const { InstanceRefreshes: refreshes = [] } = await client.send(
+    new DescribeInstanceRefreshesCommand({
+      AutoScalingGroupName: group.group,
+      InstanceRefreshIds: [group.instanceRefreshId],
+    }),
+  );
+  return refreshes[0]?.Status;
+};
 
 /**
  * What happens only once a group's refresh has ended (never before: a rollback must find the
@@ -62,6 +96,26 @@ export const settleEndedGroups = async (
     const outcomes: string[] = [];
     try {
       const ec2 = deps.ec2(account, group.region);
+      if (!succeeded) {
+        // Whether "Failed" arrives before "Rollback Started" is not documented: nothing is
+        // touched while AWS still works on the refresh (a rollback in progress), and an
+        // UpdateAutoScalingGroup then would be refused anyway (instance-refresh-overview,
+        // "Limitations"). The next poll tries again.
+        const client = deps.autoScaling(account, group.region);
+        if (isActiveRefreshStatus(await currentRefreshStatus(client, group))) {
+          settled.push(`${group.group}: its refresh is still active (rolling back?): later`);
+          continue;
+        }
+        if (needsOurRollback(group)) {
+          const rollback = pipeline?.rollout?.instanceRefresh.autoRollback
+            ? await rollBackUpdatedGroup(client, group, pipeline.rollout, deps.clock.now())
+            : undefined;
+          if (rollback) {
+            await markGroupRollbackStarted(deps.db, deps.table, group.rolloutId, group, rollback);
+            outcomes.push(`rolled back to version ${group.previousVersion} (refresh ${rollback})`);
+          }
+        }
+      }
       if (succeeded && moveDefault) {
         await setDefaultVersion(ec2, launchTemplateId, runs);
         outcomes.push(`default version ${runs}`);

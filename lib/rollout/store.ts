@@ -302,6 +302,15 @@ export interface GroupRecord {
   readonly settled?: string;
   /** `<refresh id>: <reason>` of the failed refresh retried once for a slow grant. */
   readonly previousFailure?: string;
+  /**
+   * `group-update`: the group was pointed at the new version, then refreshed without a desired
+   * configuration (attribute-based instance types), so AWS cannot roll it back: we do.
+   */
+  readonly rolledBy?: "group-update";
+  /** When the group was pointed at the new version: its refresh is the one started since. */
+  readonly groupUpdatedAt?: string;
+  /** Override AMIs replaced by the new one (old → new): what a rollback puts back. */
+  readonly overrideImages?: Readonly<Record<string, string>>;
   readonly reason?: string;
   readonly updatedAt: string;
 }
@@ -715,6 +724,26 @@ export const markGroupSettled = async (
       UpdateExpression: "SET settled = :settled",
       ConditionExpression: "attribute_exists(pk)",
       ExpressionAttributeValues: { ":settled": outcome },
+    }),
+  );
+};
+
+/** Our own rollback refresh of a group AWS could not roll back (rolled by updating it first). */
+export const markGroupRollbackStarted = async (
+  db: DynamoDBDocumentClient,
+  table: string,
+  rolloutId: string,
+  group: Pick<GroupRecord, "group" | "accountId" | "region">,
+  rollbackRefreshId: string,
+): Promise<void> => {
+  await db.send(
+    new UpdateCommand({
+      TableName: table,
+      Key: groupKey(rolloutId, group, group.group),
+      UpdateExpression: "SET #status = :status, rollbackRefreshId = :id",
+      ConditionExpression: "attribute_exists(pk)",
+      ExpressionAttributeNames: { "#status": "status" },
+      ExpressionAttributeValues: { ":status": "rollback-started", ":id": rollbackRefreshId },
     }),
   );
 };

@@ -41,7 +41,9 @@ export type RefreshStatus =
   | "Cancelling"
   | "Cancelled"
   | "RollbackInProgress"
-  | "RollbackSuccessful";
+  | "RollbackFailed"
+  | "RollbackSuccessful"
+  | "Baking";
 
 export interface SandboxRefresh {
   readonly id: string;
@@ -75,12 +77,20 @@ export interface SandboxActivity {
 /** Told of every failed launch: what Auto Scaling sends as "EC2 Instance Launch Unsuccessful". */
 export type LaunchFailureListener = (activity: SandboxActivity) => void;
 
+/** Every non-terminal InstanceRefreshStatus of the API model. */
 const ACTIVE: ReadonlySet<RefreshStatus> = new Set([
   "Pending",
   "InProgress",
+  "Baking",
   "Cancelling",
   "RollbackInProgress",
 ]);
+
+/** Whether a mixed instances policy chooses instance types by attributes (InstanceRequirements). */
+const usesInstanceRequirements = (policy: MixedPolicy | undefined): boolean =>
+  (policy?.LaunchTemplate.Overrides ?? []).some(
+    (override) => override.InstanceRequirements !== undefined,
+  );
 
 /** How long simulated refreshes take. */
 export interface RefreshDurations {
@@ -219,6 +229,48 @@ export class AutoScalingModel {
     );
   }
 
+  /**
+   * Every AMI a configuration launches, one per launch path: the main template's version, and
+   * each override's own `ImageId` ("The ID of the AMI to use for instances launched with this
+   * override", API model LaunchTemplateOverrides.ImageId) or else its own template's version
+   * ("Provides a launch template for the specified instance type or set of instance
+   * requirements", LaunchTemplateOverrides.LaunchTemplateSpecification), or else the main one.
+   */
+  launchPathImages(
+    group: SandboxGroup,
+    configuration: SandboxRefresh["desiredConfiguration"] = {
+      ...(group.launchTemplate ? { LaunchTemplate: group.launchTemplate } : {}),
+      ...(group.mixedInstancesPolicy ? { MixedInstancesPolicy: group.mixedInstancesPolicy } : {}),
+    },
+  ): Array<{ path: string; imageId: string }> {
+    const imageOf = (spec: TemplateSpec | undefined): string => {
+      const template = spec
+        ? this.ec2.findTemplate(group, spec as Record<string, unknown>)
+        : undefined;
+      const version = template
+        ? this.ec2.resolveVersion(template, spec?.Version ?? "$Default")
+        : undefined;
+      return String(version?.data.ImageId ?? "");
+    };
+    const main = imageOf(this.#templateSpecOf(configuration));
+    const overrides = configuration.MixedInstancesPolicy?.LaunchTemplate.Overrides ?? [];
+    return [
+      { path: "launch template", imageId: main },
+      ...overrides.map((override, index) => {
+        const spec = override.LaunchTemplateSpecification as TemplateSpec | undefined;
+        return {
+          path: `override ${index + 1} (${String(override.InstanceType ?? "instance requirements")})`,
+          imageId:
+            typeof override.ImageId === "string"
+              ? override.ImageId
+              : spec
+                ? imageOf({ Version: "$Default", ...spec })
+                : main,
+        };
+      }),
+    ];
+  }
+
   /** Why the group cannot launch this AMI now, if it cannot. */
   launchFailure(group: SandboxGroup, imageId: string): string | undefined {
     const image = this.ec2.images.get(imageId);
@@ -241,14 +293,16 @@ export class AutoScalingModel {
 
   #firstLaunch(refresh: SandboxRefresh): void {
     if (refresh.status !== "InProgress") return;
-    const spec = this.#templateSpecOf(refresh.desiredConfiguration);
-    const template = spec
-      ? this.ec2.findTemplate(refresh.group, spec as Record<string, unknown>)
-      : undefined;
-    const version =
-      template && spec?.Version ? this.ec2.resolveVersion(template, spec.Version) : undefined;
-    const imageId = String(version?.data.ImageId ?? "");
-    const failure = this.launchFailure(refresh.group, imageId);
+    // Without a desired configuration a refresh relaunches the group's own configuration
+    // (API reference, StartInstanceRefresh: DesiredConfiguration is optional).
+    const paths = this.#templateSpecOf(refresh.desiredConfiguration)
+      ? this.launchPathImages(refresh.group, refresh.desiredConfiguration)
+      : this.launchPathImages(refresh.group);
+    const imageId = paths[0]?.imageId ?? "";
+    // A refresh launches through every path it uses: a key one path's AMI needs fails it.
+    const failure = paths
+      .map((path) => this.launchFailure(refresh.group, path.imageId))
+      .find((reason) => reason !== undefined);
     this.#recordLaunch(
       refresh.group,
       `At ${this.clock.iso()} an instance was launched in response to an instance refresh.`,
@@ -343,6 +397,14 @@ export class AutoScalingModel {
 
     DescribeAutoScalingGroups: (call: CallContext) => {
       const names = call.input.AutoScalingGroupNames as string[] | undefined;
+      // "By default, you can only specify up to 50 names. You can optionally increase this
+      // limit using the MaxRecords property" (API model, AutoScalingGroupNames).
+      const nameLimit = Math.max(50, Number(call.input.MaxRecords ?? 50));
+      if (names && names.length > nameLimit)
+        throw awsError(
+          "ValidationError",
+          `The number of Auto Scaling group names (${names.length}) exceeds the maximum of ${nameLimit}.`,
+        );
       const filters =
         (call.input.Filters as Array<{ Name: string; Values: string[] }> | undefined) ?? [];
       const matching = [...this.groups.values()]
@@ -381,6 +443,50 @@ export class AutoScalingModel {
       const desired = (call.input.DesiredConfiguration ??
         {}) as SandboxRefresh["desiredConfiguration"];
       const preferences = (call.input.Preferences ?? {}) as Record<string, unknown>;
+      // "Instance refresh fails if you start it with skip matching, or with a desired
+      // configuration, on an Auto Scaling group that uses attribute-based instance type
+      // selection" (EC2 Auto Scaling user guide, instance-refresh-overview, "Limitations"). The
+      // exact error text is not documented: a ValidationError, as for the documented refusals.
+      if (
+        usesInstanceRequirements(group.mixedInstancesPolicy) ||
+        usesInstanceRequirements(desired.MixedInstancesPolicy)
+      ) {
+        if (preferences.SkipMatching === true)
+          throw awsError(
+            "ValidationError",
+            "The request isn't valid. Skip matching is not supported for Auto Scaling groups that use attribute-based instance type selection (InstanceRequirements).",
+          );
+        if (this.#templateSpecOf(desired))
+          throw awsError(
+            "ValidationError",
+            "The request isn't valid. A desired configuration is not supported for Auto Scaling groups that use attribute-based instance type selection (InstanceRequirements).",
+          );
+      }
+      // The ReplaceRootVolume strategy needs a desired configuration with a mixed instances
+      // policy whose every override names an ImageId, and AMIs with a single root volume (user
+      // guide instance-refresh-overview, "Requirements for the replace root volume strategy";
+      // API model LaunchTemplateOverrides.ImageId: "All overrides in the MixedInstancesPolicy
+      // must specify an ImageId", "The AMI must contain only a single root volume").
+      if (call.input.Strategy === "ReplaceRootVolume") {
+        const overrides = desired.MixedInstancesPolicy?.LaunchTemplate.Overrides ?? [];
+        if (
+          !desired.MixedInstancesPolicy ||
+          overrides.length === 0 ||
+          overrides.some((override) => typeof override.ImageId !== "string")
+        )
+          throw awsError(
+            "ValidationError",
+            "The request isn't valid. The ReplaceRootVolume strategy requires a desired configuration with a mixed instances policy in which every override specifies an ImageId.",
+          );
+        for (const override of overrides) {
+          const image = this.ec2.images.get(String(override.ImageId));
+          if (image && image.snapshotIds.length > 1)
+            throw awsError(
+              "ValidationError",
+              `The request isn't valid. The ReplaceRootVolume strategy supports only AMIs with a single root volume (${String(override.ImageId)} has ${image.snapshotIds.length} volumes).`,
+            );
+        }
+      }
       // Rollback (auto or manual) is refused without a desired configuration, and while the
       // GROUP ITSELF uses $Latest/$Default (a numbered version in the desired configuration is
       // not enough): "The rollback option is not available if the Auto Scaling group is
@@ -453,6 +559,21 @@ export class AutoScalingModel {
       const group = this.#group(call, call.input.AutoScalingGroupName);
       const launchTemplate = call.input.LaunchTemplate as TemplateSpec | undefined;
       const policy = call.input.MixedInstancesPolicy as MixedPolicy | undefined;
+      // "Updating the launch template or mixed instances policy of an Auto Scaling group fails
+      // while an instance refresh with a desired configuration is active" (user guide,
+      // instance-refresh-overview, "Limitations"); AWS answers "An active instance refresh with
+      // a desired configuration exists…" (AWS-FACTS section 11).
+      if (
+        (launchTemplate || policy) &&
+        this.refreshesOf(group).some(
+          (refresh) =>
+            ACTIVE.has(refresh.status) && this.#templateSpecOf(refresh.desiredConfiguration),
+        )
+      )
+        throw awsError(
+          "ValidationError",
+          "An active instance refresh with a desired configuration exists. All configuration options derived from the desired configuration are not available for update while the instance refresh is active.",
+        );
       const spec = launchTemplate ?? policy?.LaunchTemplate?.LaunchTemplateSpecification;
       if (spec) {
         const template = this.ec2.findTemplate(group, spec as Record<string, unknown>);
@@ -482,8 +603,10 @@ export class AutoScalingModel {
 
     CancelInstanceRefresh: (call: CallContext) => {
       const group = this.#group(call, call.input.AutoScalingGroupName);
+      // "Cancels an instance refresh or rollback that is in progress" (API reference,
+      // CancelInstanceRefresh): one already cancelling is not in progress any more.
       const active = this.refreshesOf(group).find(
-        (refresh) => refresh.status === "Pending" || refresh.status === "InProgress",
+        (refresh) => ACTIVE.has(refresh.status) && refresh.status !== "Cancelling",
       );
       if (!active)
         throw awsError(

@@ -17,6 +17,10 @@ export interface SandboxAmi {
   readonly snapshotIds: readonly string[];
   /** Accounts the AMI is shared with (launch permissions). */
   readonly sharedWith: Set<string>;
+  /** DescribeImages `Architecture` (API model ArchitectureValues). */
+  readonly architecture: "x86_64" | "arm64";
+  /** The owner's tags (Image Builder tags its outputs: see world-from-config). */
+  readonly tags: Readonly<Record<string, string>>;
 }
 
 export interface TemplateVersion {
@@ -60,6 +64,8 @@ export class Ec2Model {
     name: string;
     kmsKeyIds: ReadonlyArray<string | undefined>;
     sharedWith?: string[];
+    architecture?: "x86_64" | "arm64";
+    tags?: Record<string, string>;
   }): SandboxAmi {
     const snapshotIds = image.kmsKeyIds.map((kmsKeyId, index) => {
       const snapshotId = id("snap", `${image.imageId}|${index}`);
@@ -78,6 +84,8 @@ export class Ec2Model {
       name: image.name,
       snapshotIds,
       sharedWith: new Set(image.sharedWith ?? []),
+      architecture: image.architecture ?? "x86_64",
+      tags: image.tags ?? {},
     };
     this.images.set(image.imageId, ami);
     return ami;
@@ -161,15 +169,24 @@ export class Ec2Model {
   readonly operations = {
     DescribeImages: (call: CallContext) => {
       const ids = (call.input.ImageIds as string[] | undefined) ?? [];
-      const visible = ids.flatMap((imageId) => {
+      const filters = (call.input.Filters as Array<{ Name: string; Values: string[] }>) ?? [];
+      const filtered = filters.flatMap((filter) => {
+        if (filter.Name !== "image-id")
+          throw awsError("InvalidParameterValue", `the sandbox models the image-id filter only`);
+        return filter.Values;
+      });
+      const seen = (imageId: string) => {
         const image = this.images.get(imageId);
         return image &&
           image.region === call.region &&
           (image.ownerId === call.accountId || image.sharedWith.has(call.accountId))
           ? [image]
           : [];
-      });
-      if (visible.length < ids.length) {
+      };
+      // A filter matches what exists and never fails on an id that does not (EC2 API reference,
+      // DescribeImages: filters narrow the result; explicit ImageIds must all exist).
+      const visible = [...ids.flatMap(seen), ...filtered.flatMap(seen)];
+      if (visible.length - filtered.flatMap(seen).length < ids.length) {
         const missing = ids.filter(
           (imageId) => !visible.some((image) => image.imageId === imageId),
         );
@@ -184,6 +201,12 @@ export class Ec2Model {
           OwnerId: image.ownerId,
           Name: image.name,
           State: "available",
+          Architecture: image.architecture,
+          // Tags belong to the account that set them: another account sees a shared AMI
+          // without its owner's tags (EC2 user guide, "Tag your Amazon EC2 resources").
+          ...(image.ownerId === call.accountId && Object.keys(image.tags).length > 0
+            ? { Tags: Object.entries(image.tags).map(([Key, Value]) => ({ Key, Value })) }
+            : {}),
           BlockDeviceMappings: image.snapshotIds.map((snapshotId, index) => {
             const snapshot = this.snapshots.get(snapshotId);
             return {

@@ -11,7 +11,7 @@ import { parseImageStateEvent } from "../../lib/events/image-state.ts";
 import { approveWaveAndAdvance } from "../../lib/rollout/advance.ts";
 import { handleImageStateChange, RejectedNotificationError } from "../../lib/rollout/intake.ts";
 import { rollbackPipeline } from "../../lib/rollout/rollback.ts";
-import { getRollout, latestRollouts } from "../../lib/rollout/store.ts";
+import { getRollout, getTarget, latestRollouts } from "../../lib/rollout/store.ts";
 import { fakeContext } from "../../sandbox/lambda.ts";
 import { type LocalDynamo, startDynamo } from "../helpers/dynalite.ts";
 import { loadEvent, repoPath } from "../helpers/fixtures.ts";
@@ -121,10 +121,15 @@ describe("on-image-state with a real local DynamoDB", () => {
     const { outcomes } = await invoke(snsAvailable(100));
 
     assert.equal(outcomes[0]?.outcome, "rollout-started");
-    assert.deepEqual(
-      sentBodies().map((body) => [body.wave, body.accountId, body.region, body.amiId]),
-      [["dev", "111111111111", "eu-west-1", "ami-0a1b2c3d4e5f60002"]],
-    );
+    // Ids only: the AMI and the wave are in the target record, which roll-out-target reads.
+    assert.deepEqual(sentBodies(), [
+      { rolloutId: `${IMAGE}/100`, accountId: "111111111111", region: "eu-west-1", attempt: 0 },
+    ]);
+    const target = await getTarget(dynamo.db, dynamo.table, `${IMAGE}/100`, {
+      accountId: "111111111111",
+      region: "eu-west-1",
+    });
+    assert.deepEqual([target?.wave, target?.amiId], ["dev", "ami-0a1b2c3d4e5f60002"]);
     const record = await getRollout(dynamo.db, dynamo.table, `${IMAGE}/100`);
     assert.equal(record?.dispatchedWave, 0);
     assert.equal(record?.waveCount, 2);
@@ -403,8 +408,11 @@ describe("on-image-state with a real local DynamoDB", () => {
       const { outcomes } = await invoke(event);
 
       assert.equal(outcomes[0]?.outcome, "rollout-started");
+      const targets = await Promise.all(
+        sentBodies().map((body) => getTarget(dynamo.db, dynamo.table, body.rolloutId, body)),
+      );
       assert.deepEqual(
-        sentBodies().map((body) => body.amiId),
+        targets.map((target) => target?.amiId),
         ["ami-0a1b2c3d4e5f60002"],
       );
       assert.equal(imageBuilder.commandCalls(GetImageCommand).length, 1);

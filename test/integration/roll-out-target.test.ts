@@ -51,20 +51,16 @@ const SLR =
   "arn:aws:iam::111111111111:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling";
 const AMI = "ami-0new0000000000001";
 const START = Date.parse("2026-11-23T03:00:00Z");
+/** What the outcome names from our records, for logs and metrics. */
+const NAMED = { pipeline: "app", account: "dev", wave: "dev" };
 
 let counter = 0;
 const newMessage = (): TargetMessage => {
   counter += 1;
   return {
     rolloutId: `app/1.0.0/${counter}`,
-    pipeline: "app",
-    imageArn: `arn:aws:imagebuilder:eu-west-1:999999999999:image/app/1.0.0/${counter}`,
-    wave: "dev",
-    waveIndex: 0,
-    account: "dev",
     accountId: "111111111111",
     region: "eu-west-1",
-    amiId: AMI,
     attempt: 0,
   };
 };
@@ -152,8 +148,8 @@ describe("roll-out-target against a real local DynamoDB", () => {
       dynamo.table,
       {
         rolloutId: message.rolloutId,
-        pipeline: message.pipeline,
-        imageArn: message.imageArn,
+        pipeline: "app",
+        imageArn: `arn:aws:imagebuilder:eu-west-1:999999999999:image/${message.rolloutId}`,
         targets: [
           {
             wave: "dev",
@@ -193,6 +189,7 @@ describe("roll-out-target against a real local DynamoDB", () => {
       status: "requeued",
       reason: "waiting for new KMS grants to propagate",
       delaySeconds: 300,
+      ...NAMED,
     });
     assert.equal(
       kms.commandCalls(CreateGrantCommand).length,
@@ -368,6 +365,7 @@ describe("roll-out-target against a real local DynamoDB", () => {
       status: "requeued",
       reason: "waiting for another instance refresh to end",
       delaySeconds: 300,
+      ...NAMED,
     });
     assert.equal(
       (await getTarget(dynamo.db, dynamo.table, message.rolloutId, message))?.status,

@@ -39,6 +39,7 @@ const settings = (overrides: Partial<InstanceRefreshSettings> = {}): InstanceRef
   skipMatching: true,
   autoRollback: true,
   whenInProgress: "wait",
+  strategy: "Rolling",
   ...overrides,
 });
 
@@ -123,6 +124,8 @@ describe("instance refresh", () => {
     name: "web",
     launchTemplate: { launchTemplateId: "lt-web", version: "$Latest" },
     desiredCapacity: 4,
+    attributeBased: false,
+    overrideImageIds: [],
   };
 
   it("pins the group to the new explicit version with the configured preferences", async () => {
@@ -163,6 +166,8 @@ describe("instance refresh", () => {
       name: "batch",
       launchTemplate: { launchTemplateName: "batch", version: "3" },
       desiredCapacity: 2,
+      attributeBased: false,
+      overrideImageIds: [],
       mixedInstancesPolicy: {
         LaunchTemplate: {
           LaunchTemplateSpecification: { LaunchTemplateName: "batch", Version: "3" },

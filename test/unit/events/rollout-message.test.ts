@@ -11,16 +11,26 @@ describe("rollout queue messages", () => {
     const message = parseTargetMessage(record?.body ?? "");
     assert.deepEqual(message, {
       rolloutId: "base-al2023/1.4.0/7",
-      pipeline: "base-al2023",
-      imageArn: "arn:aws:imagebuilder:eu-west-1:999999999999:image/base-al2023/1.4.0/7",
-      wave: "dev",
-      waveIndex: 0,
-      account: "dev",
       accountId: "111111111111",
       region: "eu-west-1",
-      amiId: "ami-0a1b2c3d4e5f60002",
       attempt: 0,
     });
+  });
+
+  it("reads ids only: an AMI, a pipeline or an account alias in the body is dropped unread", () => {
+    // Whoever may send to the queue could write them: roll-out-target takes them from the
+    // records on-image-state wrote after GetImage (test/e2e/forged-messages.test.ts).
+    const message = parseTargetMessage(
+      JSON.stringify({
+        rolloutId: "base-al2023/1.4.0/7",
+        accountId: "111111111111",
+        region: "eu-west-1",
+        amiId: "ami-0badbadbadbadbad0",
+        pipeline: "another-pipeline",
+        account: "prod",
+      }),
+    );
+    assert.deepEqual(Object.keys(message).sort(), ["accountId", "attempt", "region", "rolloutId"]);
   });
 
   it("names the bad field and its value", () => {

@@ -10,14 +10,8 @@ const QUEUE = "https://sqs.eu-west-1.amazonaws.com/999999999999/rollout";
 
 const message = (index: number): TargetMessage => ({
   rolloutId: "base/1.0.0/1",
-  pipeline: "base",
-  imageArn: "arn:aws:imagebuilder:eu-west-1:999999999999:image/base/1.0.0/1",
-  wave: "prod",
-  waveIndex: 1,
-  account: `acct${index}`,
   accountId: String(100000000000 + index),
   region: "eu-west-1",
-  amiId: "ami-0123456789abcdef0",
   attempt: 0,
 });
 
@@ -39,7 +33,7 @@ describe("sending a wave's target messages", () => {
     const bodies = sqs
       .commandCalls(SendMessageBatchCommand)
       .flatMap((call) => call.args[0].input.Entries ?? [])
-      .map((entry) => JSON.parse(entry.MessageBody ?? "{}").account);
+      .map((entry) => JSON.parse(entry.MessageBody ?? "{}").accountId);
     assert.equal(new Set(bodies).size, 23);
   });
 
@@ -52,8 +46,8 @@ describe("sending a wave's target messages", () => {
 
     const second = sqs.commandCalls(SendMessageBatchCommand)[1]?.args[0].input.Entries ?? [];
     assert.deepEqual(
-      second.map((entry) => JSON.parse(entry.MessageBody ?? "{}").account),
-      ["acct1"],
+      second.map((entry) => JSON.parse(entry.MessageBody ?? "{}").accountId),
+      ["100000000001"],
     );
   });
 

@@ -96,8 +96,55 @@ const checkItem = (item: string, spec: FieldSpec): void => {
 };
 
 /**
+ * The values a day-of-month, month or year field allows, or undefined when a day is a special
+ * form (L, LW, 15W) whose date depends on the month.
+ */
+const valuesOf = (field: string, spec: FieldSpec): Set<number> | undefined => {
+  const values = new Set<number>();
+  for (const item of field.split(",")) {
+    const [base = "", step] = item.split("/");
+    if (spec.name === "day-of-month" && /[LW]/.test(base)) return undefined;
+    const [from, to] =
+      base === "*" ? [spec.min, spec.max] : base.split("-").map((part) => parseValue(part, spec));
+    const first = from ?? spec.min;
+    // `5/10` runs from 5 to the field's end; a bare value is itself.
+    const last = to ?? (step === undefined ? first : spec.max);
+    for (let value = first; value <= last; value += Number(step ?? 1)) values.add(value);
+  }
+  return values;
+};
+
+const daysInMonth = (month: number, year: number): number =>
+  new Date(Date.UTC(year, month, 0)).getUTCDate();
+
+/**
+ * Why a syntactically valid expression can never fire, if it cannot: every listed day-of-month
+ * is past the end of every listed month (`30 FEB`, `31 APR,JUN`), or it is February 29 and the
+ * year field holds no leap year. AWS accepts such an expression and never runs it.
+ */
+const neverFiresReason = (parts: readonly string[]): string | undefined => {
+  const [, , dayField = "?", monthField = "*", , yearField = "*"] = parts;
+  if (dayField === "?") return undefined;
+  const days = valuesOf(dayField, FIELDS[2] as FieldSpec);
+  const months = valuesOf(monthField, FIELDS[3] as FieldSpec);
+  const years = valuesOf(yearField, FIELDS[5] as FieldSpec);
+  if (!days || !months || !years) return undefined;
+  const firstDay = Math.min(...days);
+  const fires = [...months].some((month) =>
+    [...years].some((year) => firstDay <= daysInMonth(month, year)),
+  );
+  if (fires) return undefined;
+  const monthNames = [...months].map((month) => MONTHS[month - 1]);
+  // 2000 is a leap year: whether any month could have the day at all, whatever the year field.
+  const anyYear = [...months].some((month) => firstDay <= daysInMonth(month, 2000));
+  return anyYear
+    ? `can never fire: FEB 29 occurs only in leap years, and year "${yearField}" has none`
+    : `can never fire: day-of-month ${dayField} does not occur in ${monthNames.join(", ")}`;
+};
+
+/**
  * Returns the expression body (without `cron(...)`) if valid; throws a CronSyntaxError naming
- * the field otherwise.
+ * the field otherwise, or saying why a valid expression can never fire.
  */
 export const validateCron = (expression: string): string => {
   const body = cronBody(expression);
@@ -128,6 +175,8 @@ export const validateCron = (expression: string): string => {
       `exactly one of day-of-month ("${dayOfMonth}") and day-of-week ("${dayOfWeek}") must be "?"`,
     );
   }
+  const never = neverFiresReason(parts);
+  if (never) throw new CronSyntaxError(never);
   return body;
 };
 

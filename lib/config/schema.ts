@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { CronSyntaxError, validateCron } from "./cron.ts";
 import { freezeBoundInstant } from "./freeze-windows.ts";
+import { arnRegionProblem, partitionOf, unknownRegionProblem } from "./regions.ts";
 import { isIanaTimeZone } from "./time-zones.ts";
 
 /**
@@ -9,7 +10,6 @@ import { isIanaTimeZone } from "./time-zones.ts";
  */
 
 const ACCOUNT_ID = /^\d{12}$/;
-const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d+$/;
 const PIPELINE_ARN =
   /^arn:aws(?:-cn|-us-gov)?:imagebuilder:([a-z]{2}(?:-gov)?-[a-z]+-\d+):(\d{12}):image-pipeline\/([a-z0-9][a-z0-9_-]{0,127})$/;
 
@@ -23,7 +23,26 @@ const accountId = z
   })
   .regex(ACCOUNT_ID, "must be a 12-digit AWS account id");
 
-const region = z.string().regex(REGION, 'must be an AWS region code such as "eu-west-1"');
+/** A region of the SDK's endpoint data: a typo (`eu-wset-1`) is refused, not deployed to. */
+const region = z.string().superRefine((value, ctx) => {
+  const problem = unknownRegionProblem(value);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+
+/**
+ * An ARN of the given format whose region is known and in the ARN's partition
+ * (`arn:aws-cn:...:eu-west-1:...` names nothing).
+ */
+const arn = (format: RegExp, formatMessage: string) =>
+  z
+    .string()
+    .regex(format, formatMessage)
+    .superRefine((value, ctx) => {
+      if (!format.test(value)) return; // the format check has said what is wrong
+      const [, arnPartition = "", , arnRegion = ""] = value.split(":");
+      const problem = arnRegionProblem(arnPartition, arnRegion);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    });
 
 const timeZone = z
   .string()
@@ -41,16 +60,34 @@ const cron = z.string().transform((value, ctx) => {
   }
 });
 
-const freezeBound = z
-  .string()
-  .refine(
-    (value) =>
-      /^\d{4}-\d{2}-\d{2}$/.test(value)
-        ? !Number.isNaN(Date.parse(`${value}T00:00:00Z`))
-        : /^\d{4}-\d{2}-\d{2}T.+(Z|[+-]\d{2}:\d{2})$/.test(value) &&
-          !Number.isNaN(Date.parse(value)),
-    'must be a date "YYYY-MM-DD" or a timestamp with an offset "2026-12-20T18:00:00+01:00"',
-  );
+const FREEZE_BOUND =
+  /^\d{4}-\d{2}-\d{2}(?:T(?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,3})?)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d))?$/;
+
+/** Why a written year-month-day is not a day of the calendar (Date would roll 02-30 into March). */
+const calendarDateProblem = (text: string): string | undefined => {
+  const [year, month, day] = text.split("-").map(Number) as [number, number, number];
+  if (month < 1 || month > 12) return `${text} is not a calendar date: there is no month ${month}`;
+  const days = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (day >= 1 && day <= days) return undefined;
+  const name = new Date(Date.UTC(year, month - 1, 1)).toLocaleString("en-US", {
+    month: "long",
+    timeZone: "UTC",
+  });
+  return `${text} is not a calendar date: ${name} ${year} has ${days} days`;
+};
+
+const freezeBound = z.string().superRefine((value, ctx) => {
+  if (!FREEZE_BOUND.test(value)) {
+    ctx.addIssue({
+      code: "custom",
+      message:
+        'must be a date "YYYY-MM-DD" or a timestamp with an offset "2026-12-20T18:00:00+01:00"',
+    });
+    return;
+  }
+  const problem = calendarDateProblem(value.slice(0, 10));
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
 
 const freezeWindow = z
   .strictObject({
@@ -193,12 +230,10 @@ const pipeline = z.strictObject({
   name: z
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, "must be 1-64 letters, digits, - or _"),
-  arn: z
-    .string()
-    .regex(
-      PIPELINE_ARN,
-      "must be an Image Builder pipeline ARN: arn:aws:imagebuilder:<region>:<12-digit account>:image-pipeline/<name>",
-    ),
+  arn: arn(
+    PIPELINE_ARN,
+    "must be an Image Builder pipeline ARN: arn:aws:imagebuilder:<region>:<12-digit account>:image-pipeline/<name>",
+  ),
   schedule: z
     .strictObject({
       cron,
@@ -211,13 +246,10 @@ const pipeline = z.strictObject({
    * The SNS topic of the pipeline's infrastructure configuration, if Image Builder notifies one:
    * on-image-state subscribes to it (in addition to the EventBridge rule, deduplicated).
    */
-  notificationTopicArn: z
-    .string()
-    .regex(
-      /^arn:aws(?:-cn|-us-gov)?:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/,
-      "must be an SNS topic ARN",
-    )
-    .optional(),
+  notificationTopicArn: arn(
+    /^arn:aws(?:-cn|-us-gov)?:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/,
+    "must be an SNS topic ARN",
+  ).optional(),
   rollout: rollout.optional(),
 });
 
@@ -268,6 +300,21 @@ const crossCheck = (config: LooseConfig, ctx: z.RefinementCtx): void => {
   // sharing a region would let one target sit in two waves (or twice in one) unnoticed.
   const aliasOf = new Map<string, string>();
   for (const [alias, account] of Object.entries(accounts)) {
+    // An account id exists in one partition only.
+    const regions = Array.isArray(account?.regions) ? (account.regions as unknown[]) : [];
+    let first: { region: string; partition: string } | undefined;
+    regions.forEach((region, index) => {
+      const partition = typeof region === "string" ? partitionOf(region) : undefined;
+      if (typeof region !== "string" || partition === undefined) return;
+      if (first === undefined) first = { region, partition };
+      else if (partition !== first.partition) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["accounts", alias, "regions", index],
+          message: `${region} is in partition "${partition}", ${first.region} in "${first.partition}": an account belongs to one partition`,
+        });
+      }
+    });
     if (typeof account?.id !== "string") continue;
     for (const region of new Set(stringsOf(account.regions))) {
       const earlier = aliasOf.get(`${account.id}/${region}`);
@@ -299,6 +346,8 @@ const crossCheck = (config: LooseConfig, ctx: z.RefinementCtx): void => {
         });
       }
     }
+    const arnParts = typeof pipeline?.arn === "string" ? pipeline.arn.split(":") : [];
+    const pipelinePartition = arnParts[0] === "arn" ? arnParts[1] : undefined;
     const waves = Array.isArray(pipeline?.rollout?.waves) ? pipeline.rollout.waves : [];
     const targets = new Map<string, unknown>();
     waves.forEach((wave, waveIndex) => {
@@ -333,6 +382,17 @@ const crossCheck = (config: LooseConfig, ctx: z.RefinementCtx): void => {
             continue;
           }
           const target = `${alias}/${region}`;
+          // Partitions are isolated: CopyImage (EC2 API reference) does not copy across them, and
+          // the target role is assumed in the pipeline's partition.
+          const targetPartition = partitionOf(region);
+          if (pipelinePartition && targetPartition && targetPartition !== pipelinePartition) {
+            ctx.addIssue({
+              code: "custom",
+              path: [...wavePath, "accounts", aliasIndex],
+              message: `${target} is in partition "${targetPartition}" but the pipeline is in "${pipelinePartition}": an AMI is not shared across partitions`,
+            });
+            continue;
+          }
           const earlier = targets.get(target);
           if (earlier === undefined) targets.set(target, wave?.name);
           else {

@@ -54,10 +54,59 @@ describe("validateCron", () => {
     });
   }
 
+  // A day-of-month that no listed month has (or Feb 29 when the year field has no leap year)
+  // passes AWS's syntax check and then never fires: refused, saying why.
+  const neverFires: Array<[string, RegExp]> = [
+    ["0 3 30 2 ? *", /can never fire: day-of-month 30 does not occur in FEB/],
+    ["0 3 30,31 FEB ? *", /can never fire: day-of-month 30,31 does not occur in FEB/],
+    ["0 3 31 4,6,9,11 ? *", /does not occur in APR, JUN, SEP, NOV/],
+    ["0 3 31 APR-JUN/2 ? *", /does not occur in APR, JUN/],
+    ["0 3 31 JUN-JUL/2 ? *", /does not occur in JUN$/],
+    [
+      "0 3 29 2 ? 2027",
+      /can never fire: FEB 29 occurs only in leap years, and year "2027" has none/,
+    ],
+    ["0 3 29 FEB ? 2025-2027", /year "2025-2027" has none/],
+    // 2100 is not a leap year (divisible by 100, not by 400).
+    ["0 3 29 2 ? 2100", /year "2100" has none/],
+    ["0 3 29 2 ? 2101/4", /year "2101\/4" has none/],
+  ];
+  for (const [expression, message] of neverFires) {
+    it(`rejects "${expression}", which can never fire`, () => {
+      assert.throws(
+        () => validateCron(expression),
+        (error: unknown) => {
+          assert.ok(error instanceof CronSyntaxError);
+          assert.match(error.message, message);
+          return true;
+        },
+      );
+    });
+  }
+
+  it("accepts a day that at least one listed month (and year) has", () => {
+    for (const expression of [
+      "0 3 30 * ? *",
+      "0 3 31 1-2 ? *",
+      "0 3 30,31 FEB,MAR ? *",
+      "0 3 29 2 ? *",
+      "0 3 29 2 ? 2028",
+      "0 3 29 2 ? 2100-2104",
+      "0 3 1/10 2 ? *", // 1, 11, 21 exist; 31 does not, and need not
+      "0 3 L 2 ? *",
+      "0 3 L * ? *",
+      "0 3 LW 2 ? *",
+      "0 3 ? 2 2#5 *",
+    ]) {
+      assert.doesNotThrow(() => validateCron(expression), expression);
+    }
+  });
+
   it("accepts every expression built from valid values (property)", () => {
     const minute = fc.integer({ min: 0, max: 59 }).map(String);
     const hour = fc.integer({ min: 0, max: 23 }).map(String);
-    const day = fc.integer({ min: 1, max: 31 }).map(String);
+    // Days 29-31 are not in every month: those are the "can never fire" cases above.
+    const day = fc.integer({ min: 1, max: 28 }).map(String);
     const month = fc.oneof(
       fc.integer({ min: 1, max: 12 }).map(String),
       fc.constantFrom("JAN", "jun", "*"),

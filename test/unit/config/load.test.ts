@@ -163,6 +163,169 @@ describe("config loading", () => {
     assert.ok(parseConfig(yaml("0 3 * * ? 2020/3"), "o.yml", { now }));
   });
 
+  describe("configs that are accepted by syntax but can never work", () => {
+    it("refuses a cron that can never fire (February 30), naming its line", () => {
+      assert.throws(
+        () => parseConfig(configYaml().replace("0 3 ? * MON *", "0 3 30 2 ? *"), "o.yml"),
+        /o\.yml:8:\d+ pipelines\[0\]\.schedule\.cron: invalid cron expression: can never fire: day-of-month 30 does not occur in FEB \(got "0 3 30 2 \? \*"\)/,
+      );
+    });
+
+    it("refuses a freeze date that is not in the calendar instead of rolling it into March", () => {
+      const dateOnly = onlyProblem(
+        `${configYaml()}freeze: [{ from: "2026-02-20", to: "2026-02-30" }]\n`,
+      );
+      assert.equal(dateOnly.path, "freeze[0].to");
+      assert.equal(dateOnly.line, 11);
+      assert.equal(dateOnly.value, "2026-02-30");
+      assert.match(
+        dateOnly.message,
+        /2026-02-30 is not a calendar date: February 2026 has 28 days/,
+      );
+
+      const timestamp = onlyProblem(
+        `${configYaml()}freeze: [{ from: "2026-04-31T18:00:00+01:00", to: "2026-05-03" }]\n`,
+      );
+      assert.equal(timestamp.path, "freeze[0].from");
+      assert.match(timestamp.message, /2026-04-31 is not a calendar date: April 2026 has 30 days/);
+
+      const hour = onlyProblem(
+        `${configYaml()}freeze: [{ from: "2026-04-30T24:00:00Z", to: "2026-05-03" }]\n`,
+      );
+      assert.equal(hour.path, "freeze[0].from");
+      assert.match(hour.message, /must be a date "YYYY-MM-DD" or a timestamp/);
+    });
+
+    it("accepts a leap day in a leap year", () => {
+      const config = parseConfig(
+        `${configYaml()}freeze: [{ from: "2028-02-29", to: "2028-02-29T23:00:00+01:00" }]\n`,
+        "o.yml",
+      );
+      assert.equal(config.freeze[0]?.from, "2028-02-29");
+    });
+
+    it("refuses a misspelt region, naming its line and the region it resembles", () => {
+      const problem = onlyProblem(
+        configYaml().replace("regions: [eu-west-1] }", "regions: [eu-wset-1] }"),
+      );
+      assert.equal(problem.path, "accounts.dev.regions[0]");
+      assert.equal(problem.line, 3);
+      assert.equal(problem.value, "eu-wset-1");
+      assert.match(problem.message, /unknown region eu-wset-1 \(did you mean eu-west-1\?\)/);
+    });
+
+    it("refuses a region no AWS partition has, and a partition's pseudo-region", () => {
+      for (const region of ["xx-north-1", "aws-global", "Europe"]) {
+        const problem = onlyProblem(
+          configYaml().replace("regions: [eu-west-1] }", `regions: [${region}] }`),
+        );
+        assert.equal(problem.path, "accounts.dev.regions[0]");
+        assert.match(problem.message, /^unknown region \S+: not a region of any AWS partition/);
+      }
+    });
+
+    it("refuses a pipeline ARN whose partition is not its region's", () => {
+      const problem = onlyProblem(
+        configYaml().replace(
+          pipelineArn("base"),
+          pipelineArn("base").replace("arn:aws:", "arn:aws-cn:"),
+        ),
+      );
+      assert.equal(problem.path, "pipelines[0].arn");
+      assert.equal(problem.line, 7);
+      assert.match(
+        problem.message,
+        /partition "aws-cn" does not match region eu-west-1, which is in partition "aws"/,
+      );
+    });
+
+    it("refuses a pipeline ARN or SNS topic ARN in an unknown region", () => {
+      const problems = problemsOf(
+        configYaml(`    notificationTopicArn: arn:aws:sns:eu-wset-3:999999999999:topic`).replace(
+          pipelineArn("base"),
+          pipelineArn("base", "eu-wset-1"),
+        ),
+      );
+      assert.deepEqual(
+        problems.map((problem) => [problem.path, problem.message]),
+        [
+          ["pipelines[0].arn", "unknown region eu-wset-1 (did you mean eu-west-1?)"],
+          [
+            "pipelines[1].notificationTopicArn",
+            "unknown region eu-wset-3 (did you mean eu-west-3?)",
+          ],
+        ],
+      );
+    });
+
+    it("refuses an account whose regions span two partitions (an account lives in one)", () => {
+      const problem = onlyProblem(
+        configYaml().replace(
+          "regions: [eu-west-1, eu-west-3] }",
+          "regions: [eu-west-1, cn-north-1] }",
+        ),
+      );
+      assert.equal(problem.path, "accounts.prod.regions[1]");
+      assert.match(problem.message, /cn-north-1 is in partition "aws-cn", eu-west-1 in "aws"/);
+    });
+
+    it("refuses a wave whose target region is in another partition than the pipeline", () => {
+      const problem = onlyProblem(
+        configYaml(`    rollout:
+      waves: [{ name: one, accounts: [china] }]
+      autoScalingGroups: { names: [web] }`).replace(
+          "  prod:",
+          '  china: { id: "333333333333", externalId: ext-cn-01, regions: [cn-north-1] }\n  prod:',
+        ),
+      );
+      assert.equal(problem.path, "pipelines[1].rollout.waves[0].accounts[0]");
+      assert.match(
+        problem.message,
+        /china\/cn-north-1 is in partition "aws-cn" but the pipeline is in "aws": an AMI is not shared across partitions/,
+      );
+    });
+
+    it("accepts the China and GovCloud partitions with their own regions", () => {
+      const config = parseConfig(
+        configYaml(`    rollout:
+      waves: [{ name: one, accounts: [china] }]
+      autoScalingGroups: { names: [web] }
+  - name: gov
+    arn: arn:aws-us-gov:imagebuilder:us-gov-west-1:999999999999:image-pipeline/gov
+    notificationTopicArn: arn:aws-us-gov:sns:us-gov-west-1:999999999999:topic
+    rollout:
+      waves: [{ name: one, accounts: [gov] }]
+      autoScalingGroups: { names: [web] }`)
+          .replace(
+            pipelineArn("web", "eu-west-3"),
+            "arn:aws-cn:imagebuilder:cn-north-1:999999999999:image-pipeline/web",
+          )
+          .replace(
+            "  prod:",
+            [
+              '  china: { id: "333333333333", externalId: ext-cn-01, regions: [cn-north-1, cn-northwest-1] }',
+              '  gov: { id: "444444444444", externalId: ext-gov-01, regions: [us-gov-west-1, us-gov-east-1] }',
+              "  prod:",
+            ].join("\n"),
+          ),
+        "o.yml",
+      );
+      assert.deepEqual(
+        config.pipelines.map((pipeline) => pipeline.arn.split(":")[1]),
+        ["aws", "aws-cn", "aws-us-gov"],
+      );
+    });
+
+    it("knows the regions of the SDK release it runs with, recent ones included", () => {
+      const regions = ["mx-central-1", "ap-southeast-7", "ap-east-2", "ap-southeast-6"];
+      const config = parseConfig(
+        configYaml().replace("regions: [eu-west-1] }", `regions: [${regions.join(", ")}] }`),
+        "o.yml",
+      );
+      assert.deepEqual(config.accounts.dev?.regions, regions);
+    });
+  });
+
   it("reports a YAML alias bomb with the file, line and path of the first alias", () => {
     const bomb = [
       "x: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]",

@@ -270,6 +270,25 @@ describe("roll-out-target against a real local DynamoDB", () => {
     assert.equal(requeued.length, 1, "only the first rollout waited");
   });
 
+  it("waits again for a grant that was revoked and created anew (a new GrantId)", async () => {
+    const earlier = await planned(newMessage());
+    await rollOutTarget(earlier, deps());
+    now += 24 * 3600_000;
+    // Revoked in the meantime: the same Name then creates a new grant, with a new id (KMS API
+    // reference, CreateGrant Name: the original GrantId is returned only "if the grant already
+    // exists"), which may not be effective for minutes.
+    kms.on(CreateGrantCommand).resolves({ GrantId: "grant-2" });
+
+    const outcome = await rollOutTarget(await planned(newMessage()), deps());
+
+    assert.deepEqual(outcome, {
+      status: "requeued",
+      reason: "waiting for new KMS grants to propagate",
+      delaySeconds: 300,
+    });
+    assert.equal(ec2.commandCalls(CreateLaunchTemplateVersionCommand).length, 0);
+  });
+
   it("resumes after a transient failure without repeating the steps already recorded", async () => {
     const message = await planned(newMessage());
     await rollOutTarget(message, deps());

@@ -16,7 +16,12 @@ import {
   EC2ServiceException,
   ModifyLaunchTemplateCommand,
 } from "@aws-sdk/client-ec2";
-import { IAMClient } from "@aws-sdk/client-iam";
+import {
+  CreateServiceLinkedRoleCommand,
+  GetRoleCommand,
+  IAMClient,
+  NoSuchEntityException,
+} from "@aws-sdk/client-iam";
 import {
   CreateGrantCommand,
   DescribeKeyCommand,
@@ -38,6 +43,7 @@ import { testConfig } from "../helpers/fixtures.ts";
 const autoScaling = mockClient(AutoScalingClient);
 const ec2 = mockClient(EC2Client);
 const kms = mockClient(KMSClient);
+const iam = mockClient(IAMClient);
 
 const config = testConfig(`  - name: app
     arn: arn:aws:imagebuilder:eu-west-1:999999999999:image-pipeline/app
@@ -180,6 +186,7 @@ describe("roll-out-target against a real local DynamoDB", () => {
     autoScaling.reset();
     ec2.reset();
     kms.reset();
+    iam.reset();
     requeued.length = 0;
     now = START;
     healthyAccount();
@@ -336,6 +343,47 @@ describe("roll-out-target against a real local DynamoDB", () => {
     const target = await getTarget(dynamo.db, dynamo.table, message.rolloutId, message);
     assert.equal(target?.status, "failed");
     assert.equal(ec2.commandCalls(CreateLaunchTemplateVersionCommand).length, 0);
+  });
+
+  it("retries, rather than fails, a grant to a service-linked role created moments ago that KMS does not see yet", async () => {
+    const message = await planned(newMessage());
+    const { ServiceLinkedRoleARN: _none, ...withoutRole } = group("web");
+    autoScaling.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [withoutRole] });
+    iam
+      .on(GetRoleCommand)
+      .rejectsOnce(new NoSuchEntityException({ message: "no such role", $metadata: {} }))
+      .resolves({});
+    iam.on(CreateServiceLinkedRoleCommand).resolves({});
+    // IAM is eventually consistent: a new role may not be visible to KMS yet, which answers as it
+    // does for any principal it does not know (terraform-provider-aws retries CreateGrant on it).
+    kms
+      .on(CreateGrantCommand)
+      .rejectsOnce(
+        new KMSServiceException({
+          name: "InvalidArnException",
+          $fault: "client",
+          $metadata: { httpStatusCode: 400 },
+          message: `ARN does not refer to a valid principal: ${SLR}`,
+        }),
+      )
+      .resolves({ GrantId: "grant-1" });
+
+    await assert.rejects(rollOutTarget(message, deps()), (error: unknown) => {
+      assert.ok(error instanceof RetryTargetError, String(error));
+      assert.match(error.message, new RegExp(`${SLR}.*not visible to KMS yet`));
+      return true;
+    });
+    assert.equal(iam.commandCalls(CreateServiceLinkedRoleCommand).length, 1);
+    const target = await getTarget(dynamo.db, dynamo.table, message.rolloutId, message);
+    assert.equal(target?.status, "in-progress");
+
+    const redelivered = await rollOutTarget(message, deps());
+    assert.equal(redelivered.status, "requeued", "then waits for the new grant as usual");
+    assert.equal(iam.commandCalls(CreateServiceLinkedRoleCommand).length, 1);
+    assert.deepEqual(
+      kms.commandCalls(CreateGrantCommand).at(-1)?.args[0].input.GranteePrincipal,
+      SLR,
+    );
   });
 
   it("one group's failure does not stop the others", async () => {

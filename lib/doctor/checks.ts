@@ -7,6 +7,7 @@ import { arnParts } from "../aws/arns.ts";
 import type { AccountConfig, OrchestratorConfig, PipelineConfig } from "../config/schema.ts";
 import { errorMessage } from "../errors.ts";
 import { completeFromGetImage, regionOfImageArn } from "../image-builder/get-image.ts";
+import { compareRolloutIds } from "../rollout/intake.ts";
 import { planRollout } from "../rollout/plan.ts";
 import type { TargetClients } from "../rollout/roll-out-target.ts";
 import {
@@ -44,23 +45,26 @@ export interface DoctorDeps {
   }) => Promise<DoctorCheck>;
 }
 
-/** The pipeline's newest AVAILABLE image (ListImagePipelineImages, newest first), if any. */
+/**
+ * The pipeline's newest AVAILABLE image, if any: by version then build number, node by node
+ * (`1.0.10/1` after `1.0.9/3`), as rollouts order images (a rollout id is its image ARN). Not by
+ * `dateCreated`, which is not ISO and does not sort as a string.
+ */
 const latestAvailableImage = async (
   client: ImagebuilderClient,
   pipelineArn: string,
 ): Promise<string | undefined> => {
-  let newest: { arn: string; created: string } | undefined;
+  let newest: string | undefined;
   for await (const page of paginateListImagePipelineImages(
     { client },
     { imagePipelineArn: pipelineArn },
   )) {
     for (const image of page.imageSummaryList ?? []) {
       if (image.state?.status !== "AVAILABLE" || !image.arn) continue;
-      const created = image.dateCreated ?? "";
-      if (!newest || created > newest.created) newest = { arn: image.arn, created };
+      if (!newest || compareRolloutIds(image.arn, newest) > 0) newest = image.arn;
     }
   }
-  return newest?.arn;
+  return newest;
 };
 
 /** Groups items by key, keeping first-seen order. */

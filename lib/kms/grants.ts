@@ -117,6 +117,28 @@ export class GrantRefusedError extends OrchestratorError {
   }
 }
 
+/**
+ * KMS does not know the grantee: InvalidArnException ("a specified ARN ... is not valid", KMS API
+ * model), which is also what a role created moments ago gets, since IAM changes take time to
+ * replicate ("Such changes include creating ... roles", IAM user guide, Eventually Consistent)
+ * and a new principal "might not be immediately visible to KMS" (KMS API reference, CreateKey
+ * Policy). Retryable: the message comes back after the queue's visibility timeout, a bounded
+ * number of times (maxReceiveCount) before the dead-letter queue.
+ */
+export class GranteeNotVisibleError extends OrchestratorError {
+  constructor(
+    readonly keyArn: string,
+    readonly granteePrincipal: string,
+    cause: unknown,
+  ) {
+    const reason = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+    super(
+      `CreateGrant on ${keyArn}: grantee ${granteePrincipal} is not visible to KMS yet (${reason}). A role created moments ago (such as the Auto Scaling service-linked role) takes a while to propagate: retried later; if it persists, check that the role exists.`,
+      { cause, retryable: true },
+    );
+  }
+}
+
 /** The key exists but is not Enabled (KMS API model, KeyState): nothing it encrypts can launch. */
 export class KeyNotEnabledError extends OrchestratorError {
   constructor(
@@ -191,6 +213,8 @@ export const ensureGrant = async (
   } catch (error) {
     if (isAccessDenied(error))
       throw new GrantRefusedError(request.keyArn, callerAccountId, error, "kms:CreateGrant");
+    if (error instanceof Error && error.name === "InvalidArnException")
+      throw new GranteeNotVisibleError(request.keyArn, request.granteePrincipal, error);
     if (error instanceof Error && error.name === "LimitExceededException") {
       throw new OrchestratorError(
         `KMS key ${request.keyArn} has reached its grant quota (50,000 by default, including EBS's own grants): retire unused grants or request a quota increase`,

@@ -16,7 +16,7 @@ import { type RolloutPlan, type RolloutTarget, rolloutNameOf } from "./plan.ts";
  *   pk ROLLOUT#<id>  sk META                         the rollout: image, waves dispatched, mismatches
  *   pk ROLLOUT#<id>  sk TARGET#<account>#<region>    one per target, its steps as they complete
  *   pk ROLLOUT#<id>  sk GROUP#<account>#<region>#<asg> one per Auto Scaling group: versions, refresh
- *   pk GRANT#<name>  sk META                         when a KMS grant was first created (propagation)
+ *   pk GRANT#<name>  sk META                         when a KMS grant (its GrantId) was first seen (propagation)
  *   pk REFRESH#<account>#<region>#<refresh id>  sk META    which rollout and group a refresh belongs to
  *   pk ACTIVE        sk ROLLOUT#<id>                  rollouts not finished yet (what the poll visits)
  *   pk PIPELINE#<name>  sk IMAGE#<version>#<build>#<id>  a pipeline's rollouts, by image version
@@ -813,9 +813,12 @@ export const approveWave = async (
 };
 
 /**
- * Notes a grant name as seen and returns when it was first seen, in one write. A grant first
- * seen now was (most likely) just created and may take minutes to be usable; one seen by an
- * earlier rollout is long usable, so its refreshes need not wait.
+ * Notes a grant as seen and returns when it was first seen. A grant first seen now was (most
+ * likely) just created and may take minutes to be usable; one seen by an earlier rollout is long
+ * usable, so its refreshes need not wait. Seen means this name with this GrantId: a grant revoked
+ * or retired, then created again under the same name, is a new grant with a new id (KMS API
+ * reference, CreateGrant `Name`: the original GrantId comes back only "if the grant already
+ * exists"), and it "might not be effective immediately" (KMS developer guide, using-grant-token).
  */
 export const registerGrant = async (
   db: DynamoDBDocumentClient,
@@ -823,22 +826,41 @@ export const registerGrant = async (
   grant: GrantRecord,
   now: string,
 ): Promise<string> => {
-  const { Attributes: attributes } = await db.send(
+  const key = { pk: `GRANT#${grant.grantName}`, sk: "META" };
+  const values = {
+    ":now": now,
+    ":type": "grant",
+    ":key": grant.keyArn,
+    ":grantee": grant.granteePrincipal,
+    ":id": grant.grantId,
+  };
+  try {
+    const { Attributes: attributes } = await db.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: key,
+        UpdateExpression:
+          "SET firstSeenAt = if_not_exists(firstSeenAt, :now), #type = :type, keyArn = :key, granteePrincipal = :grantee, grantId = :id",
+        ConditionExpression: "attribute_not_exists(grantId) OR grantId = :id",
+        ExpressionAttributeNames: { "#type": "type" },
+        ExpressionAttributeValues: values,
+        ReturnValues: "ALL_NEW",
+      }),
+    );
+    return String(attributes?.firstSeenAt ?? now);
+  } catch (error) {
+    if (!(error instanceof Error && error.name === "ConditionalCheckFailedException")) throw error;
+  }
+  // Another id under this name: the grant was created anew, and its propagation starts now.
+  await db.send(
     new UpdateCommand({
       TableName: table,
-      Key: { pk: `GRANT#${grant.grantName}`, sk: "META" },
+      Key: key,
       UpdateExpression:
-        "SET firstSeenAt = if_not_exists(firstSeenAt, :now), #type = :type, keyArn = :key, granteePrincipal = :grantee, grantId = :id",
+        "SET firstSeenAt = :now, #type = :type, keyArn = :key, granteePrincipal = :grantee, grantId = :id",
       ExpressionAttributeNames: { "#type": "type" },
-      ExpressionAttributeValues: {
-        ":now": now,
-        ":type": "grant",
-        ":key": grant.keyArn,
-        ":grantee": grant.granteePrincipal,
-        ":id": grant.grantId,
-      },
-      ReturnValues: "ALL_NEW",
+      ExpressionAttributeValues: values,
     }),
   );
-  return String(attributes?.firstSeenAt ?? now);
+  return now;
 };

@@ -36,10 +36,22 @@ const stableId = (prefix: string, seed: string) =>
 export class IamModel {
   /** Role names per account. */
   readonly roles = new Map<string, Set<string>>();
+  /** When each role created through the API (CreateServiceLinkedRole) was created, by ARN. */
+  readonly createdAt = new Map<string, number>();
+  /**
+   * How long a new role takes to reach other services. IAM is eventually consistent: "the change
+   * must be replicated across IAM, which can take some time. Such changes include creating or
+   * updating users, groups, roles, or policies" (IAM user guide, Eventually Consistent;
+   * troubleshoot_general "Changes that I make are not always immediately visible"); AWS gives no
+   * figure.
+   */
+  propagationMs = 30_000;
   /** Instance profiles per account: profile name → its role's name (or none). */
   readonly instanceProfiles = new Map<string, Map<string, string | undefined>>();
   /** Set where roles with policies exist (worldFromConfig: the authorizer's). */
   simulator?: PolicySimulator;
+
+  constructor(private readonly now: () => number = () => 0) {}
 
   addInstanceProfile(accountId: string, name: string, roleName?: string): void {
     const profiles = this.instanceProfiles.get(accountId) ?? new Map<string, string | undefined>();
@@ -68,25 +80,37 @@ export class IamModel {
     return Boolean(match && this.roles.get(match[1] as string)?.has(match[2] as string));
   }
 
+  /**
+   * Whether other services (KMS) see the role at `at`: a role created through the API only once
+   * it propagated; roles the world starts with long have.
+   */
+  visibleToServices(arn: string, at: number): boolean {
+    const created = this.createdAt.get(arn);
+    return created === undefined || created + this.propagationMs <= at;
+  }
+
+  /** The model's Role shape (IAM API model: Path, RoleName, RoleId, Arn, CreateDate required). */
+  #role(accountId: string, name: string) {
+    const path = name.startsWith(AUTO_SCALING_SLR)
+      ? "/aws-service-role/autoscaling.amazonaws.com/"
+      : "/";
+    const arn = `arn:aws:iam::${accountId}:role${path}${name}`;
+    return {
+      RoleName: name,
+      Path: path,
+      Arn: arn,
+      RoleId: stableId("AROA", `${accountId}${name}`),
+      CreateDate: new Date(this.createdAt.get(arn) ?? 0),
+    };
+  }
+
   readonly operations = {
     GetRole: (call: CallContext) => {
       const name = String(call.input.RoleName);
       if (!this.roles.get(call.accountId)?.has(name)) {
         throw awsError("NoSuchEntityException", `The role with name ${name} cannot be found.`, 404);
       }
-      const path = name.startsWith(AUTO_SCALING_SLR)
-        ? "/aws-service-role/autoscaling.amazonaws.com/"
-        : "/";
-      return {
-        Role: {
-          RoleName: name,
-          Path: path,
-          Arn: `arn:aws:iam::${call.accountId}:role${path}${name}`,
-          // Required members of the Role shape (IAM API model): a stable id, a creation date.
-          RoleId: stableId("AROA", `${call.accountId}${name}`),
-          CreateDate: new Date(0),
-        },
-      };
+      return { Role: this.#role(call.accountId, name) };
     },
     // IAM API reference, GetInstanceProfile: the profile (Path, InstanceProfileName,
     // InstanceProfileId, Arn, CreateDate, Roles: all required by the model) or
@@ -197,7 +221,8 @@ export class IamModel {
           `Service role name ${name} has been taken in this account, please try a different suffix.`,
         );
       }
-      return { Role: { RoleName: name, Arn: this.addServiceLinkedRole(call.accountId, suffix) } };
+      this.createdAt.set(this.addServiceLinkedRole(call.accountId, suffix), this.now());
+      return { Role: this.#role(call.accountId, name) };
     },
   };
 }

@@ -46,8 +46,16 @@ export class KmsModel {
   readonly grants: SandboxGrant[] = [];
   /** How long a new grant takes to reach other services (AWS: up to about 5 minutes). */
   propagationMs = 60_000;
+  /** Grants ever created: a grant created again (after a revoke) gets a new GrantId. */
+  #created = 0;
 
-  constructor(private readonly clock: SimClock) {}
+  constructor(
+    private readonly clock: SimClock,
+    /** Whether KMS sees a principal yet (IAM is eventually consistent); all, unless given. */
+    private readonly principals: { visibleToServices(arn: string, at: number): boolean } = {
+      visibleToServices: () => true,
+    },
+  ) {}
 
   addKey(
     key: Omit<SandboxKey, "state" | "allowedAccounts"> & { allowedAccounts?: string[] },
@@ -181,6 +189,16 @@ export class KmsModel {
         );
       const name = call.input.Name ? String(call.input.Name) : undefined;
       const grantee = String(call.input.GranteePrincipal);
+      // InvalidArnException, "a specified ARN ... is not valid" (KMS API model), is KMS's answer
+      // for a principal it does not know, e.g. "ARN does not refer to a valid principal"
+      // (hashicorp/terraform-provider-aws#4633), and a new principal "might not be immediately
+      // visible to KMS" (KMS API reference, CreateKey Policy). Modelled for roles created
+      // moments ago only: a grantee IAM never heard of is accepted here.
+      if (!this.principals.visibleToServices(grantee, this.clock.now()))
+        throw awsError(
+          "InvalidArnException",
+          `ARN does not refer to a valid principal: ${grantee}`,
+        );
       const operations = [...((call.input.Operations as string[]) ?? [])].sort();
       const same = name
         ? this.grants.find(
@@ -199,8 +217,11 @@ export class KmsModel {
           "LimitExceededException",
           `The key ${key.arn} has reached its quota of ${GRANTS_PER_KEY} grants`,
         );
+      // "The unique identifier for the grant" (KMS API model, CreateGrantResponse GrantId): never reused, even
+      // for a grant of the same Name created again after a revoke.
+      this.#created += 1;
       const grantId = createHash("sha256")
-        .update(`${key.arn}|${this.grants.length}|${grantee}`)
+        .update(`${key.arn}|${this.#created}|${grantee}`)
         .digest("hex");
       this.grants.push({
         grantId,

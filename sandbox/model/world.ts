@@ -58,7 +58,7 @@ export class SandboxWorld {
   readonly calls: CallRecord[] = [];
   readonly imageBuilder: ImageBuilderModel;
   readonly sts: StsModel;
-  readonly iam = new IamModel();
+  readonly iam: IamModel;
   readonly kms: KmsModel;
   readonly ec2 = new Ec2Model();
   readonly autoScaling: AutoScalingModel;
@@ -84,7 +84,8 @@ export class SandboxWorld {
     this.orchestratorRegion = options.orchestratorRegion;
     this.imageBuilder = new ImageBuilderModel(this.clock, options.buildDurations);
     this.sts = new StsModel(this.clock);
-    this.kms = new KmsModel(this.clock);
+    this.iam = new IamModel(() => this.clock.now());
+    this.kms = new KmsModel(this.clock, this.iam);
     this.autoScaling = new AutoScalingModel(this.clock, this.ec2, this.kms);
     this.sqs = new SqsModel(this.clock);
     this.register("imagebuilder", this.imageBuilder.operations);

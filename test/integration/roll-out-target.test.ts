@@ -16,7 +16,12 @@ import {
   EC2ServiceException,
   ModifyLaunchTemplateCommand,
 } from "@aws-sdk/client-ec2";
-import { IAMClient } from "@aws-sdk/client-iam";
+import {
+  CreateServiceLinkedRoleCommand,
+  GetRoleCommand,
+  IAMClient,
+  NoSuchEntityException,
+} from "@aws-sdk/client-iam";
 import {
   CreateGrantCommand,
   DescribeKeyCommand,
@@ -38,6 +43,7 @@ import { testConfig } from "../helpers/fixtures.ts";
 const autoScaling = mockClient(AutoScalingClient);
 const ec2 = mockClient(EC2Client);
 const kms = mockClient(KMSClient);
+const iam = mockClient(IAMClient);
 
 const config = testConfig(`  - name: app
     arn: arn:aws:imagebuilder:eu-west-1:999999999999:image-pipeline/app
@@ -176,6 +182,7 @@ describe("roll-out-target against a real local DynamoDB", () => {
     autoScaling.reset();
     ec2.reset();
     kms.reset();
+    iam.reset();
     requeued.length = 0;
     now = START;
     healthyAccount();
@@ -267,6 +274,25 @@ describe("roll-out-target against a real local DynamoDB", () => {
     assert.equal(requeued.length, 1, "only the first rollout waited");
   });
 
+  it("waits again for a grant that was revoked and created anew (a new GrantId)", async () => {
+    const earlier = await planned(newMessage());
+    await rollOutTarget(earlier, deps());
+    now += 24 * 3600_000;
+    // Revoked in the meantime: the same Name then creates a new grant, with a new id (KMS API
+    // reference, CreateGrant Name: the original GrantId is returned only "if the grant already
+    // exists"), which may not be effective for minutes.
+    kms.on(CreateGrantCommand).resolves({ GrantId: "grant-2" });
+
+    const outcome = await rollOutTarget(await planned(newMessage()), deps());
+
+    assert.deepEqual(outcome, {
+      status: "requeued",
+      reason: "waiting for new KMS grants to propagate",
+      delaySeconds: 300,
+    });
+    assert.equal(ec2.commandCalls(CreateLaunchTemplateVersionCommand).length, 0);
+  });
+
   it("resumes after a transient failure without repeating the steps already recorded", async () => {
     const message = await planned(newMessage());
     await rollOutTarget(message, deps());
@@ -314,6 +340,47 @@ describe("roll-out-target against a real local DynamoDB", () => {
     const target = await getTarget(dynamo.db, dynamo.table, message.rolloutId, message);
     assert.equal(target?.status, "failed");
     assert.equal(ec2.commandCalls(CreateLaunchTemplateVersionCommand).length, 0);
+  });
+
+  it("retries, rather than fails, a grant to a service-linked role created moments ago that KMS does not see yet", async () => {
+    const message = await planned(newMessage());
+    const { ServiceLinkedRoleARN: _none, ...withoutRole } = group("web");
+    autoScaling.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [withoutRole] });
+    iam
+      .on(GetRoleCommand)
+      .rejectsOnce(new NoSuchEntityException({ message: "no such role", $metadata: {} }))
+      .resolves({});
+    iam.on(CreateServiceLinkedRoleCommand).resolves({});
+    // IAM is eventually consistent: a new role may not be visible to KMS yet, which answers as it
+    // does for any principal it does not know (terraform-provider-aws retries CreateGrant on it).
+    kms
+      .on(CreateGrantCommand)
+      .rejectsOnce(
+        new KMSServiceException({
+          name: "InvalidArnException",
+          $fault: "client",
+          $metadata: { httpStatusCode: 400 },
+          message: `ARN does not refer to a valid principal: ${SLR}`,
+        }),
+      )
+      .resolves({ GrantId: "grant-1" });
+
+    await assert.rejects(rollOutTarget(message, deps()), (error: unknown) => {
+      assert.ok(error instanceof RetryTargetError, String(error));
+      assert.match(error.message, new RegExp(`${SLR}.*not visible to KMS yet`));
+      return true;
+    });
+    assert.equal(iam.commandCalls(CreateServiceLinkedRoleCommand).length, 1);
+    const target = await getTarget(dynamo.db, dynamo.table, message.rolloutId, message);
+    assert.equal(target?.status, "in-progress");
+
+    const redelivered = await rollOutTarget(message, deps());
+    assert.equal(redelivered.status, "requeued", "then waits for the new grant as usual");
+    assert.equal(iam.commandCalls(CreateServiceLinkedRoleCommand).length, 1);
+    assert.deepEqual(
+      kms.commandCalls(CreateGrantCommand).at(-1)?.args[0].input.GranteePrincipal,
+      SLR,
+    );
   });
 
   it("one group's failure does not stop the others", async () => {

@@ -171,6 +171,61 @@ describe("the sandbox refuses what AWS documents as refused", () => {
     });
   });
 
+  describe("KMS grants and new IAM roles", () => {
+    const customerKey = (world: SandboxWorld) =>
+      world.kms.addKey({
+        arn: KmsModel.keyArn(ACCOUNT, REGION, "ami"),
+        accountId: ACCOUNT,
+        region: REGION,
+        manager: "CUSTOMER",
+      });
+
+    it("gives a grant created again after a revoke a new GrantId (the same Name returns the original only while it exists)", async () => {
+      const world = newWorld();
+      const key = customerKey(world);
+      const grantee = world.iam.addServiceLinkedRole(ACCOUNT);
+      const create = async () =>
+        (
+          (await call(world, "kms", "CreateGrant", {
+            KeyId: key.arn,
+            GranteePrincipal: grantee,
+            Operations: ["Decrypt"],
+            Name: "ami-orchestrator-grant",
+          })) as { GrantId: string }
+        ).GrantId;
+      const first = await create();
+      assert.equal(await create(), first, "a retry returns the grant that exists");
+
+      world.kms.revokeGrants(key.arn, grantee);
+      const recreated = await create();
+
+      assert.notEqual(recreated, first);
+      world.clock.advance(world.kms.propagationMs - 1);
+      assert.equal(world.kms.usableBy(key.arn, grantee, world.clock.now()), false);
+    });
+
+    it("refuses a grantee role IAM created moments ago with InvalidArnException, until it propagated", async () => {
+      const world = newWorld();
+      const key = customerKey(world);
+      const created = (await call(world, "iam", "CreateServiceLinkedRole", {
+        AWSServiceName: "autoscaling.amazonaws.com",
+      })) as { Role: { Arn: string } };
+      const grant = () =>
+        call(world, "kms", "CreateGrant", {
+          KeyId: key.arn,
+          GranteePrincipal: created.Role.Arn,
+          Operations: ["Decrypt"],
+        });
+
+      await assert.rejects(
+        grant(),
+        refusedWith("InvalidArnException", /ARN does not refer to a valid principal/),
+      );
+      world.clock.advance(world.iam.propagationMs);
+      await grant();
+    });
+  });
+
   describe("DynamoDB (dynalite)", () => {
     let dynamo: LocalDynamo;
     before(async () => {

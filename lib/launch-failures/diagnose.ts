@@ -1,10 +1,16 @@
 import {
   type AutoScalingClient,
+  type AutoScalingGroup,
   DescribeAutoScalingGroupsCommand,
+  DescribeInstanceRefreshesCommand,
+  type InstanceRefresh,
 } from "@aws-sdk/client-auto-scaling";
 import type { EC2Client } from "@aws-sdk/client-ec2";
 import { DescribeKeyCommand, type KeyMetadata, type KMSClient } from "@aws-sdk/client-kms";
-import { defaultServiceLinkedRoleArn, referenceOf } from "../auto-scaling/groups.ts";
+import {
+  defaultServiceLinkedRoleArn,
+  type LaunchTemplateReference,
+} from "../auto-scaling/groups.ts";
 import type { LaunchUnsuccessfulEvent } from "../events/launch-unsuccessful.ts";
 import {
   AUTO_SCALING_GRANT_OPERATIONS,
@@ -13,14 +19,20 @@ import {
   parseKeyArn,
 } from "../kms/grants.ts";
 import { amiEncryption } from "../kms/snapshot-keys.ts";
-import { LaunchTemplateError, resolveTemplateVersion } from "../launch-templates/versions.ts";
+import {
+  LaunchTemplateError,
+  type ResolvedTemplateVersion,
+  resolveTemplateVersion,
+} from "../launch-templates/versions.ts";
 import { type RecognisedCause, recogniseCause } from "./causes.ts";
+import { type LaunchSource, launchSources, refreshAt } from "./launch-paths.ts";
 
 /**
  * Why an instance did not launch, found read-only in the target account with the assumed role.
- * For `Client.InternalError` the chain a launch depends on is followed link by link (group →
- * launch template version → AMI → snapshots → keys → key state and grants for the group's
- * service-linked role) and the first broken link is named; other recognised messages are
+ * For `Client.InternalError` the chain a launch depends on is followed link by link (group, or
+ * the instance refresh it was in → launch template version or override → AMI → snapshots → keys
+ * → key state and grants for the group's service-linked role) for every AMI the group could have
+ * launched, and each broken link is named with its launch path; other recognised messages are
  * explained with their fix; anything else is passed through verbatim, never guessed.
  */
 
@@ -116,170 +128,334 @@ const explainRecognised = (
   }
 };
 
-/** Follows the chain behind a Client.InternalError to the first broken link. */
+/** A broken link on the way from one launch path to its AMI's keys. */
+interface BrokenLink {
+  readonly cause: DiagnosedCause;
+  readonly explanation: string;
+  readonly fix: string;
+  readonly consoleUrl: string;
+  readonly missingGrants: readonly GrantRequest[];
+}
+
+/** Each AWS answer is asked for once, however many paths share the template, AMI or key. */
+const once = <T>(load: (key: string) => Promise<T>) => {
+  const answers = new Map<string, Promise<T>>();
+  return (key: string): Promise<T> => {
+    let answer = answers.get(key);
+    if (!answer) {
+      answer = load(key);
+      answers.set(key, answer);
+    }
+    return answer;
+  };
+};
+
+/** One diagnosis's state: the links followed so far, and the AWS answers its paths share. */
+const chainOf = (event: LaunchUnsuccessfulEvent, clients: DiagnoseClients, grantee: string) => {
+  const { accountId } = event;
+  const chain: string[] = [];
+  const activity = groupActivityUrl(event.region, event.autoScalingGroupName);
+  return {
+    accountId,
+    grantee,
+    activity,
+    chain,
+    link: (text: string) => {
+      if (!chain.includes(text)) chain.push(text);
+    },
+    broken: (
+      cause: DiagnosedCause,
+      explanation: string,
+      fix: string,
+      consoleUrl = activity,
+      missingGrants: readonly GrantRequest[] = [],
+    ): BrokenLink => ({ cause, explanation, fix, consoleUrl, missingGrants }),
+    versionOf: once((reference: string) =>
+      resolveTemplateVersion(clients.ec2, JSON.parse(reference) as LaunchTemplateReference),
+    ),
+    encryptionOf: once((imageId: string) =>
+      amiEncryption(imageId, {
+        target: clients.ec2,
+        targetAccountId: accountId,
+        owner: clients.owner,
+      }),
+    ),
+    keyMetadataOf: once(
+      async (keyArn: string) =>
+        (await clients.kms.send(new DescribeKeyCommand({ KeyId: keyArn }))).KeyMetadata,
+    ),
+    grantedOn: once(
+      async (keyArn: string) => (await findGrant(clients.kms, keyArn, grantee)) !== undefined,
+    ),
+  };
+};
+type Chain = ReturnType<typeof chainOf>;
+
+/**
+ * The configurations that may have launched: the group's saved one, or the refresh running at
+ * the launch (lib/launch-failures/launch-paths.ts). One DescribeInstanceRefreshes, newest first:
+ * the refresh running now and the one it may have just followed.
+ */
+const launchSourcesOf = async (
+  event: LaunchUnsuccessfulEvent,
+  group: AutoScalingGroup,
+  autoScaling: AutoScalingClient,
+  chain: Chain,
+): Promise<LaunchSource[]> => {
+  const name = group.AutoScalingGroupName ?? event.autoScalingGroupName;
+  let refreshes: InstanceRefresh[];
+  try {
+    ({ InstanceRefreshes: refreshes = [] } = await autoScaling.send(
+      new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: name, MaxRecords: 2 }),
+    ));
+  } catch (error) {
+    if (!isAccessDenied(error)) throw error;
+    chain.link(
+      `group ${name}'s instance refreshes cannot be listed (${reasonOf(error)}): its saved configuration is followed, though a refresh's would launch instead`,
+    );
+    return launchSources(group, undefined);
+  }
+  const launchedAt = Date.parse(event.time);
+  const refresh = Number.isNaN(launchedAt) ? undefined : refreshAt(refreshes, launchedAt);
+  const sources = launchSources(group, refresh);
+  const [first] = sources;
+  if (first?.label.startsWith("instance refresh"))
+    chain.link(
+      `group ${name} was in ${first.label} when the launch failed: it launches the refresh's desired configuration${sources.length > 1 ? ", and its rollback the group's saved one" : ""}`,
+    );
+  return sources;
+};
+
+/** Each path to its AMI; the AMIs keep the paths that launch them, in order. */
+const amisOf = async (sources: readonly LaunchSource[], chain: Chain) => {
+  const launchedBy = new Map<string, string[]>();
+  const findings: BrokenLink[] = [];
+  for (const source of sources) {
+    for (const path of source.paths) {
+      const main = path.via === "launch template" || path.via === "main template";
+      const subject = main ? source.label : `${source.label}'s ${path.via}`;
+      const where = `${source.label}'s ${path.via}`;
+      let imageId: string;
+      if ("imageId" in path) {
+        imageId = path.imageId;
+        chain.link(`${subject} launches ${imageId} (the override's own ImageId)`);
+      } else {
+        const reference = path.template;
+        let version: ResolvedTemplateVersion;
+        try {
+          version = await chain.versionOf(JSON.stringify(reference));
+        } catch (error) {
+          if (!(error instanceof LaunchTemplateError) && !/LaunchTemplate/.test(reasonOf(error)))
+            throw error;
+          findings.push(
+            chain.broken(
+              "invalid-launch-template",
+              `${where}, ${reference.launchTemplateId ?? reference.launchTemplateName} version ${reference.version}, cannot be read (${reasonOf(error)})`,
+              `point ${where} at an existing launch template version`,
+            ),
+          );
+          continue;
+        }
+        chain.link(
+          `${subject} launches ${version.launchTemplateName} version ${version.versionNumber} (${reference.version})`,
+        );
+        if (!version.imageId) {
+          findings.push(
+            chain.broken(
+              "invalid-launch-template",
+              `${version.launchTemplateName} version ${version.versionNumber} (${where}) names no AMI`,
+              "set ImageId in the launch template",
+            ),
+          );
+          continue;
+        }
+        imageId = version.imageId;
+        chain.link(`version ${version.versionNumber} launches ${imageId}`);
+      }
+      const paths = launchedBy.get(imageId);
+      if (paths) paths.push(where);
+      else launchedBy.set(imageId, [where]);
+    }
+  }
+  return { launchedBy, findings };
+};
+
+/** Whether the group's role may use one key of an AMI: granted, missing, or a broken link. */
+const checkKey = async (
+  keyArn: string,
+  launched: string,
+  chain: Chain,
+): Promise<BrokenLink | "granted" | "missing"> => {
+  const { accountId, grantee } = chain;
+  const keyAccount = parseKeyArn(keyArn)?.accountId;
+  let metadata: KeyMetadata | undefined;
+  try {
+    metadata = await chain.keyMetadataOf(keyArn);
+  } catch (error) {
+    if (!isAccessDenied(error)) throw error;
+    return chain.broken(
+      "key-policy",
+      `account ${accountId} may not use key ${keyArn}, which encrypts ${launched} (DescribeKey refused: ${reasonOf(error)}): the key policy in ${keyAccount} no longer allows this account, so no grant can work`,
+      `restore the key policy statement that allows account ${accountId} kms:DescribeKey and kms:CreateGrant (no kms:GrantIsForAWSResource condition), and kms:ListGrants for this diagnosis`,
+      keyUrl(keyArn),
+    );
+  }
+  const state = metadata?.KeyState;
+  if (state === "Disabled")
+    return chain.broken(
+      "key-disabled",
+      `key ${keyArn}, which encrypts ${launched}'s snapshots, is disabled`,
+      `enable the key in account ${keyAccount} (EnableKey)`,
+      keyUrl(keyArn),
+    );
+  if (state === "PendingDeletion")
+    return chain.broken(
+      "key-pending-deletion",
+      `key ${keyArn}, which encrypts ${launched}'s snapshots, is pending deletion`,
+      `cancel its deletion in account ${keyAccount} (CancelKeyDeletion, then EnableKey) before the waiting period ends: afterwards the AMI can never launch again`,
+      keyUrl(keyArn),
+    );
+  if (state && state !== "Enabled")
+    return chain.broken(
+      "key-disabled",
+      `key ${keyArn}, which encrypts ${launched}'s snapshots, is ${state}`,
+      "make the key usable (Enabled) again",
+      keyUrl(keyArn),
+    );
+  chain.link(`key ${keyArn} is Enabled`);
+  if (metadata?.KeyManager === "AWS") {
+    if (keyAccount === accountId) return "granted";
+    return chain.broken(
+      "key-not-shareable",
+      `key ${keyArn}, which encrypts ${launched}, is an AWS managed key of account ${keyAccount}: it cannot be used from ${accountId}`,
+      "re-encrypt the AMI's snapshots with a customer managed key shared with this account (or copy the AMI with such a key)",
+      keyUrl(keyArn),
+    );
+  }
+  try {
+    if (!(await chain.grantedOn(keyArn))) return "missing";
+  } catch (error) {
+    if (!isAccessDenied(error)) throw error;
+    return chain.broken(
+      "key-policy",
+      `grants on key ${keyArn} cannot be listed from account ${accountId} (${reasonOf(error)}): whether ${grantee} has one is unknown`,
+      `allow account ${accountId} kms:ListGrants in the key policy in ${keyAccount}, and in the target role (templates/target-account-role.yml)`,
+      keyUrl(keyArn),
+    );
+  }
+  chain.link(`${grantee} has a grant with the 8 operations on ${keyArn}`);
+  return "granted";
+};
+
+/** The first broken link from one AMI (launched by `paths`) to its keys' grants, if any. */
+const checkAmi = async (
+  imageId: string,
+  paths: readonly string[],
+  chain: Chain,
+): Promise<BrokenLink | undefined> => {
+  const launched = `${imageId} (launched by ${paths.join(", ")})`;
+  let encryption: Awaited<ReturnType<typeof amiEncryption>>;
+  try {
+    encryption = await chain.encryptionOf(imageId);
+  } catch (error) {
+    return chain.broken(
+      "ami-unavailable",
+      `${launched} or its snapshots cannot be read: ${error instanceof Error ? error.message : String(error)}`,
+      "share the AMI (and, for a copy, its snapshots) with this account again, or point the template at an available AMI",
+    );
+  }
+  chain.link(
+    encryption.keyArns.length > 0
+      ? `${imageId} (owner ${encryption.ownerId}) has snapshots encrypted with ${encryption.keyArns.join(", ")}`
+      : `${imageId} (owner ${encryption.ownerId}) has no encrypted snapshot`,
+  );
+  const missing: GrantRequest[] = [];
+  for (const keyArn of encryption.keyArns) {
+    const found = await checkKey(keyArn, launched, chain);
+    if (found === "missing") missing.push({ keyArn, granteePrincipal: chain.grantee });
+    else if (found !== "granted") return found;
+  }
+  if (missing.length === 0) return undefined;
+  return chain.broken(
+    "missing-grant",
+    `the group's service-linked role ${chain.grantee} has no grant on ${missing.map((grant) => grant.keyArn).join(", ")}: EBS cannot decrypt the snapshots of ${launched}, so every launch of it fails`,
+    `create the grant in account ${chain.accountId} (aws kms create-grant --key-id <key ARN> --grantee-principal ${chain.grantee} --operations ${AUTO_SCALING_GRANT_OPERATIONS.join(" ")})`,
+    keyUrl(missing[0]?.keyArn ?? ""),
+    missing,
+  );
+};
+
+/**
+ * Follows the chain behind a Client.InternalError, for every AMI the group (or its refresh) can
+ * launch, and names each broken link with the launch path it belongs to.
+ */
 const followKeyChain = async (
   event: LaunchUnsuccessfulEvent,
   clients: DiagnoseClients,
 ): Promise<Omit<LaunchFailureDiagnosis, "statusMessage">> => {
   const { region, accountId, autoScalingGroupName: groupName } = event;
-  const chain: string[] = [];
-  const activity = groupActivityUrl(region, groupName);
-  const broken = (
-    cause: DiagnosedCause,
-    explanation: string,
-    fix: string,
-    consoleUrl = activity,
-    missingGrants: GrantRequest[] = [],
-  ) => ({ cause, explanation, fix, consoleUrl, chain, missingGrants });
-
   const { AutoScalingGroups: groups = [] } = await clients.autoScaling.send(
     new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [groupName] }),
   );
   const group = groups[0];
+  const chain = chainOf(
+    event,
+    clients,
+    group?.ServiceLinkedRoleARN ?? defaultServiceLinkedRoleArn(accountId),
+  );
   if (!group)
-    return broken(
-      "group-gone",
-      `group ${groupName} no longer exists in ${accountId}/${region}: nothing left to diagnose`,
-      "none needed",
-    );
-  const reference = referenceOf(group);
-  if (!reference)
-    return broken(
-      "invalid-launch-template",
-      `group ${groupName} has no launch template (${group.LaunchConfigurationName ? `launch configuration ${group.LaunchConfigurationName}` : "none"}): its key chain cannot be followed`,
-      "migrate the group to a launch template",
-    );
+    return {
+      ...chain.broken(
+        "group-gone",
+        `group ${groupName} no longer exists in ${accountId}/${region}: nothing left to diagnose`,
+        "none needed",
+      ),
+      chain: chain.chain,
+    };
   const groupTags = Object.fromEntries(
     (group.Tags ?? []).flatMap((tag) => (tag.Key ? [[tag.Key, tag.Value ?? ""]] : [])),
   );
-  const grantee = group.ServiceLinkedRoleARN ?? defaultServiceLinkedRoleArn(accountId);
-  let version: Awaited<ReturnType<typeof resolveTemplateVersion>>;
-  try {
-    version = await resolveTemplateVersion(clients.ec2, reference);
-  } catch (error) {
-    if (!(error instanceof LaunchTemplateError) && !/LaunchTemplate/.test(reasonOf(error)))
-      throw error;
-    return broken(
-      "invalid-launch-template",
-      `group ${groupName}'s launch template ${reference.launchTemplateId ?? reference.launchTemplateName} version ${reference.version} cannot be read (${reasonOf(error)})`,
-      "point the group at an existing launch template version",
-    );
+  const sources = await launchSourcesOf(event, group, clients.autoScaling, chain);
+  if (sources.every((source) => source.paths.length === 0))
+    return {
+      ...chain.broken(
+        "invalid-launch-template",
+        `group ${groupName} has no launch template (${group.LaunchConfigurationName ? `launch configuration ${group.LaunchConfigurationName}` : "none"}): its key chain cannot be followed`,
+        "migrate the group to a launch template",
+      ),
+      chain: chain.chain,
+      groupTags,
+    };
+  const { launchedBy, findings } = await amisOf(sources, chain);
+  for (const [imageId, paths] of launchedBy) {
+    const finding = await checkAmi(imageId, paths, chain);
+    if (finding) findings.push(finding);
   }
-  chain.push(
-    `group ${groupName} launches ${version.launchTemplateName} version ${version.versionNumber} (${reference.version})`,
-  );
-  if (!version.imageId)
-    return broken(
-      "invalid-launch-template",
-      `${version.launchTemplateName} version ${version.versionNumber} names no AMI`,
-      "set ImageId in the launch template",
-    );
-  chain.push(`version ${version.versionNumber} launches ${version.imageId}`);
-  let encryption: Awaited<ReturnType<typeof amiEncryption>>;
-  try {
-    encryption = await amiEncryption(version.imageId, {
-      target: clients.ec2,
-      targetAccountId: accountId,
-      owner: clients.owner,
-    });
-  } catch (error) {
-    return broken(
-      "ami-unavailable",
-      `${version.imageId} or its snapshots cannot be read: ${error instanceof Error ? error.message : String(error)}`,
-      "share the AMI (and, for a copy, its snapshots) with this account again, or point the template at an available AMI",
-    );
-  }
-  chain.push(
-    encryption.keyArns.length > 0
-      ? `${version.imageId} (owner ${encryption.ownerId}) has snapshots encrypted with ${encryption.keyArns.join(", ")}`
-      : `${version.imageId} (owner ${encryption.ownerId}) has no encrypted snapshot`,
-  );
 
-  const brokenWithTags = (...args: Parameters<typeof broken>) => ({
-    ...broken(...args),
-    groupTags,
-  });
-  const missing: GrantRequest[] = [];
-  for (const keyArn of encryption.keyArns) {
-    const keyAccount = parseKeyArn(keyArn)?.accountId;
-    let metadata: KeyMetadata | undefined;
-    try {
-      ({ KeyMetadata: metadata } = await clients.kms.send(
-        new DescribeKeyCommand({ KeyId: keyArn }),
-      ));
-    } catch (error) {
-      if (!isAccessDenied(error)) throw error;
-      return broken(
-        "key-policy",
-        `account ${accountId} may not use key ${keyArn} (DescribeKey refused: ${reasonOf(error)}): the key policy in ${keyAccount} no longer allows this account, so no grant can work`,
-        `restore the key policy statement that allows account ${accountId} kms:DescribeKey and kms:CreateGrant (no kms:GrantIsForAWSResource condition), and kms:ListGrants for this diagnosis`,
-        keyUrl(keyArn),
-      );
-    }
-    const state = metadata?.KeyState;
-    if (state === "Disabled")
-      return broken(
-        "key-disabled",
-        `key ${keyArn}, which encrypts ${version.imageId}'s snapshots, is disabled`,
-        `enable the key in account ${keyAccount} (EnableKey)`,
-        keyUrl(keyArn),
-      );
-    if (state === "PendingDeletion")
-      return broken(
-        "key-pending-deletion",
-        `key ${keyArn}, which encrypts ${version.imageId}'s snapshots, is pending deletion`,
-        `cancel its deletion in account ${keyAccount} (CancelKeyDeletion, then EnableKey) before the waiting period ends: afterwards the AMI can never launch again`,
-        keyUrl(keyArn),
-      );
-    if (state && state !== "Enabled")
-      return broken(
-        "key-disabled",
-        `key ${keyArn} is ${state}`,
-        "make the key usable (Enabled) again",
-        keyUrl(keyArn),
-      );
-    chain.push(`key ${keyArn} is Enabled`);
-    if (metadata?.KeyManager === "AWS") {
-      if (keyAccount !== accountId)
-        return broken(
-          "key-not-shareable",
-          `key ${keyArn} is an AWS managed key of account ${keyAccount}: it cannot be used from ${accountId}`,
-          "re-encrypt the AMI's snapshots with a customer managed key shared with this account (or copy the AMI with such a key)",
-          keyUrl(keyArn),
-        );
-      continue;
-    }
-    let granted: boolean;
-    try {
-      granted = (await findGrant(clients.kms, keyArn, grantee)) !== undefined;
-    } catch (error) {
-      if (!isAccessDenied(error)) throw error;
-      return broken(
-        "key-policy",
-        `grants on key ${keyArn} cannot be listed from account ${accountId} (${reasonOf(error)}): whether ${grantee} has one is unknown`,
-        `allow account ${accountId} kms:ListGrants in the key policy in ${keyAccount}, and in the target role (templates/target-account-role.yml)`,
-        keyUrl(keyArn),
-      );
-    }
-    if (granted) chain.push(`${grantee} has a grant with the 8 operations on ${keyArn}`);
-    else missing.push({ keyArn, granteePrincipal: grantee });
-  }
-  if (missing.length > 0)
-    return brokenWithTags(
-      "missing-grant",
-      `the group's service-linked role ${grantee} has no grant on ${missing.map((grant) => grant.keyArn).join(", ")}: EBS cannot decrypt the AMI's snapshots, so every launch fails`,
-      `create the grant in account ${accountId} (aws kms create-grant --key-id <key ARN> --grantee-principal ${grantee} --operations ${AUTO_SCALING_GRANT_OPERATIONS.join(" ")})`,
-      keyUrl(missing[0]?.keyArn ?? ""),
-      missing,
-    );
+  // The event does not say which path failed: a missing grant leads (it can be healed, and that
+  // path fails until it is), every other broken link is named after it.
+  const lead = findings.find((finding) => finding.cause === "missing-grant") ?? findings[0];
+  if (!lead)
+    return {
+      groupTags,
+      cause: "chain-intact",
+      explanation:
+        "every link is intact (template version, AMI, snapshots, enabled keys, grants for the service-linked role): a grant created in the last few minutes may not have propagated yet; otherwise the cause is not one we can see",
+      consoleUrl: chain.activity,
+      chain: chain.chain,
+      missingGrants: [],
+    };
+  const others = findings.filter((finding) => finding !== lead);
   return {
+    ...lead,
+    explanation: [lead, ...others].map((finding) => finding.explanation).join("; also, "),
+    missingGrants: [
+      ...new Map(
+        findings.flatMap((finding) => finding.missingGrants).map((grant) => [grant.keyArn, grant]),
+      ).values(),
+    ],
+    chain: chain.chain,
     groupTags,
-    cause: "chain-intact",
-    explanation:
-      "every link is intact (template version, AMI, snapshots, enabled keys, grants for the service-linked role): a grant created in the last few minutes may not have propagated yet; otherwise the cause is not one we can see",
-    consoleUrl: activity,
-    chain,
-    missingGrants: [],
   };
 };
 

@@ -167,11 +167,48 @@ export class AutoScalingModel {
     return activity;
   }
 
-  /** The AMI the group's own launch template version launches now. */
+  /**
+   * The AMI a scale-out launches now. "If a scale-out event occurs during an instance refresh,
+   * Amazon EC2 Auto Scaling launches new instances with the desired configuration instead of the
+   * group's current settings" (EC2 Auto Scaling user guide, instance refresh core concepts,
+   * "Desired configuration"); but a rollback's "new instances match the configuration that you
+   * last saved on the Auto Scaling group" (user guide, instance-refresh-rollback).
+   */
   #currentImageOf(group: SandboxGroup): string {
+    const refresh = this.refreshesOf(group).find(
+      (candidate) =>
+        ACTIVE.has(candidate.status) &&
+        candidate.status !== "RollbackInProgress" &&
+        this.#templateSpecOf(candidate.desiredConfiguration) !== undefined,
+    );
+    const configuration = refresh
+      ? refresh.desiredConfiguration
+      : {
+          ...(group.launchTemplate ? { LaunchTemplate: group.launchTemplate } : {}),
+          ...(group.mixedInstancesPolicy
+            ? { MixedInstancesPolicy: group.mixedInstancesPolicy }
+            : {}),
+        };
+    return this.#imageLaunchedBy(group, configuration);
+  }
+
+  /**
+   * The AMI one launch from a configuration uses. A desired configuration with only a launch
+   * template replaces the policy. In a mixed instances policy the first override launches: with
+   * the default "prioritized" On-Demand strategy "Amazon EC2 Auto Scaling launches your highest
+   * priority instance types first" (API model, InstancesDistribution.OnDemandAllocationStrategy;
+   * capacity is not modelled); its ImageId is "The ID of the Amazon Machine Image (AMI) to use for
+   * instances launched with this override", else its own LaunchTemplateSpecification, else the
+   * policy's template (API model, LaunchTemplateOverrides).
+   */
+  #imageLaunchedBy(group: SandboxGroup, configuration: SandboxRefresh["desiredConfiguration"]) {
+    const first = configuration.LaunchTemplate
+      ? undefined
+      : configuration.MixedInstancesPolicy?.LaunchTemplate.Overrides?.[0];
+    if (typeof first?.ImageId === "string") return first.ImageId;
     const spec =
-      group.launchTemplate ??
-      group.mixedInstancesPolicy?.LaunchTemplate.LaunchTemplateSpecification;
+      (first?.LaunchTemplateSpecification as TemplateSpec | undefined) ??
+      this.#templateSpecOf(configuration);
     const template = spec
       ? this.ec2.findTemplate(group, spec as Record<string, unknown>)
       : undefined;
@@ -183,7 +220,8 @@ export class AutoScalingModel {
 
   /**
    * A scale-out (a policy, a schedule, a replaced instance): one launch from the group's current
-   * launch template version, which fails like a refresh's when the AMI's key is unusable.
+   * launch template version (or its refresh's desired one), which fails like a refresh's when the
+   * AMI's key is unusable.
    */
   /**
    * EC2 errors a launch meets that the model does not derive (capacity, quotas, a deleted

@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import { grantName } from "../../lib/kms/grants.ts";
 import type { SandboxGroup } from "../../sandbox/model/auto-scaling.ts";
 import { slrArn } from "../../sandbox/model/iam.ts";
+import { KmsModel } from "../../sandbox/model/kms.ts";
 import { sandboxSuite } from "../helpers/sandbox-suite.ts";
 
 const PROD = "222222222222";
@@ -214,4 +215,119 @@ describe("failed launches: explained, deduplicated, and a lost grant healed (san
       );
     });
   }
+
+  /**
+   * A newer AMI copied into the target account with one of its own keys (which the target role
+   * may describe), on which no grant was made.
+   */
+  const amiWithoutGrant = (imageId: string, label: string) => {
+    const { world } = sandbox.session;
+    const key = KmsModel.keyArn(PROD, "eu-west-1", label);
+    world.kms.addKey({ arn: key, accountId: PROD, region: "eu-west-1", manager: "CUSTOMER" });
+    world.ec2.registerImage({
+      imageId,
+      ownerId: PROD,
+      region: "eu-west-1",
+      name: label,
+      kmsKeyIds: [key],
+    });
+    return key;
+  };
+  const call = (operation: string, input: Record<string, unknown>) => ({
+    service: "autoscaling",
+    operation,
+    accountId: PROD,
+    region: "eu-west-1",
+    input,
+  });
+
+  it("a scale-out during a refresh launches the refresh's AMI: its key's missing grant is found and healed, though the group's saved AMI is fine", async () => {
+    const { world, lambda } = sandbox.session;
+    world.clock.advance(7 * 3600_000);
+    const saved = app.launchTemplate;
+    const template = saved?.LaunchTemplateId
+      ? world.ec2.templates.get(saved.LaunchTemplateId)
+      : undefined;
+    const rolledOut = template?.versions.at(-1);
+    assert.ok(template && rolledOut, "the app group runs the rollout's template version");
+    // The group's saved configuration now launches an unencrypted AMI (someone pinned it back);
+    // a refresh rolls it to the rolled-out AMI again, whose key has lost its grant.
+    world.ec2.registerImage({
+      imageId: "ami-0a11ce0000000001",
+      ownerId: PROD,
+      region: "eu-west-1",
+      name: "unencrypted",
+      kmsKeyIds: [undefined],
+    });
+    const pinned = template.versions.length + 1;
+    template.versions.push({
+      versionNumber: pinned,
+      data: { ...rolledOut.data, ImageId: "ami-0a11ce0000000001" },
+    });
+    app.launchTemplate = { LaunchTemplateId: template.id, Version: String(pinned) };
+    world.kms.revokeGrants(keyArn, app.serviceLinkedRoleArn);
+    world.autoScaling.operations.StartInstanceRefresh(
+      call("StartInstanceRefresh", {
+        AutoScalingGroupName: app.name,
+        DesiredConfiguration: {
+          LaunchTemplate: {
+            LaunchTemplateId: template.id,
+            Version: String(rolledOut.versionNumber),
+          },
+        },
+      }),
+    );
+    world.clock.advance(5_000);
+    try {
+      const activity = world.autoScaling.scaleOut(app);
+      assert.equal(activity.statusCode, "Failed", "the scale-out launched the refresh's AMI");
+      const [delivery] = await lambda.deliverLaunchEvents();
+      assert.equal(delivery?.error, undefined);
+      const alert = launchAlerts().at(-1) as Alert & { explanation: string };
+      assert.equal(alert.cause, "missing-grant");
+      assert.match(alert.explanation, new RegExp(String(rolledOut.data.ImageId)));
+      assert.match(alert.explanation, /instance refresh/);
+      assert.match(alert.action, /^created grant /);
+      assert.equal(grantsFor(app.serviceLinkedRoleArn).length, 1);
+    } finally {
+      world.autoScaling.operations.CancelInstanceRefresh(
+        call("CancelInstanceRefresh", { AutoScalingGroupName: app.name }),
+      );
+      world.clock.advance(2 * 60_000);
+      if (saved) app.launchTemplate = saved;
+    }
+  });
+
+  it("a mixed-instances group whose first override has its own ImageId launches that AMI, and its missing grant is found", async () => {
+    const { world, lambda } = sandbox.session;
+    world.clock.advance(7 * 3600_000);
+    const armKey = amiWithoutGrant("ami-0a5a5a5a5a5a5a5a5", "arm-release");
+    const spec = app.launchTemplate;
+    assert.ok(spec?.LaunchTemplateId);
+    const mixed = world.autoScaling.addGroup({
+      name: "team-c-workers",
+      accountId: PROD,
+      region: "eu-west-1",
+      tags: { team: "c" },
+      serviceLinkedRoleArn: slrArn(PROD, "teamc"),
+      desiredCapacity: 1,
+      mixedInstancesPolicy: {
+        LaunchTemplate: {
+          LaunchTemplateSpecification: { LaunchTemplateId: spec.LaunchTemplateId, Version: "1" },
+          Overrides: [
+            { InstanceType: "m7g.large", ImageId: "ami-0a5a5a5a5a5a5a5a5" },
+            { InstanceType: "m7i.large" },
+          ],
+        },
+      },
+    });
+    assert.equal(world.autoScaling.scaleOut(mixed).statusCode, "Failed");
+    const [delivery] = await lambda.deliverLaunchEvents();
+    assert.equal(delivery?.error, undefined);
+    const alert = launchAlerts().at(-1) as Alert & { explanation: string };
+    assert.equal(alert.group, "team-c-workers");
+    assert.equal(alert.cause, "missing-grant");
+    assert.match(alert.explanation, /override for m7g\.large/);
+    assert.match(alert.explanation, new RegExp(armKey.split("/")[1] ?? "?"));
+  });
 });

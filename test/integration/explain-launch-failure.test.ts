@@ -4,6 +4,7 @@ import { after, before, beforeEach, describe, it } from "node:test";
 import {
   AutoScalingClient,
   DescribeAutoScalingGroupsCommand,
+  DescribeInstanceRefreshesCommand,
   DescribeScalingActivitiesCommand,
 } from "@aws-sdk/client-auto-scaling";
 import {
@@ -63,6 +64,7 @@ const world = () => {
     ],
   }));
   autoScaling.on(DescribeScalingActivitiesCommand).resolves({ Activities: [] });
+  autoScaling.on(DescribeInstanceRefreshesCommand).resolves({ InstanceRefreshes: [] });
   ec2.on(DescribeLaunchTemplateVersionsCommand).resolves({
     LaunchTemplateVersions: [
       {

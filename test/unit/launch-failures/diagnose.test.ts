@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { beforeEach, describe, it } from "node:test";
-import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from "@aws-sdk/client-auto-scaling";
+import {
+  AutoScalingClient,
+  type AutoScalingGroup,
+  DescribeAutoScalingGroupsCommand,
+  DescribeInstanceRefreshesCommand,
+  type InstanceRefresh,
+} from "@aws-sdk/client-auto-scaling";
 import {
   DescribeImagesCommand,
   DescribeLaunchTemplateVersionsCommand,
@@ -22,6 +28,7 @@ const kms = mockClient(KMSClient);
 const TARGET = "222222222222";
 const BUILD = "999999999999";
 const KEY = `arn:aws:kms:eu-west-3:${BUILD}:key/1f2e3d4c-0000-4a5b-8c9d-111122223333`;
+const NEW_KEY = `arn:aws:kms:eu-west-3:${BUILD}:key/2a3b4c5d-0000-4a5b-8c9d-444455556666`;
 const SLR = `arn:aws:iam::${TARGET}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling_web`;
 
 const sample = () =>
@@ -40,24 +47,24 @@ const clients = () => ({
   owner: () => new EC2Client({}),
 });
 
+const webApi = (shape: Partial<AutoScalingGroup> = {}): AutoScalingGroup => ({
+  AutoScalingGroupName: "web-api",
+  LaunchTemplate: { LaunchTemplateId: "lt-web", Version: "$Default" },
+  ServiceLinkedRoleARN: SLR,
+  MinSize: 0,
+  MaxSize: 4,
+  DesiredCapacity: 3,
+  DefaultCooldown: 300,
+  AvailabilityZones: ["eu-west-3b"],
+  HealthCheckType: "EC2",
+  CreatedTime: new Date(0),
+  ...shape,
+});
+
 /** A group on template lt-web version 7, AMI owned by the build account, one encrypted snapshot. */
 const healthyChain = () => {
-  autoScaling.on(DescribeAutoScalingGroupsCommand).resolves({
-    AutoScalingGroups: [
-      {
-        AutoScalingGroupName: "web-api",
-        LaunchTemplate: { LaunchTemplateId: "lt-web", Version: "$Default" },
-        ServiceLinkedRoleARN: SLR,
-        MinSize: 0,
-        MaxSize: 4,
-        DesiredCapacity: 3,
-        DefaultCooldown: 300,
-        AvailabilityZones: ["eu-west-3b"],
-        HealthCheckType: "EC2",
-        CreatedTime: new Date(0),
-      },
-    ],
-  });
+  autoScaling.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [webApi()] });
+  autoScaling.on(DescribeInstanceRefreshesCommand).resolves({ InstanceRefreshes: [] });
   ec2.on(DescribeLaunchTemplateVersionsCommand).resolves({
     LaunchTemplateVersions: [
       {
@@ -244,6 +251,174 @@ describe("diagnosing a failed launch", () => {
       assert.equal(autoScaling.calls().length + ec2.calls().length + kms.calls().length, 0);
     });
   }
+
+  /**
+   * A second AMI the group can launch: `ami-0new` (snapshot snap-2, NEW_KEY, on which the role
+   * has no grant), as version 8 of lt-web; the saved chain (version 7, ami-0abc) stays intact.
+   */
+  const newAmiWithoutGrant = () => {
+    ec2
+      .on(DescribeLaunchTemplateVersionsCommand, { LaunchTemplateId: "lt-web", Versions: ["8"] })
+      .resolves({
+        LaunchTemplateVersions: [
+          {
+            LaunchTemplateId: "lt-web",
+            LaunchTemplateName: "web",
+            VersionNumber: 8,
+            LaunchTemplateData: { ImageId: "ami-0new" },
+          },
+        ],
+      });
+    ec2.on(DescribeImagesCommand, { ImageIds: ["ami-0new"] }).resolves({
+      Images: [
+        {
+          ImageId: "ami-0new",
+          OwnerId: BUILD,
+          BlockDeviceMappings: [{ DeviceName: "/dev/xvda", Ebs: { SnapshotId: "snap-2" } }],
+        },
+      ],
+    });
+    ec2.on(DescribeSnapshotsCommand, { SnapshotIds: ["snap-2"] }).resolves({
+      Snapshots: [{ SnapshotId: "snap-2", Encrypted: true, KmsKeyId: NEW_KEY }],
+    });
+    kms.on(DescribeKeyCommand, { KeyId: NEW_KEY }).resolves({
+      KeyMetadata: { KeyId: "k2", Arn: NEW_KEY, KeyManager: "CUSTOMER", KeyState: "Enabled" },
+    });
+    kms.on(ListGrantsCommand, { KeyId: NEW_KEY }).resolves({ Grants: [] });
+  };
+  // The sample event's time: the launch failed at 09:14:02Z.
+  const refresh = (shape: Partial<InstanceRefresh>): InstanceRefresh => ({
+    InstanceRefreshId: "rf-1",
+    AutoScalingGroupName: "web-api",
+    Status: "InProgress",
+    StartTime: new Date("2026-12-21T09:00:00Z"),
+    DesiredConfiguration: { LaunchTemplate: { LaunchTemplateId: "lt-web", Version: "8" } },
+    ...shape,
+  });
+
+  describe("during an instance refresh, launches follow its desired configuration (EC2 Auto Scaling user guide, instance refresh core concepts)", () => {
+    it("a scale-out during a refresh is diagnosed against the refresh's new AMI, not the group's saved one", async () => {
+      healthyChain();
+      newAmiWithoutGrant();
+      autoScaling
+        .on(DescribeInstanceRefreshesCommand)
+        .resolves({ InstanceRefreshes: [refresh({})] });
+
+      const diagnosis = await diagnoseLaunchFailure(eventWith(INTERNAL), clients());
+
+      assert.equal(diagnosis.cause, "missing-grant");
+      assert.deepEqual(diagnosis.missingGrants, [{ keyArn: NEW_KEY, granteePrincipal: SLR }]);
+      assert.match(diagnosis.explanation, /ami-0new/);
+      assert.match(diagnosis.explanation, /instance refresh rf-1/);
+      assert.ok(diagnosis.chain.some((link) => /web version 8 \(8\)/.test(link)));
+      assert.ok(
+        !diagnosis.chain.some((link) => /ami-0abc/.test(link)),
+        "the saved AMI is not what launched",
+      );
+      const [listed, ...more] = autoScaling.commandCalls(DescribeInstanceRefreshesCommand);
+      assert.equal(more.length, 0, "one DescribeInstanceRefreshes");
+      assert.equal(listed?.args[0].input.AutoScalingGroupName, "web-api");
+      assert.ok((listed?.args[0].input.MaxRecords ?? 50) <= 5, "a few records, not the default 50");
+    });
+
+    it("a refresh rolling back: both the refresh's AMI (its launches until the rollback) and the saved one (the rollback's launches) are checked", async () => {
+      healthyChain();
+      newAmiWithoutGrant();
+      autoScaling.on(DescribeInstanceRefreshesCommand).resolves({
+        InstanceRefreshes: [refresh({ Status: "RollbackInProgress" })],
+      });
+
+      const diagnosis = await diagnoseLaunchFailure(eventWith(INTERNAL), clients());
+
+      assert.equal(diagnosis.cause, "missing-grant");
+      assert.deepEqual(diagnosis.missingGrants, [{ keyArn: NEW_KEY, granteePrincipal: SLR }]);
+      assert.ok(diagnosis.chain.some((link) => /ami-0abc/.test(link)));
+      assert.ok(diagnosis.chain.some((link) => /ami-0new/.test(link)));
+    });
+
+    it("a refresh that started after the launch, or ended before it, is not what launched", async () => {
+      healthyChain();
+      newAmiWithoutGrant();
+      autoScaling.on(DescribeInstanceRefreshesCommand).resolves({
+        InstanceRefreshes: [
+          refresh({ InstanceRefreshId: "rf-later", StartTime: new Date("2026-12-21T09:20:00Z") }),
+          refresh({
+            InstanceRefreshId: "rf-earlier",
+            Status: "Failed",
+            StartTime: new Date("2026-12-21T08:00:00Z"),
+            EndTime: new Date("2026-12-21T08:30:00Z"),
+          }),
+        ],
+      });
+
+      const diagnosis = await diagnoseLaunchFailure(eventWith(INTERNAL), clients());
+
+      assert.equal(diagnosis.cause, "chain-intact");
+      assert.equal(diagnosis.chain[0], "group web-api launches web version 7 ($Default)");
+    });
+  });
+
+  describe("mixed instances policies: every AMI the group can launch is checked (the event does not say which override launched)", () => {
+    const mixed = (
+      overrides: NonNullable<AutoScalingGroup["MixedInstancesPolicy"]>["LaunchTemplate"],
+    ) =>
+      autoScaling.on(DescribeAutoScalingGroupsCommand).resolves({
+        AutoScalingGroups: [
+          webApi({
+            LaunchTemplate: undefined,
+            MixedInstancesPolicy: { LaunchTemplate: overrides },
+          }),
+        ],
+      });
+
+    it("an override with its own ImageId whose key lacks a grant is found, and named with its instance type", async () => {
+      healthyChain();
+      newAmiWithoutGrant();
+      mixed({
+        LaunchTemplateSpecification: { LaunchTemplateId: "lt-web", Version: "$Default" },
+        Overrides: [
+          { InstanceType: "m7i.large" },
+          { InstanceType: "m7g.large", ImageId: "ami-0new" },
+        ],
+      });
+
+      const diagnosis = await diagnoseLaunchFailure(eventWith(INTERNAL), clients());
+
+      assert.equal(diagnosis.cause, "missing-grant");
+      assert.deepEqual(diagnosis.missingGrants, [{ keyArn: NEW_KEY, granteePrincipal: SLR }]);
+      assert.match(diagnosis.explanation, /override for m7g\.large/);
+      assert.match(diagnosis.explanation, /ami-0new/);
+      assert.ok(
+        diagnosis.chain.some((link) => /ami-0abc/.test(link)),
+        "the main template's AMI too",
+      );
+      // One lookup per distinct template, AMI and key.
+      assert.equal(ec2.commandCalls(DescribeLaunchTemplateVersionsCommand).length, 1);
+      assert.equal(ec2.commandCalls(DescribeImagesCommand).length, 2);
+      assert.equal(kms.commandCalls(DescribeKeyCommand).length, 2);
+    });
+
+    it("an override with its own launch template: that template's AMI is checked", async () => {
+      healthyChain();
+      newAmiWithoutGrant();
+      mixed({
+        LaunchTemplateSpecification: { LaunchTemplateId: "lt-web", Version: "$Default" },
+        Overrides: [
+          { InstanceType: "m7i.large" },
+          {
+            InstanceType: "m7g.large",
+            LaunchTemplateSpecification: { LaunchTemplateId: "lt-web", Version: "8" },
+          },
+        ],
+      });
+
+      const diagnosis = await diagnoseLaunchFailure(eventWith(INTERNAL), clients());
+
+      assert.equal(diagnosis.cause, "missing-grant");
+      assert.match(diagnosis.explanation, /override for m7g\.large/);
+      assert.deepEqual(diagnosis.missingGrants, [{ keyArn: NEW_KEY, granteePrincipal: SLR }]);
+    });
+  });
 
   it("passes an unknown message through verbatim", async () => {
     const message = "Something new happened. Launching EC2 instance failed.";

@@ -28,6 +28,7 @@ import {
   lambdaObservability,
   logFailures,
   type Observability,
+  rejectDeepEvents,
 } from "../lib/observability/index.ts";
 import { type AdvanceOutcome, approveWaveAndAdvance } from "../lib/rollout/advance.ts";
 import { type RollbackDeps, rollbackPipeline } from "../lib/rollout/rollback.ts";
@@ -93,6 +94,7 @@ export const makeHandler = (
   middy<unknown, unknown>()
     .use(injectLambdaContext(observability.logger))
     .use(logFailures(observability.logger))
+    .use(rejectDeepEvents(observability.metrics, "WatchRequestRejected"))
     .handler(async (event) => {
       let request: WatchRequest;
       try {

@@ -22,7 +22,12 @@ import {
   parseDeadLetterAlarm,
 } from "../lib/events/alert-message.ts";
 import { lazy } from "../lib/lazy.ts";
-import { logFailures, type Observability, parseQueueRecord } from "../lib/observability/index.ts";
+import {
+  logFailures,
+  type Observability,
+  parseQueueRecord,
+  rejectDeepEvents,
+} from "../lib/observability/index.ts";
 
 /**
  * alerts: renders and sends every alert to Slack and email. Fed by the alerts queue (other
@@ -97,6 +102,7 @@ export const makeHandler = (deps: () => AlertsDeps, observability: Observability
   return middy<SQSEvent | SNSEvent, SQSBatchResponse | { delivered: number }>()
     .use(injectLambdaContext(logger))
     .use(logFailures(logger))
+    .use(rejectDeepEvents(metrics, "AlertsEventRejected"))
     .handler(async (event, context) => {
       // Checked before anything else: `null` or `{}` is a named InvalidEventError (logged by
       // logFailures with the event), never a TypeError.

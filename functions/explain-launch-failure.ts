@@ -20,6 +20,7 @@ import {
   lambdaObservability,
   logFailures,
   type Observability,
+  rejectDeepEvents,
 } from "../lib/observability/index.ts";
 
 /**
@@ -33,6 +34,7 @@ export const makeHandler = (deps: () => ExplainDeps, { logger, metrics }: Observ
   middy<unknown, unknown>()
     .use(injectLambdaContext(logger))
     .use(logFailures(logger))
+    .use(rejectDeepEvents(metrics, "LaunchEventRejected"))
     .handler(async (raw) => {
       const event = parseLaunchUnsuccessfulEvent(raw);
       const where = {

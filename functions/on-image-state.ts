@@ -9,7 +9,7 @@ import { createDocumentClient } from "../lib/aws/dynamodb.ts";
 import { readEnv } from "../lib/aws/env.ts";
 import { findPipelineByArn } from "../lib/config/find.ts";
 import { loadConfig } from "../lib/config/runtime.ts";
-import { errorMessage, isRetryable, OrchestratorError } from "../lib/errors.ts";
+import { errorMessage, InvalidEventError, isRetryable, OrchestratorError } from "../lib/errors.ts";
 import { type ImageStateChange, parseImageStateEvent } from "../lib/events/image-state.ts";
 import { parsePipelineAutoDisabled } from "../lib/events/pipeline-disabled.ts";
 import { lazy } from "../lib/lazy.ts";
@@ -24,6 +24,7 @@ import {
   lambdaObservability,
   logFailures,
   type Observability,
+  rejectDeepEvents,
 } from "../lib/observability/index.ts";
 import {
   handleImageStateChange,
@@ -104,6 +105,7 @@ export const makeHandler = (deps: () => IntakeDeps, observability: Observability
   middy<unknown, ImageStateResponse>()
     .use(injectLambdaContext(observability.logger))
     .use(logFailures(observability.logger))
+    .use(rejectDeepEvents(observability.metrics, "ImageEventRejected"))
     .handler(async (event) => {
       if (isPipelineAutoDisabled(event)) {
         // Image Builder gave up on a pipeline after repeated failures: its AMIs stop refreshing.
@@ -128,7 +130,14 @@ export const makeHandler = (deps: () => IntakeDeps, observability: Observability
         });
         return { outcomes: [] };
       }
-      const changes = parseImageStateEvent(event);
+      let changes: ImageStateChange[];
+      try {
+        changes = parseImageStateEvent(event);
+      } catch (error) {
+        // Logged by logFailures (with the event cut to 16 KiB); counted like the other rejections.
+        if (error instanceof InvalidEventError) observability.metrics.count("ImageEventRejected");
+        throw error;
+      }
       const outcomes: ImageStateOutcome[] = [];
       const failures: Array<{ change: ImageStateChange; error: unknown }> = [];
       // Every record is handled even if one fails; each is idempotent, so the retry of the

@@ -16,6 +16,7 @@ import {
   logFailures,
   type Observability,
   parseQueueRecord,
+  rejectDeepEvents,
 } from "../lib/observability/index.ts";
 import { requeueTarget } from "../lib/rollout/dispatch.ts";
 import {
@@ -89,6 +90,7 @@ export const makeHandler = (deps: () => RollOutTargetDeps, observability: Observ
   return middy<SQSEvent, SQSBatchResponse>()
     .use(injectLambdaContext(logger))
     .use(logFailures(logger))
+    .use(rejectDeepEvents(metrics, "TargetEventRejected"))
     .handler(async (event, context) =>
       processPartialResponse(event, processRecord, processor, {
         context,

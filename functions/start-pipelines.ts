@@ -20,6 +20,7 @@ import {
   lambdaObservability,
   logFailures,
   type Observability,
+  rejectDeepEvents,
 } from "../lib/observability/index.ts";
 
 /**
@@ -85,6 +86,7 @@ export const makeHandler = (deps: () => StartPipelinesDeps, observability: Obser
   middy<unknown, StartPipelinesResponse>()
     .use(injectLambdaContext(observability.logger))
     .use(logFailures(observability.logger))
+    .use(rejectDeepEvents(observability.metrics, "SchedulerTickRejected"))
     .handler(async (event) => {
       const tick = parseSchedulerTick(event);
       observability.logger.appendKeys({ scheduledTime: tick.scheduledTime ?? "manual" });

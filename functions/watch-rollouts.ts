@@ -21,12 +21,14 @@ import { type DoctorDeps, runDoctor } from "../lib/doctor/checks.ts";
 import { orchestratorDeployment } from "../lib/doctor/deployment.ts";
 import { checkEventRules, forwardingChecker } from "../lib/doctor/event-rules.ts";
 import { checkOrchestratorDeployment } from "../lib/doctor/orchestrator.ts";
-import { parseWatchRequest } from "../lib/events/watch-request.ts";
+import { InvalidEventError } from "../lib/errors.ts";
+import { parseWatchRequest, type WatchRequest } from "../lib/events/watch-request.ts";
 import { lazy } from "../lib/lazy.ts";
 import {
   lambdaObservability,
   logFailures,
   type Observability,
+  rejectDeepEvents,
 } from "../lib/observability/index.ts";
 import { type AdvanceOutcome, approveWaveAndAdvance } from "../lib/rollout/advance.ts";
 import { type RollbackDeps, rollbackPipeline } from "../lib/rollout/rollback.ts";
@@ -73,18 +75,35 @@ const reportAdvance = (advance: AdvanceOutcome, { logger, metrics }: Observabili
   }
 };
 
+export interface WatchHandlerOptions {
+  /** This stack's poll rule: the only "Scheduled Event" taken as a poll. */
+  readonly pollRuleArn: () => string;
+  readonly doctorDeps?: () => DoctorDeps;
+}
+
 export const makeHandler = (
   deps: () => RollbackDeps,
   observability: Observability,
-  doctorDeps: () => DoctorDeps = () => {
-    throw new Error("the doctor is not configured in this handler");
-  },
+  {
+    pollRuleArn,
+    doctorDeps = () => {
+      throw new Error("the doctor is not configured in this handler");
+    },
+  }: WatchHandlerOptions,
 ) =>
   middy<unknown, unknown>()
     .use(injectLambdaContext(observability.logger))
     .use(logFailures(observability.logger))
+    .use(rejectDeepEvents(observability.metrics, "WatchRequestRejected"))
     .handler(async (event) => {
-      const request = parseWatchRequest(event);
+      let request: WatchRequest;
+      try {
+        request = parseWatchRequest(event, { pollRuleArn });
+      } catch (error) {
+        // Logged by logFailures; counted here so a stream of forged events shows on a graph.
+        if (error instanceof InvalidEventError) observability.metrics.count("WatchRequestRejected");
+        throw error;
+      }
       const { logger } = observability;
       switch (request.kind) {
         case "refresh-event": {
@@ -97,7 +116,7 @@ export const makeHandler = (
           return outcome;
         }
         case "poll": {
-          const outcomes = await pollRollouts(deps(), { awsTime: request.awsTime });
+          const outcomes = await pollRollouts(deps());
           for (const outcome of outcomes) {
             if (outcome.errors.length > 0)
               logger.warn("some refreshes could not be read", {
@@ -178,47 +197,50 @@ export const handler = makeHandler(
     };
   }),
   lambdaObservability(),
-  // Built afresh for each doctor run: cached credentials would hide a role broken since.
-  (): DoctorDeps => {
-    const region = currentRegion();
-    const config = loadConfig();
-    const env = readEnv([
-      "ORCHESTRATOR_FUNCTION_ARN_PREFIX",
-      "ORCHESTRATOR_STAGE",
-      "ALERTS_TOPIC_ARN",
-    ]);
-    const deployment = orchestratorDeployment(
-      env.ORCHESTRATOR_FUNCTION_ARN_PREFIX,
-      env.ORCHESTRATOR_STAGE,
-    );
-    const sts = new STSClient(clientConfig({ region }));
-    const credentials = new AssumedRoleCredentials({ sts, clock: systemClock });
-    const events = new EventBridgeClient(clientConfig({ region }));
-    return {
-      config,
-      clients: assumedRoleClients(sts, config, "watch-rollouts", credentials),
-      imageBuilder: regionalClients((o) => new ImagebuilderClient(clientConfig(o))),
-      checkForwarding: forwardingChecker(
-        targetAccountClients(
-          credentials,
-          "watch-rollouts",
-        )((o) => new EventBridgeClient(clientConfig(o))),
-        deployment,
-      ),
-      checkOrchestrator: async () =>
-        (
-          await Promise.all([
-            checkOrchestratorDeployment({
-              config,
-              deployment,
-              alertsTopicArn: env.ALERTS_TOPIC_ARN,
-              scheduler: new SchedulerClient(clientConfig({ region })),
-              sns: regionalClients((o) => new SNSClient(clientConfig(o))),
-              ssm: new SSMClient(clientConfig({ region })),
-            }),
-            checkEventRules(events, deployment),
-          ])
-        ).flat(),
-    };
+  {
+    pollRuleArn: lazy(() => readEnv(["POLL_RULE_ARN"]).POLL_RULE_ARN),
+    // Built afresh for each doctor run: cached credentials would hide a role broken since.
+    doctorDeps: (): DoctorDeps => {
+      const region = currentRegion();
+      const config = loadConfig();
+      const env = readEnv([
+        "ORCHESTRATOR_FUNCTION_ARN_PREFIX",
+        "ORCHESTRATOR_STAGE",
+        "ALERTS_TOPIC_ARN",
+      ]);
+      const deployment = orchestratorDeployment(
+        env.ORCHESTRATOR_FUNCTION_ARN_PREFIX,
+        env.ORCHESTRATOR_STAGE,
+      );
+      const sts = new STSClient(clientConfig({ region }));
+      const credentials = new AssumedRoleCredentials({ sts, clock: systemClock });
+      const events = new EventBridgeClient(clientConfig({ region }));
+      return {
+        config,
+        clients: assumedRoleClients(sts, config, "watch-rollouts", credentials),
+        imageBuilder: regionalClients((o) => new ImagebuilderClient(clientConfig(o))),
+        checkForwarding: forwardingChecker(
+          targetAccountClients(
+            credentials,
+            "watch-rollouts",
+          )((o) => new EventBridgeClient(clientConfig(o))),
+          deployment,
+        ),
+        checkOrchestrator: async () =>
+          (
+            await Promise.all([
+              checkOrchestratorDeployment({
+                config,
+                deployment,
+                alertsTopicArn: env.ALERTS_TOPIC_ARN,
+                scheduler: new SchedulerClient(clientConfig({ region })),
+                sns: regionalClients((o) => new SNSClient(clientConfig(o))),
+                ssm: new SSMClient(clientConfig({ region })),
+              }),
+              checkEventRules(events, deployment),
+            ])
+          ).flat(),
+      };
+    },
   },
 );

@@ -84,7 +84,13 @@ interface ServerlessEvent {
   eventBridge?: { pattern?: unknown; name?: string; enabled?: boolean; input?: unknown };
   schedule?:
     | string
-    | { rate?: string | string[]; method?: string; enabled?: boolean; input?: unknown };
+    | {
+        rate?: string | string[];
+        method?: string;
+        enabled?: boolean;
+        input?: unknown;
+        name?: string;
+      };
 }
 
 /** The rules osls compiles from serverless.yml's function events, for the stack `<service>-<stage>`. */
@@ -133,12 +139,16 @@ export const orchestratorRules = (
           accountId: stack.accountId,
           region: stack.region,
           bus: "default",
-          // osls gives the rule no Name: CloudFormation names it after the stack and logical id.
-          name: generatedName(
-            `${service}-${stack.stage}`,
-            `${normalizedName(fn)}EventsRuleSchedule${schedules}`,
-            64,
-          ),
+          // osls sets the rule's Name from the event's `name` (one rate only); without it,
+          // CloudFormation names the rule after the stack and logical id (osls
+          // lib/plugins/aws/package/compile/events/schedule.js).
+          name:
+            (resolve(schedule.name) as string | undefined) ??
+            generatedName(
+              `${service}-${stack.stage}`,
+              `${normalizedName(fn)}EventsRuleSchedule${schedules}`,
+              64,
+            ),
           scheduleExpression: expression,
           state: schedule.enabled === false ? "DISABLED" : "ENABLED",
           targets: [

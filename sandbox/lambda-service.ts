@@ -2,7 +2,7 @@ import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { type InvocationContext, runInInvocation } from "./invocation.ts";
 import { fakeContext } from "./lambda.ts";
 import type { RefreshStatus, SandboxActivity, SandboxRefresh } from "./model/auto-scaling.ts";
-import { EventBridgeModel, isRuleEnabled } from "./model/eventbridge.ts";
+import { EventBridgeModel, isRuleEnabled, type SandboxRule } from "./model/eventbridge.ts";
 import type { SandboxImage } from "./model/image-builder.ts";
 import type { SandboxMessage, SandboxQueue } from "./model/sqs.ts";
 import type { SandboxWorld } from "./model/world.ts";
@@ -109,18 +109,21 @@ export class SandboxLambdaService {
     return true;
   }
 
-  /** Whether watch-rollouts' schedule rule (serverless.yml `schedule`) is there and enabled. */
-  #pollScheduled(): boolean {
-    if (!this.functionArn) return true;
-    const arn = this.functionArn("watch-rollouts");
+  /** watch-rollouts' schedule rule (serverless.yml `schedule`), when it is there and enabled. */
+  #pollRule(): SandboxRule | undefined {
     return this.world.events
       .rulesIn(this.world.orchestratorAccountId, this.world.orchestratorRegion)
-      .some(
+      .find(
         (rule) =>
           isRuleEnabled(rule.state) &&
           rule.scheduleExpression !== undefined &&
-          rule.targets.some((target) => target.Arn === arn),
+          rule.targets.some((target) => this.#isWatchRollouts(target.Arn)),
       );
+  }
+
+  #isWatchRollouts(arn: string): boolean {
+    const ours = this.functionArn?.("watch-rollouts");
+    return ours ? arn === ours : arn.endsWith("-watch-rollouts");
   }
 
   readonly #pendingLaunchEvents: unknown[] = [];
@@ -209,19 +212,30 @@ export class SandboxLambdaService {
     return delivered;
   }
 
-  /** The 5-minute schedule of watch-rollouts. */
+  /**
+   * The 5-minute schedule of watch-rollouts, as its rule delivers it: the target's constant
+   * `Input` when it has one, else EventBridge's "Scheduled Event" naming the rule in `resources`
+   * (EventBridge user guide, scheduled rules; API reference, Target `Input`).
+   */
   poll(): Promise<Invocation> {
-    return this.invokeAsync("watch-rollouts", this.handlers.watchRollouts, {
-      version: "0",
-      id: `poll-${this.world.clock.now()}`,
-      "detail-type": "Scheduled Event",
-      source: "aws.events",
-      account: this.world.orchestratorAccountId,
-      time: this.world.clock.iso(),
-      region: this.world.orchestratorRegion,
-      resources: [],
-      detail: {},
-    });
+    const rule = this.#pollRule();
+    if (!rule) throw new Error("watch-rollouts has no enabled schedule rule to poll it");
+    const target = rule.targets.find((candidate) => this.#isWatchRollouts(candidate.Arn));
+    const event =
+      target?.Input !== undefined
+        ? JSON.parse(target.Input)
+        : {
+            version: "0",
+            id: `poll-${this.world.clock.now()}`,
+            "detail-type": "Scheduled Event",
+            source: "aws.events",
+            account: rule.accountId,
+            time: this.world.clock.iso(),
+            region: rule.region,
+            resources: [EventBridgeModel.ruleArn(rule)],
+            detail: {},
+          };
+    return this.invokeAsync("watch-rollouts", this.handlers.watchRollouts, event);
   }
 
   /**
@@ -240,7 +254,7 @@ export class SandboxLambdaService {
       await this.drainAlertsQueue();
       const now = this.world.clock.now();
       if (this.#nextPollAt <= now) {
-        if (this.#pollScheduled()) await this.poll();
+        if (this.#pollRule()) await this.poll();
         this.#nextPollAt = now + pollEvery;
         continue;
       }

@@ -2,9 +2,11 @@ import type { Context } from "aws-lambda";
 import type { OrchestratorConfig } from "../lib/config/schema.ts";
 import { functionArn } from "./deployed-rules.ts";
 import { type LocalDynamo, startDynamo } from "./dynamodb.ts";
+import { SERVERLESS_YML } from "./iam/policies.ts";
 import { installSandbox } from "./install.ts";
 import { currentInvocation, runInInvocation } from "./invocation.ts";
 import { type Invocation, SandboxLambdaService } from "./lambda-service.ts";
+import { functionEnvironment } from "./serverless-yml.ts";
 import { SlackReceiver } from "./slack-receiver.ts";
 import {
   ALERTS_TOPIC,
@@ -59,6 +61,11 @@ export const startSandbox = async (
   };
   process.env.ORCHESTRATOR_FUNCTION_ARN_PREFIX = functionArn(stack, "");
   process.env.ORCHESTRATOR_STAGE = SANDBOX_STAGE;
+  // Its poll rule's ARN, resolved from serverless.yml as CloudFormation would.
+  Object.assign(
+    process.env,
+    functionEnvironment(config, { ...stack }, "watch-rollouts", SERVERLESS_YML, ["POLL_RULE_ARN"]),
+  );
   // Each handler runs as its function (the role IAM checks its calls against), however a test or
   // scenario calls it; the Lambda service's own invocation context, when there is one, wins.
   const asFunction =

@@ -81,6 +81,23 @@ export const targetAssumingRoleName = (
   return name;
 };
 
+/** EventBridge rule names: 1-64 of `[.\-_A-Za-z0-9]` (API reference, PutRule `Name`). */
+const RULE_NAME = /^[.\-_A-Za-z0-9]{1,64}$/;
+
+/**
+ * watch-rollouts' poll schedule rule. Named here rather than by CloudFormation (whose generated
+ * names end in a random suffix) so the function knows its ARN, the `resources[0]` of the only
+ * "Scheduled Event" it takes as a poll; serverless.yml gives it as POLL_RULE_ARN.
+ */
+export const pollRuleName = (service: string, stage: string): string => {
+  const name = `${service}-${stage}-watch-rollouts-poll`;
+  if (!RULE_NAME.test(name))
+    throw new Error(
+      `rule name ${name} is not a valid EventBridge rule name of at most 64 characters: use a shorter stage (at most ${64 - `${service}--watch-rollouts-poll`.length} characters)`,
+    );
+  return name;
+};
+
 export interface DerivedSettings {
   readonly pipelineArns: string[];
   /** Images of the configured pipelines' build accounts and regions (GetImage). */
@@ -91,6 +108,8 @@ export interface DerivedSettings {
   readonly rollOutTargetRoleName: string;
   readonly watchRolloutsRoleName: string;
   readonly explainLaunchFailureRoleName: string;
+  /** watch-rollouts' poll schedule rule (its ARN is the function's POLL_RULE_ARN). */
+  readonly pollRuleName: string;
   /** The role roll-out-target assumes in each target account. */
   readonly targetRoleArns: unknown[];
   readonly onImageStateEvents: unknown[];
@@ -136,6 +155,7 @@ export const deriveSettings = (
     options.stage,
     "explain-launch-failure",
   ),
+  pollRuleName: pollRuleName(options.service, options.stage),
   targetRoleArns: Object.values(config.accounts).map((account) =>
     sub(`arn:\${AWS::Partition}:iam::${account.id}:role/${account.roleName}`),
   ),

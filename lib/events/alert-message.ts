@@ -1,6 +1,7 @@
 import * as z from "zod/mini";
 import type { Alert } from "../alerts/types.ts";
 import { InvalidEventError } from "../errors.ts";
+import { checkJsonText } from "./bounds.ts";
 import { parseEvent } from "./parse.ts";
 import { nonEmptyArray, text } from "./schema-kit.ts";
 
@@ -80,6 +81,7 @@ const compact = <T extends object>(value: T): T =>
   Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as T;
 
 export const parseAlertMessage = (body: string): Alert => {
+  checkJsonText(body, "alert message", "body");
   let json: unknown;
   try {
     json = JSON.parse(body);
@@ -151,6 +153,7 @@ const alarmSchema = z.object({
 });
 
 export const parseDeadLetterAlarm = (message: string): Alert | undefined => {
+  checkJsonText(message, "CloudWatch alarm notification", "Sns.Message");
   let json: unknown;
   try {
     json = JSON.parse(message);

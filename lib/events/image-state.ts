@@ -1,5 +1,6 @@
 import * as z from "zod/mini";
 import { InvalidEventError } from "../errors.ts";
+import { checkJsonText } from "./bounds.ts";
 import { parseEvent } from "./parse.ts";
 import { matching, nonEmptyArray } from "./schema-kit.ts";
 
@@ -215,6 +216,7 @@ const fromImageBuilderMessage = (
 /** Every record of an SNS batch, in order (Lambda may deliver more than one). */
 export const parseImageBuilderSns = (event: unknown): ImageStateChange[] =>
   parseEvent(snsEventSchema, event, "SNS event").Records.map((record, index) => {
+    checkJsonText(record.Sns.Message, "SNS event", `Records[${index}].Sns.Message`);
     let message: unknown;
     try {
       message = JSON.parse(record.Sns.Message);

@@ -1,5 +1,6 @@
 import * as z from "zod/mini";
 import { InvalidEventError } from "../errors.ts";
+import { checkJsonText } from "./bounds.ts";
 import { parseEvent } from "./parse.ts";
 import { matching, nonNegativeInt, text } from "./schema-kit.ts";
 
@@ -23,6 +24,7 @@ export type TargetMessage = z.output<typeof targetMessageSchema>;
 
 /** Parses an SQS message body, naming the bad field and value when it is not a target message. */
 export const parseTargetMessage = (body: string): TargetMessage => {
+  checkJsonText(body, "rollout message", "body");
   let json: unknown;
   try {
     json = JSON.parse(body);

@@ -2,6 +2,7 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type middy from "@middy/core";
 import { InvalidEventError, OrchestratorError } from "../errors.ts";
+import { checkEventDepth, MAX_DEPTH } from "../events/bounds.ts";
 
 /**
  * Powertools logger and metrics, configured from the standard POWERTOOLS_* variables that
@@ -63,6 +64,28 @@ export const logFailures = (logger: Logger): middy.MiddlewareObj => ({
         error,
         event: request.event as Record<string, unknown>,
       });
+    }
+  },
+});
+
+/**
+ * Middy middleware, after logFailures: an invocation payload nested deeper than MAX_DEPTH is
+ * refused before the handler, the logger or a schema walks it (each would recurse once per level
+ * and overflow the stack), counted under `metric`, and thrown as the InvalidEventError that
+ * logFailures logs with a summary instead of the event; Lambda's retries and on-failure
+ * destination then take it, like any other rejected event.
+ */
+export const rejectDeepEvents = (
+  metrics: MetricSink,
+  metric: string,
+  maxDepth = MAX_DEPTH,
+): middy.MiddlewareObj => ({
+  before: (request) => {
+    try {
+      checkEventDepth(request.event, "event", maxDepth);
+    } catch (error) {
+      metrics.count(metric);
+      throw error;
     }
   },
 });

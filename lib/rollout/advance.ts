@@ -41,18 +41,6 @@ export interface AdvanceOutcome {
   readonly ended?: boolean;
 }
 
-export interface AdvanceOptions {
-  /**
-   * AWS's time for "now", from the event that triggered this call (an instance-refresh event's
-   * or the poll schedule's `time`). Bakes end at AWS's refresh end times, so they are measured on
-   * AWS's clock alone: a skewed or jumping Lambda clock can neither stretch nor cut them. An
-   * event's time is at or before the real now, so a bake can only end late, by the event's
-   * delivery delay (or up to one poll). Left out (an operator's command), our clock decides: its
-   * error is its offset from AWS's, which Lambda keeps synchronised.
-   */
-  readonly awsTime?: number | undefined;
-}
-
 /**
  * Moves a rollout forward as far as its recorded state allows: sends the next wave when the
  * current one succeeded and baked, or ends the rollout (succeeded, or failed: later waves never
@@ -62,7 +50,6 @@ export interface AdvanceOptions {
 export const advanceRollout = async (
   rolloutId: string,
   deps: AdvanceDeps,
-  options: AdvanceOptions = {},
 ): Promise<AdvanceOutcome> => {
   const state = await loadRollout(deps.db, deps.table, rolloutId);
   if (!state) return { rolloutId, decision: { action: "none", reason: "no such rollout" } };
@@ -71,9 +58,11 @@ export const advanceRollout = async (
   if (!pipeline?.rollout) {
     return { ...base, decision: { action: "none", reason: "pipeline no longer configured" } };
   }
+  // Our clock decides bakes and freezes, never the time an event claims: events can be forged
+  // or replayed, and Lambda keeps this clock synchronised.
   const now = deps.clock.now();
   const nowIso = new Date(now).toISOString();
-  const decision = decideNext(state, pipeline, deps.config, options.awsTime ?? now);
+  const decision = decideNext(state, pipeline, deps.config, now);
   switch (decision.action) {
     case "dispatch": {
       const claimed = await claimWave(

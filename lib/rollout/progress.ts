@@ -51,9 +51,9 @@ export const targetProgress = (
   }
   if (target.status === "up-to-date" || target.status === "refreshing") {
     if (groups.every((group) => GROUP_DONE.has(group.status))) {
-      // When its refreshes ended, as AWS says (their EndTime or event time). Our own clock (the
-      // record's last write) only for a target that refreshed nothing: a skewed roll-out-target
-      // clock must not move a bake that AWS timed.
+      // When its refreshes ended: their EndTime as DescribeInstanceRefreshes answered our poll,
+      // or our clock when an event told us (never the event's own `time`). The record's last
+      // write only for a target that refreshed nothing.
       const finishedAt =
         latest(groups.map((group) => group.finishedAt)) ?? latest([target.updatedAt]);
       return { state: "succeeded", ...(finishedAt ? { finishedAt } : {}) };

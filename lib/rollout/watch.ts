@@ -61,12 +61,6 @@ export const groupStatusOf = (refreshStatus: string): GroupStatus => {
   }
 };
 
-/** An event's `time` as a number, if it is one. */
-const awsTimeOf = (time: string | undefined): number | undefined => {
-  const parsed = time === undefined ? Number.NaN : Date.parse(time);
-  return Number.isNaN(parsed) ? undefined : parsed;
-};
-
 export type RefreshEventOutcome =
   | { readonly outcome: "not-ours"; readonly instanceRefreshId: string }
   | {
@@ -110,7 +104,9 @@ export const applyRefreshEvent = async (
       refreshStatus,
       status: groupStatusOf(refreshStatus),
       ...(event.statusReason ? { statusReason: event.statusReason } : {}),
-      ...(TERMINAL.has(refreshStatus) ? { finishedAt: event.time } : {}),
+      // The bake starts when we learn the refresh ended, on our clock: the event's `time` is
+      // whatever its sender wrote, and one dated yesterday must not end a bake.
+      ...(TERMINAL.has(refreshStatus) ? { finishedAt: now } : {}),
     },
     now,
   );
@@ -124,7 +120,7 @@ export const applyRefreshEvent = async (
     rolloutId: owner.rolloutId,
     group: owner.group,
     refreshStatus,
-    advance: await advanceRollout(owner.rolloutId, deps, { awsTime: awsTimeOf(event.time) }),
+    advance: await advanceRollout(owner.rolloutId, deps),
   };
 };
 
@@ -200,10 +196,7 @@ const accountById = (deps: WatchDeps, accountId: string): AccountConfig | undefi
  * configured, and move the rollout on. Reaches the same state as the events would, so a lost
  * event only delays a wave by one poll.
  */
-export const pollRollouts = async (
-  deps: WatchDeps,
-  options: { awsTime?: number | undefined } = {},
-): Promise<PollOutcome[]> => {
+export const pollRollouts = async (deps: WatchDeps): Promise<PollOutcome[]> => {
   const outcomes: PollOutcome[] = [];
   for (const { rolloutId } of await listActiveRollouts(deps.db, deps.table)) {
     const state = await loadRollout(deps.db, deps.table, rolloutId);
@@ -259,7 +252,7 @@ export const pollRollouts = async (
     // Also retries what a lost event or a failed attempt left unsettled.
     const current = await loadRollout(deps.db, deps.table, rolloutId);
     if (current?.groups.some(needsSettling)) await settleEndedGroups(current, deps);
-    const advance = await advanceRollout(rolloutId, deps, options);
+    const advance = await advanceRollout(rolloutId, deps);
     const after = await loadRollout(deps.db, deps.table, rolloutId);
     if (
       after &&

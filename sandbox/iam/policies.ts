@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { OrchestratorConfig } from "../../lib/config/schema.ts";
-import { readServerlessYml } from "../serverless-yml.ts";
+import { readServerlessYml, resolveServerlessVariables } from "../serverless-yml.ts";
 import { generatedName, readTemplate, type Stack, TemplateResolver } from "./cloudformation.ts";
 
 /**
@@ -27,23 +27,6 @@ const repoFile = (path: string) => fileURLToPath(new URL(`../../${path}`, import
 
 export const SERVERLESS_YML = repoFile("serverless.yml");
 export const TARGET_TEMPLATE = repoFile("templates/target-account-role.yml");
-
-/** Serverless variables we use in role policies: `${self:...}`, `${sls:stage}`, `${opt:...}`. */
-const resolveServerlessVariables = (node: unknown, lookup: (name: string) => unknown): unknown => {
-  if (typeof node === "string") {
-    const whole = /^\$\{([^{}]+)\}$/.exec(node);
-    if (whole && !whole[1]?.startsWith("AWS::")) return lookup(whole[1] as string);
-    return node.replace(/\$\{((?:self|sls|opt|param):[^{}]+)\}/g, (_, name: string) =>
-      String(lookup(name)),
-    );
-  }
-  if (Array.isArray(node)) return node.map((item) => resolveServerlessVariables(item, lookup));
-  if (node && typeof node === "object")
-    return Object.fromEntries(
-      Object.entries(node).map(([key, value]) => [key, resolveServerlessVariables(value, lookup)]),
-    );
-  return node;
-};
 
 const rolePolicies = (properties: Record<string, unknown>, roleArn: string): RolePolicies => ({
   roleArn,

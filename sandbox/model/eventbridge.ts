@@ -110,6 +110,11 @@ export class EventBridgeModel {
     return this.rules.delete(EventBridgeModel.key(accountId, region, bus, name));
   }
 
+  /** A rule's ARN: `…:rule/<name>` on the default bus, `…:rule/<bus>/<name>` on another. */
+  static ruleArn(rule: Pick<SandboxRule, "accountId" | "region" | "bus" | "name">): string {
+    return `arn:aws:events:${rule.region}:${rule.accountId}:rule/${rule.bus === "default" ? "" : `${rule.bus}/`}${rule.name}`;
+  }
+
   rulesIn(accountId: string, region: string, bus = "default"): SandboxRule[] {
     return [...this.rules.values()].filter(
       (rule) => rule.accountId === accountId && rule.region === region && rule.bus === bus,
@@ -158,7 +163,7 @@ export class EventBridgeModel {
       const rule = this.#rule(call, String(call.input.Name));
       return {
         Name: rule.name,
-        Arn: `arn:aws:events:${rule.region}:${rule.accountId}:rule/${rule.bus === "default" ? "" : `${rule.bus}/`}${rule.name}`,
+        Arn: EventBridgeModel.ruleArn(rule),
         ...(rule.eventPattern !== undefined ? { EventPattern: rule.eventPattern } : {}),
         ...(rule.scheduleExpression !== undefined
           ? { ScheduleExpression: rule.scheduleExpression }

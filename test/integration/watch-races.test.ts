@@ -270,14 +270,14 @@ describe("concurrent watchers on a real local DynamoDB", () => {
     const state = await loadRollout(dynamo.db, dynamo.table, rolloutId);
     assert.equal(state?.groups[0]?.percentageComplete, 40);
   });
-  describe("a skewed Lambda clock: bakes are timed by AWS's clocks alone", () => {
+  describe("bakes: AWS's EndTime for when a refresh ended, our clock for now", () => {
     const baking = testConfig(`  - name: app
     arn: arn:aws:imagebuilder:eu-west-1:999999999999:image-pipeline/app
     rollout:
       waves: [{ name: dev, accounts: [dev], bakeMinutes: 60 }, { name: prod, accounts: [prod] }]
       autoScalingGroups: { tags: { team: web } }`);
-    /** The dev refresh ended at 08:00 by AWS (EndTime); a poll with this Lambda clock and schedule time. */
-    const pollAt = async (lambdaClock: string, scheduleTime: string) => {
+    /** The dev refresh ended at 08:00 by AWS (EndTime); a poll when our clock says `now`. */
+    const pollAt = async (now: string) => {
       const { rolloutId, group } = await devRefreshing();
       autoScaling.on(DescribeInstanceRefreshesCommand).resolves({
         InstanceRefreshes: [
@@ -288,31 +288,28 @@ describe("concurrent watchers on a real local DynamoDB", () => {
           },
         ],
       });
-      const outcomes = await pollRollouts(
-        {
-          ...deps(),
-          config: baking,
-          clock: { now: () => Date.parse(lambdaClock) },
-          autoScaling: () => new AutoScalingClient({ region: "eu-west-1" }),
-          ec2: () => new EC2Client({ region: "eu-west-1" }),
-        },
-        { awsTime: Date.parse(scheduleTime) },
-      );
+      const outcomes = await pollRollouts({
+        ...deps(),
+        config: baking,
+        clock: { now: () => Date.parse(now) },
+        autoScaling: () => new AutoScalingClient({ region: "eu-west-1" }),
+        ec2: () => new EC2Client({ region: "eu-west-1" }),
+      });
       return outcomes.find((outcome) => outcome.rolloutId === rolloutId)?.advance.decision;
     };
 
-    it("a clock 90 minutes behind does not stretch a 60-minute bake", async () => {
-      const decision = await pollAt("2026-11-23T07:31:00Z", "2026-11-23T09:01:00Z");
-      assert.deepEqual(decision, { action: "dispatch", waveIndex: 1, wave: "prod" });
-    });
-
-    it("a clock 10 minutes ahead does not cut a 60-minute bake to 50", async () => {
-      const decision = await pollAt("2026-11-23T09:05:00Z", "2026-11-23T08:55:00Z");
+    it("five minutes before the 60-minute bake ends, the next wave waits", async () => {
+      const decision = await pollAt("2026-11-23T08:55:00Z");
       assert.deepEqual(decision, {
         action: "wait",
         reason: 'wave "dev" baking before "prod"',
         until: "2026-11-23T09:00:00.000Z",
       });
+    });
+
+    it("once it has ended, the next wave goes", async () => {
+      const decision = await pollAt("2026-11-23T09:01:00Z");
+      assert.deepEqual(decision, { action: "dispatch", waveIndex: 1, wave: "prod" });
     });
   });
 });

@@ -6,6 +6,7 @@ import { parseCloudFormationYaml } from "../../../lib/deployment/cloudformation.
 import {
   deriveSettings,
   INSTANCE_REFRESH_PATTERN,
+  pollRuleName,
   scheduleName,
   targetAssumingRoleName,
 } from "../../../lib/deployment/index.ts";
@@ -158,6 +159,25 @@ describe("settings derived for serverless.yml", () => {
     assert.ok(a.length <= 64 && b.length <= 64);
     assert.notEqual(a, b);
     assert.match(a, /^[\w.-]+$/);
+  });
+
+  it("names watch-rollouts' poll rule after the service and stage, the ARN its scheduled events carry", () => {
+    assert.equal(
+      pollRuleName("ami-orchestrator", "prod"),
+      "ami-orchestrator-prod-watch-rollouts-poll",
+    );
+    const serverlessYml = readFileSync(repoPath("serverless.yml"), "utf8");
+    assert.match(serverlessYml, /name: \$\{self:custom\.derived\.pollRuleName\}/);
+    assert.match(
+      serverlessYml,
+      /POLL_RULE_ARN: !Sub arn:\$\{AWS::Partition\}:events:\$\{AWS::Region\}:\$\{AWS::AccountId\}:rule\/\$\{self:custom\.derived\.pollRuleName\}/,
+    );
+    // EventBridge rule names: at most 64 of [.\-_A-Za-z0-9] (API reference, PutRule Name).
+    assert.throws(() => pollRuleName("ami-orchestrator", "x".repeat(28)), /at most 27 characters/);
+    assert.throws(
+      () => pollRuleName("ami-orchestrator", "pr/od"),
+      /not a valid EventBridge rule name/,
+    );
   });
 });
 

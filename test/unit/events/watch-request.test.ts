@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { InvalidEventError } from "../../../lib/errors.ts";
 import { parseWatchRequest } from "../../../lib/events/watch-request.ts";
 
 const scheduled = (time?: string) => ({
@@ -14,26 +15,42 @@ const scheduled = (time?: string) => ({
   detail: {},
 });
 
+const ours = {
+  pollRuleArn: () => "arn:aws:events:eu-west-1:999999999999:rule/ami-orchestrator-poll",
+};
+
 describe("watch-rollouts requests", () => {
-  it("a scheduled poll carries the schedule's time: AWS's clock, which times bakes", () => {
-    assert.deepEqual(parseWatchRequest(scheduled("2026-11-23T09:05:00Z")), {
-      kind: "poll",
-      awsTime: Date.parse("2026-11-23T09:05:00Z"),
-    });
+  it("our schedule rule's event is a poll, and its time is not kept: our clock decides", () => {
+    assert.deepEqual(parseWatchRequest(scheduled("2026-11-23T09:05:00Z"), ours), { kind: "poll" });
+    assert.deepEqual(parseWatchRequest(scheduled(), ours), { kind: "poll" });
+    assert.deepEqual(parseWatchRequest({ action: "poll" }, ours), { kind: "poll" });
   });
 
-  it("a poll without a usable time falls back to our clock", () => {
-    assert.deepEqual(parseWatchRequest(scheduled()), { kind: "poll" });
-    assert.deepEqual(parseWatchRequest(scheduled("soon")), { kind: "poll" });
-    assert.deepEqual(parseWatchRequest({ action: "poll" }), { kind: "poll" });
+  it("a Scheduled Event from any other rule is refused, naming the rule", () => {
+    const other = {
+      ...scheduled("2026-11-23T09:05:00Z"),
+      resources: ["arn:aws:events:eu-west-1:999999999999:rule/other"],
+    };
+    assert.throws(
+      () => parseWatchRequest(other, ours),
+      (error: unknown) => {
+        assert.ok(error instanceof InvalidEventError);
+        assert.match(error.message, /rule\/other.*not this stack's poll rule/);
+        assert.deepEqual(
+          error.problems.map((problem) => problem.field),
+          ["resources[0]"],
+        );
+        return true;
+      },
+    );
   });
 
   it("npm run doctor's request: every pipeline, or one; anything else is refused", () => {
-    assert.deepEqual(parseWatchRequest({ action: "doctor" }), { kind: "doctor" });
-    assert.deepEqual(parseWatchRequest({ action: "doctor", pipeline: "base-al2023" }), {
+    assert.deepEqual(parseWatchRequest({ action: "doctor" }, ours), { kind: "doctor" });
+    assert.deepEqual(parseWatchRequest({ action: "doctor", pipeline: "base-al2023" }, ours), {
       kind: "doctor",
       pipeline: "base-al2023",
     });
-    assert.throws(() => parseWatchRequest({ action: "doctor", pipeline: 42 }));
+    assert.throws(() => parseWatchRequest({ action: "doctor", pipeline: 42 }, ours));
   });
 });

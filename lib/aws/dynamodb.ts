@@ -11,7 +11,8 @@ export const createDocumentClient = (region: string): DynamoDBDocumentClient =>
     marshallOptions: { removeUndefinedValues: true },
   });
 
-const isConditionFailure = (error: unknown): boolean =>
+/** The expected refusal of a conditional write (a duplicate or a race), not a fault. */
+export const isConditionFailure = (error: unknown): boolean =>
   error instanceof Error && error.name === "ConditionalCheckFailedException";
 
 /**

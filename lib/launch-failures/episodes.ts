@@ -8,6 +8,9 @@ import {
   PutCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
+import type { Alert } from "../alerts/types.ts";
+import { isConditionFailure, writeIf } from "../aws/dynamodb.ts";
+import type { GrantRequest } from "../kms/grants.ts";
 
 /**
  * One alert per failure episode of a group: the first failed launch for (account, region, group,
@@ -15,7 +18,28 @@ import {
  * fails 40 launches in a row raises one alert. An episode ends when the group launched an
  * instance successfully after its last failure, or when no failure came for `windowSeconds`
  * (the record's TTL attribute, checked explicitly: DynamoDB deletes expired items lazily).
+ *
+ * What the episode does is a state machine on the same item, so a Lambda retry after a crash
+ * resumes from what was recorded instead of looking at the world again (after a heal the chain
+ * looks intact, and a second look would tell a different story):
+ *   claimed (alert recorded) ─────────────────────────────┐
+ *   healing (alert and grants, with their Names, recorded) ─> healed ─┴─> alerted
+ * The opening write records the alert and the grants before anything is done; each step is
+ * idempotent (named grants) and each transition a conditional write that never goes back.
  */
+
+export type EpisodeState = "claimed" | "healing" | "healed" | "alerted";
+
+/** A grant the episode creates, named as lib/kms/grants.ts names it (so a retry finds it). */
+export interface PlannedGrant extends GrantRequest {
+  readonly grantName: string;
+}
+
+/** What the opening write records: the alert to send, and the grants to create first. */
+export interface EpisodePlan {
+  readonly alert: Extract<Alert, { kind: "launch-failed" }>;
+  readonly grants: readonly PlannedGrant[];
+}
 
 export interface EpisodeKey {
   readonly accountId: string;
@@ -29,20 +53,29 @@ export interface EpisodeRecord extends EpisodeKey {
   readonly lastAt: string;
   readonly failures: number;
   readonly activityId: string;
-  /** Grants created for this episode (the heal), if any. */
+  readonly state?: EpisodeState;
+  /** The alert, as the opening failure composed it; sent once the grants are created. */
+  readonly alert?: EpisodePlan["alert"];
+  /** The grants the heal creates (empty: nothing to heal). */
+  readonly grants?: readonly PlannedGrant[];
+  /** Written by earlier versions, before `state` (items live for an episode window). */
   readonly healed?: boolean;
-  /** The alert was handed to the alerts queue (until then, a redelivery alerts again). */
   readonly alerted?: boolean;
 }
+
+/** The record's state (items from before `state` was recorded read as what they say). */
+export const stateOf = (record: EpisodeRecord): EpisodeState =>
+  record.state ?? (record.alerted ? "alerted" : record.healed ? "healed" : "claimed");
+
+/** Whether the episode set out to heal: a failure after it that finds the chain intact is its. */
+export const healsGrants = (record: EpisodeRecord | undefined): boolean =>
+  (record?.grants?.length ?? 0) > 0 || record?.healed === true;
 
 export type EpisodeClaim =
   | { readonly opened: true; readonly record: EpisodeRecord }
   | { readonly opened: false; readonly record: EpisodeRecord };
 
 const pk = (key: EpisodeKey) => `launch-failure#${key.accountId}#${key.region}#${key.group}`;
-
-const isConditionFailure = (error: unknown) =>
-  error instanceof Error && error.name === "ConditionalCheckFailedException";
 
 export const readEpisode = async (
   db: DynamoDBDocumentClient,
@@ -58,13 +91,18 @@ export const readEpisode = async (
 };
 
 /**
- * Opens an episode, or counts a failure in the open one. `launchedSince` says whether the group
- * launched successfully after a time (then the failure is a recurrence: a new episode).
+ * Opens an episode (recording `plan`: the state machine's start), or counts a failure in the
+ * open one and returns it with its state. `launchedSince` says whether the group launched
+ * successfully after a time (then the failure is a recurrence: a new episode).
  */
 export const claimEpisode = async (
   db: DynamoDBDocumentClient,
   table: string,
-  failure: EpisodeKey & { readonly at: string; readonly activityId: string },
+  failure: EpisodeKey & {
+    readonly at: string;
+    readonly activityId: string;
+    readonly plan?: EpisodePlan;
+  },
   options: {
     readonly now: Date;
     readonly windowSeconds: number;
@@ -84,6 +122,13 @@ export const claimEpisode = async (
     lastAt: failure.at,
     failures: 1,
     activityId: failure.activityId,
+    ...(failure.plan
+      ? {
+          state: failure.plan.grants.length > 0 ? "healing" : "claimed",
+          alert: failure.plan.alert,
+          grants: failure.plan.grants,
+        }
+      : {}),
   };
   const open = async (condition: string, values: Record<string, unknown>) => {
     await db.send(
@@ -133,24 +178,32 @@ export const claimEpisode = async (
   return { opened: false, record: updated as unknown as EpisodeRecord };
 };
 
-/** Records what was done for the episode: its grants healed, its alert handed over. */
-export const markEpisode = async (
+/**
+ * Moves the episode to `to` if it is in one of `from` (a conditional write: a late or concurrent
+ * attempt never moves it back). False when it was elsewhere already.
+ */
+export const advanceEpisode = (
   db: DynamoDBDocumentClient,
   table: string,
   key: EpisodeKey,
-  marks: { readonly healed?: true; readonly alerted?: true },
-): Promise<void> => {
-  const names = Object.keys(marks);
-  if (names.length === 0) return;
-  await db.send(
+  from: readonly EpisodeState[],
+  to: EpisodeState,
+): Promise<boolean> =>
+  writeIf(
+    db,
     new UpdateCommand({
       TableName: table,
       Key: { pk: pk(key), sk: key.cause },
-      UpdateExpression: `SET ${names.map((name) => `${name} = :yes`).join(", ")}`,
-      ExpressionAttributeValues: { ":yes": true },
+      UpdateExpression: "SET #state = :to",
+      // An item written before `state` existed counts as in any state (it is there: no stub).
+      ConditionExpression: `attribute_exists(pk) AND (#state IN (${from.map((_, i) => `:from${i}`).join(", ")}) OR attribute_not_exists(#state))`,
+      ExpressionAttributeNames: { "#state": "state" },
+      ExpressionAttributeValues: {
+        ":to": to,
+        ...Object.fromEntries(from.map((state, i) => [`:from${i}`, state])),
+      },
     }),
   );
-};
 
 /**
  * Whether the group launched an instance successfully after `since` (DescribeScalingActivities,

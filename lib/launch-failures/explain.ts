@@ -10,18 +10,28 @@ import {
   type LaunchFailureDiagnosis,
 } from "./diagnose.ts";
 import {
+  advanceEpisode,
   claimEpisode,
   type EpisodeKey,
+  type EpisodePlan,
+  healsGrants,
   launchedSince,
-  markEpisode,
   readEpisode,
+  stateOf,
 } from "./episodes.ts";
-import { healDecision, healMissingGrants } from "./heal.ts";
+import { healDecision, healMissingGrants, planGrants } from "./heal.ts";
 
 /**
- * One failed launch, end to end: diagnose (read-only), heal a missing grant when the config
- * allows it, and alert once per episode. The heal runs on every event of an episode, before the
- * dedup: it is idempotent (named grants), so a redelivery after a crash still heals.
+ * One failed launch, end to end: diagnose (read-only), then claim the episode, recording the
+ * alert and the grants to heal, before acting: heal a missing grant when the config allows it,
+ * and alert once per episode (lib/launch-failures/episodes.ts has the states). A retry after a
+ * crash resumes from the recorded state: the heal it finds done is not taken for a new "chain
+ * intact" episode, and the alert it sends is the one recorded, saying what was healed.
+ *
+ * The one window left: a crash after the alert is queued and before `alerted` is written makes
+ * the retry queue it again (SQS standard queues have no deduplication). It is the same alert,
+ * the same key, and the alerts function delivers one per key. So do two failures of one episode
+ * explained at the same moment, before either recorded `alerted`.
  */
 
 export interface ExplainDeps {
@@ -68,49 +78,33 @@ export const explainLaunchFailure = async (
     cause,
   });
 
-  let healed: GrantResult[] = [];
   let action = "nothing: diagnosis only";
   let pipeline: string | undefined;
+  let grants: EpisodePlan["grants"] = [];
   if (diagnosis.cause === "missing-grant") {
     const decision = healDecision(deps.config, group);
     if (decision.heal) {
       pipeline = decision.pipeline;
-      healed = await healMissingGrants(clients.kms, diagnosis.missingGrants, event.accountId);
-      action = `created ${healed.map((grant) => `grant ${grant.grantName} on ${grant.keyArn}`).join(", ")} for ${diagnosis.missingGrants[0]?.granteePrincipal} (pipeline ${decision.pipeline}, rollout.healGrants); grants take up to about 5 minutes to be usable, then the group's next launch succeeds`;
+      grants = planGrants(diagnosis.missingGrants);
+      // Said before it is done: the alert is recorded now and sent once the grants exist.
+      action = `created ${grants.map((grant) => `grant ${grant.grantName} on ${grant.keyArn}`).join(", ")} for ${diagnosis.missingGrants[0]?.granteePrincipal} (pipeline ${decision.pipeline}, rollout.healGrants); grants take up to about 5 minutes to be usable, then the group's next launch succeeds`;
     } else action = `not healed: ${decision.reason}`;
   }
 
   const nowSeconds = Math.floor(deps.now().getTime() / 1000);
-  // A failure right after a heal finds the grant in place (not yet propagated): it belongs to
-  // the healed episode, not a new "chain intact" one.
-  const healedEpisode =
-    diagnosis.cause === "chain-intact"
-      ? await readEpisode(deps.db, deps.table, key("missing-grant"), nowSeconds)
-      : undefined;
-  const episodeKey = key(healedEpisode?.healed ? "missing-grant" : diagnosis.cause);
-  const claim = await claimEpisode(
-    deps.db,
-    deps.table,
-    { ...episodeKey, at: event.time, activityId: event.activityId },
-    {
-      now: deps.now(),
-      windowSeconds: deps.episodeWindowSeconds ?? DEFAULT_WINDOW_SECONDS,
-      launchedSince: (since) =>
-        launchedSince(clients.autoScaling, event.autoScalingGroupName, since),
-    },
-  );
-  if (healed.length > 0) await markEpisode(deps.db, deps.table, episodeKey, { healed: true });
-  const failuresInEpisode = claim.record.failures;
-  if (!claim.opened && claim.record.alerted)
-    return { outcome: "duplicate", diagnosis, healed, action, failuresInEpisode };
-
-  await deps.publishAlert?.({
+  // A failure right after a heal (or a retry after one) finds the grant in place, not yet
+  // propagated: it belongs to the healing episode, not a new "chain intact" one.
+  const healing =
+    diagnosis.cause === "chain-intact" &&
+    healsGrants(await readEpisode(deps.db, deps.table, key("missing-grant"), nowSeconds));
+  const episodeKey = key(healing ? "missing-grant" : diagnosis.cause);
+  const alert: EpisodePlan["alert"] = {
     kind: "launch-failed",
     accountId: event.accountId,
     region: event.region,
     group: event.autoScalingGroupName,
-    activityId: claim.record.activityId,
-    since: claim.record.firstAt,
+    activityId: event.activityId,
+    since: event.time,
     cause: episodeKey.cause,
     explanation: diagnosis.explanation,
     ...(diagnosis.fix ? { fix: diagnosis.fix } : {}),
@@ -119,7 +113,42 @@ export const explainLaunchFailure = async (
     statusMessage: diagnosis.statusMessage,
     action,
     ...(pipeline ? { pipeline } : {}),
-  });
-  await markEpisode(deps.db, deps.table, episodeKey, { alerted: true });
-  return { outcome: "alerted", diagnosis, healed, action, failuresInEpisode };
+  };
+  const claim = await claimEpisode(
+    deps.db,
+    deps.table,
+    { ...episodeKey, at: event.time, activityId: event.activityId, plan: { alert, grants } },
+    {
+      now: deps.now(),
+      windowSeconds: deps.episodeWindowSeconds ?? DEFAULT_WINDOW_SECONDS,
+      launchedSince: (since) =>
+        launchedSince(clients.autoScaling, event.autoScalingGroupName, since),
+    },
+  );
+  const record = claim.record;
+  const state = stateOf(record);
+  const failuresInEpisode = record.failures;
+  // What the episode did about it, as recorded (an item from before `alert` was recorded: now).
+  const recorded = record.alert ?? {
+    ...alert,
+    activityId: record.activityId,
+    since: record.firstAt,
+  };
+  if (state === "alerted")
+    return {
+      outcome: "duplicate",
+      diagnosis,
+      healed: [],
+      action: recorded.action,
+      failuresInEpisode,
+    };
+
+  let healed: GrantResult[] = [];
+  if (state === "healing") {
+    healed = await healMissingGrants(clients.kms, record.grants ?? [], event.accountId);
+    await advanceEpisode(deps.db, deps.table, episodeKey, ["healing"], "healed");
+  }
+  await deps.publishAlert?.(recorded);
+  await advanceEpisode(deps.db, deps.table, episodeKey, ["claimed", "healed"], "alerted");
+  return { outcome: "alerted", diagnosis, healed, action: recorded.action, failuresInEpisode };
 };

@@ -1,6 +1,7 @@
 import type { KMSClient } from "@aws-sdk/client-kms";
 import type { OrchestratorConfig, PipelineConfig } from "../config/schema.ts";
-import { ensureGrant, type GrantRequest, type GrantResult } from "../kms/grants.ts";
+import { ensureGrant, type GrantRequest, type GrantResult, grantName } from "../kms/grants.ts";
+import type { PlannedGrant } from "./episodes.ts";
 
 /**
  * Healing the one cause we can fix safely: a missing grant for a group the config rolls out to.
@@ -55,6 +56,14 @@ export const healDecision = (config: OrchestratorConfig, group: FailedGroup): He
     return { heal: false, reason: `pipeline ${pipeline.name} sets rollout.healGrants: false` };
   return { heal: true, pipeline: pipeline.name };
 };
+
+/** The grants a heal creates, with the Names ensureGrant gives them (recorded before acting). */
+export const planGrants = (missing: readonly GrantRequest[]): PlannedGrant[] =>
+  missing.map((request) => ({
+    keyArn: request.keyArn,
+    granteePrincipal: request.granteePrincipal,
+    grantName: grantName(request.keyArn, request.granteePrincipal),
+  }));
 
 /** Creates each missing grant with the target account's credentials (idempotent by Name). */
 export const healMissingGrants = async (

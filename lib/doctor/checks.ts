@@ -149,9 +149,13 @@ const checkPlannedTarget = async (
   deps: DoctorDeps,
 ): Promise<TargetReport> => {
   const account = deps.config.accounts[target.account] as AccountConfig;
-  const checks = await checkTarget(target, account, planned.pipeline, deps.clients).catch(
-    (error: unknown) => [fail("target", errorMessage(error), "see the error")],
-  );
+  const checks = await checkTarget(
+    target,
+    account,
+    planned.pipeline,
+    deps.clients,
+    planned.imageArn,
+  ).catch((error: unknown) => [fail("target", errorMessage(error), "see the error")]);
   // 6. Forwarding, where the role could be assumed (the check reads rules through it).
   if (deps.checkForwarding && checks[0]?.check === "assume role" && checks[0].ok)
     checks.push(

@@ -34,6 +34,7 @@ import { amiEncryption } from "../kms/snapshot-keys.ts";
 import { describeTemplateVersion } from "../launch-templates/versions.ts";
 import type { RolloutTarget } from "../rollout/plan.ts";
 import type { TargetClients } from "../rollout/roll-out-target.ts";
+import { checkGroupShapes } from "./group-shapes.ts";
 import {
   GROUP_ACTIONS,
   groupRequests,
@@ -612,6 +613,8 @@ export const checkTarget = async (
   account: AccountConfig,
   pipeline: PipelineConfig,
   clients: TargetClients,
+  /** The latest image, when there is one: how each group would be rolled depends on it. */
+  imageArn?: string,
 ): Promise<DoctorCheck[]> => {
   const { region, accountId } = target;
   const { partition } = arnParts(pipeline.arn);
@@ -664,6 +667,16 @@ export const checkTarget = async (
     checks: await checkGrants(context, ami?.keyArns ?? [], roles ?? []),
   }));
   const templates = await step("templates", () => checkTemplates(context, groups, amiId));
+  if (imageArn)
+    await step("group shapes", () =>
+      checkGroupShapes(
+        context.ec2,
+        pipeline,
+        groups,
+        { amiId, imageArn },
+        templates?.sources ?? new Map(),
+      ),
+    );
   // 5. What Auto Scaling checks on the role when the refresh names the new version: RunInstances,
   // PassRole for the instance profile's role, CreateTags for the tag specifications.
   for (const [launchTemplateId, data] of templates?.sources ?? [])

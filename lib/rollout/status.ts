@@ -125,6 +125,11 @@ export const renderRollout = (state: RolloutState, waveNames: readonly string[] 
           ? `${group.percentageComplete}%`
           : "",
         group.rollbackRefreshId ? `rollback ${group.rollbackRefreshId.slice(0, 8)}` : "",
+        // AWS refreshes an attribute-based group only after it is updated, and cannot roll it back.
+        group.rolledBy === "group-update" ? "(group updated, then refreshed; our rollback)" : "",
+        group.overrideImages
+          ? `(overrides: ${Object.keys(group.overrideImages).join(", ")} → new AMI)`
+          : "",
         group.status === "failed" || group.status === "rolled-back" ? (group.reason ?? "") : "",
       ]
         .filter(Boolean)

@@ -8,7 +8,6 @@ import middy from "@middy/core";
 import type { SNSEvent, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { type DeliverDeps, type DeliveryOutcome, deliverAlert } from "../lib/alerts/deliver.ts";
 import { type DiagnoseDeps, diagnoseBuildFailure } from "../lib/alerts/diagnose.ts";
-import { alertsObservability } from "../lib/alerts/logger.ts";
 import type { Alert } from "../lib/alerts/types.ts";
 import { arnParts } from "../lib/aws/arns.ts";
 import { clientConfig, currentRegion, regionalClients } from "../lib/aws/clients.ts";
@@ -22,7 +21,12 @@ import {
   parseDeadLetterAlarm,
 } from "../lib/events/alert-message.ts";
 import { lazy } from "../lib/lazy.ts";
-import { logFailures, type Observability, parseQueueRecord } from "../lib/observability/index.ts";
+import {
+  lambdaObservability,
+  logFailures,
+  type Observability,
+  parseQueueRecord,
+} from "../lib/observability/index.ts";
 
 /**
  * alerts: renders and sends every alert to Slack and email. Fed by the alerts queue (other
@@ -141,5 +145,5 @@ export const handler = makeHandler(
       }),
     };
   }),
-  alertsObservability(),
+  lambdaObservability(),
 );

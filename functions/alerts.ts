@@ -8,7 +8,6 @@ import middy from "@middy/core";
 import type { SNSEvent, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { type DeliverDeps, type DeliveryOutcome, deliverAlert } from "../lib/alerts/deliver.ts";
 import { type DiagnoseDeps, diagnoseBuildFailure } from "../lib/alerts/diagnose.ts";
-import { alertsObservability } from "../lib/alerts/logger.ts";
 import type { Alert } from "../lib/alerts/types.ts";
 import { arnParts } from "../lib/aws/arns.ts";
 import { clientConfig, currentRegion, regionalClients } from "../lib/aws/clients.ts";
@@ -23,6 +22,7 @@ import {
 } from "../lib/events/alert-message.ts";
 import { lazy } from "../lib/lazy.ts";
 import {
+  lambdaObservability,
   logFailures,
   type Observability,
   parseQueueRecord,
@@ -147,5 +147,5 @@ export const handler = makeHandler(
       }),
     };
   }),
-  alertsObservability(),
+  lambdaObservability(),
 );

@@ -3,13 +3,24 @@ import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type middy from "@middy/core";
 import { InvalidEventError, OrchestratorError } from "../errors.ts";
 import { checkEventDepth, MAX_DEPTH } from "../events/bounds.ts";
+import { redactSecrets } from "../redaction/redact.ts";
 
 /**
  * Powertools logger and metrics, configured from the standard POWERTOOLS_* variables that
  * serverless.yml sets (service name, namespace, log level). One instance per container.
+ *
+ * Every function logs text it did not write (Image Builder's failure reasons, Auto Scaling's
+ * status messages, AWS errors quoting their input, rejected events and messages), so every string
+ * of every entry, the message and nested error messages and stacks included, passes the redactor
+ * that Slack and email use: one guard for every call site, present and future. Powertools calls
+ * the replacer for each key and value as it serialises an entry.
  */
-export const createLogger = (): Logger =>
-  new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? "ami-orchestrator" });
+export const createLogger = (options: { logLevel?: "SILENT" | "INFO" | "DEBUG" } = {}): Logger =>
+  new Logger({
+    serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? "ami-orchestrator",
+    ...(options.logLevel ? { logLevel: options.logLevel } : {}),
+    jsonReplacerFn: (_key, value) => (typeof value === "string" ? redactSecrets(value) : value),
+  });
 
 export const createMetrics = (): Metrics =>
   new Metrics({

@@ -3,8 +3,8 @@ import { describe, it } from "node:test";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { SQSRecord } from "aws-lambda";
 import { makeHandler } from "../../../functions/alerts.ts";
-import { redactingLogger } from "../../../lib/alerts/logger.ts";
 import { InvalidEventError } from "../../../lib/errors.ts";
+import { createLogger } from "../../../lib/observability/index.ts";
 import { fakeContext } from "../../../sandbox/lambda.ts";
 import { recordingObservability, theOnlyError } from "../../helpers/observability.ts";
 
@@ -125,7 +125,7 @@ describe("alerts: poison messages on the alerts queue", () => {
   it("secrets in a rejected message never reach the log", async () => {
     // What the logger prints, as Lambda would ship it to CloudWatch Logs.
     const lines: string[] = [];
-    const logger = redactingLogger({ logLevel: "INFO" });
+    const logger = createLogger({ logLevel: "INFO" });
     const print = (line: string) => lines.push(line);
     (logger as unknown as { console: unknown }).console = {
       debug: print,

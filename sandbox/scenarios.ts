@@ -43,6 +43,12 @@ export const SCENARIOS: Record<string, Scenario> = {
     standalone: async (config) =>
       (await import("./launch-failure-scenario.ts")).launchFailureScenario(config),
   },
+  "group-shapes": {
+    description:
+      "groups as real fleets have them: an attribute-based group (updated, then refreshed without a desired configuration), a multi-architecture group (its x86 override gets the new AMI, another team's arm64 override is left alone), a group whose arm64 override the new AMI cannot serve (reported, not rolled), and another team's refresh in flight (cancelled, as configured)",
+    inject: () => {},
+    standalone: async (config) => (await import("./group-shapes.ts")).groupShapesScenario(config),
+  },
   throttling: {
     description:
       "every target-account service throttles its first calls: the SDK's adaptive retry absorbs them",

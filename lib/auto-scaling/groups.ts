@@ -31,6 +31,9 @@ export interface DiscoveredGroup {
   readonly attributeBased: boolean;
   /** The AMIs overrides name with their own `ImageId`, instead of the template's. */
   readonly overrideImageIds: readonly string[];
+  /** What the ReplaceRootVolume strategy refuses: a warm pool, load balancing. */
+  readonly hasWarmPool?: boolean;
+  readonly loadBalanced?: boolean;
 }
 
 export interface UnsupportedGroup {
@@ -114,6 +117,13 @@ export const classifyGroup = (group: AutoScalingGroup): DiscoveredGroup | Unsupp
     overrideImageIds: [
       ...new Set(overrides.flatMap((override) => (override.ImageId ? [override.ImageId] : []))),
     ],
+    ...(group.WarmPoolConfiguration ? { hasWarmPool: true } : {}),
+    ...((group.LoadBalancerNames?.length ?? 0) +
+      (group.TargetGroupARNs?.length ?? 0) +
+      (group.TrafficSources?.length ?? 0) >
+    0
+      ? { loadBalanced: true }
+      : {}),
   };
 };
 
@@ -175,6 +185,13 @@ export const strategyRefusal = (
     return `the ReplaceRootVolume strategy needs an ImageId on every override; ${without.length} of ${overrides.length} have none`;
   if (group.attributeBased)
     return "the ReplaceRootVolume strategy needs a desired configuration, which AWS refuses for a group with attribute-based instance type selection (InstanceRequirements)";
+  // "You can't start an instance refresh with Replace Root Volume on an EC2 Auto Scaling Group
+  // that has a warm pool"; "Root volume replacement doesn't support Elastic Load Balancing"
+  // (user guide, replace-root-volume, "Limitations").
+  if (group.hasWarmPool)
+    return "the ReplaceRootVolume strategy is not available for a group with a warm pool";
+  if (group.loadBalanced)
+    return "the ReplaceRootVolume strategy does not support groups behind Elastic Load Balancing (load balancers, target groups or traffic sources)";
   return undefined;
 };
 

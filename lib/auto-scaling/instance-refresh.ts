@@ -142,7 +142,11 @@ export const refreshRequest = (
     ? {
         AutoScalingGroupName: group.name,
         Strategy: settings.strategy,
-        Preferences: { ...refreshPreferences(settings), SkipMatching: false, AutoRollback: false },
+        // Not even `false`: "An instance refresh will fail if you start it with the
+        // SkipMatching parameter […] start the instance refresh without these parameters" (user
+        // guide, instance-refresh-overview, "Limitations"); AutoRollback needs a desired
+        // configuration (RefreshPreferences.AutoRollback).
+        Preferences: withoutKeys(refreshPreferences(settings), ["SkipMatching", "AutoRollback"]),
       }
     : {
         AutoScalingGroupName: group.name,
@@ -155,6 +159,9 @@ export const refreshRequest = (
         ),
         Preferences: refreshPreferences(settings),
       };
+
+const withoutKeys = <T extends object>(value: T, keys: ReadonlyArray<keyof T>): T =>
+  Object.fromEntries(Object.entries(value).filter(([key]) => !keys.includes(key as keyof T))) as T;
 
 export const startInstanceRefresh = async (
   client: AutoScalingClient,
@@ -202,6 +209,15 @@ export const makeWayForOurRefresh = async (
   settings: Pick<InstanceRefreshSettings, "whenInProgress">,
 ): Promise<Exclude<RefreshStart, { status: "started" }>> => {
   if (settings.whenInProgress === "wait") return { status: "waiting-for-active-refresh" };
+  // Only a refresh that is replacing instances is cancelled. A rollback in progress (AWS's own
+  // auto-rollback among them) would be left half done, "this does not roll back any changes"
+  // (API reference, CancelInstanceRefresh); one baking has replaced everything and saves its
+  // configuration only on success; one cancelling is on its way out. Those are waited for.
+  const active = (await recentRefreshes(client, groupName)).find((refresh) =>
+    isActiveRefreshStatus(refresh.Status),
+  );
+  if (active && active.Status !== "Pending" && active.Status !== "InProgress")
+    return { status: "waiting-for-active-refresh" };
   try {
     await client.send(new CancelInstanceRefreshCommand({ AutoScalingGroupName: groupName }));
   } catch (cancelError) {
@@ -282,6 +298,13 @@ export const policyToSendBack = (policy: MixedInstancesPolicy): MixedInstancesPo
 
 type RefreshMatch = RefreshTarget & { readonly since?: number };
 
+/** Our refresh of the group to this target, whatever its status (a crash may hide it). */
+export const findOwnRefresh = (
+  client: AutoScalingClient,
+  groupName: string,
+  target: RefreshMatch,
+): Promise<string | undefined> => refreshWithVersion(client, groupName, target);
+
 export const activeRefreshWithVersion = (
   client: AutoScalingClient,
   groupName: string,
@@ -306,7 +329,10 @@ const refreshWithVersion = async (
         !refresh.DesiredConfiguration?.LaunchTemplate &&
         !refresh.DesiredConfiguration?.MixedInstancesPolicy &&
         target.since !== undefined &&
-        (refresh.StartTime?.getTime() ?? 0) >= target.since
+        // A refresh still Pending may carry no StartTime yet (not documented either way).
+        (refresh.StartTime === undefined
+          ? refresh.Status === "Pending"
+          : refresh.StartTime.getTime() >= target.since)
       );
     }
     const spec =

@@ -1,4 +1,4 @@
-import { DescribeImagesCommand, type EC2Client } from "@aws-sdk/client-ec2";
+import { type EC2Client, paginateDescribeImages } from "@aws-sdk/client-ec2";
 import type { DiscoveredGroup } from "./groups.ts";
 
 /**
@@ -39,8 +39,8 @@ export const NO_OVERRIDE_IMAGES: OverrideImagePlan = {
  * Architecture and Image Builder origin of the given AMIs, in one call. A filter (not ImageIds)
  * so that an AMI deregistered since is simply absent instead of failing the whole call
  * (DescribeImages answers InvalidAMIID.NotFound for an explicit id it cannot find), and
- * deprecated AMIs are included: old ones often are, and a filtered call leaves them out unless
- * asked (`IncludeDeprecated`, EC2 API reference, DescribeImages).
+ * deprecated and disabled AMIs are included: old ones often are, and a filtered call leaves them
+ * out unless asked (`IncludeDeprecated`, `IncludeDisabled`, EC2 API reference, DescribeImages).
  */
 export const describeImageFacts = async (
   ec2: EC2Client,
@@ -48,12 +48,18 @@ export const describeImageFacts = async (
 ): Promise<Map<string, ImageFacts>> => {
   const facts = new Map<string, ImageFacts>();
   if (imageIds.length === 0) return facts;
-  const { Images: images = [] } = await ec2.send(
-    new DescribeImagesCommand({
+  // "We strongly recommend using only paginated requests" (API model, DescribeImages). Disabled
+  // AMIs (an Image Builder lifecycle policy disables old ones) are asked for too.
+  const images = [];
+  for await (const page of paginateDescribeImages(
+    { client: ec2 },
+    {
       Filters: [{ Name: "image-id", Values: [...imageIds] }],
       IncludeDeprecated: true,
-    }),
-  );
+      IncludeDisabled: true,
+    },
+  ))
+    images.push(...(page.Images ?? []));
   for (const image of images) {
     if (!image.ImageId) continue;
     const builtAs = image.Tags?.find((tag) => tag.Key === "Ec2ImageBuilderArn")?.Value;
@@ -70,14 +76,16 @@ const imageLineage = (imageArn: string): string | undefined =>
   /^(arn:[^:]+:imagebuilder:[^:]*:[^:]*:image\/[^/]+)(?:\/|$)/.exec(imageArn)?.[1]?.toLowerCase();
 
 /**
- * What happens to each AMI the group's overrides name. `templateImageIds` are the AMIs the
- * group's template versions launch now: an override naming one of them was rolled with the
- * template before, whatever its tags say (tags of a shared AMI are not visible to the target).
+ * What happens to each AMI the group's overrides name. `knownImageIds` are AMIs known to be
+ * earlier images of this pipeline without their tags: the AMI the group's own template launches
+ * now, and those our records show the pipeline rolled out to this target (tags of a shared AMI
+ * are not visible to the target: "your user-defined tags are not available to any AWS account
+ * that the AMI is shared with", EC2 user guide, sharingamis-explicit).
  */
 export const planOverrideImages = (
   group: Pick<DiscoveredGroup, "overrideImageIds">,
   rollout: { readonly amiId: string; readonly imageArn: string },
-  templateImageIds: ReadonlySet<string>,
+  knownImageIds: ReadonlySet<string>,
   facts: ReadonlyMap<string, ImageFacts>,
 ): OverrideImagePlan => {
   if (group.overrideImageIds.length === 0) return NO_OVERRIDE_IMAGES;
@@ -90,7 +98,7 @@ export const planOverrideImages = (
     if (imageId === rollout.amiId) continue;
     const known = facts.get(imageId);
     const ours =
-      templateImageIds.has(imageId) ||
+      knownImageIds.has(imageId) ||
       (lineage !== undefined &&
         known?.builtAs !== undefined &&
         imageLineage(known.builtAs) === lineage);

@@ -24,9 +24,6 @@ export const checkGroupShapes = async (
     overrideImageIds.length > 0
       ? await describeImageFacts(ec2, [image.amiId, ...overrideImageIds])
       : new Map();
-  const templateImages = new Set(
-    [...sources.values()].flatMap((data) => (data.ImageId ? [data.ImageId] : [])),
-  );
   const checks: DoctorCheck[] = [];
   for (const group of groups) {
     const check = `shape of ${group.name}`;
@@ -41,7 +38,10 @@ export const checkGroupShapes = async (
       );
       continue;
     }
-    const plan = planOverrideImages(group, image, templateImages, facts);
+    const own = group.launchTemplate?.launchTemplateId
+      ? sources.get(group.launchTemplate.launchTemplateId)?.ImageId
+      : undefined;
+    const plan = planOverrideImages(group, image, new Set(own ? [own] : []), facts);
     if (plan.blocked.length > 0) {
       checks.push(
         fail(

@@ -1,7 +1,6 @@
 import type { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
+import { rollByGroupUpdate } from "../auto-scaling/group-update.ts";
 import { discoverGroups } from "../auto-scaling/groups.ts";
-import { startInstanceRefresh } from "../auto-scaling/instance-refresh.ts";
-import { pointGroupAtVersion } from "../auto-scaling/pin-version.ts";
 import type { RolloutConfig } from "../config/schema.ts";
 import { OrchestratorError } from "../errors.ts";
 import type { GroupRecord } from "./store.ts";
@@ -17,7 +16,8 @@ export const rollBackUpdatedGroup = async (
   client: AutoScalingClient,
   record: GroupRecord,
   rollout: Pick<RolloutConfig, "instanceRefresh"> | undefined,
-  now: number,
+  /** When this rollback was first attempted (less clock skew): its refresh is one started since. */
+  since: number,
 ): Promise<string | undefined> => {
   if (record.launchTemplateId === undefined || record.previousVersion === undefined)
     return undefined;
@@ -27,32 +27,21 @@ export const rollBackUpdatedGroup = async (
   const images = new Map(
     Object.entries(record.overrideImages ?? {}).map(([oldAmi, newAmi]) => [newAmi, oldAmi]),
   );
-  await pointGroupAtVersion(
-    client,
-    group,
-    record.launchTemplateId,
-    String(record.previousVersion),
-    images,
-  );
   const settings = {
     minHealthyPercentage: 90,
-    whenInProgress: "wait" as const,
     strategy: "Rolling" as const,
     ...rollout?.instanceRefresh,
+    // Never cancel anyone's refresh (our own rollback's included) to roll back: wait for it.
+    whenInProgress: "wait" as const,
     skipMatching: false,
     autoRollback: false,
   };
-  const started = await startInstanceRefresh(
+  const started = await rollByGroupUpdate(
     client,
     group,
-    {
-      launchTemplateId: record.launchTemplateId,
-      versionNumber: record.previousVersion,
-      mode: "group-update",
-    },
+    { launchTemplateId: record.launchTemplateId, versionNumber: record.previousVersion, images },
     settings,
-    // A rollback refresh started by an earlier attempt that crashed is adopted, not repeated.
-    { mayHaveStarted: true, startedSince: now - 60_000 },
+    { since, mayHaveStarted: true, onPointed: async () => {} },
   );
   return started.status === "started" ? started.instanceRefreshId : undefined;
 };

@@ -4,6 +4,7 @@ import type { IAMClient } from "@aws-sdk/client-iam";
 import type { KMSClient } from "@aws-sdk/client-kms";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import pMap from "p-map";
+import { rollByGroupUpdate } from "../auto-scaling/group-update.ts";
 import {
   type DiscoveredGroup,
   defaultServiceLinkedRoleArn,
@@ -45,6 +46,7 @@ import {
   type GroupRecord,
   getRollout,
   getTarget,
+  latestRollouts,
   listGroups,
   putGroup,
   registerGrant,
@@ -179,6 +181,25 @@ type SaveGroup = (group: GroupRecord) => Promise<void>;
 
 const templateKey = (group: DiscoveredGroup): string =>
   `${group.launchTemplate?.launchTemplateId ?? group.launchTemplate?.launchTemplateName}@${group.launchTemplate?.version}`;
+
+/** How many earlier rollouts of the pipeline tell which override AMIs are its own. */
+const EARLIER_ROLLOUTS = 5;
+
+/**
+ * The AMIs this pipeline rolled out to this target before, from our own records: an override
+ * naming one launches an earlier image of the pipeline, even where its tags are not visible
+ * (tags of a shared AMI are not: EC2 user guide, sharingamis-explicit).
+ */
+const earlierAmisOfPipeline = async (
+  deps: Pick<RollOutTargetDeps, "db" | "table">,
+  work: TargetWork,
+): Promise<Set<string>> => {
+  const ids = await latestRollouts(deps.db, deps.table, work.pipeline, EARLIER_ROLLOUTS + 1);
+  const targets = await Promise.all(
+    ids.filter((id) => id !== work.rolloutId).map((id) => getTarget(deps.db, deps.table, id, work)),
+  );
+  return new Set(targets.flatMap((target) => (target?.amiId ? [target.amiId] : [])));
+};
 
 /**
  * Rolls one rollout out to one target (account + region): KMS grants for each group's
@@ -433,32 +454,49 @@ const runSteps = async (
   if (transient) throw transient;
 
   // 5b. AMIs that overrides name themselves, judged once per target in one call: replaced when
-  // they are earlier images of this pipeline, left alone when they are another's, and the group
-  // not rolled at all when the new AMI cannot replace them (another architecture).
+  // they are earlier images of this pipeline (the group's own template AMI, or an AMI our records
+  // show this pipeline rolled out here, or one Image Builder tagged as this recipe's), left
+  // alone when they are another's, and the group not rolled at all when the new AMI cannot
+  // replace them (another architecture) or, with ReplaceRootVolume, when no override is ours.
   const overridePlans = new Map<string, OverrideImagePlan>();
   const overrideImageIds = [...new Set(groups.flatMap((group) => group.overrideImageIds))];
   if (overrideImageIds.length > 0) {
-    const facts = await describeImageFacts(ec2, [work.amiId, ...overrideImageIds]);
-    const templateImages = new Set(
-      Object.values(templates).flatMap((template) =>
-        template.sourceImageId ? [template.sourceImageId] : [],
-      ),
-    );
-    const blocked: Array<{ name: string; reason: string }> = [];
+    const [facts, earlier] = await Promise.all([
+      describeImageFacts(ec2, [work.amiId, ...overrideImageIds]),
+      earlierAmisOfPipeline(deps, work),
+    ]);
+    const refused: Array<{ name: string; reason: string }> = [];
     for (const group of groups) {
-      const plan = planOverrideImages(group, work, templateImages, facts);
+      const own = templates[templateKey(group)]?.sourceImageId;
+      const plan = planOverrideImages(
+        group,
+        work,
+        new Set([...earlier, ...(own ? [own] : [])]),
+        facts,
+      );
       overridePlans.set(group.name, plan);
       for (const kept of plan.kept) notes.push(`${group.name}: ${kept.reason}`);
       if (plan.blocked.length > 0)
-        blocked.push({ name: group.name, reason: plan.blocked.map((b) => b.reason).join("; ") });
+        refused.push({ name: group.name, reason: plan.blocked.map((b) => b.reason).join("; ") });
+      else if (
+        rollout.instanceRefresh.strategy === "ReplaceRootVolume" &&
+        plan.replacements.size === 0
+      )
+        // Every override names its AMI, so the template's is never launched: a refresh would
+        // replace every root volume with the AMI it already has.
+        refused.push({
+          name: group.name,
+          reason:
+            "ReplaceRootVolume: no override launches an image of this pipeline, so there is nothing to replace",
+        });
     }
-    if (blocked.length > 0) {
-      const names = new Set(blocked.map((group) => group.name));
+    if (refused.length > 0) {
+      const names = new Set(refused.map((group) => group.name));
       groups = groups.filter((group) => !names.has(group.name));
       // Their templates get no new version unless a group still rolled uses them.
       for (const key of [...references.keys()])
         if (!groups.some((group) => templateKey(group) === key)) references.delete(key);
-      found.unsupportedGroups = [...found.unsupportedGroups, ...blocked];
+      found.unsupportedGroups = [...found.unsupportedGroups, ...refused];
       await saveTarget({ unsupportedGroups: found.unsupportedGroups });
     }
   }
@@ -581,10 +619,26 @@ const runSteps = async (
         ...(mode === "group-update" ? { rolledBy: mode } : {}),
         ...(images.size > 0 ? { overrideImages: Object.fromEntries(images) } : {}),
       };
+      // A group rolled by updating it first: when that was about to happen (its refresh is one
+      // started since), and whether it happened (a rollback undoes only what was done). Carried
+      // on every record of the group, since each save replaces the item.
+      const update = {
+        at:
+          previous?.status === "starting" && previous.groupUpdatedAt
+            ? previous.groupUpdatedAt
+            : nowIso(),
+        done: previous?.groupUpdated === true,
+      };
+      const baseOf = () => ({
+        ...base,
+        ...(mode === "group-update"
+          ? { groupUpdatedAt: update.at, ...(update.done ? { groupUpdated: true } : {}) }
+          : {}),
+      });
       const givenUp = gaveUp.get(group.name);
       if (template?.versionNumber === undefined || givenUp) {
         const reason = givenUp ?? errorMessage(templateErrors.get(templateKey(group)));
-        const failed = { ...base, status: "failed" as const, reason, updatedAt: nowIso() };
+        const failed = { ...baseOf(), status: "failed" as const, reason, updatedAt: nowIso() };
         await saveGroup(failed);
         return failed;
       }
@@ -597,7 +651,7 @@ const runSteps = async (
       if (!template.created && images.size === 0 && rollout.instanceRefresh.skipMatching) {
         // The version in use already launches this AMI, and matching instances are skipped.
         const upToDate = {
-          ...base,
+          ...baseOf(),
           ...versions,
           status: "up-to-date" as const,
           updatedAt: nowIso(),
@@ -606,41 +660,55 @@ const runSteps = async (
         return upToDate;
       }
       try {
-        // When the group is updated before a refresh without a desired configuration, the
-        // refresh is recognised after a crash as the one started since (clock skew allowed).
-        const groupUpdatedAt =
-          previous?.status === "starting" && previous.groupUpdatedAt
-            ? previous.groupUpdatedAt
-            : nowIso();
         // Recorded before the mutating calls: a redelivery after a crash here knows the pin
         // (never forgotten) and that a refresh may already exist (adopted, not started twice).
-        await saveGroup({
-          ...base,
-          ...versions,
-          status: "starting",
-          ...(mode === "group-update" ? { groupUpdatedAt } : {}),
-          updatedAt: nowIso(),
-        });
+        await saveGroup({ ...baseOf(), ...versions, status: "starting", updatedAt: nowIso() });
         // Rollback is also refused while the group's template takes its AMI from an SSM
         // parameter (`resolve:ssm:...`; RefreshPreferences.AutoRollback in the API reference):
         // pinning cannot help, so such a group is refreshed without it, and says so.
         const ssmAmi = template.sourceImageId?.startsWith("resolve:ssm:") ?? false;
         const autoRollback =
           rollout.instanceRefresh.autoRollback && !ssmAmi && mode === "desired-configuration";
-        // First the group itself: pointed at the new version when AWS refreshes it only without
-        // a desired configuration; pinned to the version it runs when it follows
-        // `$Latest`/`$Default`, since auto-rollback is refused then (no instance replaced).
-        const point =
-          mode === "group-update"
-            ? await pointGroup(
-                autoScaling,
-                group,
-                template.launchTemplateId,
-                newVersion,
-                rollout.instanceRefresh,
-                images,
-              )
-            : floating && autoRollback && !pinned.has(group.name)
+        const refreshTarget = {
+          launchTemplateId: template.launchTemplateId,
+          versionNumber: newVersion,
+          images,
+        };
+        const settings = {
+          ...rollout.instanceRefresh,
+          autoRollback,
+          // Rolling skip matching compares templates, versions and instance types (API model,
+          // RefreshPreferences.SkipMatching): when only overrides' AMIs change, it would skip
+          // every instance.
+          skipMatching: rollout.instanceRefresh.skipMatching && (template.created ?? true),
+        };
+        const mayHaveStarted = previous?.status === "starting";
+        const since = Date.parse(update.at) - CLOCK_SKEW_MS;
+        let started: RefreshStart;
+        if (mode === "group-update") {
+          started = await rollByGroupUpdate(autoScaling, group, refreshTarget, settings, {
+            since,
+            mayHaveStarted,
+            onPointed: () => {
+              update.done = true;
+              return saveGroup({
+                ...baseOf(),
+                ...versions,
+                status: "starting",
+                updatedAt: nowIso(),
+              });
+            },
+          });
+        } else {
+          // Pinned first to the version it runs when it follows `$Latest`/`$Default`: AWS refuses
+          // auto-rollback then, and ReplaceRootVolume altogether ("if the EC2 Auto Scaling group
+          // or the instance refresh desired configuration uses the $Latest or $Default launch
+          // template version", user guide, replace-root-volume, "Limitations"). No instance is
+          // replaced by the pin.
+          const pin =
+            floating &&
+            (autoRollback || rollout.instanceRefresh.strategy === "ReplaceRootVolume") &&
+            !pinned.has(group.name)
               ? await pointGroup(
                   autoScaling,
                   group,
@@ -649,37 +717,31 @@ const runSteps = async (
                   rollout.instanceRefresh,
                 )
               : "pointed";
-        const started: RefreshStart =
-          point !== "pointed"
-            ? { status: point }
-            : await startInstanceRefresh(
-                autoScaling,
-                group,
-                {
-                  launchTemplateId: template.launchTemplateId,
-                  versionNumber: newVersion,
-                  images,
-                  mode,
-                },
-                { ...rollout.instanceRefresh, autoRollback },
-                {
-                  mayHaveStarted: previous?.status === "starting",
-                  startedSince: Date.parse(groupUpdatedAt) - CLOCK_SKEW_MS,
-                  // The failed refresh watch-rollouts chose to retry once (slow grant).
-                  ...(previous?.previousFailure
-                    ? { notAdopting: previous.previousFailure.split(":")[0] }
-                    : {}),
-                },
-              );
+          started =
+            pin !== "pointed"
+              ? { status: pin }
+              : await startInstanceRefresh(
+                  autoScaling,
+                  group,
+                  { ...refreshTarget, mode },
+                  settings,
+                  {
+                    mayHaveStarted,
+                    // The failed refresh watch-rollouts chose to retry once (slow grant).
+                    ...(previous?.previousFailure
+                      ? { notAdopting: previous.previousFailure.split(":")[0] }
+                      : {}),
+                  },
+                );
+        }
         if (started.status !== "started") {
           const waiting = message.attempt < MAX_REFRESH_WAITS;
           const reason = `${started.status}${waiting ? "" : ` for ${MAX_REFRESH_WAITS} attempts: giving up`}`;
           const result = {
-            ...base,
+            ...baseOf(),
             ...versions,
             status: waiting ? ("waiting" as const) : ("failed" as const),
             reason,
-            ...(mode === "group-update" ? { groupUpdatedAt } : {}),
             updatedAt: nowIso(),
           };
           await saveGroup(result);
@@ -692,7 +754,7 @@ const runSteps = async (
               ? `no auto-rollback: version ${template.sourceVersion} takes its AMI from an SSM parameter (${template.sourceImageId}), which AWS cannot roll back to`
               : undefined;
         const result = {
-          ...base,
+          ...baseOf(),
           ...versions,
           status: "refresh-started" as const,
           instanceRefreshId: started.instanceRefreshId,
@@ -705,7 +767,7 @@ const runSteps = async (
         if (isRetryable(error))
           return { group: group.name, status: "retry", reason: errorMessage(error), error };
         const failed = {
-          ...base,
+          ...baseOf(),
           ...versions,
           status: "failed" as const,
           reason: errorMessage(error),

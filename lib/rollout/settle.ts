@@ -14,6 +14,7 @@ import { rollBackUpdatedGroup } from "./roll-back-updated-group.ts";
 import {
   type GroupRecord,
   markGroupRollbackStarted,
+  markGroupRollbackStarting,
   markGroupSettled,
   type RolloutState,
 } from "./store.ts";
@@ -52,7 +53,10 @@ export const needsSettling = (group: GroupRecord): boolean =>
  * for these groups), so we do, when the pipeline asks for auto-rollback.
  */
 const needsOurRollback = (group: GroupRecord): boolean =>
-  group.rolledBy === "group-update" && group.status === "failed" && !group.rollbackRefreshId;
+  group.rolledBy === "group-update" &&
+  group.groupUpdated === true &&
+  (group.status === "failed" || group.status === "cancelled") &&
+  !group.rollbackRefreshId;
 
 /** The refresh's status as AWS has it now (undefined if it cannot be found). */
 const currentRefreshStatus = async (
@@ -106,14 +110,29 @@ export const settleEndedGroups = async (
           settled.push(`${group.group}: its refresh is still active (rolling back?): later`);
           continue;
         }
-        if (needsOurRollback(group)) {
-          const rollback = pipeline?.rollout?.instanceRefresh.autoRollback
-            ? await rollBackUpdatedGroup(client, group, pipeline.rollout, deps.clock.now())
-            : undefined;
-          if (rollback) {
-            await markGroupRollbackStarted(deps.db, deps.table, group.rolloutId, group, rollback);
-            outcomes.push(`rolled back to version ${group.previousVersion} (refresh ${rollback})`);
+        // A refresh cancelled because a newer image superseded this one is left to the newer
+        // rollout; any other failed or cancelled one is undone when the pipeline asks for it.
+        if (
+          needsOurRollback(group) &&
+          pipeline?.rollout?.instanceRefresh.autoRollback &&
+          !(group.status === "cancelled" && state.record.status === "superseded")
+        ) {
+          // Recorded before the calls: after a crash, the rollback refresh is one started since.
+          const startedAt = group.rollbackStartedAt ?? new Date(deps.clock.now()).toISOString();
+          if (!group.rollbackStartedAt)
+            await markGroupRollbackStarting(deps.db, deps.table, group.rolloutId, group, startedAt);
+          const rollback = await rollBackUpdatedGroup(
+            client,
+            group,
+            pipeline.rollout,
+            Date.parse(startedAt) - 60_000,
+          );
+          if (!rollback) {
+            settled.push(`${group.group}: another refresh runs on it: rollback later`);
+            continue;
           }
+          await markGroupRollbackStarted(deps.db, deps.table, group.rolloutId, group, rollback);
+          outcomes.push(`rolled back to version ${group.previousVersion} (refresh ${rollback})`);
         }
       }
       if (succeeded && moveDefault) {

@@ -307,8 +307,12 @@ export interface GroupRecord {
    * configuration (attribute-based instance types), so AWS cannot roll it back: we do.
    */
   readonly rolledBy?: "group-update";
-  /** When the group was pointed at the new version: its refresh is the one started since. */
+  /** When the group was about to be pointed at the new version: its refresh is one started since. */
   readonly groupUpdatedAt?: string;
+  /** Set once UpdateAutoScalingGroup pointed the group at the new version: a rollback undoes it. */
+  readonly groupUpdated?: boolean;
+  /** When our own rollback of such a group was about to start: its refresh is one started since. */
+  readonly rollbackStartedAt?: string;
   /** Override AMIs replaced by the new one (old → new): what a rollback puts back. */
   readonly overrideImages?: Readonly<Record<string, string>>;
   readonly reason?: string;
@@ -724,6 +728,25 @@ export const markGroupSettled = async (
       UpdateExpression: "SET settled = :settled",
       ConditionExpression: "attribute_exists(pk)",
       ExpressionAttributeValues: { ":settled": outcome },
+    }),
+  );
+};
+
+/** The moment our own rollback of a group was first attempted (before its calls). */
+export const markGroupRollbackStarting = async (
+  db: DynamoDBDocumentClient,
+  table: string,
+  rolloutId: string,
+  group: Pick<GroupRecord, "group" | "accountId" | "region">,
+  startedAt: string,
+): Promise<void> => {
+  await db.send(
+    new UpdateCommand({
+      TableName: table,
+      Key: groupKey(rolloutId, group, group.group),
+      UpdateExpression: "SET rollbackStartedAt = if_not_exists(rollbackStartedAt, :at)",
+      ConditionExpression: "attribute_exists(pk)",
+      ExpressionAttributeValues: { ":at": startedAt },
     }),
   );
 };

@@ -437,7 +437,7 @@ export class AutoScalingModel {
       const names = call.input.AutoScalingGroupNames as string[] | undefined;
       // "By default, you can only specify up to 50 names. You can optionally increase this
       // limit using the MaxRecords property" (API model, AutoScalingGroupNames).
-      const nameLimit = Math.max(50, Number(call.input.MaxRecords ?? 50));
+      const nameLimit = Number(call.input.MaxRecords ?? 50);
       if (names && names.length > nameLimit)
         throw awsError(
           "ValidationError",
@@ -485,11 +485,10 @@ export class AutoScalingModel {
       // configuration, on an Auto Scaling group that uses attribute-based instance type
       // selection" (EC2 Auto Scaling user guide, instance-refresh-overview, "Limitations"). The
       // exact error text is not documented: a ValidationError, as for the documented refusals.
-      if (
-        usesInstanceRequirements(group.mixedInstancesPolicy) ||
-        usesInstanceRequirements(desired.MixedInstancesPolicy)
-      ) {
-        if (preferences.SkipMatching === true)
+      // "start it with the SkipMatching parameter" is read as the parameter being present at
+      // all, even false: the stricter reading, so the orchestrator never relies on the other.
+      if (usesInstanceRequirements(group.mixedInstancesPolicy)) {
+        if (preferences.SkipMatching !== undefined)
           throw awsError(
             "ValidationError",
             "The request isn't valid. Skip matching is not supported for Auto Scaling groups that use attribute-based instance type selection (InstanceRequirements).",
@@ -506,6 +505,20 @@ export class AutoScalingModel {
       // API model LaunchTemplateOverrides.ImageId: "All overrides in the MixedInstancesPolicy
       // must specify an ImageId", "The AMI must contain only a single root volume").
       if (call.input.Strategy === "ReplaceRootVolume") {
+        // "You can't start an instance refresh with Replace Root Volume if the EC2 Auto Scaling
+        // group or the instance refresh desired configuration uses the $Latest or $Default
+        // launch template version" (user guide, replace-root-volume, "Limitations").
+        const groupVersion =
+          (
+            group.launchTemplate ??
+            group.mixedInstancesPolicy?.LaunchTemplate.LaunchTemplateSpecification
+          )?.Version ?? "$Default";
+        const desiredVersion = this.#templateSpecOf(desired)?.Version ?? "$Default";
+        if ([groupVersion, desiredVersion].some((version) => version.startsWith("$")))
+          throw awsError(
+            "ValidationError",
+            "The request isn't valid. You can't use the ReplaceRootVolume strategy when the Auto Scaling group or the desired configuration uses the $Latest or $Default launch template version.",
+          );
         const overrides = desired.MixedInstancesPolicy?.LaunchTemplate.Overrides ?? [];
         if (
           !desired.MixedInstancesPolicy ||

@@ -1,10 +1,15 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { getTarget, listGroups } from "../../lib/rollout/store.ts";
+import { type GroupRecord, getTarget, listGroups } from "../../lib/rollout/store.ts";
+import {
+  OTHER_TEAMS_ARM_AMI as ARM_AMI,
+  addGroupShapes,
+  type GroupShapes,
+  OWN_OLD_ARM_AMI as OUR_OLD_ARM_AMI,
+  startOtherTeamsRefresh,
+} from "../../sandbox/group-shapes.ts";
 import { fakeContext } from "../../sandbox/lambda.ts";
 import type { SandboxGroup } from "../../sandbox/model/auto-scaling.ts";
-import { slrArn } from "../../sandbox/model/iam.ts";
-import { MANAGED_TAG } from "../../sandbox/world-from-config.ts";
 import { sandboxSuite } from "../helpers/sandbox-suite.ts";
 
 const DEV = "111111111111";
@@ -13,10 +18,6 @@ const REGION = "eu-west-1";
 const MINUTE = 60_000;
 const PIPELINE = `arn:aws:imagebuilder:${REGION}:${BUILD}:image-pipeline/base-al2023`;
 const FLEET = `arn:aws:imagebuilder:${REGION}:${BUILD}:image-pipeline/fleet`;
-/** Another team's arm64 image: its own pipeline, not ours. */
-const ARM_AMI = "ami-0a4a4a4a4a4a4a4a4";
-/** An earlier arm64 image of OUR pipeline: the new x86_64 AMI cannot replace it. */
-const OUR_OLD_ARM_AMI = "ami-0b5b5b5b5b5b5b5b5";
 const FLEET_NAMES = Array.from({ length: 60 }, (_, i) => `fleet-${String(i + 1).padStart(2, "0")}`);
 
 /**
@@ -46,69 +47,15 @@ pipelines:
 `;
 
 describe("group shapes real fleets have, rolled in the sandbox", () => {
-  const groups: Record<string, SandboxGroup> = {};
+  let shapes: GroupShapes;
   const sandbox = sandboxSuite(CONFIG, { start: "2026-11-23T01:59:00Z" }, ({ world }) => {
-    const app = world.autoScaling.groups.get(`${DEV}|${REGION}|base-al2023-app`);
-    const oldAmi = app?.runningImageId ?? "";
-    world.ec2.registerImage({
-      imageId: ARM_AMI,
-      ownerId: DEV,
+    shapes = addGroupShapes(world, {
+      accountId: DEV,
       region: REGION,
-      name: "other-team-arm",
-      kmsKeyIds: [undefined],
-      architecture: "arm64",
-      tags: { Ec2ImageBuilderArn: `arn:aws:imagebuilder:${REGION}:${BUILD}:image/other/1.0.0/1` },
+      pipeline: "base-al2023",
+      buildAccountId: BUILD,
     });
-    world.ec2.registerImage({
-      imageId: OUR_OLD_ARM_AMI,
-      ownerId: DEV,
-      region: REGION,
-      name: "base-al2023 arm, long ago",
-      kmsKeyIds: [undefined],
-      architecture: "arm64",
-      tags: {
-        Ec2ImageBuilderArn: `arn:aws:imagebuilder:${REGION}:${BUILD}:image/base-al2023/0.9.0/1`,
-      },
-    });
-    const add = (name: string, overrides: Array<Record<string, unknown>>, version = "$Default") => {
-      const template = world.ec2.addLaunchTemplate({
-        accountId: DEV,
-        region: REGION,
-        name: `${name}-lt`,
-        imageId: oldAmi,
-        tags: { ...MANAGED_TAG },
-      });
-      groups[name] = world.autoScaling.addGroup({
-        name,
-        accountId: DEV,
-        region: REGION,
-        tags: { "ami-orchestrator:pipeline": "base-al2023", ...MANAGED_TAG },
-        serviceLinkedRoleArn: slrArn(DEV),
-        desiredCapacity: 3,
-        runningImageId: oldAmi,
-        mixedInstancesPolicy: {
-          LaunchTemplate: {
-            LaunchTemplateSpecification: { LaunchTemplateId: template.id, Version: version },
-            Overrides: overrides,
-          },
-        },
-      });
-    };
-    add("abs", [
-      { InstanceRequirements: { VCpuCount: { Min: 2, Max: 8 }, MemoryMiB: { Min: 4096 } } },
-    ]);
-    add("multiarch", [
-      { InstanceType: "m7i.large", ImageId: oldAmi },
-      { InstanceType: "m7g.large", ImageId: ARM_AMI },
-    ]);
-    add("blocked", [
-      { InstanceType: "m7i.large" },
-      { InstanceType: "m7g.large", ImageId: OUR_OLD_ARM_AMI },
-    ]);
-    // Another team's group that follows $Latest: its refresh starts with our build (below).
-    add("busy", [{ InstanceType: "m7i.large" }], "$Latest");
   });
-
   const build = async (pipeline: string, arn: string) => {
     const { world, handlers } = sandbox.session;
     const at = new Date(world.clock.now() + MINUTE).toISOString();
@@ -121,92 +68,101 @@ describe("group shapes real fleets have, rolled in the sandbox", () => {
   const newAmiOf = (image: { amis: ReadonlyArray<{ accountId: string; image: string }> }) =>
     image.amis.find((ami) => ami.accountId === DEV)?.image ?? "";
 
-  it("rolls each group the way AWS allows, and never calls a group updated while a launch path names an old AMI", async () => {
+  /** One rollout of base-al2023 over every shape; each test below reads its outcome. */
+  let rolled: {
+    newAmi: string;
+    imageArn: string;
+    records: Map<string, GroupRecord>;
+    paths: (group: SandboxGroup) => string[];
+  };
+  const rolledOnce = async () => {
+    if (rolled) return rolled;
     const { world, lambda, dynamo } = sandbox.session;
     const image = await build("base-al2023", PIPELINE);
     const newAmi = newAmiOf(image);
     // Another team's refresh, with a desired configuration, runs on "busy" when we roll: pinning
     // the group is refused while it runs.
-    const busy = groups.busy as SandboxGroup;
-    world.autoScaling.operations.StartInstanceRefresh({
-      accountId: DEV,
-      region: REGION,
-      input: {
-        AutoScalingGroupName: "busy",
-        DesiredConfiguration: {
-          MixedInstancesPolicy: {
-            LaunchTemplate: {
-              LaunchTemplateSpecification: {
-                ...busy.mixedInstancesPolicy?.LaunchTemplate.LaunchTemplateSpecification,
-                Version: "1",
-              },
-              Overrides: [{ InstanceType: "m7i.large" }],
-            },
-          },
-        },
-      },
-    } as never);
+    startOtherTeamsRefresh(world, shapes.busy);
     await lambda.run(world.clock.now() + 3 * 3600_000);
-
     const records = new Map(
       (
         await listGroups(dynamo.db, dynamo.table, image.arn, { accountId: DEV, region: REGION })
       ).map((group) => [group.group, group]),
     );
-    const paths = (name: string) =>
-      world.autoScaling
-        .launchPathImages(groups[name] as SandboxGroup)
-        .map((path) => `${path.path}: ${path.imageId === newAmi ? "new" : path.imageId}`);
+    rolled = {
+      newAmi,
+      imageArn: image.arn,
+      records,
+      paths: (group) =>
+        world.autoScaling
+          .launchPathImages(group)
+          .map((path) => `${path.path}: ${path.imageId === newAmi ? "new" : path.imageId}`),
+    };
+    return rolled;
+  };
 
-    // Attribute-based: pointed at the new version, then refreshed without a desired
-    // configuration or skip matching (AWS refuses both for such a group).
-    const abs = world.autoScaling.refreshes.filter((refresh) => refresh.group.name === "abs");
-    assert.equal(abs.length, 1);
-    assert.deepEqual(abs[0]?.desiredConfiguration, {});
-    assert.equal(abs[0]?.preferences.SkipMatching, false);
-    assert.equal(abs[0]?.preferences.AutoRollback, false);
-    assert.equal(abs[0]?.status, "Successful");
-    assert.equal(records.get("abs")?.status, "succeeded");
-    assert.equal(records.get("abs")?.rolledBy, "group-update");
-    assert.deepEqual(paths("abs"), [
+  it("attribute-based: pointed at the new version, then refreshed without a desired configuration or skip matching", async () => {
+    const { world } = sandbox.session;
+    const { records, paths } = await rolledOnce();
+    // AWS refuses both for such a group (instance-refresh-overview, "Limitations").
+    const refreshes = world.autoScaling.refreshes.filter((refresh) => refresh.group === shapes.abs);
+    assert.equal(refreshes.length, 1, records.get(shapes.abs.name)?.reason);
+    assert.deepEqual(refreshes[0]?.desiredConfiguration, {});
+    // Not even `false`: the guide says to start it "without these parameters".
+    assert.ok(!("SkipMatching" in (refreshes[0]?.preferences ?? {})));
+    assert.ok(!("AutoRollback" in (refreshes[0]?.preferences ?? {})));
+    assert.equal(refreshes[0]?.status, "Successful");
+    assert.equal(records.get(shapes.abs.name)?.status, "succeeded");
+    assert.equal(records.get(shapes.abs.name)?.rolledBy, "group-update");
+    assert.deepEqual(paths(shapes.abs), [
       "launch template: new",
       "override 1 (instance requirements): new",
     ]);
+  });
 
-    // Multi-architecture: the override that launched our old AMI launches the new one; the
-    // other team's arm64 AMI is left alone, and said so.
-    assert.equal(records.get("multiarch")?.status, "succeeded");
-    assert.deepEqual(paths("multiarch"), [
+  it("multi-architecture: the override on our old AMI gets the new one, another team's AMI is left alone", async () => {
+    const { records, paths } = await rolledOnce();
+    assert.equal(records.get(shapes.multiarch.name)?.status, "succeeded");
+    assert.deepEqual(paths(shapes.multiarch), [
       "launch template: new",
       "override 1 (m7i.large): new",
       `override 2 (m7g.large): ${ARM_AMI}`,
     ]);
+  });
 
-    // An earlier arm64 image of this pipeline cannot be replaced by an x86_64 one: the group is
-    // reported, not half-updated.
-    const target = await getTarget(dynamo.db, dynamo.table, image.arn, {
+  it("an override on an earlier arm64 image of this pipeline: the group is reported, not half-updated", async () => {
+    const { world, dynamo } = sandbox.session;
+    const { records, newAmi, imageArn, paths } = await rolledOnce();
+    const target = await getTarget(dynamo.db, dynamo.table, imageArn, {
       accountId: DEV,
       region: REGION,
     });
-    assert.equal(records.get("blocked"), undefined);
+    assert.equal(records.get(shapes.blocked.name), undefined);
     assert.match(
-      target?.unsupportedGroups?.find((group) => group.name === "blocked")?.reason ?? "",
+      target?.unsupportedGroups?.find((group) => group.name === shapes.blocked.name)?.reason ?? "",
       new RegExp(`${OUR_OLD_ARM_AMI} \\(arm64\\).*${newAmi} is x86_64`),
     );
     assert.equal(
-      world.autoScaling.refreshes.filter((refresh) => refresh.group.name === "blocked").length,
+      world.autoScaling.refreshes.filter((refresh) => refresh.group === shapes.blocked).length,
       0,
     );
+    assert.ok(paths(shapes.blocked).every((path) => !path.endsWith(": new")));
+  });
 
-    // Another team's refresh blocked the pin: with whenInProgress: cancel it was cancelled,
-    // then the group was pinned and refreshed.
+  it("another team's refresh refuses the pin: cancelled (whenInProgress: cancel), then the group is rolled", async () => {
+    const { world } = sandbox.session;
+    const { records } = await rolledOnce();
     const cancels = world.calls.filter(
       (call) =>
         call.operation === "CancelInstanceRefresh" &&
-        (call.input as { AutoScalingGroupName?: string }).AutoScalingGroupName === "busy",
+        (call.input as { AutoScalingGroupName?: string }).AutoScalingGroupName === shapes.busy.name,
     );
     assert.equal(cancels.length, 1);
-    assert.equal(records.get("busy")?.status, "succeeded", records.get("busy")?.reason);
+    assert.equal(
+      records.get(shapes.busy.name)?.status,
+      "succeeded",
+      records.get(shapes.busy.name)?.reason,
+    );
   });
 
   it("finds and rolls more than 50 named groups, 50 names per DescribeAutoScalingGroups", async () => {

@@ -289,6 +289,7 @@ describe("roll-out-target against a real local DynamoDB", () => {
       status: "requeued",
       reason: "waiting for new KMS grants to propagate",
       delaySeconds: 300,
+      ...NAMED,
     });
     assert.equal(ec2.commandCalls(CreateLaunchTemplateVersionCommand).length, 0);
   });

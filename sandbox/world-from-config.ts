@@ -3,7 +3,12 @@ import { type OrchestratorConfig, parsePipelineArn } from "../lib/config/schema.
 import { orchestratorRules, targetForwardingRule } from "./deployed-rules.ts";
 import { deployedSchedules, deployedSubscriptions } from "./deployed-stack.ts";
 import { IamAuthorizer } from "./iam/authorizer.ts";
-import { functionRoles, type RolePolicies, targetAccountRole } from "./iam/policies.ts";
+import {
+  functionRoles,
+  queuePolicies,
+  type RolePolicies,
+  targetAccountRole,
+} from "./iam/policies.ts";
 import type { SandboxGroup } from "./model/auto-scaling.ts";
 import { slrArn } from "./model/iam.ts";
 import type { BuildDurations, Distribution } from "./model/image-builder.ts";
@@ -404,26 +409,28 @@ export const worldFromConfig = (
   }))
     world.events.putRule(rule);
   const table = options.tableName ?? "ami-orchestrator-sandbox";
-  world.authorizer = new IamAuthorizer(world, {
-    functionRoles: functionRoles(config, {
-      accountId: world.orchestratorAccountId,
-      region: world.orchestratorRegion,
-      stackName: `ami-orchestrator-${SANDBOX_STAGE}`,
-      stage: SANDBOX_STAGE,
-      // The stack's resources are the sandbox's own table, queues and topic.
-      resources: {
-        StateTable: {
-          Ref: table,
-          Arn: `arn:aws:dynamodb:${world.orchestratorRegion}:${world.orchestratorAccountId}:table/${table}`,
-        },
-        ...queue("RolloutQueue", rollout),
-        ...queue("RolloutDeadLetterQueue", deadLetter),
-        ...queue("AlertsQueue", alerts),
-        ...queue("AlertsDeadLetterQueue", alertsDeadLetter),
-        AlertsTopic: { Ref: ALERTS_TOPIC(world.orchestratorAccountId, world.orchestratorRegion) },
+  const stack = {
+    accountId: world.orchestratorAccountId,
+    region: world.orchestratorRegion,
+    stackName: `ami-orchestrator-${SANDBOX_STAGE}`,
+    stage: SANDBOX_STAGE,
+    // The stack's resources are the sandbox's own table, queues and topic.
+    resources: {
+      StateTable: {
+        Ref: table,
+        Arn: `arn:aws:dynamodb:${world.orchestratorRegion}:${world.orchestratorAccountId}:table/${table}`,
       },
-    }),
+      ...queue("RolloutQueue", rollout),
+      ...queue("RolloutDeadLetterQueue", deadLetter),
+      ...queue("AlertsQueue", alerts),
+      ...queue("AlertsDeadLetterQueue", alertsDeadLetter),
+      AlertsTopic: { Ref: ALERTS_TOPIC(world.orchestratorAccountId, world.orchestratorRegion) },
+    },
+  };
+  world.authorizer = new IamAuthorizer(world, {
+    functionRoles: functionRoles(config, stack),
     roles: targetRoles,
+    queuePolicies: queuePolicies(config, stack),
   });
   // iam:SimulatePrincipalPolicy evaluates the deployed roles with the authorizer's engine.
   const authorizer = world.authorizer as IamAuthorizer;

@@ -4,7 +4,8 @@
  * one Scheduler schedule per scheduled pipeline (time zone, flexible window off, the contract
  * input), on-failure destinations for asynchronous triggers, the Image Builder rule, the SQS
  * mapping with partial batch responses, alarm topics CloudWatch can publish to (not on
- * alias/aws/sns), and no IAM statement granting a mutating action on "*".
+ * alias/aws/sns), queues only their senders may send to, and no IAM statement granting a
+ * mutating action on "*".
  *
  *   npx tsx scripts/check-template.ts [.serverless]
  */
@@ -90,6 +91,83 @@ export const alarmTopicProblems = (template: Record<string, Resource>): string[]
       problems.push(
         `${id}: alarms notify it, but its key ${keyId} does not let cloudwatch.amazonaws.com ${missing.join(", ")}`,
       );
+  }
+  return problems;
+};
+
+/** The logical ID a `!Ref X` or `!GetAtt X.Arn` names, if it is one. */
+const logicalIdOf = (value: unknown): string | undefined =>
+  (value as { Ref?: string })?.Ref ?? (value as { "Fn::GetAtt"?: string[] })?.["Fn::GetAtt"]?.[0];
+
+const sendsMessages = (action: string) => action === "sqs:SendMessage" || action === "sqs:*";
+
+/**
+ * Every queue a role may send to has a queue policy that denies sqs:SendMessage (which also
+ * authorises SendMessageBatch) to every principal whose aws:PrincipalArn is not one of exactly
+ * those roles: a message is a hint, and only the orchestrator's functions may give one. A sender
+ * left out would be locked out (an explicit deny wins over its role's allow); a role listed that
+ * does not send is a sender too many. Sources: IAM User Guide, "Policy evaluation for requests
+ * within a single account" and global condition keys (aws:PrincipalArn is the role's ARN).
+ */
+export const queuePolicyProblems = (template: Record<string, Resource>): string[] => {
+  const problems: string[] = [];
+  const senders = new Map<string, Set<string>>();
+  for (const [roleId, resource] of Object.entries(template)) {
+    if (resource.Type !== "AWS::IAM::Role") continue;
+    const policies = (resource.Properties.Policies ?? []) as Array<{
+      PolicyDocument: { Statement: Statement[] };
+    }>;
+    for (const statement of policies.flatMap((policy) => policy.PolicyDocument.Statement)) {
+      if (statement.Effect !== "Allow" || !asArray(statement.Action).some(sendsMessages)) continue;
+      for (const target of asArray(statement.Resource)) {
+        const queueId = logicalIdOf(target);
+        if (queueId && template[queueId]?.Type === "AWS::SQS::Queue")
+          senders.set(queueId, (senders.get(queueId) ?? new Set()).add(roleId));
+      }
+    }
+  }
+  for (const [queueId, roles] of [...senders].sort(([a], [b]) => a.localeCompare(b))) {
+    const limiting = Object.entries(template).flatMap(([policyId, resource]) => {
+      if (resource.Type !== "AWS::SQS::QueuePolicy") return [];
+      if (!asArray(resource.Properties.Queues).some((queue) => logicalIdOf(queue) === queueId))
+        return [];
+      const statements = (resource.Properties.PolicyDocument as { Statement?: unknown })?.Statement;
+      return asArray((statements ?? []) as Array<Statement & Record<string, unknown>>)
+        .filter(
+          (statement) =>
+            statement.Effect === "Deny" &&
+            statement.Principal === "*" &&
+            asArray(statement.Action).some(sendsMessages),
+        )
+        .map((statement) => {
+          const condition = statement.Condition as
+            | { ArnNotEquals?: Record<string, unknown> }
+            | undefined;
+          return {
+            policyId,
+            allowed: asArray(condition?.ArnNotEquals?.["aws:PrincipalArn"] ?? []).map(
+              (arn) => logicalIdOf(arn) ?? JSON.stringify(arn),
+            ),
+          };
+        })
+        .filter(({ allowed }) => allowed.length > 0);
+    });
+    if (limiting.length === 0) {
+      problems.push(
+        `${queueId}: no queue policy denies sqs:SendMessage to principals other than its senders (${[...roles].sort().join(", ")})`,
+      );
+      continue;
+    }
+    for (const { policyId, allowed } of limiting) {
+      for (const role of [...roles].sort())
+        if (!allowed.includes(role))
+          problems.push(
+            `${policyId}: denies sqs:SendMessage to ${role}, which sends to ${queueId}`,
+          );
+      for (const role of allowed)
+        if (!roles.has(role))
+          problems.push(`${policyId}: lets ${role} send to ${queueId}, but its role does not`);
+    }
   }
   return problems;
 };
@@ -240,6 +318,7 @@ export const checkTemplate = (
   }
 
   problems.push(...alarmTopicProblems(template.Resources));
+  problems.push(...queuePolicyProblems(template.Resources));
 
   for (const [id, resource] of resources) {
     if (resource.Type !== "AWS::IAM::Role") continue;

@@ -177,7 +177,10 @@ export const describeAlert = (alert: Alert): AlertStory => {
           ["Alarm", alert.alarm],
         ],
         why: alert.description ?? "Work failed after every retry and was set aside.",
-        details: ["Inspect the messages, fix the cause, then redrive them to the source queue."],
+        // The queue policies refuse a redrive into the orchestrator's queues (serverless.yml).
+        details: [
+          "Inspect the messages and fix the cause. A redrive into the orchestrator's queues is refused by their queue policies: act on what the messages name.",
+        ],
         links: [["Queue", queueConsoleUrl(alert.queue)]],
       };
   }

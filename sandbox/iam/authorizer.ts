@@ -111,6 +111,8 @@ export interface AuthorizerSetup {
   readonly roles: Map<string, RolePolicies>;
   /** A key's policy (the owner's key policy); none for keys the sandbox does not know. */
   readonly keyPolicy?: (keyArn: string) => PolicyDocument | undefined;
+  /** Queue policies by queue ARN (serverless.yml's AWS::SQS::QueuePolicy resources). */
+  readonly queuePolicies?: ReadonlyMap<string, PolicyDocument>;
 }
 
 export interface Refusal {
@@ -355,7 +357,13 @@ export class IamAuthorizer {
           })
         : request.action.startsWith("kms:")
           ? this.#setup.keyPolicy?.(request.resource)
-          : undefined;
+          : // A queue's policy is its resource policy: within one account an allow in it or in
+            // the identity policy suffices, and an explicit deny in either wins (IAM User Guide,
+            // "Policy evaluation for requests within a single account"; SQS developer guide,
+            // "Using identity-based policies with Amazon SQS").
+            request.action.startsWith("sqs:")
+            ? this.#setup.queuePolicies?.get(request.resource)
+            : undefined;
     const context: Record<string, string | string[]> = {
       "aws:PrincipalArn": caller.roleArn,
       "aws:PrincipalAccount": caller.accountId,

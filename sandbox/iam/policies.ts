@@ -107,16 +107,13 @@ export interface ServerlessStack extends Stack {
 }
 
 /**
- * Each function's role as CloudFormation creates it from serverless.yml: `${self:custom.derived.*}`
+ * serverless.yml's resources as CloudFormation creates them for `stack`: `${self:custom.derived.*}`
  * from deriveSettings (what serverless/derived.cjs gives the framework), `${self:service}` and
  * `${sls:stage}`, then the stack's intrinsics with `stack.resources` standing for the table,
- * queues and topics. Keyed by function name (`roll-out-target`).
+ * queues and topics, and each role's ARN for `!GetAtt <Role>.Arn` (its RoleName, or the name
+ * CloudFormation generates).
  */
-export const functionRoles = (
-  config: OrchestratorConfig,
-  stack: ServerlessStack,
-  file = SERVERLESS_YML,
-): Map<string, RolePolicies> => {
+const serverlessResources = (config: OrchestratorConfig, stack: ServerlessStack, file: string) => {
   const { document, service, settings: derived } = readServerlessYml(config, stack.stage, file);
   const lookup = (name: string): unknown => {
     if (name === "self:service") return service;
@@ -134,31 +131,87 @@ export const functionRoles = (
       typeof part.Resources === "object" ? part.Resources : {},
     ),
   ) as Record<string, Record<string, unknown>>;
+  const partition = stack.partition ?? "aws";
+  const roleArns = Object.fromEntries(
+    Object.entries(resources)
+      .filter(([, resource]) => resource.Type === "AWS::IAM::Role")
+      .map(([logicalId, resource]) => {
+        const roleName = resolveServerlessVariables(
+          (resource.Properties as Record<string, unknown> | undefined)?.RoleName,
+          lookup,
+        ) as string | undefined;
+        const arn = `arn:${partition}:iam::${stack.accountId}:role/${roleName ?? generatedName(stack.stackName, logicalId)}`;
+        return [logicalId, { Ref: arn.split("/").at(-1) ?? "", Arn: arn }];
+      }),
+  );
   const resolver = new TemplateResolver(
     { Resources: resources },
-    { ...stack, resources: { ...generatedAttributes(resources, stack), ...stack.resources } },
+    {
+      ...stack,
+      resources: { ...generatedAttributes(resources, stack), ...roleArns, ...stack.resources },
+    },
   );
+  return {
+    document,
+    resources,
+    roleArns,
+    /** A resource's properties, every variable and intrinsic resolved. */
+    properties: (logicalId: string) =>
+      resolver.resolve(
+        resolveServerlessVariables(resources[logicalId]?.Properties, lookup),
+      ) as Record<string, unknown>,
+  };
+};
+
+/**
+ * Each function's role as CloudFormation creates it from serverless.yml (serverlessResources),
+ * keyed by function name (`roll-out-target`).
+ */
+export const functionRoles = (
+  config: OrchestratorConfig,
+  stack: ServerlessStack,
+  file = SERVERLESS_YML,
+): Map<string, RolePolicies> => {
+  const { document, resources, roleArns, properties } = serverlessResources(config, stack, file);
   const roles = new Map<string, RolePolicies>();
   for (const [name, fn] of Object.entries(
     document.functions as Record<string, { role?: string }>,
   )) {
     const logicalId = fn.role;
-    if (!logicalId || !resources[logicalId])
+    const roleArn = logicalId ? roleArns[logicalId]?.Arn : undefined;
+    if (!logicalId || !resources[logicalId] || !roleArn)
       throw new Error(`serverless.yml: function ${name} has no role resource the sandbox can read`);
-    const properties = resolver.resolve(
-      resolveServerlessVariables(resources[logicalId].Properties, lookup),
-    ) as Record<string, unknown>;
-    const roleName =
-      (properties.RoleName as string | undefined) ?? generatedName(stack.stackName, logicalId);
-    roles.set(
-      name,
-      rolePolicies(
-        properties,
-        `arn:${stack.partition ?? "aws"}:iam::${stack.accountId}:role/${roleName}`,
-      ),
-    );
+    roles.set(name, rolePolicies(properties(logicalId), roleArn));
   }
   return roles;
+};
+
+/**
+ * The queue policies serverless.yml deploys (AWS::SQS::QueuePolicy), by queue ARN. `Queues` lists
+ * queue URLs (https://sqs.<region>.amazonaws.com/<account>/<name>), each of which gets the policy
+ * (CloudFormation User Guide, AWS::SQS::QueuePolicy).
+ */
+export const queuePolicies = (
+  config: OrchestratorConfig,
+  stack: ServerlessStack,
+  file = SERVERLESS_YML,
+): Map<string, PolicyDocument> => {
+  const { resources, properties } = serverlessResources(config, stack, file);
+  const policies = new Map<string, PolicyDocument>();
+  for (const [logicalId, resource] of Object.entries(resources)) {
+    if (resource.Type !== "AWS::SQS::QueuePolicy") continue;
+    const { Queues, PolicyDocument: policy } = properties(logicalId) as {
+      Queues: string[];
+      PolicyDocument: PolicyDocument;
+    };
+    for (const url of Queues) {
+      const [, , host, account, name] = url.split("/");
+      const region = host?.split(".")[1];
+      if (!region || !account || !name) throw new Error(`${logicalId}: not a queue URL: ${url}`);
+      policies.set(`arn:${stack.partition ?? "aws"}:sqs:${region}:${account}:${name}`, policy);
+    }
+  }
+  return policies;
 };
 
 /** The role templates/target-account-role.yml creates with these parameters (none if its Condition is false). */

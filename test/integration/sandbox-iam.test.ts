@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { existsSync, statSync } from "node:fs";
 import { describe, it } from "node:test";
 import { loadConfig } from "../../lib/config/load.ts";
-import type { IamAuthorizer } from "../../sandbox/iam/authorizer.ts";
 import {
   functionRoles,
   packagedFunctionRoles,
@@ -25,7 +24,7 @@ const DEV = "111111111111";
 const DEV_ROLE = `arn:aws:iam::${DEV}:role/ami-orchestrator-target`;
 const REGION = "eu-west-1";
 
-const world = (): SandboxWorld & { authorizer: IamAuthorizer } =>
+const world = (): ReturnType<typeof worldFromConfig> =>
   worldFromConfig(
     testConfig(`    rollout:
       waves: [{ name: all, accounts: [dev] }]
@@ -240,6 +239,83 @@ describe("sandbox IAM", () => {
       ),
       [...sandbox.authorizer.notes].join("\n"),
     );
+  });
+
+  it("only the orchestrator's senders may send to its queues, whatever another role's policy allows", async () => {
+    const sandbox = world();
+    // A person's or a CI role in the orchestrator account, allowed sqs:SendMessage on every queue.
+    const developer = `arn:aws:iam::${BUILD_ACCOUNT}:role/developer`;
+    sandbox.sts.addRole({ accountId: BUILD_ACCOUNT, roleName: "developer" });
+    sandbox.authorizer.setRole({
+      roleArn: developer,
+      trustPolicy: {
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Effect: "Allow",
+            Principal: { AWS: `arn:aws:iam::${BUILD_ACCOUNT}:root` },
+            Action: "sts:AssumeRole",
+          },
+        ],
+      },
+      policies: [
+        {
+          name: "queues",
+          policy: {
+            Version: "2012-10-17",
+            Statement: [{ Effect: "Allow", Action: "sqs:SendMessage", Resource: "*" }],
+          },
+        },
+      ],
+    });
+    const { Credentials } = (await sandbox.call({
+      accountId: BUILD_ACCOUNT,
+      region: REGION,
+      service: "sts",
+      operation: "AssumeRole",
+      input: { RoleArn: developer, RoleSessionName: "someone" },
+    })) as { Credentials: { AccessKeyId: string } };
+    const other = sandbox.sqs.addQueue({ accountId: BUILD_ACCOUNT, region: REGION, name: "other" });
+    const send = (queueUrl: string, batch = false) => ({
+      accountId: BUILD_ACCOUNT,
+      region: REGION,
+      accessKeyId: Credentials.AccessKeyId,
+      service: "sqs",
+      ...(batch
+        ? {
+            operation: "SendMessageBatch",
+            input: { QueueUrl: queueUrl, Entries: [{ Id: "1", MessageBody: "{}" }] },
+          }
+        : { operation: "SendMessage", input: { QueueUrl: queueUrl, MessageBody: "{}" } }),
+    });
+    // Its identity policy is enough for a queue without our policy...
+    await sandbox.call(send(other.url));
+    // ...not for ours: the queue policy's explicit deny wins.
+    for (const queue of [sandbox.queues.rollout, sandbox.queues.alerts]) {
+      await rejectsWith(sandbox.call(send(queue.url)), "AccessDenied");
+      await assert.rejects(sandbox.call(send(queue.url, true)), (error: Error) => {
+        assert.equal(error.name, "AccessDenied");
+        assert.match(error.message, /sqs:SendMessage .* because an explicit deny applies/);
+        return true;
+      });
+    }
+    assert.equal(sandbox.queues.rollout.messages.length, 0);
+    // The functions that send to them still do.
+    await sandbox.call(
+      asFunction("watch-rollouts", {
+        service: "sqs",
+        operation: "SendMessage",
+        input: { QueueUrl: sandbox.queues.rollout.url, MessageBody: "{}" },
+      }),
+    );
+    await sandbox.call(
+      asFunction("start-pipelines", {
+        service: "sqs",
+        operation: "SendMessage",
+        input: { QueueUrl: sandbox.queues.alerts.url, MessageBody: "{}" },
+      }),
+    );
+    assert.equal(sandbox.queues.rollout.messages.length, 1);
   });
 
   it("the statements derived from serverless.yml are the packaged ones", (t) => {

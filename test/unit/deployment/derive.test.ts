@@ -10,7 +10,11 @@ import {
   scheduleName,
   targetAssumingRoleName,
 } from "../../../lib/deployment/index.ts";
-import { alarmTopicProblems, checkTemplate } from "../../../scripts/check-template.ts";
+import {
+  alarmTopicProblems,
+  checkTemplate,
+  queuePolicyProblems,
+} from "../../../scripts/check-template.ts";
 import { loadEvent, pipelineArn, repoPath, testConfig } from "../../helpers/fixtures.ts";
 
 /** An EventBridge pattern of exact values (all this project uses): arrays list accepted values. */
@@ -382,6 +386,111 @@ describe("packaged template check", () => {
       );
       assert.deepEqual(alarmTopicProblems(resources), []);
     });
+  });
+});
+
+describe("queues only their senders may send to", () => {
+  const serverlessResources = () => {
+    const serverless = parseCloudFormationYaml(readFileSync(repoPath("serverless.yml"), "utf8"));
+    return Object.assign(
+      {},
+      ...serverless.resources.map((part: { Resources?: object }) => part.Resources ?? {}),
+    ) as Record<string, { Type: string; Properties: Record<string, unknown> }>;
+  };
+  const sender = (queue: string) => ({
+    Type: "AWS::IAM::Role",
+    Properties: {
+      Policies: [
+        {
+          PolicyDocument: {
+            Statement: [
+              {
+                Effect: "Allow",
+                Action: "sqs:SendMessage",
+                Resource: { "Fn::GetAtt": [queue, "Arn"] },
+              },
+            ],
+          },
+        },
+      ],
+    },
+  });
+  const policy = (queue: string, roles: string[]) => ({
+    Type: "AWS::SQS::QueuePolicy",
+    Properties: {
+      Queues: [{ Ref: queue }],
+      PolicyDocument: {
+        Statement: [
+          {
+            Effect: "Deny",
+            Principal: "*",
+            Action: "sqs:SendMessage",
+            Resource: { "Fn::GetAtt": [queue, "Arn"] },
+            Condition: {
+              ArnNotEquals: {
+                "aws:PrincipalArn": roles.map((role) => ({ "Fn::GetAtt": [role, "Arn"] })),
+              },
+            },
+          },
+        ],
+      },
+    },
+  });
+  const queue = { Type: "AWS::SQS::Queue", Properties: {} };
+
+  it("passes serverless.yml: each queue a role sends to refuses every other principal", () => {
+    const resources = serverlessResources();
+    assert.deepEqual(queuePolicyProblems(resources), []);
+    // The rollout queue's senders, as the roles' statements name them.
+    const rollout = Object.values(resources).find(
+      (resource) =>
+        resource.Type === "AWS::SQS::QueuePolicy" &&
+        JSON.stringify(resource.Properties.Queues) === JSON.stringify([{ Ref: "RolloutQueue" }]),
+    );
+    assert.match(JSON.stringify(rollout), /OnImageStateRole.*WatchRolloutsRole.*RollOutTargetRole/);
+  });
+
+  it("flags a queue a role sends to with no policy limiting senders", () => {
+    assert.deepEqual(queuePolicyProblems({ Queue: queue, Sender: sender("Queue") }), [
+      "Queue: no queue policy denies sqs:SendMessage to principals other than its senders (Sender)",
+    ]);
+  });
+
+  it("flags a sender the policy leaves out (it would be locked out) and a listed role that does not send", () => {
+    assert.deepEqual(
+      queuePolicyProblems({
+        Queue: queue,
+        Sender: sender("Queue"),
+        Other: { Type: "AWS::IAM::Role", Properties: {} },
+        Policy: policy("Queue", ["Other"]),
+      }),
+      [
+        "Policy: denies sqs:SendMessage to Sender, which sends to Queue",
+        "Policy: lets Other send to Queue, but its role does not",
+      ],
+    );
+    assert.deepEqual(
+      queuePolicyProblems({
+        Queue: queue,
+        Sender: sender("Queue"),
+        Policy: policy("Queue", ["Sender"]),
+      }),
+      [],
+    );
+  });
+
+  it("flags a policy whose deny does not cover SendMessage for every principal", () => {
+    const allowOnly = policy("Queue", ["Sender"]);
+    const statement = (
+      allowOnly.Properties.PolicyDocument.Statement as Array<Record<string, unknown>>
+    )[0];
+    if (statement) statement.Effect = "Allow";
+    assert.deepEqual(
+      queuePolicyProblems({ Queue: queue, Sender: sender("Queue"), Policy: allowOnly }),
+      [
+        "Queue: no queue policy denies sqs:SendMessage to principals other than its senders (Sender)",
+      ],
+    );
   });
 });
 

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import type { DoctorReport } from "../../lib/doctor/report.ts";
 import { type GroupRecord, getTarget, listGroups } from "../../lib/rollout/store.ts";
 import {
   OTHER_TEAMS_ARM_AMI as ARM_AMI,
@@ -163,6 +164,34 @@ describe("group shapes real fleets have, rolled in the sandbox", () => {
       "succeeded",
       records.get(shapes.busy.name)?.reason,
     );
+  });
+
+  it("the doctor reports each shape as a rollout rolls it, in the same words, read-only", async () => {
+    const { world, handlers } = sandbox.session;
+    await rolledOnce();
+    const before = world.mutatingCalls().length;
+    const report = (await handlers.watchRollouts(
+      { action: "doctor", pipeline: "base-al2023" },
+      fakeContext("watch-rollouts"),
+    )) as DoctorReport;
+    assert.equal(world.mutatingCalls().length, before);
+    const shape = (group: SandboxGroup) =>
+      report.pipelines
+        .flatMap((pipeline) => pipeline.targets)
+        .flatMap((target) => target.checks)
+        .find((check) => check.check === `shape of ${group.name}`);
+    assert.equal(shape(shapes.abs)?.ok, true);
+    assert.match(
+      shape(shapes.abs)?.detail ?? "",
+      /attribute-based instance types: the group is pointed at the new version/,
+    );
+    assert.equal(shape(shapes.multiarch)?.ok, true);
+    assert.match(
+      shape(shapes.multiarch)?.detail ?? "",
+      new RegExp(`${ARM_AMI} \\(arm64\\) is not an image of this pipeline`),
+    );
+    assert.equal(shape(shapes.blocked)?.ok, false);
+    assert.match(shape(shapes.blocked)?.detail ?? "", /one image cannot serve both architectures/);
   });
 
   it("finds and rolls more than 50 named groups, 50 names per DescribeAutoScalingGroups", async () => {

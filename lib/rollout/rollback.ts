@@ -11,10 +11,33 @@ import {
   startInstanceRefresh,
 } from "../auto-scaling/instance-refresh.ts";
 import { errorMessage, OrchestratorError } from "../errors.ts";
-import { finishRollout, groupKey, latestRollouts, loadRollout } from "./store.ts";
+import { rollBackUpdatedGroup } from "./roll-back-updated-group.ts";
+import { finishRollout, type GroupRecord, groupKey, latestRollouts, loadRollout } from "./store.ts";
 import type { WatchDeps } from "./watch.ts";
 
 export type RollbackDeps = WatchDeps;
+
+const recordRollbackStarted = async (
+  deps: Pick<RollbackDeps, "db" | "table">,
+  rolloutId: string,
+  record: Pick<GroupRecord, "group" | "accountId" | "region">,
+  rollbackRefreshId: string,
+  at: string,
+): Promise<void> => {
+  await deps.db.send(
+    new UpdateCommand({
+      TableName: deps.table,
+      Key: groupKey(rolloutId, record, record.group),
+      UpdateExpression: "SET #status = :status, rollbackRefreshId = :id, updatedAt = :now",
+      ExpressionAttributeNames: { "#status": "status" },
+      ExpressionAttributeValues: {
+        ":status": "rollback-started",
+        ":id": rollbackRefreshId,
+        ":now": at,
+      },
+    }),
+  );
+};
 
 export interface GroupRollback {
   readonly group: string;
@@ -76,9 +99,38 @@ export const rollbackPipeline = async (
     const target = {
       launchTemplateId: record.launchTemplateId,
       versionNumber: record.previousVersion,
+      // The overrides' own AMIs the rollout swapped go back too (new → old).
+      images: new Map(
+        Object.entries(record.overrideImages ?? {}).map(([oldAmi, newAmi]) => [newAmi, oldAmi]),
+      ),
     };
     try {
       const client: AutoScalingClient = deps.autoScaling(account, record.region);
+      if (record.rolledBy === "group-update") {
+        // AWS cannot roll these back (no desired configuration): ours, as settle does it.
+        if (!record.groupUpdated) {
+          groups.push({ ...base, status: "nothing-to-roll-back" });
+          continue;
+        }
+        const id = await rollBackUpdatedGroup(
+          client,
+          record,
+          pipeline.rollout,
+          deps.clock.now() - 60_000,
+        );
+        if (!id)
+          throw new OrchestratorError(
+            "an instance refresh is running on the group (the rollout's own, or another team's): run the rollback again once it has ended, or cancel it (aws autoscaling cancel-instance-refresh)",
+          );
+        await recordRollbackStarted(deps, rolloutId, record, id, now());
+        groups.push({
+          ...base,
+          status: "rollback-started",
+          toVersion: record.previousVersion,
+          instanceRefreshId: id,
+        });
+        continue;
+      }
       const [group] = (await discoverGroups(client, { names: [record.group] })).groups;
       if (!group) throw new OrchestratorError(`group ${record.group} no longer exists`);
       let started = await startInstanceRefresh(client, group, target, settings);
@@ -110,19 +162,7 @@ export const rollbackPipeline = async (
           }),
         );
       }
-      await deps.db.send(
-        new UpdateCommand({
-          TableName: deps.table,
-          Key: groupKey(rolloutId, record, record.group),
-          UpdateExpression: "SET #status = :status, rollbackRefreshId = :id, updatedAt = :now",
-          ExpressionAttributeNames: { "#status": "status" },
-          ExpressionAttributeValues: {
-            ":status": "rollback-started",
-            ":id": started.instanceRefreshId,
-            ":now": now(),
-          },
-        }),
-      );
+      await recordRollbackStarted(deps, rolloutId, record, started.instanceRefreshId, now());
       groups.push({
         ...base,
         status: "rollback-started",

@@ -194,6 +194,29 @@ describe("group shapes real fleets have, rolled in the sandbox", () => {
     assert.match(shape(shapes.blocked)?.detail ?? "", /one image cannot serve both architectures/);
   });
 
+  it("an operator rollback puts every launch path back: ours for the attribute-based group, AWS's with the overrides' AMIs for the others", async () => {
+    const { world, lambda, handlers } = sandbox.session;
+    const { newAmi } = await rolledOnce();
+    const previous = shapes.blocked.runningImageId;
+    await handlers.watchRollouts(
+      { action: "rollback", pipeline: "base-al2023" },
+      fakeContext("watch-rollouts"),
+    );
+    await lambda.run(world.clock.now() + 3600_000);
+    for (const group of [shapes.abs, shapes.multiarch]) {
+      const images = world.autoScaling.launchPathImages(group).map((path) => path.imageId);
+      assert.ok(!images.includes(newAmi), `${group.name}: ${images.join(", ")}`);
+      assert.ok(images.includes(previous ?? ""), `${group.name}: ${images.join(", ")}`);
+    }
+    // The attribute-based group's rollback refresh, like its rollout, has no desired configuration.
+    const absRefreshes = world.autoScaling.refreshesOf(shapes.abs);
+    assert.equal(absRefreshes.length, 2);
+    assert.deepEqual(absRefreshes[1]?.desiredConfiguration, {});
+    assert.ok(
+      world.autoScaling.launchPathImages(shapes.multiarch).some((path) => path.imageId === ARM_AMI),
+    );
+  });
+
   it("finds and rolls more than 50 named groups, 50 names per DescribeAutoScalingGroups", async () => {
     const { world, lambda, dynamo } = sandbox.session;
     const image = await build("fleet", FLEET);

@@ -26,7 +26,8 @@ import {
 /**
  * start-pipelines: invoked by EventBridge Scheduler (one schedule per configured pipeline) with
  * `{"pipeline": "<name>", "scheduledTime": "<aws.scheduler.scheduled-time>"}`; starts the Image
- * Builder pipeline unless frozen, disabled or already building.
+ * Builder pipeline unless frozen (on our clock), disabled or already building. `scheduledTime`
+ * only names the build (its client token): it decides nothing.
  */
 
 export class PipelineStartError extends OrchestratorError {

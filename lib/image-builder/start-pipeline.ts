@@ -23,8 +23,13 @@ export interface PipelineStartResult {
   readonly pipeline: string;
   readonly pipelineArn?: string;
   readonly outcome: PipelineStartOutcome;
-  /** The instant the decision was made for: the schedule's time, or now for a manual run. */
+  /**
+   * The tick's time, the input of the client token only: the schedule's time, or the current
+   * minute for a manual run.
+   */
   readonly scheduledTime: string;
+  /** When the decision was made, on our clock: what the freeze was checked against. */
+  readonly decidedAt: string;
   readonly reason?: string;
   readonly clientToken?: string;
   readonly imageBuildVersionArn?: string;
@@ -87,14 +92,25 @@ export const startPipeline = async (
   scheduledTime: string | undefined,
   deps: StartPipelineDeps,
 ): Promise<PipelineStartResult> => {
-  // A manual run has no scheduled time: the current minute stands in, so two manual runs in the
-  // same minute still start one build.
-  const decisionTime = scheduledTime ?? truncateToMinute(deps.clock.now());
-  const base = { pipeline: pipeline.name, pipelineArn: pipeline.arn, scheduledTime: decisionTime };
+  const now = deps.clock.now();
+  // The tick's time only names the build (its client token): a manual run has none, and the
+  // current minute stands in, so two manual runs in the same minute still start one build.
+  const tickTime = scheduledTime ?? truncateToMinute(now);
+  const base = {
+    pipeline: pipeline.name,
+    pipelineArn: pipeline.arn,
+    scheduledTime: tickTime,
+    decidedAt: new Date(now).toISOString(),
+  };
 
+  // Our clock decides the freeze, never the tick's time: whoever may invoke the function writes
+  // any scheduledTime, and a legitimate tick can arrive a day late (Scheduler retries for up to
+  // MaximumEventAgeInSeconds, 86400 at most). A tick far from now is not refused: it is a late
+  // retry or a forgery, and either way it starts at most the one build its token names, and
+  // none while a freeze is in force.
   const freeze = activeFreezeWindow(
     [...deps.config.freeze, ...pipeline.freeze],
-    Date.parse(decisionTime),
+    now,
     pipeline.schedule?.timezone ?? "UTC",
   );
   if (freeze) {
@@ -135,7 +151,7 @@ export const startPipeline = async (
       };
     }
 
-    const clientToken = pipelineClientToken(pipeline.arn, decisionTime);
+    const clientToken = pipelineClientToken(pipeline.arn, tickTime);
     const started = await client.send(
       new StartImagePipelineExecutionCommand({ imagePipelineArn: pipeline.arn, clientToken }),
     );
@@ -173,10 +189,12 @@ export const startPipelines = async (
     names.map((name) => {
       const pipeline = deps.config.pipelines.find((candidate) => candidate.name === name);
       if (pipeline) return startPipeline(pipeline, scheduledTime, deps);
+      const now = new Date(deps.clock.now()).toISOString();
       return Promise.resolve<PipelineStartResult>({
         pipeline: name,
         outcome: "failed",
-        scheduledTime: scheduledTime ?? new Date(deps.clock.now()).toISOString(),
+        scheduledTime: scheduledTime ?? now,
+        decidedAt: now,
         reason: `unknown pipeline "${name}" (configured: ${deps.config.pipelines.map((p) => p.name).join(", ")})`,
       });
     }),

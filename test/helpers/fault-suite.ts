@@ -16,6 +16,8 @@ process.env.POWERTOOLS_METRICS_DISABLED = "true";
 
 const BUILD = "999999999999";
 const PIPELINE = `arn:aws:imagebuilder:eu-west-1:${BUILD}:image-pipeline/golden`;
+/** A pipeline in a change freeze for the whole run: its ticks must start nothing. */
+export const FROZEN_PIPELINE = `arn:aws:imagebuilder:eu-west-1:${BUILD}:image-pipeline/frozen`;
 const MINUTE = 60_000;
 /** 25 accounts × 2 regions: the 50-target rollout. The first three are the small scenarios' fleet. */
 export const ACCOUNTS = Array.from({ length: 25 }, (_, index) => ({
@@ -23,7 +25,14 @@ export const ACCOUNTS = Array.from({ length: 25 }, (_, index) => ({
   id: String(100000000000 + index * 1111),
 }));
 
-const config = (aliases: readonly string[]) => `
+/** How the golden pipeline selects and refreshes groups (default: by its tag, waiting). */
+export interface SuiteOptions {
+  /** Select the groups by these names instead of the pipeline tag. */
+  readonly groupNames?: readonly string[];
+  readonly whenInProgress?: "wait" | "cancel";
+}
+
+const config = (aliases: readonly string[], options: SuiteOptions) => `
 notifications:
   slack: { webhookUrlParameter: /ami-orchestrator/slack-webhook }
 accounts:
@@ -39,8 +48,11 @@ pipelines:
     notificationTopicArn: arn:aws:sns:eu-west-1:${BUILD}:imagebuilder-notifications
     rollout:
       waves: [{ name: all, accounts: [${aliases.join(", ")}] }]
-      autoScalingGroups: { tags: { "ami-orchestrator:pipeline": golden } }
-      grantPropagationSeconds: 120
+      autoScalingGroups: ${options.groupNames ? `{ names: [${options.groupNames.join(", ")}] }` : '{ tags: { "ami-orchestrator:pipeline": golden } }'}
+      grantPropagationSeconds: 120${options.whenInProgress ? `\n      instanceRefresh: { whenInProgress: ${options.whenInProgress} }` : ""}
+  - name: frozen
+    arn: ${FROZEN_PIPELINE}
+    freeze: [{ from: "2026-11-01", to: "2027-12-31", reason: change freeze }]
 `;
 
 export const UNAVAILABLE: AwsErrorShape = { name: "ServiceUnavailable", httpStatusCode: 503 };
@@ -70,12 +82,33 @@ export interface Row {
    */
   readonly poison?: readonly string[];
   /**
+   * Well-formed rollout queue messages someone allowed to send to the queue forges for the new
+   * image (built from its ARN). A message is a hint, read for its ids only: one naming a target
+   * of the rollout is a duplicate delivery, one naming no recorded target is refused and consumed.
+   * None may be dead-lettered or roll anything but the AMI GetImage reports (asserted).
+   */
+  readonly forgedQueueMessages?: (imageArn: string) => ReadonlyArray<Record<string, unknown>>;
+  /**
+   * Forged invocations of the scheduled functions (whoever holds lambda:InvokeFunction), made
+   * five minutes into the rollout (refreshes running, so a genuine poll would act), as Lambda
+   * delivers an asynchronous invocation. None may make an AWS call; each is refused (its last
+   * error in the failed-events destination, matching `refused`) or returns what `returns` checks.
+   */
+  readonly forgedInvocations?: readonly ForgedInvocation[];
+  /**
    * Forged notifications for the new image, delivered to on-image-state before Image Builder's
    * own: each rewrites the genuine SNS event (its message, its topic). What GetImage does not
    * confirm must be rejected into the failed-events destination; nothing a forgery names may roll
    * out (succeeded rows assert every group runs the AMI GetImage reports).
    */
   readonly forged?: ReadonlyArray<(event: SnsEventShape) => void>;
+}
+
+export interface ForgedInvocation {
+  readonly functionName: "start-pipelines" | "watch-rollouts";
+  readonly event: (session: SandboxSession) => unknown;
+  readonly refused?: RegExp;
+  readonly returns?: (result: unknown) => void;
 }
 
 /** The SNS event Lambda delivers, as far as a forger rewrites it. */
@@ -108,6 +141,7 @@ export const defineFaultSuite = (
   title: string,
   accountCount: number,
   rows: (accounts: typeof ACCOUNTS) => Row[],
+  options: SuiteOptions = {},
 ): Promise<void> =>
   describe(title, () => {
     let session: SandboxSession;
@@ -118,9 +152,9 @@ export const defineFaultSuite = (
     before(async () => {
       const dir = mkdtempSync(join(tmpdir(), "ami-orchestrator-faults-"));
       configDir = dir;
-      writeFileSync(join(dir, "orchestrator.yml"), config(aliases));
+      writeFileSync(join(dir, "orchestrator.yml"), config(aliases, options));
       process.env.ORCHESTRATOR_CONFIG = join(dir, "orchestrator.yml");
-      session = await startSandbox(parseConfig(config(aliases), "faults.yml"), {
+      session = await startSandbox(parseConfig(config(aliases, options), "faults.yml"), {
         start: "2026-11-23T01:00:00Z",
       });
     });
@@ -203,6 +237,42 @@ export const defineFaultSuite = (
           new SendMessageCommand({ QueueUrl: world.queues.rollout.url, MessageBody: body }),
         );
       }
+      for (const message of row.forgedQueueMessages?.(image.arn) ?? []) {
+        await sqs.send(
+          new SendMessageCommand({
+            QueueUrl: world.queues.rollout.url,
+            MessageBody: JSON.stringify(message),
+          }),
+        );
+      }
+      // Forged while the rollout runs (its refreshes in progress), when a genuine poll would act.
+      if (row.forgedInvocations) await lambda.run(world.clock.now() + 5 * MINUTE);
+      for (const forged of row.forgedInvocations ?? []) {
+        const handler =
+          forged.functionName === "start-pipelines"
+            ? handlers.startPipelines
+            : handlers.watchRollouts;
+        const callsBeforeForgery = world.calls.length;
+        const failedBefore = lambda.failedEvents.length;
+        const invocation = await lambda.invokeAsync(
+          forged.functionName,
+          handler as Parameters<typeof lambda.invokeAsync>[1],
+          forged.event(session),
+        );
+        assert.deepEqual(
+          world.calls.slice(callsBeforeForgery).map((call) => `${call.service}:${call.operation}`),
+          [],
+          `the forged ${forged.functionName} invocation made no AWS call`,
+        );
+        if (forged.refused) {
+          const failed = lambda.failedEvents.splice(failedBefore);
+          assert.equal(failed.length, 1, `the forged ${forged.functionName} invocation failed`);
+          assert.match(failed[0]?.error.message ?? "", forged.refused);
+        } else {
+          assert.equal(invocation.error, undefined);
+          forged.returns?.(invocation.result);
+        }
+      }
       if (crashAfterStep !== undefined) lambda.crashAfterStep("roll-out-target", crashAfterStep);
       await lambda.run(world.clock.now() + 4 * 60 * MINUTE);
       const crashed = crashAfterStep !== undefined && !lambda.crashPending;
@@ -276,6 +346,19 @@ export const defineFaultSuite = (
       assert.equal(duplicates, 0, "no mutating call took effect twice");
       assert.equal(lost, 0, "nothing lost");
       assert.equal(state.record.status, row.expect, state.record.reason);
+      // No launch template version names an AMI the image does not have, nor another pipeline's
+      // (forged queue messages and notifications name their own).
+      const amis = new Set(image.amis.map((ami) => ami.image));
+      for (const template of world.ec2.templates.values()) {
+        for (const version of template.versions) {
+          if (!version.description?.includes(`rollout ${rolloutId}`)) continue;
+          const imageId = String(version.data.ImageId);
+          assert.ok(
+            amis.has(imageId),
+            `${template.id} v${version.versionNumber} launches ${imageId}`,
+          );
+        }
+      }
       if (row.expect === "succeeded") {
         // Each target's AMI is one Image Builder distributed (never one a notification named).
         for (const target of state.targets) {
@@ -284,14 +367,20 @@ export const defineFaultSuite = (
             `${target.accountId}/${target.region} got ${target.amiId}, an AMI of the image`,
           );
         }
-        // Every group the rollout selects runs the new AMI: "succeeded" is not just a record.
+        // Every group the rollout selects runs the new AMI: "succeeded" is not just a record. A
+        // group it reported unsupported (it says why) is left as it was.
+        const selected = (group: { name: string; tags: Record<string, string> }) =>
+          options.groupNames
+            ? options.groupNames.includes(group.name)
+            : group.tags["ami-orchestrator:pipeline"] === "golden";
         for (const target of state.targets) {
           for (const group of world.autoScaling.groups.values()) {
             if (
               group.accountId !== target.accountId ||
               group.region !== target.region ||
-              group.tags["ami-orchestrator:pipeline"] !== "golden" ||
-              group.launchConfigurationName
+              !selected(group) ||
+              group.launchConfigurationName ||
+              target.unsupportedGroups?.some((unsupported) => unsupported.name === group.name)
             )
               continue;
             assert.equal(

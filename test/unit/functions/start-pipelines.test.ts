@@ -15,7 +15,7 @@ import { loadEvent, pipelineArn, testConfig } from "../../helpers/fixtures.ts";
 
 const imageBuilder = mockClient(ImagebuilderClient);
 
-const setup = () => {
+const setup = (options: { now?: number; extraConfig?: string } = {}) => {
   const logger = new Logger({ serviceName: "test", logLevel: "SILENT" });
   const logged: Array<{ level: string; message: string; fields: Record<string, unknown> }> = [];
   for (const level of ["info", "warn", "error"] as const) {
@@ -28,12 +28,13 @@ const setup = () => {
     count: (name: string, dimensions?: Record<string, string>) => counted.push([name, dimensions]),
   };
   const config = testConfig(`  - name: base-al2023
-    arn: ${pipelineArn("base-al2023")}`);
+    arn: ${pipelineArn("base-al2023")}
+${options.extraConfig ?? ""}`);
   const handler = makeHandler(
     () => ({
       config,
       imageBuilder: (region) => new ImagebuilderClient({ region }),
-      clock: { now: () => 0 },
+      clock: { now: () => options.now ?? 0 },
     }),
     { logger, metrics },
   );
@@ -65,6 +66,27 @@ describe("start-pipelines handler", () => {
     const entry = logged.find((log) => log.message === "pipeline started");
     assert.equal(entry?.fields.pipeline, "base-al2023");
     assert.equal(entry?.fields.scheduledTime, "2026-11-23T02:00:00Z");
+  });
+
+  it("starts nothing when our clock is inside a freeze, whatever time the tick claims, and logs and counts it as frozen", async () => {
+    const { invoke, logged, counted } = setup({
+      now: Date.parse("2026-12-24T02:00:30Z"),
+      extraConfig: 'freeze: [{ from: "2026-12-20", to: "2027-01-03", reason: holidays }]',
+    });
+
+    // A forged tick: dated a week before the freeze, invoked directly during it.
+    const response = await invoke({
+      pipeline: "base-al2023",
+      scheduledTime: "2026-12-17T02:00:00Z",
+    });
+
+    assert.equal(response.results[0]?.outcome, "skipped-freeze");
+    assert.equal(imageBuilder.calls().length, 0);
+    assert.deepEqual(counted, [["PipelineSkippedFreeze", { pipeline: "base-al2023" }]]);
+    const entry = logged.find((log) => log.message === "pipeline skipped-freeze");
+    assert.equal(entry?.fields.scheduledTime, "2026-12-17T02:00:00Z");
+    assert.equal(entry?.fields.decidedAt, "2026-12-24T02:00:30.000Z");
+    assert.match(String(entry?.fields.reason), /2026-12-20 → 2027-01-03 \(holidays\)/);
   });
 
   it("reports a disabled pipeline as a structured warning ready for alerting", async () => {

@@ -174,12 +174,45 @@ describe("startPipeline", () => {
     assert.ok(config);
     // 2026-11-23T23:30Z is already 24 Nov in Paris.
     const frozen = { ...config, freeze: [{ from: "2026-11-24", to: "2026-11-24" }] };
+    const at = (iso: string) => deps({ clock: { now: () => Date.parse(iso) } });
 
     assert.equal(
-      (await startPipeline(frozen, "2026-11-23T23:30:00Z", deps())).outcome,
+      (await startPipeline(frozen, TICK, at("2026-11-23T23:30:00Z"))).outcome,
       "skipped-freeze",
     );
-    assert.equal((await startPipeline(frozen, "2026-11-23T22:30:00Z", deps())).outcome, "started");
+    assert.equal(
+      (await startPipeline(frozen, TICK, at("2026-11-23T22:30:00Z"))).outcome,
+      "started",
+    );
+  });
+
+  it("decides the freeze on our clock: a tick dated before the freeze, delivered inside it, starts nothing", async () => {
+    enabledAndIdle();
+    const config = testConfig('freeze: [{ from: "2026-11-20", to: "2026-11-25" }]');
+
+    // Anyone allowed to invoke the function can write any scheduledTime.
+    const result = await startPipeline(
+      pipelineNamed("base"),
+      "2026-11-19T02:00:00Z",
+      deps({ config }),
+    );
+
+    assert.equal(result.outcome, "skipped-freeze");
+    assert.equal(result.decidedAt, "2026-11-23T09:41:27.512Z");
+    assert.equal(imageBuilder.calls().length, 0);
+  });
+
+  it("starts a late retry of a tick from inside a freeze once the freeze is over, with the tick's own token", async () => {
+    enabledAndIdle();
+    const config = testConfig('freeze: [{ from: "2026-11-20", to: "2026-11-22" }]');
+    const scheduled = "2026-11-22T02:00:00Z";
+
+    // Scheduler retries a failed delivery for up to 24 hours: it arrives after the freeze ended.
+    const result = await startPipeline(pipelineNamed("base"), scheduled, deps({ config }));
+
+    assert.equal(result.outcome, "started");
+    assert.equal(result.scheduledTime, scheduled);
+    assert.equal(result.clientToken, pipelineClientToken(pipelineArn("base"), scheduled));
   });
 
   it("reports a busy pipeline (ResourceInUseException) as building", async () => {
@@ -212,6 +245,7 @@ describe("startPipeline", () => {
     const result = await startPipeline(pipelineNamed("base"), undefined, deps());
 
     assert.equal(result.scheduledTime, "2026-11-23T09:41:00.000Z");
+    assert.equal(result.decidedAt, "2026-11-23T09:41:27.512Z");
     assert.equal(
       result.clientToken,
       pipelineClientToken(pipelineArn("base"), "2026-11-23T09:41:00.000Z"),

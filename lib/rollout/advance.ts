@@ -6,16 +6,24 @@ import { findPipeline } from "../config/find.ts";
 import type { OrchestratorConfig } from "../config/schema.ts";
 import { UnknownNameError } from "../errors.ts";
 import { sendTargetMessages, targetMessage } from "./dispatch.ts";
-import { decideNext, type RolloutDecision } from "./progress.ts";
+import { decide, factsFromState, type RolloutDecision } from "./progress.ts";
 import {
   approveWave,
   claimWave,
   finishRollout,
+  getRollout,
   latestRollouts,
   loadRollout,
   markWaveDispatched,
   resolveRolloutId,
 } from "./store.ts";
+import { factsFromIndex, openTargetsOfWave } from "./wave-progress.ts";
+
+const collect = async <T>(pages: AsyncIterable<T[]>): Promise<T[]> => {
+  const all: T[] = [];
+  for await (const page of pages) all.push(...page);
+  return all;
+};
 
 export interface AdvanceDeps {
   readonly config: OrchestratorConfig;
@@ -51,10 +59,10 @@ export const advanceRollout = async (
   rolloutId: string,
   deps: AdvanceDeps,
 ): Promise<AdvanceOutcome> => {
-  const state = await loadRollout(deps.db, deps.table, rolloutId);
-  if (!state) return { rolloutId, decision: { action: "none", reason: "no such rollout" } };
-  const pipeline = findPipeline(deps.config, state.record.pipeline);
-  const base = { rolloutId, pipeline: state.record.pipeline };
+  const record = await getRollout(deps.db, deps.table, rolloutId);
+  if (!record) return { rolloutId, decision: { action: "none", reason: "no such rollout" } };
+  const pipeline = findPipeline(deps.config, record.pipeline);
+  const base = { rolloutId, pipeline: record.pipeline };
   if (!pipeline?.rollout) {
     return { ...base, decision: { action: "none", reason: "pipeline no longer configured" } };
   }
@@ -62,14 +70,21 @@ export const advanceRollout = async (
   // or replayed, and Lambda keeps this clock synchronised.
   const now = deps.clock.now();
   const nowIso = new Date(now).toISOString();
-  const decision = decideNext(state, pipeline, deps.config, now);
+  if (record.status !== "in-progress")
+    return { ...base, decision: { action: "none", reason: `rollout ${record.status}` } };
+  // A few index items whatever the fleet; the whole rollout only for one planned before it.
+  const legacy = record.progressIndexed
+    ? undefined
+    : await loadRollout(deps.db, deps.table, rolloutId);
+  const facts = legacy ? factsFromState(legacy) : await factsFromIndex(deps.db, deps.table, record);
+  const decision = decide(record, facts, pipeline, deps.config, now);
   switch (decision.action) {
     case "dispatch": {
       const claimed = await claimWave(
         deps.db,
         deps.table,
         rolloutId,
-        { previous: state.record.dispatchedWave, next: decision.waveIndex },
+        { previous: record.dispatchedWave, next: decision.waveIndex },
         now,
       );
       if (!claimed) {
@@ -78,11 +93,13 @@ export const advanceRollout = async (
           decision: { action: "none", reason: "another invocation is dispatching it" },
         };
       }
-      const targets = state.targets.filter((target) => target.waveIndex === decision.waveIndex);
+      const targets = legacy
+        ? legacy.targets.filter((target) => target.waveIndex === decision.waveIndex)
+        : await collect(openTargetsOfWave(deps.db, deps.table, rolloutId, decision.waveIndex));
       await sendTargetMessages(
         deps.sqs,
         deps.queueUrl,
-        targets.map((target) => targetMessage(state.record, target)),
+        targets.map((target) => targetMessage(record, target)),
       );
       await markWaveDispatched(deps.db, deps.table, rolloutId, decision.waveIndex, nowIso);
       return { ...base, decision, dispatchedTargets: targets.length };
@@ -99,7 +116,7 @@ export const advanceRollout = async (
       await deps.publishAlert?.({
         kind: "rollout-failed",
         rolloutId,
-        pipeline: state.record.pipeline,
+        pipeline: record.pipeline,
         failures: decision.failures,
       });
       const reason = decision.failures

@@ -21,6 +21,17 @@ export interface RolloutTarget {
   readonly sharedFrom?: string;
 }
 
+/** One thing that failed a rollout: a target, or a group in it. */
+export interface RolloutFailure {
+  readonly wave: string;
+  readonly account: string;
+  readonly accountId: string;
+  readonly region: string;
+  readonly group?: string;
+  readonly instanceRefreshId?: string;
+  readonly reason: string;
+}
+
 export interface RolloutPlan {
   /**
    * The image build-version ARN: unique per account and region (two pipelines whose recipes share

@@ -1,5 +1,6 @@
 import { activeFreezeWindow } from "../config/freeze-windows.ts";
 import type { OrchestratorConfig, PipelineConfig } from "../config/schema.ts";
+import type { RolloutFailure } from "./plan.ts";
 import type { GroupRecord, RolloutState, TargetRecord } from "./store.ts";
 
 /** Where one target stands, from its record and its groups' refresh outcomes. */
@@ -8,15 +9,7 @@ export type TargetProgress =
   | { readonly state: "succeeded"; readonly finishedAt?: string }
   | { readonly state: "failed"; readonly failures: readonly RolloutFailure[] };
 
-export interface RolloutFailure {
-  readonly wave: string;
-  readonly account: string;
-  readonly accountId: string;
-  readonly region: string;
-  readonly group?: string;
-  readonly instanceRefreshId?: string;
-  readonly reason: string;
-}
+export type { RolloutFailure } from "./plan.ts";
 
 const GROUP_FAILED = new Set<GroupRecord["status"]>(["failed", "rolled-back", "cancelled"]);
 const GROUP_DONE = new Set<GroupRecord["status"]>(["succeeded", "up-to-date"]);
@@ -70,6 +63,54 @@ export type RolloutDecision =
   | { readonly action: "fail"; readonly failures: readonly RolloutFailure[] };
 
 /**
+ * What a decision needs to know about the waves, whichever way it was read: from the `progress`
+ * index (lib/rollout/wave-progress.ts, a few items whatever the fleet) or, for rollouts planned
+ * before it, from every target and group (`factsFromState`).
+ */
+export interface WaveFacts {
+  /** Failures among the dispatched targets (a sample: any one fails the rollout). */
+  readonly failures: readonly RolloutFailure[];
+  /** Whether a dispatched target is still running, and how the wave stands if that is known. */
+  readonly running: boolean;
+  readonly runningDetail?: string;
+  /** When the last dispatched target finished: the current wave's bake starts there. */
+  readonly finishedAt?: string;
+  /** The next wave with targets after the current one, if any. */
+  readonly nextWave?: number;
+}
+
+/** The facts from every target and group of the rollout (rollouts planned before the index). */
+export const factsFromState = (state: RolloutState): WaveFacts => {
+  const current = state.record.dispatchedWave;
+  const groupsByTarget = new Map<string, GroupRecord[]>();
+  for (const group of state.groups) {
+    const key = `${group.accountId}#${group.region}`;
+    groupsByTarget.set(key, [...(groupsByTarget.get(key) ?? []), group]);
+  }
+  const dispatched = state.targets.filter((target) => target.waveIndex <= current);
+  const progress = dispatched.map((target) =>
+    targetProgress(target, groupsByTarget.get(`${target.accountId}#${target.region}`) ?? []),
+  );
+  const inWave = dispatched
+    .map((target, index) => ({ target, entry: progress[index] }))
+    .filter(({ target }) => target.waveIndex === current);
+  const done = inWave.filter(({ entry }) => entry?.state === "succeeded").length;
+  const next = Math.min(
+    ...state.targets.filter((target) => target.waveIndex > current).map((t) => t.waveIndex),
+  );
+  const finishedAt = latest(
+    progress.map((entry) => (entry.state === "succeeded" ? entry.finishedAt : undefined)),
+  );
+  return {
+    failures: progress.flatMap((entry) => (entry.state === "failed" ? entry.failures : [])),
+    running: progress.some((entry) => entry.state === "running"),
+    runningDetail: `${done} of ${inWave.length} target(s) done`,
+    ...(finishedAt ? { finishedAt } : {}),
+    ...(Number.isFinite(next) ? { nextWave: next } : {}),
+  };
+};
+
+/**
  * What the rollout should do next, from its recorded state alone (so an event and a poll reach
  * the same answer). The current wave must have fully succeeded (every refresh Successful, or
  * nothing to replace) and baked; the next wave may also need an approval and must not be inside
@@ -80,45 +121,34 @@ export const decideNext = (
   pipeline: PipelineConfig,
   config: Pick<OrchestratorConfig, "freeze">,
   now: number,
+): RolloutDecision => decide(state.record, factsFromState(state), pipeline, config, now);
+
+export const decide = (
+  record: RolloutState["record"],
+  facts: WaveFacts,
+  pipeline: PipelineConfig,
+  config: Pick<OrchestratorConfig, "freeze">,
+  now: number,
 ): RolloutDecision => {
-  const { record } = state;
   if (record.status !== "in-progress")
     return { action: "none", reason: `rollout ${record.status}` };
   const waves = pipeline.rollout?.waves ?? [];
   const current = record.dispatchedWave;
-  const groupsOf = (target: TargetRecord) =>
-    state.groups.filter(
-      (group) => group.accountId === target.accountId && group.region === target.region,
-    );
-  const dispatched = state.targets.filter((target) => target.waveIndex <= current);
-  const progress = dispatched.map((target) => targetProgress(target, groupsOf(target)));
-  const failures = progress.flatMap((entry) => (entry.state === "failed" ? entry.failures : []));
-  if (failures.length > 0) return { action: "fail", failures };
+  if (facts.failures.length > 0) return { action: "fail", failures: facts.failures };
   const currentName = waves[current]?.name ?? "";
-  if (progress.some((entry) => entry.state === "running")) {
-    const inWave = dispatched
-      .map((target, index) => ({ target, entry: progress[index] }))
-      .filter(({ target }) => target.waveIndex === current);
-    const done = inWave.filter(({ entry }) => entry?.state === "succeeded").length;
+  if (facts.running) {
     return {
       action: "wait",
-      reason: `wave "${currentName}": ${done} of ${inWave.length} target(s) done`,
+      reason: `wave "${currentName}": ${facts.runningDetail ?? "targets still running"}`,
     };
   }
-  const next = Math.min(
-    ...state.targets
-      .filter((target) => target.waveIndex > current)
-      .map((target) => target.waveIndex),
-  );
-  if (!Number.isFinite(next)) return { action: "succeed" };
+  const next = facts.nextWave;
+  if (next === undefined) return { action: "succeed" };
   const nextWave = waves[next];
   const nextName = nextWave?.name ?? String(next);
   if (current >= 0) {
-    const completedAt = latest(
-      progress.map((entry) => (entry.state === "succeeded" ? entry.finishedAt : undefined)),
-    );
     const bakeMs = (waves[current]?.bakeMinutes ?? 0) * 60_000;
-    const bakedAt = (completedAt ? Date.parse(completedAt) : now) + bakeMs;
+    const bakedAt = (facts.finishedAt ? Date.parse(facts.finishedAt) : now) + bakeMs;
     if (now < bakedAt) {
       return {
         action: "wait",

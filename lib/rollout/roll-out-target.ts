@@ -55,6 +55,7 @@ import {
   type TemplateRecord,
   updateTarget,
 } from "./store.ts";
+import { recordTargetOutcome } from "./wave-progress.ts";
 
 /** SDK clients in a target account (assumed role), and in an AMI owner's account. */
 export interface TargetClients {
@@ -250,6 +251,8 @@ export const rollOutTarget = async (
   // A delayed message (grants, another refresh) must not roll out an image that was superseded,
   // failed elsewhere or rolled back in the meantime.
   const named = { pipeline: work.pipeline, account: work.account, wave: work.wave };
+  const recordOutcome = () =>
+    recordTargetOutcome(deps.db, deps.table, work.rolloutId, work, nowIso());
   if (parent.status !== "in-progress") {
     const reason = `rollout ${parent.status}${parent.supersededBy ? ` by ${parent.supersededBy}` : ""}: target not rolled out`;
     await saveTarget({ status: "cancelled", reason });
@@ -269,6 +272,7 @@ export const rollOutTarget = async (
   if (!pipeline?.rollout || !account || account.id !== work.accountId) {
     const reason = `pipeline "${work.pipeline}" with a rollout, and account "${work.account}" (${work.accountId}), must be in the config`;
     await saveTarget({ status: "failed", reason });
+    await recordOutcome();
     throw Object.assign(new TargetFailedError(reason), { pipeline: work.pipeline });
   }
   const rollout = pipeline.rollout;
@@ -276,14 +280,14 @@ export const rollOutTarget = async (
     await saveTarget({ status: "in-progress", startedAt: nowIso() });
   }
   try {
-    return {
-      ...(await runSteps(work, message, record, account, rollout, deps, {
-        nowIso,
-        saveTarget,
-        saveGroup,
-      })),
-      ...named,
-    };
+    const outcome = await runSteps(work, message, record, account, rollout, deps, {
+      nowIso,
+      saveTarget,
+      saveGroup,
+    });
+    // A target that ended here (nothing to refresh, or failed) will get no refresh event.
+    if (outcome.status !== "requeued") await recordOutcome();
+    return { ...outcome, ...named };
   } catch (error) {
     if (isRetryable(error)) {
       throw error instanceof RetryTargetError
@@ -295,6 +299,7 @@ export const rollOutTarget = async (
     }
     const reason = errorMessage(error);
     await saveTarget({ status: "failed", reason });
+    await recordOutcome();
     throw Object.assign(
       new TargetFailedError(
         `target ${work.account} (${work.accountId}) ${work.region}: ${reason}`,

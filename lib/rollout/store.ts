@@ -9,7 +9,12 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import { writeIf } from "../aws/dynamodb.ts";
 import { OrchestratorError, UnknownNameError } from "../errors.ts";
-import { type RolloutPlan, type RolloutTarget, rolloutNameOf } from "./plan.ts";
+import {
+  type RolloutFailure,
+  type RolloutPlan,
+  type RolloutTarget,
+  rolloutNameOf,
+} from "./plan.ts";
 
 /**
  * Rollout state in the single DynamoDB table:
@@ -58,6 +63,15 @@ export interface RolloutRecord {
   readonly waveCount: number;
   readonly targetsWithoutAmi: RolloutPlan["targetsWithoutAmi"];
   readonly amisWithoutTarget: RolloutPlan["amisWithoutTarget"];
+  /**
+   * Its targets are in the `progress` index (lib/rollout/wave-progress.ts): decisions read that,
+   * never the whole rollout. Absent on rollouts planned before it existed.
+   */
+  readonly progressIndexed?: boolean;
+  /** Per wave index, when its last target finished: the wave's bake starts there. */
+  readonly waveFinishedAt?: Readonly<Record<string, string>>;
+  /** How many targets each wave has, by wave index (waves without targets: 0). */
+  readonly waveTargets?: readonly number[];
 }
 
 /** `SET #f0 = :v0, ...` for the fields that are defined, with their names and values. */
@@ -95,6 +109,12 @@ const putIfAbsent = async (
  * notification writes the rest; once the record exists, a duplicate costs one read and writes
  * nothing. (One transaction would be neater, but targets can exceed its 100 items.)
  */
+export const padWave = (waveIndex: number): string => String(waveIndex).padStart(4, "0");
+
+/** A target's key in the `progress` index while it runs (lib/rollout/wave-progress.ts). */
+export const openProgress = (target: Pick<RolloutTarget, "waveIndex" | "accountId" | "region">) =>
+  `open#${padWave(target.waveIndex)}#${target.accountId}#${target.region}`;
+
 export const createRollout = async (
   db: DynamoDBDocumentClient,
   table: string,
@@ -115,6 +135,12 @@ export const createRollout = async (
     waveCount: Math.max(0, ...plan.targets.map((target) => target.waveIndex + 1)),
     targetsWithoutAmi: plan.targetsWithoutAmi,
     amisWithoutTarget: plan.amisWithoutTarget,
+    progressIndexed: true,
+    waveFinishedAt: {},
+    waveTargets: plan.targets.reduce<number[]>((counts, target) => {
+      counts[target.waveIndex] = (counts[target.waveIndex] ?? 0) + 1;
+      return Array.from(counts, (count) => count ?? 0);
+    }, []),
   };
   for (const target of plan.targets) {
     await putIfAbsent(db, table, {
@@ -123,6 +149,7 @@ export const createRollout = async (
       rolloutId: plan.rolloutId,
       ...target,
       status: "pending",
+      progress: openProgress(target),
     });
   }
   // The active index first, the record last: once the record exists, the poll can find it. The
@@ -251,6 +278,11 @@ export interface TargetRecord extends RolloutTarget {
   readonly unsupportedGroups?: ReadonlyArray<{ name: string; reason: string }>;
   readonly missingGroups?: readonly string[];
   readonly reason?: string;
+  /** Its key in the `progress` index while it runs or once it failed; removed once it succeeded. */
+  readonly progress?: string;
+  readonly outcome?: "succeeded" | "failed";
+  /** Its first failure, for the rollout's alert (bounded). */
+  readonly failure?: RolloutFailure;
 }
 
 export type GroupStatus =
@@ -493,6 +525,25 @@ export interface RolloutState {
   readonly targets: TargetRecord[];
   readonly groups: Array<GroupRecord & { rolloutId: string }>;
 }
+
+/**
+ * The rollout record with ONE of its targets and that target's groups: what an event about that
+ * target needs, a constant number of items whatever the fleet.
+ */
+export const loadTargetState = async (
+  db: DynamoDBDocumentClient,
+  table: string,
+  rolloutId: string,
+  where: Pick<RolloutTarget, "accountId" | "region">,
+): Promise<RolloutState | undefined> => {
+  const [record, target, groups] = await Promise.all([
+    getRollout(db, table, rolloutId),
+    getTarget(db, table, rolloutId, where),
+    listGroups(db, table, rolloutId, where),
+  ]);
+  if (!record || !target) return undefined;
+  return { record, targets: [target], groups: groups.map((group) => ({ ...group, rolloutId })) };
+};
 
 /** The rollout with all its targets and groups, in one (paginated, consistent) query. */
 export const loadRollout = async (

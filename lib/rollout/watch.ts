@@ -9,6 +9,7 @@ import { errorMessage } from "../errors.ts";
 import type { InstanceRefreshEvent, InstanceRefreshOutcome } from "../events/instance-refresh.ts";
 import { type AdvanceDeps, type AdvanceOutcome, advanceRollout } from "./advance.ts";
 import { requeueTarget, targetMessage } from "./dispatch.ts";
+import { targetProgress } from "./progress.ts";
 import { needsSettling, settleEndedGroups } from "./settle.ts";
 import {
   deactivateRollout,
@@ -17,11 +18,14 @@ import {
   type GroupStatus,
   listActiveRollouts,
   loadRollout,
+  loadTargetState,
+  type RolloutState,
   resetGroupForRetry,
   TERMINAL_REFRESH_STATUSES,
   updateGroupRefresh,
   updateTarget,
 } from "./store.ts";
+import { recordTargetOutcome } from "./wave-progress.ts";
 
 export interface WatchDeps extends AdvanceDeps {
   /** Auto Scaling in a target account (through its assumed role). */
@@ -110,11 +114,17 @@ export const applyRefreshEvent = async (
     },
     now,
   );
-  if (changed) await retryIfGrantNotPropagated(owner.rolloutId, deps);
+  // Only this event's target is read (its record and groups), never the whole rollout: the work
+  // per event stays the same whatever the fleet (issue 20).
+  const where = { accountId: event.accountId, region: event.region };
+  if (changed) await retryIfGrantNotPropagated(owner.rolloutId, deps, where);
   if (changed && TERMINAL.has(refreshStatus)) {
-    const state = await loadRollout(deps.db, deps.table, owner.rolloutId);
+    const state = await loadTargetState(deps.db, deps.table, owner.rolloutId, where);
     if (state) await settleEndedGroups(state, deps);
   }
+  // Also when unchanged: a retried event after a crash right after the group was recorded.
+  if (changed || TERMINAL.has(refreshStatus))
+    await recordTargetOutcome(deps.db, deps.table, owner.rolloutId, where, now);
   return {
     outcome: changed ? "recorded" : "already-recorded",
     rolloutId: owner.rolloutId,
@@ -138,8 +148,12 @@ const LAUNCH_KEY_FAILURE = /Client\.InternalError|KMS|kms/;
 export const retryIfGrantNotPropagated = async (
   rolloutId: string,
   deps: WatchDeps,
+  /** Only this target (an event's): its record and groups are read, not the whole rollout. */
+  only?: { readonly accountId: string; readonly region: string },
 ): Promise<string[]> => {
-  const state = await loadRollout(deps.db, deps.table, rolloutId);
+  const state = only
+    ? await loadTargetState(deps.db, deps.table, rolloutId, only)
+    : await loadRollout(deps.db, deps.table, rolloutId);
   if (state?.record.status !== "in-progress") return [];
   const pipeline = deps.config.pipelines.find((p) => p.name === state.record.pipeline);
   const retried: string[] = [];
@@ -252,6 +266,9 @@ export const pollRollouts = async (deps: WatchDeps): Promise<PollOutcome[]> => {
     // Also retries what a lost event or a failed attempt left unsettled.
     const current = await loadRollout(deps.db, deps.table, rolloutId);
     if (current?.groups.some(needsSettling)) await settleEndedGroups(current, deps);
+    // The backstop of the progress index: a target whose groups have all ended but whose
+    // outcome was not recorded (an event lost, or a crash right after its group was written).
+    if (current) await recordEndedTargets(current, deps);
     const advance = await advanceRollout(rolloutId, deps);
     const after = await loadRollout(deps.db, deps.table, rolloutId);
     if (
@@ -268,6 +285,25 @@ export const pollRollouts = async (deps: WatchDeps): Promise<PollOutcome[]> => {
     outcomes.push({ rolloutId, updated, cancelled, errors, advance });
   }
   return outcomes;
+};
+
+const recordEndedTargets = async (state: RolloutState, deps: WatchDeps): Promise<void> => {
+  const groupsOf = new Map<string, GroupRecord[]>();
+  for (const group of state.groups) {
+    const key = `${group.accountId}#${group.region}`;
+    groupsOf.set(key, [...(groupsOf.get(key) ?? []), group]);
+  }
+  const now = new Date(deps.clock.now()).toISOString();
+  for (const target of state.targets) {
+    if (!target.progress?.startsWith("open#")) continue;
+    const where = { accountId: target.accountId, region: target.region };
+    const progress = targetProgress(
+      target,
+      groupsOf.get(`${target.accountId}#${target.region}`) ?? [],
+    );
+    if (progress.state !== "running")
+      await recordTargetOutcome(deps.db, deps.table, state.record.rolloutId, where, now);
+  }
 };
 
 const describeRefresh = async (client: AutoScalingClient, group: GroupRecord) => {

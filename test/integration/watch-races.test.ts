@@ -20,6 +20,7 @@ import {
   updateTarget,
 } from "../../lib/rollout/store.ts";
 import { pollRollouts } from "../../lib/rollout/watch.ts";
+import { recordTargetOutcome } from "../../lib/rollout/wave-progress.ts";
 import { type LocalDynamo, startDynamo } from "../helpers/dynalite.ts";
 import { testConfig } from "../helpers/fixtures.ts";
 
@@ -146,6 +147,8 @@ describe("concurrent watchers on a real local DynamoDB", () => {
       { refreshStatus: "Successful", status: "succeeded", finishedAt: NOW },
       NOW,
     );
+    // As applyRefreshEvent and the poll do once a group's refresh ended.
+    await recordTargetOutcome(dynamo.db, dynamo.table, rolloutId, group, NOW);
 
     const outcomes = await Promise.all([
       advanceRollout(rolloutId, deps()),
@@ -173,6 +176,7 @@ describe("concurrent watchers on a real local DynamoDB", () => {
       },
       NOW,
     );
+    await recordTargetOutcome(dynamo.db, dynamo.table, rolloutId, group, NOW);
 
     const outcomes = await Promise.all([
       advanceRollout(rolloutId, deps()),

@@ -1,7 +1,10 @@
 /**
  * Operator commands for rollouts.
  *
- *   npm run rollout -- status [<pipeline>...]          latest rollouts, per target and group
+ *   npm run rollout -- status [<pipeline>...] [--mismatches]
+ *                                                      latest rollouts, per target and group;
+ *                                                      --mismatches lists every target without an
+ *                                                      AMI and AMI without a target, not a sample
  *   npm run rollout -- approve <pipeline> <wave> [--rollout <name>]
  *                                                      approve a manual-approval wave of the
  *                                                      pipeline's newest image, or of the rollout
@@ -18,10 +21,10 @@ import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { clientConfig, currentRegion } from "../lib/aws/clients.ts";
 import { createDocumentClient } from "../lib/aws/dynamodb.ts";
 import { configPath, loadConfig } from "../lib/config/load.ts";
-import { recentRollouts, renderRollout } from "../lib/rollout/status.ts";
+import { mismatchLines, recentRollouts, renderRollout } from "../lib/rollout/status.ts";
 
 const USAGE = `usage:
-  npm run rollout -- status [<pipeline>...] [--table <name>]
+  npm run rollout -- status [<pipeline>...] [--table <name>] [--mismatches]
   npm run rollout -- approve <pipeline> <wave> [--rollout <name>] [--stage <stage> | --function <name>]
   npm run rollout -- rollback <pipeline> [--stage <stage> | --function <name>]`;
 
@@ -32,6 +35,7 @@ const { positionals, values } = parseArgs({
     stage: { type: "string", default: "dev" },
     function: { type: "string" },
     rollout: { type: "string" },
+    mismatches: { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   },
 });
@@ -59,9 +63,8 @@ if (values.help || !command) {
 } else if (command === "status") {
   const tableName = values.table ?? process.env.TABLE_NAME ?? fail("set TABLE_NAME or --table");
   const pipelines = args.length > 0 ? args : config.pipelines.map((pipeline) => pipeline.name);
-  const states = await recentRollouts(createDocumentClient(currentRegion()), tableName, {
-    pipelines,
-  });
+  const db = createDocumentClient(currentRegion());
+  const states = await recentRollouts(db, tableName, { pipelines });
   if (states.length === 0) console.log("no rollouts yet");
   for (const state of states) {
     const waves =
@@ -72,6 +75,9 @@ if (values.help || !command) {
         waves.map((wave) => wave.name),
       )}\n`,
     );
+    if (values.mismatches) {
+      for await (const line of mismatchLines(db, tableName, state.record)) console.log(line);
+    }
   }
 } else if (command === "approve") {
   const [pipeline, wave] = args;

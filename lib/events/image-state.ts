@@ -66,14 +66,32 @@ const MAX_ARN = 1024;
 const MAX_NAME = 128;
 /** A failure reason is free text: kept, but cut to this many characters. */
 export const MAX_REASON = 2000;
-/** AMIs and distributions of one image: one per region and account, far below this. */
-const MAX_ITEMS = 1000;
+/**
+ * The largest distribution Image Builder accepts, from its API model (botocore imagebuilder
+ * 2019-12-02 service-2.json, botocore 1.43.11): `AccountList` (an AMI distribution's
+ * `targetAccountIds`, a launch permission's `userIds`) holds at most 1,536 accounts;
+ * `OrganizationArnList` and `OrganizationalUnitArnList` at most 25 ARNs each.
+ */
+export const MAX_ACCOUNTS_PER_DISTRIBUTION = 1536;
+const MAX_ORGANIZATION_ARNS = 25;
+/**
+ * `DistributionList` has no maximum in the model, but each entry is one Region: the AWS SDK's
+ * endpoint data (@aws-sdk/core 3.981.1, partitions.json) knows 36 in the largest partition.
+ * 64 leaves room for new Regions.
+ */
+export const MAX_DISTRIBUTIONS = 64;
+/**
+ * AMIs one image can legitimately list in `outputResources.amis`: per Region, a copy in each of
+ * its target accounts plus the build account's own. Nearly 100,000: a GetImage answer of about
+ * 10 MB, which is why only GetImage (not a notification) is trusted with the list.
+ */
+export const MAX_AMIS = MAX_DISTRIBUTIONS * (MAX_ACCOUNTS_PER_DISTRIBUTION + 1);
 
 const capped = (max: number) => z.string().check(z.maxLength(max, `longer than ${max} characters`));
 const cappedText = (max: number) =>
   z.string().check(z.minLength(1), z.maxLength(max, `longer than ${max} characters`));
-const cappedArray = <T extends z.ZodMiniType>(item: T) =>
-  z.array(item).check(z.maxLength(MAX_ITEMS, `more than ${MAX_ITEMS} items`));
+const cappedArray = <T extends z.ZodMiniType>(item: T, max: number) =>
+  z.array(item).check(z.maxLength(max, `more than ${max} items`));
 const cutReason = (reason: string): string =>
   reason.length > MAX_REASON ? `${reason.slice(0, MAX_REASON)}… (cut)` : reason;
 
@@ -93,18 +111,19 @@ const amiSchema = z.object({
   name: z.optional(capped(MAX_NAME)),
 });
 
-const strings = () => z._default(cappedArray(capped(MAX_ARN)), []);
+const strings = (max: number) => z._default(cappedArray(capped(MAX_ARN), max), []);
 const distributionSchema = z.object({
   region: cappedText(MAX_NAME),
   amiDistributionConfiguration: z.optional(
     z.object({
-      targetAccountIds: strings(),
+      targetAccountIds: strings(MAX_ACCOUNTS_PER_DISTRIBUTION),
       launchPermission: z.optional(
         z.object({
-          userIds: strings(),
-          userGroups: strings(),
-          organizationArns: strings(),
-          organizationalUnitArns: strings(),
+          userIds: strings(MAX_ACCOUNTS_PER_DISTRIBUTION),
+          // EC2 knows one launch-permission group, `all`; bounded like the account lists.
+          userGroups: strings(MAX_ACCOUNTS_PER_DISTRIBUTION),
+          organizationArns: strings(MAX_ORGANIZATION_ARNS),
+          organizationalUnitArns: strings(MAX_ORGANIZATION_ARNS),
         }),
       ),
     }),
@@ -133,7 +152,11 @@ export const normaliseDistributions = (
 /** Parses GetImage's `distributionConfiguration.distributions` (the SDK's shape) the same way. */
 export const parseDistributions = (distributions: unknown): ImageDistribution[] =>
   normaliseDistributions(
-    parseEvent(cappedArray(distributionSchema), distributions ?? [], "distributionConfiguration"),
+    parseEvent(
+      cappedArray(distributionSchema, MAX_DISTRIBUTIONS),
+      distributions ?? [],
+      "distributionConfiguration",
+    ),
   );
 
 const stateSchema = z.object({ status: cappedText(MAX_NAME), reason: z.optional(z.string()) });
@@ -149,9 +172,13 @@ const imageBuilderMessageSchema = z.object({
   version: z.optional(capped(MAX_NAME)),
   sourcePipelineArn: z.optional(capped(MAX_ARN)),
   state: stateSchema,
-  outputResources: z.optional(z.object({ amis: z._default(cappedArray(amiSchema), []) })),
+  // A hint only (the intake reads the AMIs from GetImage): a large image's list does not fit in
+  // a notification, so it may be absent or partial.
+  outputResources: z.optional(z.object({ amis: z._default(cappedArray(amiSchema, MAX_AMIS), []) })),
   distributionConfiguration: z.optional(
-    z.object({ distributions: z._default(cappedArray(distributionSchema), []) }),
+    z.object({
+      distributions: z._default(cappedArray(distributionSchema, MAX_DISTRIBUTIONS), []),
+    }),
   ),
 });
 

@@ -4,6 +4,7 @@ import {
   cutReason,
   type DistributedAmi,
   type ImageStateChange,
+  MAX_AMIS,
   parseDistributions,
 } from "../events/image-state.ts";
 
@@ -35,7 +36,13 @@ export const completeFromGetImage = async (
     throw new OrchestratorError(`GetImage ${change.imageArn} returned no image`, {
       retryable: true,
     });
-  const amis = (image.outputResources?.amis ?? []).flatMap((ami) =>
+  const listed = image.outputResources?.amis ?? [];
+  if (listed.length > MAX_AMIS) {
+    throw new OrchestratorError(
+      `GetImage ${change.imageArn} lists ${listed.length} AMIs, more than the ${MAX_AMIS} its distribution configuration can produce`,
+    );
+  }
+  const amis = listed.flatMap((ami) =>
     ami.region && ami.image && ami.accountId
       ? [
           {

@@ -6,6 +6,7 @@ import { findPipeline } from "../config/find.ts";
 import type { OrchestratorConfig } from "../config/schema.ts";
 import { UnknownNameError } from "../errors.ts";
 import { sendTargetMessages, targetMessage } from "./dispatch.ts";
+import { failureReason } from "./failure-reason.ts";
 import { decide, factsFromState, type RolloutDecision } from "./progress.ts";
 import {
   approveWave,
@@ -119,12 +120,7 @@ export const advanceRollout = async (
         pipeline: record.pipeline,
         failures: decision.failures,
       });
-      const reason = decision.failures
-        .map(
-          (failure) =>
-            `${failure.account}/${failure.region}${failure.group ? `/${failure.group}` : ""}: ${failure.reason}`,
-        )
-        .join("; ");
+      const reason = failureReason(decision.failures);
       return {
         ...base,
         decision,

@@ -9,7 +9,8 @@ import { OrchestratorError } from "../errors.ts";
 import type { ImageStateChange } from "../events/image-state.ts";
 import { completeFromGetImage, type ImageFromGetImage } from "../image-builder/get-image.ts";
 import { advanceRollout } from "./advance.ts";
-import { planRollout, type RolloutPlan, rolloutNameOf } from "./plan.ts";
+import { type MismatchSummary, summariseMismatches } from "./mismatches.ts";
+import { planRollout, rolloutNameOf } from "./plan.ts";
 import {
   createRollout,
   finishRollout,
@@ -149,7 +150,8 @@ const readNotifiedImage = async (
   return { image, pipeline: configured };
 };
 
-type Mismatches = Pick<RolloutPlan, "targetsWithoutAmi" | "amisWithoutTarget">;
+/** Counts and first entries: an outcome (returned and logged) must not grow with the fleet. */
+type Mismatches = MismatchSummary;
 
 export type ImageStateOutcome =
   | ({
@@ -246,10 +248,7 @@ export const handleImageStateChange = async (
     return { outcome: "no-rollout-configured", pipeline: pipeline.name, imageArn: image.imageArn };
   }
   const plan = planRollout(deps.config, pipeline, image);
-  const mismatches = {
-    targetsWithoutAmi: plan.targetsWithoutAmi,
-    amisWithoutTarget: plan.amisWithoutTarget,
-  };
+  const mismatches = summariseMismatches(plan);
   const now = new Date(deps.clock.now()).toISOString();
   const { record } = await createRollout(deps.db, deps.table, plan, now);
   const index = () => indexPipelineRollout(deps.db, deps.table, record);

@@ -1,8 +1,10 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { readMismatches } from "./mismatches.ts";
 import {
   latestRollouts,
   listActiveRollouts,
   loadRollout,
+  type RolloutRecord,
   type RolloutState,
   type TargetRecord,
 } from "./store.ts";
@@ -52,6 +54,38 @@ const targetKey = (target: Pick<TargetRecord, "accountId" | "region">) =>
   `${target.accountId}|${target.region}`;
 
 /**
+ * One mismatch list: the record's first entries, and when there are more, how many and where the
+ * whole list is (its own items, which `status --mismatches` pages through).
+ */
+const mismatchLine = (
+  label: string,
+  sample: readonly string[],
+  count = sample.length,
+): string[] => {
+  if (count === 0) return [];
+  const rest =
+    count > sample.length
+      ? ` … (${count} in all; every one: npm run rollout -- status --mismatches)`
+      : "";
+  return [`  ${label}: ${sample.join(", ")}${rest}`];
+};
+
+/** Every entry of a rollout's mismatch lists, one line each, read page by page. */
+export async function* mismatchLines(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  record: RolloutRecord,
+): AsyncGenerator<string> {
+  for await (const page of readMismatches(db, tableName, record, "targetsWithoutAmi")) {
+    for (const target of page)
+      yield `  no AMI: ${target.wave} ${target.account} ${target.accountId} ${target.region}`;
+  }
+  for await (const page of readMismatches(db, tableName, record, "amisWithoutTarget")) {
+    for (const ami of page) yield `  no target: ${ami.accountId} ${ami.region} ${ami.image}`;
+  }
+}
+
+/**
  * A rollout as an operator reads it: image, status, waves, then per target and group the
  * template versions before and after, the grants, the refresh and its outcome.
  */
@@ -75,11 +109,16 @@ export const renderRollout = (state: RolloutState, waveNames: readonly string[] 
       ? [`  superseded by ${record.supersededBy.split(":image/")[1] ?? record.supersededBy}`]
       : []),
     ...(record.reason ? [`  reason: ${record.reason}`] : []),
-    ...(record.targetsWithoutAmi.length > 0
-      ? [
-          `  no AMI distributed to: ${record.targetsWithoutAmi.map((t) => `${t.account}/${t.region}`).join(", ")}`,
-        ]
-      : []),
+    ...mismatchLine(
+      "no AMI distributed to",
+      record.targetsWithoutAmi.map((t) => `${t.account}/${t.region}`),
+      record.targetsWithoutAmiCount,
+    ),
+    ...mismatchLine(
+      "AMIs no wave rolls out to",
+      record.amisWithoutTarget.map((ami) => `${ami.accountId}/${ami.region} ${ami.image}`),
+      record.amisWithoutTargetCount,
+    ),
   ];
   const rows: string[][] = [
     [

@@ -9,6 +9,9 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import { writeIf } from "../aws/dynamodb.ts";
 import { OrchestratorError, UnknownNameError } from "../errors.ts";
+
+import { cutReason } from "../events/image-state.ts";
+import { summariseMismatches, writeMismatchPages } from "./mismatches.ts";
 import {
   type RolloutFailure,
   type RolloutPlan,
@@ -21,6 +24,7 @@ import {
  *   pk ROLLOUT#<id>  sk META                         the rollout: image, waves dispatched, mismatches
  *   pk ROLLOUT#<id>  sk TARGET#<account>#<region>    one per target, its steps as they complete
  *   pk ROLLOUT#<id>  sk GROUP#<account>#<region>#<asg> one per Auto Scaling group: versions, refresh
+ *   pk ROLLOUT#<id>  sk MISMATCH#<kind>#<page>       a long mismatch list, in pages (mismatches.ts)
  *   pk GRANT#<name>  sk META                         when a KMS grant (its GrantId) was first seen (propagation)
  *   pk REFRESH#<account>#<region>#<refresh id>  sk META    which rollout and group a refresh belongs to
  *   pk ACTIVE        sk ROLLOUT#<id>                  rollouts not finished yet (what the poll visits)
@@ -61,6 +65,7 @@ export interface RolloutRecord {
   /** Index of the last wave whose messages were sent; -1 before any. */
   readonly dispatchedWave: number;
   readonly waveCount: number;
+  /** The first MISMATCH_SAMPLE entries; the whole list is in its own items when longer. */
   readonly targetsWithoutAmi: RolloutPlan["targetsWithoutAmi"];
   readonly amisWithoutTarget: RolloutPlan["amisWithoutTarget"];
   /**
@@ -72,6 +77,9 @@ export interface RolloutRecord {
   readonly waveFinishedAt?: Readonly<Record<string, string>>;
   /** How many targets each wave has, by wave index (waves without targets: 0). */
   readonly waveTargets?: readonly number[];
+  /** Length of each whole list (absent on records written before the lists were paged). */
+  readonly targetsWithoutAmiCount?: number;
+  readonly amisWithoutTargetCount?: number;
 }
 
 /** `SET #f0 = :v0, ...` for the fields that are defined, with their names and values. */
@@ -133,8 +141,8 @@ export const createRollout = async (
     createdAt: now,
     dispatchedWave: -1,
     waveCount: Math.max(0, ...plan.targets.map((target) => target.waveIndex + 1)),
-    targetsWithoutAmi: plan.targetsWithoutAmi,
-    amisWithoutTarget: plan.amisWithoutTarget,
+    // Counts and samples only: the whole lists grow with the fleet, and go to their own items.
+    ...summariseMismatches(plan),
     progressIndexed: true,
     waveFinishedAt: {},
     waveTargets: plan.targets.reduce<number[]>((counts, target) => {
@@ -142,6 +150,7 @@ export const createRollout = async (
       return Array.from(counts, (count) => count ?? 0);
     }, []),
   };
+  await writeMismatchPages(db, table, plan.rolloutId, plan);
   for (const target of plan.targets) {
     await putIfAbsent(db, table, {
       ...targetKey(plan.rolloutId, target),
@@ -724,7 +733,8 @@ export const finishRollout = async (
       ExpressionAttributeValues: {
         ":status": status,
         ":now": now,
-        ...(fields.reason ? { ":reason": fields.reason } : {}),
+        // Capped whatever the caller built: the record must not grow with the failures.
+        ...(fields.reason ? { ":reason": cutReason(fields.reason) } : {}),
         ...(fields.supersededBy ? { ":by": fields.supersededBy } : {}),
         ...Object.fromEntries(from.map((value, index) => [`:from${index}`, value])),
       },

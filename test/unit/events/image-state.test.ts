@@ -115,6 +115,80 @@ describe("image state events", () => {
   });
 });
 
+/** The sample SNS event, its message rewritten by `edit`. */
+const snsWith = (edit: (message: Record<string, unknown>) => Record<string, unknown>) => {
+  const event = loadEvent<SnsEvent>("imagebuilder-sns-available");
+  const record = event.Records[0] as SnsEvent["Records"][number];
+  record.Sns.Message = JSON.stringify(edit(JSON.parse(record.Sns.Message)));
+  return event;
+};
+const accounts = (count: number, first = 100_000_000_000) =>
+  Array.from({ length: count }, (_, index) => String(first + index));
+const REGIONS = ["eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "us-east-1", "us-east-2"];
+
+describe("image state events at fleet scale (limits from the Image Builder API model)", () => {
+  it("accepts a distribution to 1,536 accounts in each region, the most the API allows", () => {
+    const event = snsWith((message) => ({
+      ...message,
+      distributionConfiguration: {
+        distributions: REGIONS.map((region) => ({
+          region,
+          amiDistributionConfiguration: {
+            targetAccountIds: accounts(1536),
+            launchPermission: { userIds: accounts(1536, 200_000_000_000) },
+          },
+        })),
+      },
+    }));
+
+    const [change] = parseImageStateEvent(event);
+
+    assert.deepEqual(
+      change?.distributions?.map((distribution) => distribution.targetAccountIds.length),
+      REGIONS.map(() => 1536),
+    );
+  });
+
+  it("refuses a region distributing to 1,537 accounts, which Image Builder itself refuses", () => {
+    const event = snsWith((message) => ({
+      ...message,
+      distributionConfiguration: {
+        distributions: [
+          {
+            region: "eu-west-1",
+            amiDistributionConfiguration: { targetAccountIds: accounts(1537) },
+          },
+        ],
+      },
+    }));
+
+    assert.throws(() => parseImageStateEvent(event), /targetAccountIds.*more than 1536 items/s);
+  });
+
+  it("accepts a message listing 5,000 AMIs (a hint: the intake reads them from GetImage)", () => {
+    const amis = REGIONS.flatMap((region) =>
+      accounts(834).map((accountId, index) => ({
+        region,
+        image: `ami-${(index + 1).toString(16).padStart(17, "0")}`,
+        accountId,
+      })),
+    ).slice(0, 5000);
+    const event = snsWith((message) => ({ ...message, outputResources: { amis } }));
+
+    const [change] = parseImageStateEvent(event);
+
+    assert.equal(change?.amis?.length, 5000);
+  });
+
+  it("accepts a message too small to carry the AMI list, which GetImage supplies", () => {
+    const event = snsWith(({ outputResources: _dropped, ...message }) => message);
+
+    const [change] = parseImageStateEvent(event);
+
+    assert.deepEqual(change?.amis, []);
+  });
+});
+
 describe("other Image Builder and Auto Scaling events", () => {
   it("parses the pipeline automatically disabled event", () => {
     const disabled = parsePipelineAutoDisabled(

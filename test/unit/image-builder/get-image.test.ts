@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import { GetImageCommand, ImagebuilderClient } from "@aws-sdk/client-imagebuilder";
 import { mockClient } from "aws-sdk-client-mock";
 import {
+  MAX_AMIS,
   parseImageStateEvent,
   parseImageStateEventBridge,
 } from "../../../lib/events/image-state.ts";
@@ -74,6 +75,37 @@ describe("completing an EventBridge image state change with GetImage", () => {
         notifiedStatus: "AVAILABLE",
         topicArn: "arn:aws:sns:eu-west-1:999999999999:imagebuilder-notifications",
       },
+    );
+    imageBuilder.restore();
+  });
+  it("refuses an AMI list longer than any distribution configuration can produce", async () => {
+    const change = parseImageStateEventBridge(
+      loadEvent("imagebuilder-eventbridge-image-available"),
+    );
+    const ami = (index: number) => ({
+      region: "eu-west-1",
+      image: `ami-${index.toString(16).padStart(17, "0")}`,
+      accountId: String(100_000_000_000 + index),
+    });
+    const answer = (count: number) => ({
+      image: {
+        state: { status: "AVAILABLE" as const },
+        outputResources: { amis: Array.from({ length: count }, (_, index) => ami(index)) },
+      },
+    });
+    const imageBuilder = mockClient(ImagebuilderClient);
+
+    imageBuilder
+      .on(GetImageCommand)
+      .resolvesOnce(answer(MAX_AMIS))
+      .resolvesOnce(answer(MAX_AMIS + 1));
+    const largest = await completeFromGetImage(new ImagebuilderClient({}), change);
+
+    assert.equal(MAX_AMIS, 64 * 1537, "64 regions × (1,536 target accounts + the build account)");
+    assert.equal(largest.amis.length, MAX_AMIS);
+    await assert.rejects(
+      completeFromGetImage(new ImagebuilderClient({}), change),
+      /lists 98369 AMIs, more than the 98368/,
     );
     imageBuilder.restore();
   });

@@ -72,4 +72,33 @@ describe("rollout status", () => {
     assert.match(text, /multiarch .*overrides: ami-0old → new AMI/);
     assert.match(text, /multi .*unsupported: an override launches ami-0arm \(arm64\)/);
   });
+  it("shows a count and the first mismatches, and where the whole list is", () => {
+    const base = state([]);
+    const missing = Array.from({ length: 20 }, (_, index) => ({
+      wave: "prod",
+      waveIndex: 1,
+      account: `team-${index}`,
+      accountId: String(100_000_000_000 + index),
+      region: "eu-west-1",
+    }));
+    const text = renderRollout(
+      {
+        ...base,
+        record: {
+          ...base.record,
+          targetsWithoutAmi: missing,
+          targetsWithoutAmiCount: 6000,
+          amisWithoutTarget: [{ region: "us-east-1", image: "ami-0x", accountId: "333333333333" }],
+          amisWithoutTargetCount: 1,
+        },
+      },
+      ["dev"],
+    );
+    const line = text.split("\n").find((entry) => entry.includes("no AMI distributed to")) ?? "";
+    assert.match(
+      line,
+      /team-0\/eu-west-1, .*team-19\/eu-west-1 … \(6000 in all; every one: npm run rollout -- status --mismatches\)$/,
+    );
+    assert.match(text, /AMIs no wave rolls out to: 333333333333\/us-east-1 ami-0x$/m);
+  });
 });

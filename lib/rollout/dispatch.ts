@@ -1,4 +1,5 @@
 import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import pMap from "p-map";
 import { OrchestratorError } from "../errors.ts";
 import type { TargetMessage } from "../events/rollout-message.ts";
 import type { RolloutPlan, RolloutTarget } from "./plan.ts";
@@ -30,25 +31,39 @@ export const sendTargetMessages = async (
   queueUrl: string,
   messages: readonly TargetMessage[],
 ): Promise<void> => {
-  for (let start = 0; start < messages.length; start += BATCH) {
-    let pending = messages.slice(start, start + BATCH).map((message, index) => ({
-      Id: String(index),
-      MessageBody: JSON.stringify(message),
-    }));
-    for (let round = 0; round < 2 && pending.length > 0; round += 1) {
-      const { Failed: failed = [] } = await sqs.send(
-        new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: pending }),
+  const batches = Array.from({ length: Math.ceil(messages.length / BATCH) }, (_, index) =>
+    messages.slice(index * BATCH, (index + 1) * BATCH),
+  );
+  // A few batches in flight at once: a 10,000-target wave is 1,000 calls.
+  await pMap(batches, (batch) => sendBatch(sqs, queueUrl, batch), {
+    concurrency: SEND_CONCURRENCY,
+  });
+};
+
+const SEND_CONCURRENCY = 8;
+
+const sendBatch = async (
+  sqs: SQSClient,
+  queueUrl: string,
+  batch: readonly TargetMessage[],
+): Promise<void> => {
+  let pending = batch.map((message, index) => ({
+    Id: String(index),
+    MessageBody: JSON.stringify(message),
+  }));
+  for (let round = 0; round < 2 && pending.length > 0; round += 1) {
+    const { Failed: failed = [] } = await sqs.send(
+      new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: pending }),
+    );
+    const failedIds = new Set(failed.map((entry) => entry.Id));
+    const rejected = pending.filter((entry) => failedIds.has(entry.Id));
+    if (round === 1 && rejected.length > 0) {
+      throw new OrchestratorError(
+        `SQS rejected ${rejected.length} rollout message(s): ${failed.map((entry) => `${entry.Code}: ${entry.Message}`).join("; ")}`,
+        { retryable: true },
       );
-      const failedIds = new Set(failed.map((entry) => entry.Id));
-      const rejected = pending.filter((entry) => failedIds.has(entry.Id));
-      if (round === 1 && rejected.length > 0) {
-        throw new OrchestratorError(
-          `SQS rejected ${rejected.length} rollout message(s): ${failed.map((entry) => `${entry.Code}: ${entry.Message}`).join("; ")}`,
-          { retryable: true },
-        );
-      }
-      pending = rejected;
     }
+    pending = rejected;
   }
 };
 

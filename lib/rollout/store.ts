@@ -7,6 +7,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
+import pMap from "p-map";
 import { writeIf } from "../aws/dynamodb.ts";
 import { OrchestratorError, UnknownNameError } from "../errors.ts";
 
@@ -117,6 +118,13 @@ const putIfAbsent = async (
  * notification writes the rest; once the record exists, a duplicate costs one read and writes
  * nothing. (One transaction would be neater, but targets can exceed its 100 items.)
  */
+/**
+ * Writes in flight at once when a rollout is planned: far below what one partition key takes
+ * (1,000 write units per second, DynamoDB developer guide, bp-partition-key-design) and what the
+ * SDK's connection pool keeps open (50 sockets by default).
+ */
+const WRITE_CONCURRENCY = 16;
+
 export const padWave = (waveIndex: number): string => String(waveIndex).padStart(4, "0");
 
 /** A target's key in the `progress` index while it runs (lib/rollout/wave-progress.ts). */
@@ -151,16 +159,22 @@ export const createRollout = async (
     }, []),
   };
   await writeMismatchPages(db, table, plan.rolloutId, plan);
-  for (const target of plan.targets) {
-    await putIfAbsent(db, table, {
-      ...targetKey(plan.rolloutId, target),
-      type: "target",
-      rolloutId: plan.rolloutId,
-      ...target,
-      status: "pending",
-      progress: openProgress(target),
-    });
-  }
+  // Side by side, a bounded number at a time: 10,000 targets written one after the other would
+  // not finish inside the function's timeout. Each is a conditional put, so a retried
+  // notification rewrites nothing roll-out-target already moved on.
+  await pMap(
+    plan.targets,
+    (target) =>
+      putIfAbsent(db, table, {
+        ...targetKey(plan.rolloutId, target),
+        type: "target",
+        rolloutId: plan.rolloutId,
+        ...target,
+        status: "pending",
+        progress: openProgress(target),
+      }),
+    { concurrency: WRITE_CONCURRENCY },
+  );
   // The active index first, the record last: once the record exists, the poll can find it. The
   // pipeline's index is written by the caller once it knows the image is not stale
   // (`indexPipelineRollout`).

@@ -1,0 +1,135 @@
+import assert from "node:assert/strict";
+import { after, before, beforeEach, describe, it } from "node:test";
+import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
+import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { mockClient } from "aws-sdk-client-mock";
+import type { RolloutTarget } from "../../lib/rollout/plan.ts";
+import {
+  createRollout,
+  markWaveDispatched,
+  putGroup,
+  updateTarget,
+} from "../../lib/rollout/store.ts";
+import { applyRefreshEvent } from "../../lib/rollout/watch.ts";
+import { type LocalDynamo, startDynamo } from "../helpers/dynalite.ts";
+import { testConfig } from "../helpers/fixtures.ts";
+
+const sqs = mockClient(SQSClient);
+mockClient(AutoScalingClient);
+const config = testConfig(`  - name: app
+    arn: arn:aws:imagebuilder:eu-west-1:999999999999:image-pipeline/app
+    rollout:
+      waves: [{ name: dev, accounts: [dev] }, { name: prod, accounts: [prod] }]
+      autoScalingGroups: { tags: { team: web } }`);
+const NOW = "2026-11-23T08:00:00.000Z";
+
+/**
+ * The work one instance-refresh event costs must not depend on the size of the fleet (issue 20):
+ * DynamoDB items read per event are counted for a rollout of 4 and of 100 targets, 3 groups each.
+ */
+describe("one refresh event reads the same number of items whatever the fleet", () => {
+  let dynamo: LocalDynamo;
+  let itemsRead = 0;
+  before(async () => {
+    dynamo = await startDynamo();
+    // Counts every item DynamoDB returns (Get, Query, BatchGet), as read units would.
+    dynamo.db.middlewareStack.add(
+      (next) => async (args) => {
+        const result = await next(args);
+        const output = (result.output ?? {}) as {
+          Item?: unknown;
+          Items?: unknown[];
+          Responses?: Record<string, unknown[]>;
+        };
+        itemsRead +=
+          (output.Item ? 1 : 0) +
+          (output.Items?.length ?? 0) +
+          Object.values(output.Responses ?? {}).reduce((sum, items) => sum + items.length, 0);
+        return result;
+      },
+      { step: "initialize", name: "countItemsRead" },
+    );
+  });
+  after(() => dynamo.close());
+  beforeEach(() => {
+    sqs.reset();
+    sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
+  });
+
+  /** A rollout of `size` dev targets (3 groups each, all refreshing), its dev wave sent. */
+  const rolloutOf = async (size: number) => {
+    const rolloutId = `app/1.0.0/${size}`;
+    const targets: RolloutTarget[] = Array.from({ length: size }, (_, index) => ({
+      wave: "dev",
+      waveIndex: 0,
+      account: "dev",
+      accountId: "111111111111",
+      region: `region-${index}`,
+      amiId: "ami-0d",
+    }));
+    await createRollout(
+      dynamo.db,
+      dynamo.table,
+      {
+        rolloutId,
+        pipeline: "app",
+        imageArn: `arn:image/${rolloutId}`,
+        targets,
+        targetsWithoutAmi: [],
+        amisWithoutTarget: [],
+      },
+      NOW,
+    );
+    await markWaveDispatched(dynamo.db, dynamo.table, rolloutId, 0, NOW);
+    for (const target of targets) {
+      await updateTarget(dynamo.db, dynamo.table, rolloutId, target, { status: "refreshing" }, NOW);
+      for (const group of ["web", "api", "worker"])
+        await putGroup(dynamo.db, dynamo.table, rolloutId, {
+          group,
+          accountId: target.accountId,
+          region: target.region,
+          status: "refresh-started",
+          instanceRefreshId: `${rolloutId}-${target.region}-${group}`,
+          updatedAt: NOW,
+        });
+    }
+    return { rolloutId, targets };
+  };
+
+  const readsForOneEvent = async (size: number): Promise<number> => {
+    const { rolloutId, targets } = await rolloutOf(size);
+    const target = targets[Math.floor(size / 2)] as RolloutTarget;
+    itemsRead = 0;
+    await applyRefreshEvent(
+      {
+        outcome: "Succeeded",
+        accountId: target.accountId,
+        region: target.region,
+        autoScalingGroupName: "web",
+        instanceRefreshId: `${rolloutId}-${target.region}-web`,
+        time: NOW,
+        eventId: "e-1",
+      },
+      {
+        config,
+        db: dynamo.db,
+        table: dynamo.table,
+        sqs: new SQSClient({ region: "eu-west-1" }),
+        queueUrl: "https://sqs.eu-west-1.amazonaws.com/999999999999/rollout",
+        clock: { now: () => Date.parse("2026-11-23T09:00:00Z") },
+        autoScaling: () => new AutoScalingClient({ region: "eu-west-1" }),
+        ec2: () => {
+          throw new Error("no EC2 call expected");
+        },
+      },
+    );
+    return itemsRead;
+  };
+
+  it("4 targets or 100: the same items read for an event", async () => {
+    const small = await readsForOneEvent(4);
+    const large = await readsForOneEvent(100);
+    assert.ok(small <= 20, `an event reads ${small} items`);
+    assert.equal(large, small, `4 targets: ${small} items read; 100 targets: ${large}`);
+  });
+});

@@ -26,10 +26,17 @@ export const startSandbox = async (
   config: OrchestratorConfig,
   options: WorldFromConfigOptions & {
     observer?: (invocation: Invocation) => void | Promise<void>;
+    /**
+     * `aws-documented`: calls beyond AWS's documented request rates are throttled
+     * (sandbox/model/throttling.ts). Off by default, so the other scenarios stay as fast and
+     * deterministic as they were.
+     */
+    throttling?: "aws-documented";
   },
 ) => {
   const dynamo: LocalDynamo = await startDynamo();
   const world = worldFromConfig(config, { tableName: dynamo.table, ...options });
+  if (options.throttling === "aws-documented") world.throttleLikeAws();
   // Slack is a loopback HTTP server; its webhook URL sits in SSM like in a real deployment.
   const slack = await new SlackReceiver().start();
   const webhookParameter = config.notifications.slack?.webhookUrlParameter;

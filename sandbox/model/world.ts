@@ -13,6 +13,7 @@ import { LogsModel, SnsModel, SsmModel } from "./notifications.ts";
 import { SchedulerModel } from "./scheduler.ts";
 import { SqsModel } from "./sqs.ts";
 import { StsModel } from "./sts.ts";
+import { RequestThrottle } from "./throttling.ts";
 
 /** Operations that change state in AWS: a duplicate delivery must make none of them twice. */
 export const MUTATING_OPERATIONS: ReadonlySet<string> = new Set([
@@ -76,6 +77,8 @@ export class SandboxWorld {
   readonly modelStats = { checked: 0, refused: 0 };
   /** Real (wall-clock) latency added to every call, for fan-out benchmarks. */
   latencyMs = 0;
+  /** AWS's documented request-rate limits, when asked for (`throttleLikeAws`). */
+  throttle?: RequestThrottle;
   readonly #services = new Map<string, Record<string, Operation>>();
 
   constructor(options: WorldOptions) {
@@ -115,6 +118,25 @@ export class SandboxWorld {
     });
   }
 
+  /**
+   * From now on, refuses calls beyond AWS's documented request rates (model/throttling.ts). The
+   * buckets refill by simulated time plus the real time elapsed since: the simulated clock
+   * stands still while handlers run, but the SDK's retry backoff waits in real time
+   * (setTimeout), as the handlers' Date.now also counts it (install.ts). So a burst within one
+   * invocation meets a bucket at one instant, a retry after a 0.5 s backoff finds 0.5 s of
+   * refill, and a scenario's clock jump (a poll five minutes later) finds full buckets.
+   */
+  throttleLikeAws(): RequestThrottle {
+    const realStart = performance.now();
+    this.throttle = new RequestThrottle(() => this.clock.now() + (performance.now() - realStart));
+    return this.throttle;
+  }
+
+  /** Calls refused as throttled since `throttleLikeAws`. */
+  get throttled(): number {
+    return this.throttle?.throttled ?? 0;
+  }
+
   /** Adds a service model's operations (later models plug in here). */
   register(service: string, operations: Record<string, Operation>): void {
     this.#services.set(service, { ...this.#services.get(service), ...operations });
@@ -126,6 +148,7 @@ export class SandboxWorld {
     const record = { ...call, at: this.clock.now(), mutating: MUTATING_OPERATIONS.has(key) };
     try {
       this.faults.check(call);
+      this.throttle?.admit(call);
       await this.authorizer?.authorize(call);
       const operation = this.#services.get(call.service)?.[call.operation];
       if (!operation) {

@@ -95,7 +95,7 @@ export const makeHandler = (
     .use(injectLambdaContext(observability.logger))
     .use(logFailures(observability.logger))
     .use(rejectDeepEvents(observability.metrics, "WatchRequestRejected"))
-    .handler(async (event) => {
+    .handler(async (event, context) => {
       let request: WatchRequest;
       try {
         request = parseWatchRequest(event, { pollRuleArn });
@@ -116,7 +116,13 @@ export const makeHandler = (
           return outcome;
         }
         case "poll": {
-          const outcomes = await pollRollouts(deps());
+          // A fifth of the invocation kept for what follows the reads (records, advance, logs):
+          // refreshes not read by then are read first by the next poll.
+          const budget = context.getRemainingTimeInMillis() * 0.8;
+          const started = Date.now();
+          const outcomes = await pollRollouts(deps(), {
+            timeLeftMs: () => budget - (Date.now() - started),
+          });
           for (const outcome of outcomes) {
             if (outcome.errors.length > 0)
               logger.warn("some refreshes could not be read", {

@@ -601,8 +601,15 @@ export const listActiveRollouts = async (
   db: DynamoDBDocumentClient,
   table: string,
   pipeline?: string,
-): Promise<Array<{ rolloutId: string; pipeline: string; createdAt: string }>> => {
-  const active: Array<{ rolloutId: string; pipeline: string; createdAt: string }> = [];
+): Promise<
+  Array<{ rolloutId: string; pipeline: string; createdAt: string; pollCursor?: string }>
+> => {
+  const active: Array<{
+    rolloutId: string;
+    pipeline: string;
+    createdAt: string;
+    pollCursor?: string;
+  }> = [];
   for await (const page of paginateQuery(
     { client: db },
     {
@@ -617,10 +624,38 @@ export const listActiveRollouts = async (
         rolloutId: String(item.rolloutId),
         pipeline: String(item.pipeline),
         createdAt: String(item.createdAt),
+        ...(item.pollCursor ? { pollCursor: String(item.pollCursor) } : {}),
       });
     }
   }
   return active.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+};
+
+/** Where the next poll of the rollout starts reading refreshes (none: from the start). */
+export const savePollCursor = async (
+  db: DynamoDBDocumentClient,
+  table: string,
+  rolloutId: string,
+  cursor: string | undefined,
+): Promise<void> => {
+  try {
+    await db.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: { pk: "ACTIVE", sk: `ROLLOUT#${rolloutId}` },
+        ...(cursor
+          ? {
+              UpdateExpression: "SET pollCursor = :cursor",
+              ExpressionAttributeValues: { ":cursor": cursor },
+            }
+          : { UpdateExpression: "REMOVE pollCursor" }),
+        ConditionExpression: "attribute_exists(pk)",
+      }),
+    );
+  } catch (error) {
+    // The rollout left the active list meanwhile: no cursor to keep.
+    if (!(error instanceof Error && error.name === "ConditionalCheckFailedException")) throw error;
+  }
 };
 
 const PIPELINE_INDEX_PREFIX = "IMAGE#";

@@ -4,6 +4,7 @@ import {
   DescribeInstanceRefreshesCommand,
 } from "@aws-sdk/client-auto-scaling";
 import type { EC2Client } from "@aws-sdk/client-ec2";
+import pMap from "p-map";
 import type { AccountConfig } from "../config/schema.ts";
 import { errorMessage } from "../errors.ts";
 import type { InstanceRefreshEvent, InstanceRefreshOutcome } from "../events/instance-refresh.ts";
@@ -21,6 +22,7 @@ import {
   loadTargetState,
   type RolloutState,
   resetGroupForRetry,
+  savePollCursor,
   TERMINAL_REFRESH_STATUSES,
   updateGroupRefresh,
   updateTarget,
@@ -201,6 +203,9 @@ export interface PollOutcome {
   readonly advance: AdvanceOutcome;
 }
 
+/** Refreshes described at once by the poll (a few per account at most, across accounts). */
+const POLL_CONCURRENCY = 8;
+
 const accountById = (deps: WatchDeps, accountId: string): AccountConfig | undefined =>
   Object.values(deps.config.accounts).find((account) => account.id === accountId);
 
@@ -210,58 +215,86 @@ const accountById = (deps: WatchDeps, accountId: string): AccountConfig | undefi
  * configured, and move the rollout on. Reaches the same state as the events would, so a lost
  * event only delays a wave by one poll.
  */
-export const pollRollouts = async (deps: WatchDeps): Promise<PollOutcome[]> => {
+export const pollRollouts = async (
+  deps: WatchDeps,
+  options: {
+    /** Real milliseconds this invocation may still spend; refreshes left are read next time. */
+    readonly timeLeftMs?: () => number;
+  } = {},
+): Promise<PollOutcome[]> => {
   const outcomes: PollOutcome[] = [];
-  for (const { rolloutId } of await listActiveRollouts(deps.db, deps.table)) {
+  const timeLeft = options.timeLeftMs ?? (() => Number.POSITIVE_INFINITY);
+  for (const { rolloutId, pollCursor } of await listActiveRollouts(deps.db, deps.table)) {
+    // What the records already allow first: a wave to dispatch or a rollout to end never waits
+    // behind thousands of refreshes to describe.
+    await advanceRollout(rolloutId, deps);
     const state = await loadRollout(deps.db, deps.table, rolloutId);
     if (!state) continue;
     const pipeline = deps.config.pipelines.find((p) => p.name === state.record.pipeline);
-    const open = state.groups.filter(
-      (group) => group.instanceRefreshId && !TERMINAL.has(group.refreshStatus ?? ""),
+    // From where the last poll stopped, round the list: a poll cut short by its timeout resumes
+    // there, so every refresh is read in turn however many there are.
+    const keyOf = (group: GroupRecord) => `${group.accountId}#${group.region}#${group.group}`;
+    const all = state.groups
+      .filter((group) => group.instanceRefreshId && !TERMINAL.has(group.refreshStatus ?? ""))
+      .sort((a, b) => keyOf(a).localeCompare(keyOf(b)));
+    const start = Math.max(
+      0,
+      pollCursor ? all.findIndex((group) => keyOf(group) >= pollCursor) : 0,
     );
+    const open = [...all.slice(start), ...all.slice(0, start)];
+    let nextCursor: string | undefined;
     const updated: Array<{ group: string; refreshStatus: string }> = [];
     const cancelled: string[] = [];
     const errors: string[] = [];
     const cancel =
       state.record.status === "superseded" && pipeline?.rollout?.onSupersede === "cancel";
-    for (const group of open) {
-      const account = accountById(deps, group.accountId);
-      if (!account) continue;
-      try {
-        const client = deps.autoScaling(account, group.region);
-        let refresh = await describeRefresh(client, group);
-        // Cancel only our own refresh, and only while it runs.
-        if (cancel && (refresh?.Status === "Pending" || refresh?.Status === "InProgress")) {
-          await cancelRefresh(client, group);
-          cancelled.push(group.group);
-          refresh = await describeRefresh(client, group);
+    await pMap(
+      open,
+      async (group) => {
+        const account = accountById(deps, group.accountId);
+        if (!account) return;
+        if (nextCursor !== undefined || timeLeft() <= 0) {
+          nextCursor ??= keyOf(group);
+          return;
         }
-        if (!refresh?.Status || refresh.Status === group.refreshStatus) continue;
-        const now = new Date(deps.clock.now()).toISOString();
-        const changed = await updateGroupRefresh(
-          deps.db,
-          deps.table,
-          rolloutId,
-          group,
-          {
-            refreshStatus: refresh.Status,
-            status: groupStatusOf(refresh.Status),
-            ...(refresh.StatusReason ? { statusReason: refresh.StatusReason } : {}),
-            ...(refresh.PercentageComplete === undefined
-              ? {}
-              : { percentageComplete: refresh.PercentageComplete }),
-            ...(TERMINAL.has(refresh.Status)
-              ? { finishedAt: (refresh.EndTime ?? new Date(deps.clock.now())).toISOString() }
-              : {}),
-          },
-          now,
-        );
-        if (changed) updated.push({ group: group.group, refreshStatus: refresh.Status });
-      } catch (error) {
-        // One unreachable account must not stop the others; the next poll tries again.
-        errors.push(`${group.accountId}/${group.region}/${group.group}: ${errorMessage(error)}`);
-      }
-    }
+        try {
+          const client = deps.autoScaling(account, group.region);
+          let refresh = await describeRefresh(client, group);
+          // Cancel only our own refresh, and only while it runs.
+          if (cancel && (refresh?.Status === "Pending" || refresh?.Status === "InProgress")) {
+            await cancelRefresh(client, group);
+            cancelled.push(group.group);
+            refresh = await describeRefresh(client, group);
+          }
+          if (!refresh?.Status || refresh.Status === group.refreshStatus) return;
+          const now = new Date(deps.clock.now()).toISOString();
+          const changed = await updateGroupRefresh(
+            deps.db,
+            deps.table,
+            rolloutId,
+            group,
+            {
+              refreshStatus: refresh.Status,
+              status: groupStatusOf(refresh.Status),
+              ...(refresh.StatusReason ? { statusReason: refresh.StatusReason } : {}),
+              ...(refresh.PercentageComplete === undefined
+                ? {}
+                : { percentageComplete: refresh.PercentageComplete }),
+              ...(TERMINAL.has(refresh.Status)
+                ? { finishedAt: (refresh.EndTime ?? new Date(deps.clock.now())).toISOString() }
+                : {}),
+            },
+            now,
+          );
+          if (changed) updated.push({ group: group.group, refreshStatus: refresh.Status });
+        } catch (error) {
+          // One unreachable account must not stop the others; the next poll tries again.
+          errors.push(`${group.accountId}/${group.region}/${group.group}: ${errorMessage(error)}`);
+        }
+      },
+      { concurrency: POLL_CONCURRENCY },
+    );
+    await savePollCursor(deps.db, deps.table, rolloutId, nextCursor);
     if (updated.length > 0) await retryIfGrantNotPropagated(rolloutId, deps);
     // Also retries what a lost event or a failed attempt left unsettled.
     const current = await loadRollout(deps.db, deps.table, rolloutId);

@@ -11,6 +11,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import { advanceRollout } from "../../lib/rollout/advance.ts";
 import {
   createRollout,
+  deactivateRollout,
   finishRollout,
   getRollout,
   loadRollout,
@@ -188,6 +189,60 @@ describe("concurrent watchers on a real local DynamoDB", () => {
     assert.equal(record?.status, "failed");
     assert.match(record?.reason ?? "", /dev\/eu-west-1\/web: Failed: health checks failed/);
     assert.equal(sqs.commandCalls(SendMessageBatchCommand).length, 0);
+  });
+
+  it("a poll cut short by its time budget resumes where it stopped, and the advance never waits on it", async () => {
+    const { rolloutId } = await devRefreshing();
+    // Five more groups refreshing on the dev target: six refreshes to read.
+    for (const name of ["a", "b", "c", "d", "e"])
+      await putGroup(dynamo.db, dynamo.table, rolloutId, {
+        group: name,
+        accountId: dev.accountId,
+        region: dev.region,
+        status: "refresh-started",
+        instanceRefreshId: `r-${rolloutId}-${name}`,
+        updatedAt: NOW,
+      });
+    const described: string[] = [];
+    autoScaling.on(DescribeInstanceRefreshesCommand).callsFake((input) => {
+      described.push(String(input.AutoScalingGroupName));
+      return {
+        InstanceRefreshes: [
+          { InstanceRefreshId: input.InstanceRefreshIds?.[0], Status: "InProgress" },
+        ],
+      };
+    });
+    const poll = (reads: number) => {
+      let left = reads;
+      return pollRollouts(
+        {
+          ...deps(),
+          autoScaling: () => new AutoScalingClient({ region: "eu-west-1" }),
+          ec2: () => new EC2Client({ region: "eu-west-1" }),
+        },
+        // The budget runs out after `reads` refreshes.
+        { timeLeftMs: () => (left-- > 0 ? 1 : 0) },
+      );
+    };
+    await poll(2);
+    const first = described.splice(0);
+    await poll(2);
+    const second = described.splice(0);
+    await poll(10);
+    const third = described.splice(0);
+    assert.equal(first.length, 2);
+    assert.equal(second.length, 2);
+    assert.equal(new Set([...first, ...second]).size, 4, "the second poll went on from the first");
+    // The third poll, with time for all, read the two left first, then the rest.
+    assert.deepEqual(
+      third.slice(0, 2).sort(),
+      ["a", "b", "c", "d", "e", "web"]
+        .filter((name) => ![...first, ...second].includes(name))
+        .sort(),
+    );
+    assert.equal(third.length, 6);
+    // Out of the polls of the tests below.
+    await deactivateRollout(dynamo.db, dynamo.table, rolloutId);
   });
 
   it("the poll cancels a superseded rollout's running refreshes when onSupersede is cancel", async () => {

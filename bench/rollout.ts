@@ -29,6 +29,8 @@ export interface RolloutBenchResult {
   status: string;
   /** Whether the rollout ended (succeeded or failed) before the wall-time cap. */
   finished: boolean;
+  /** Why the run stopped before the rollout ended. */
+  stopped?: string;
   awsCalls: number;
   awsCallsPerTarget: number;
   dynamoItemsRead: number;
@@ -134,6 +136,7 @@ export const benchRollout = async (options: RolloutBenchOptions): Promise<Rollou
     const stopAt = world.clock.now() + 24 * 60 * 60_000;
     let status = "not started";
     let finished = false;
+    let stopped: string | undefined;
     while (world.clock.now() < stopAt && performance.now() < deadline) {
       await lambda.run(world.clock.now() + 30 * 60_000, {
         // serverless.yml's event source mapping: batches of 10, up to 20 at once.
@@ -145,8 +148,13 @@ export const benchRollout = async (options: RolloutBenchOptions): Promise<Rollou
         break;
       }
       // The intake refused the image for good: nothing will ever start.
-      if (status === "not started" && lambda.failedEvents.length > 0) break;
+      const refused = lambda.failedEvents[0];
+      if (status === "not started" && refused) {
+        stopped = `${refused.functionName} failed: ${refused.error.message.slice(0, 200)}`;
+        break;
+      }
     }
+    stopped ??= performance.now() >= deadline ? "wall-time cap" : "a simulated day went by";
     const wallMs = performance.now() - wallBefore;
     const cpu = process.cpuUsage(cpuBefore);
 
@@ -164,6 +172,7 @@ export const benchRollout = async (options: RolloutBenchOptions): Promise<Rollou
       waves,
       status,
       finished,
+      ...(finished ? {} : { stopped }),
       awsCalls,
       awsCallsPerTarget: awsCalls / options.targets,
       dynamoItemsRead: meter.itemsRead,

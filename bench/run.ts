@@ -104,7 +104,7 @@ const capMinutes = Number(process.env.BENCH_MAX_WALL_MINUTES ?? 15);
 type Point = { targets: number; result?: Record<string, number | string | boolean>; why?: string };
 const curve: Point[] = [];
 for (const targets of CURVE) {
-  const capped = curve.find((point) => point.result && point.result.finished === false);
+  const capped = curve.find((point) => point.result?.stopped === "wall-time cap");
   if (capped) {
     curve.push({ targets, why: `not run: ${capped.targets} targets did not finish` });
     continue;
@@ -150,7 +150,7 @@ const curveRows = curve.map((point) => {
   const cpuPerTarget = num(r, "cpuMs") / point.targets;
   return `| ${[
     count(point.targets),
-    `${r.status}${r.finished ? "" : ` (stopped after ${capMinutes} min)`}`,
+    `${r.status}${r.finished ? "" : ` (stopped: ${r.stopped === "wall-time cap" ? `after ${capMinutes} minutes` : r.stopped})`}`,
     num(r, "awsCallsPerTarget").toFixed(1),
     versus(r, "awsCallsPerTarget"),
     count(num(r, "dynamoItemsReadPerTarget")),

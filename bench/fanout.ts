@@ -21,6 +21,8 @@ ${Array.from({ length: accounts }, (_, index) => `  a${index}: { id: "${String(1
 pipelines:
   - name: golden
     arn: arn:aws:imagebuilder:eu-west-1:999999999999:image-pipeline/golden
+    # on-image-state believes a notification only from the pipeline's own topic.
+    notificationTopicArn: arn:aws:sns:eu-west-1:999999999999:imagebuilder-notifications
     rollout:
       waves: [{ name: all, accounts: [${Array.from({ length: accounts }, (_, index) => `a${index}`).join(", ")}] }]
       autoScalingGroups: { names: [web, api, worker] }

@@ -1,12 +1,18 @@
 /**
- * `npm run bench`: cold start, fan-out and calls per target, each as ratios measured in this
- * one run, written to bench/results.md with the method. Not part of `npm test`.
+ * `npm run bench`: cold start, fan-out, calls per target and the rollout curve (1 to 10,000
+ * targets), each as ratios measured in this one run, written to bench/results.md with the
+ * method. Not part of `npm test`; `npm run bench -- --smoke` is part of CI.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { buildVariants, FUNCTIONS, measure } from "./cold-start.ts";
+import { runSizedBench, sizedBenchArgs } from "./sized.ts";
+
+// `--targets <n>` or `--smoke`: one measured rollout, nothing written (bench/sized.ts).
+const sized = sizedBenchArgs(process.argv.slice(2));
+if (sized) process.exit(await runSizedBench(sized));
 
 const root = resolve(import.meta.dirname, "..");
 const runs = Number(process.env.BENCH_RUNS ?? 7);
@@ -87,8 +93,84 @@ const operations = Object.entries(one.byOperation).sort(([a], [b]) => a.localeCo
 const perGroup = new Set([
   "ec2:DescribeLaunchTemplateVersions",
   "ec2:CreateLaunchTemplateVersion",
+  "autoscaling:UpdateAutoScalingGroup",
   "autoscaling:StartInstanceRefresh",
 ]);
+
+// --- 4. The rollout curve ------------------------------------------------------------------
+// Each size in its own process (handlers read their config once), capped in wall time.
+const CURVE = [1, 10, 100, 1000, 10000];
+const capMinutes = Number(process.env.BENCH_MAX_WALL_MINUTES ?? 15);
+type Point = { targets: number; result?: Record<string, number | string | boolean>; why?: string };
+const curve: Point[] = [];
+for (const targets of CURVE) {
+  const capped = curve.find((point) => point.result?.stopped === "wall-time cap");
+  if (capped) {
+    curve.push({ targets, why: `not run: ${capped.targets} targets did not finish` });
+    continue;
+  }
+  log(`rollout: ${targets} targets (at most ${capMinutes} minutes)`);
+  const child = spawnSync(
+    process.execPath,
+    ["--import", "tsx", join(root, "bench/run.ts"), "--targets", String(targets), "--json"].concat([
+      "--max-wall-minutes",
+      String(capMinutes),
+    ]),
+    {
+      cwd: root,
+      encoding: "utf8",
+      maxBuffer: 64 * 1024 * 1024,
+      // Setting up the world is not under the cap: give it as long again, then give up.
+      timeout: 2 * capMinutes * 60_000,
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
+    },
+  );
+  const last = (text: string | null) => (text ?? "").trim().split("\n").at(-1) ?? "";
+  try {
+    curve.push({ targets, result: JSON.parse(last(child.stdout)) });
+  } catch {
+    const error = (child.stderr ?? "").split("\n").find((line) => /Error|error:/.test(line));
+    curve.push({
+      targets,
+      why: child.signal
+        ? `killed (${child.signal}) after ${2 * capMinutes} minutes`
+        : `crashed: ${(error ?? last(child.stderr)).trim().slice(0, 160)}`,
+    });
+  }
+}
+const measured = curve.filter((point) => point.result);
+const baseline = measured.find((point) => point.targets === 10)?.result;
+const num = (result: Point["result"], key: string) => Number(result?.[key] ?? Number.NaN);
+const versus = (result: Point["result"], key: string) =>
+  baseline ? ratio(num(result, key) / num(baseline, key)) : "";
+const count = (value: number) => Math.round(value).toLocaleString("en");
+const curveRows = curve.map((point) => {
+  const r = point.result;
+  if (!r) return `| ${count(point.targets)} | ${point.why} |${" |".repeat(12)}`;
+  const cpuPerTarget = num(r, "cpuMs") / point.targets;
+  return `| ${[
+    count(point.targets),
+    `${r.status}${r.finished ? "" : ` (stopped: ${r.stopped === "wall-time cap" ? `after ${capMinutes} minutes` : r.stopped})`}`,
+    num(r, "awsCallsPerTarget").toFixed(1),
+    versus(r, "awsCallsPerTarget"),
+    count(num(r, "dynamoItemsReadPerTarget")),
+    versus(r, "dynamoItemsReadPerTarget"),
+    (num(r, "dynamoItemsWritten") / point.targets).toFixed(1),
+    count(num(r, "largestItemBytes")),
+    count(num(r, "throttled")),
+    count(num(r, "failedForGood")),
+    `${(num(r, "cpuMs") / 1000).toFixed(1)} s`,
+    `${cpuPerTarget.toFixed(0)} ms`,
+    baseline ? ratio(cpuPerTarget / (num(baseline, "cpuMs") / 10)) : "",
+    `${count(num(r, "peakRssMb"))} MB`,
+  ].join(" | ")} |`;
+});
+const at = (targets: number) => curve.find((point) => point.targets === targets)?.result;
+const flat = (key: string) => {
+  const big = at(10000);
+  const hundred = at(100);
+  return big?.finished && hundred ? ratio(num(big, key) / num(hundred, key)) : "not measured";
+};
 
 const today = new Date().toISOString().slice(0, 10);
 const results = `# Benchmarks
@@ -169,6 +251,39 @@ change while the grant propagates. It is the only call made twice.
 
 **Duplicate delivery: ${one.duplicate.calls} AWS calls, ${one.duplicate.mutating} mutating** (target: zero mutating). The finished target is recognised
 from its DynamoDB record before any AWS call.
+
+## 4. One rollout, from 1 to 10,000 targets
+
+**Method.** \`npm run bench -- --targets <n> --json\` (bench/rollout.ts), each size in its own
+process, stopped after ${capMinutes} minutes of wall time (\`--max-wall-minutes\`). The config has
+ceil(n / 2) accounts in two regions, 3 Auto Scaling groups per target, one wave. The whole rollout
+runs through the sandbox as in production: start-pipelines, the image build, Image Builder's
+AVAILABLE notification through SNS to on-image-state, one AMI per target, the rollout queue
+consumed as serverless.yml's event source mapping does (batches of 10, 20 at once),
+roll-out-target, the forwarded refresh events and the 5-minute poll to watch-rollouts, until the
+rollout ends. No latency is added. The fields:
+- \`awsCalls\`: every AWS request the functions made, from start-pipelines on, errors and SDK
+  retries included; DynamoDB excluded (counted in items).
+- \`dynamoItemsRead\`: items returned by GetItem, BatchGetItem and TransactGetItems, plus items
+  scanned by Query and Scan (\`ScannedCount\`, before filters); \`dynamoItemsWritten\`: items put,
+  updated or deleted. Counted by an SDK middleware on the functions' DynamoDB clients (dynalite does
+  not report consumed capacity as DynamoDB bills it).
+- \`largestItemBytes\`: the largest item put, or in the table at the end (which covers updates), as
+  DynamoDB sizes items (attribute names plus values; developer guide, "DynamoDB item sizes and
+  formats"; numbers approximate). DynamoDB refuses items over 400 KB.
+- \`throttled\`: requests answered with a throttling error (the sandbox's modelled quotas).
+- \`failedForGood\`: groups not running their target's new AMI when the run ended (failed,
+  rolled back, or never reached). \`cpuMs\` is process CPU (user + system) from start-pipelines to
+  the end, simulation included; setting up the simulated fleet is excluded. \`peakRssMb\` is the
+  process's maximum resident set.
+
+| targets | status | AWS calls / target | vs 10 | DynamoDB items read / target | vs 10 | items written / target | largest item (bytes) | throttled | failed for good | CPU | CPU / target | vs 10 | peak RSS |
+| ------: | ------ | -----------------: | ----: | ---------------------------: | ----: | ---------------------: | -------------------: | --------: | --------------: | --: | -----------: | ----: | -------: |
+${curveRows.join("\n")}
+
+**Target (issue 20): at 10,000 targets, AWS calls and DynamoDB items read per target within 1.2× of
+their values at 100, with nothing failed for good.** AWS calls per target, 10,000 vs 100:
+${flat("awsCallsPerTarget")}; DynamoDB items read per target: ${flat("dynamoItemsReadPerTarget")}.
 `;
 writeFileSync(join(root, "bench/results.md"), results);
 log("wrote bench/results.md");

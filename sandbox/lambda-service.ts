@@ -242,7 +242,14 @@ export class SandboxLambdaService {
    * Runs the whole system until `until` (simulated): AWS processes progress on the clock, and
    * every notification, forwarded event, queue message and 5-minute poll is delivered when due.
    */
-  async run(until: number, options: { pollEveryMs?: number } = {}): Promise<void> {
+  async run(
+    until: number,
+    options: {
+      pollEveryMs?: number;
+      /** The rollout queue's event source mapping (default: one batch of 10 at a time). */
+      rolloutQueue?: { batchSize?: number; concurrency?: number };
+    } = {},
+  ): Promise<void> {
     const pollEvery = options.pollEveryMs ?? 5 * 60_000;
     this.#nextPollAt ??= this.world.clock.now() + pollEvery;
     for (let round = 0; round < 100_000; round += 1) {
@@ -250,7 +257,7 @@ export class SandboxLambdaService {
       await this.deliverNotifications();
       await this.deliverRefreshEvents();
       await this.deliverLaunchEvents();
-      await this.drainRolloutQueue();
+      await this.drainRolloutQueue(options.rolloutQueue);
       await this.drainAlertsQueue();
       const now = this.world.clock.now();
       if (this.#nextPollAt <= now) {

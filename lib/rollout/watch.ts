@@ -227,7 +227,7 @@ export const pollRollouts = async (
   for (const { rolloutId, pollCursor } of await listActiveRollouts(deps.db, deps.table)) {
     // What the records already allow first: a wave to dispatch or a rollout to end never waits
     // behind thousands of refreshes to describe.
-    await advanceRollout(rolloutId, deps);
+    const early = await advanceRollout(rolloutId, deps);
     const state = await loadRollout(deps.db, deps.table, rolloutId);
     if (!state) continue;
     const pipeline = deps.config.pipelines.find((p) => p.name === state.record.pipeline);
@@ -302,7 +302,9 @@ export const pollRollouts = async (
     // The backstop of the progress index: a target whose groups have all ended but whose
     // outcome was not recorded (an event lost, or a crash right after its group was written).
     if (current) await recordEndedTargets(current, deps);
-    const advance = await advanceRollout(rolloutId, deps);
+    const late = await advanceRollout(rolloutId, deps);
+    // What this poll did: the early advance when it dispatched or ended the rollout.
+    const advance = early.dispatchedTargets !== undefined || early.ended ? early : late;
     const after = await loadRollout(deps.db, deps.table, rolloutId);
     if (
       after &&

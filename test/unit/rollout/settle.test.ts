@@ -94,11 +94,9 @@ describe("settling a group whose refresh failed while AWS may still be rolling i
   });
 
   it("touches nothing while the refresh is still active (a 'Failed' event may come before 'Rollback Started')", async () => {
-    autoScaling
-      .on(DescribeInstanceRefreshesCommand)
-      .resolves({
-        InstanceRefreshes: [{ InstanceRefreshId: "r-1", Status: "RollbackInProgress" }],
-      });
+    autoScaling.on(DescribeInstanceRefreshesCommand).resolves({
+      InstanceRefreshes: [{ InstanceRefreshId: "r-1", Status: "RollbackInProgress" }],
+    });
     const settled = await settleEndedGroups(state, deps());
     assert.match(settled[0] ?? "", /still active/);
     assert.equal(autoScaling.commandCalls(UpdateAutoScalingGroupCommand).length, 0);
@@ -107,11 +105,9 @@ describe("settling a group whose refresh failed while AWS may still be rolling i
   });
 
   it("settles once AWS is done with it", async () => {
-    autoScaling
-      .on(DescribeInstanceRefreshesCommand)
-      .resolves({
-        InstanceRefreshes: [{ InstanceRefreshId: "r-1", Status: "RollbackSuccessful" }],
-      });
+    autoScaling.on(DescribeInstanceRefreshesCommand).resolves({
+      InstanceRefreshes: [{ InstanceRefreshId: "r-1", Status: "RollbackSuccessful" }],
+    });
     ec2.on(DescribeLaunchTemplateVersionsCommand).resolves({
       LaunchTemplateVersions: [{ LaunchTemplateId: "lt-0abc", VersionNumber: 3 }],
     });

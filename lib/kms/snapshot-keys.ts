@@ -16,6 +16,12 @@ export interface AmiEncryption {
 
 export class AmiNotFoundError extends OrchestratorError {}
 
+/** What another account's snapshots were found encrypted with, kept to be read once per AMI. */
+export interface SnapshotKeyCache {
+  get(amiId: string): Promise<Omit<AmiEncryption, "amiId"> | undefined>;
+  put(amiId: string, facts: Omit<AmiEncryption, "amiId">): Promise<void>;
+}
+
 /** DescribeSnapshots takes many ids per call; stay well inside request-size limits. */
 const SNAPSHOT_BATCH = 200;
 
@@ -37,6 +43,8 @@ export const amiEncryption = async (
     target: EC2Client;
     targetAccountId: string;
     owner: (accountId: string) => EC2Client | undefined;
+    /** Where a shared AMI's (another owner's) snapshot keys are kept once read. */
+    cache?: SnapshotKeyCache;
   },
 ): Promise<AmiEncryption> => {
   const images = await clients.target.send(new DescribeImagesCommand({ ImageIds: [amiId] })).then(
@@ -62,10 +70,11 @@ export const amiEncryption = async (
       ),
     ),
   ];
-  const ec2 =
-    ownerId === clients.targetAccountId
-      ? clients.target
-      : (clients.owner(ownerId) ?? clients.target);
+  const shared = ownerId !== clients.targetAccountId;
+  // The target's own DescribeImages above stays per target: it proves the AMI is visible there.
+  const cached = shared ? await clients.cache?.get(amiId) : undefined;
+  if (cached?.ownerId === ownerId) return { amiId, ...cached };
+  const ec2 = shared ? (clients.owner(ownerId) ?? clients.target) : clients.target;
   const keyArns = new Set<string>();
   const unencrypted: string[] = [];
   // Snapshots the caller cannot see answer InvalidSnapshot.NotFound, or (API reference) are left
@@ -91,5 +100,7 @@ export const amiEncryption = async (
       else if (snapshot.SnapshotId) unencrypted.push(snapshot.SnapshotId);
     }
   }
-  return { amiId, ownerId, keyArns: [...keyArns].sort(), unencryptedSnapshotIds: unencrypted };
+  const facts = { ownerId, keyArns: [...keyArns].sort(), unencryptedSnapshotIds: unencrypted };
+  if (shared) await clients.cache?.put(amiId, facts);
+  return { amiId, ...facts };
 };

@@ -34,6 +34,7 @@ import type { AccountConfig, OrchestratorConfig, RolloutConfig } from "../config
 import { errorMessage, isRetryable, OrchestratorError } from "../errors.ts";
 import type { TargetMessage } from "../events/rollout-message.ts";
 import { describeKeyOwnership, ensureGrant, parseKeyArn } from "../kms/grants.ts";
+import { dynamoSnapshotKeyCache } from "../kms/snapshot-key-cache.ts";
 import { amiEncryption } from "../kms/snapshot-keys.ts";
 import {
   createVersionWithAmi,
@@ -377,6 +378,7 @@ const runSteps = async (
       target: ec2,
       targetAccountId: account.id,
       owner: (ownerId) => deps.clients.ownerEc2(ownerId, region),
+      cache: dynamoSnapshotKeyCache(deps.db, deps.table, () => deps.clock.now()),
     });
     if (encryption.unencryptedSnapshotIds.length > 0) {
       notes.push(

@@ -193,6 +193,42 @@ describe("amiEncryption", () => {
     assert.equal(ec2.commandCalls(DescribeSnapshotsCommand)[0]?.thisValue, build);
   });
 
+  it("reads a shared AMI's snapshot keys from its owner once, then from the cache, for every other target", async () => {
+    ec2.on(DescribeImagesCommand).resolves(image("999999999999"));
+    ec2.on(DescribeSnapshotsCommand).resolves({
+      Snapshots: ["snap-1", "snap-2", "snap-3"].map((SnapshotId) => ({
+        SnapshotId,
+        Encrypted: true,
+        KmsKeyId: KEY,
+      })),
+    });
+    const kept = new Map<string, Omit<Awaited<ReturnType<typeof amiEncryption>>, "amiId">>();
+    const cache = {
+      get: async (amiId: string) => kept.get(amiId),
+      put: async (
+        amiId: string,
+        facts: Omit<Awaited<ReturnType<typeof amiEncryption>>, "amiId">,
+      ) => {
+        kept.set(amiId, facts);
+      },
+    };
+    const build = new EC2Client({ region: "eu-west-1" });
+    const results = [];
+    for (const targetAccountId of ["111111111111", "222222222222", "333333333333"])
+      results.push(
+        await amiEncryption("ami-1", {
+          target: new EC2Client({ region: "eu-west-1" }),
+          targetAccountId,
+          owner: () => build,
+          cache,
+        }),
+      );
+    assert.equal(ec2.commandCalls(DescribeSnapshotsCommand).length, 1, "the owner read once");
+    // Each target still proves the AMI is visible to it.
+    assert.equal(ec2.commandCalls(DescribeImagesCommand).length, 3);
+    assert.ok(results.every((result) => result.keyArns.join() === KEY));
+  });
+
   for (const [answer, reply] of [
     ["answers InvalidSnapshot.NotFound", "not-found"],
     ["leaves them out of its answer", "left-out"],

@@ -52,6 +52,7 @@ import {
   type TemplateRecord,
   updateTarget,
 } from "./store.ts";
+import { releaseTargetLease, takeTargetLease } from "./target-lease.ts";
 import { recordTargetOutcome } from "./wave-progress.ts";
 
 export { type GroupOutcome, MAX_REFRESH_WAITS } from "./refresh-group.ts";
@@ -222,6 +223,16 @@ export const rollOutTarget = async (
     throw Object.assign(new TargetFailedError(reason), { pipeline: work.pipeline });
   }
   const rollout = pipeline.rollout;
+  // Another pipeline's rollout works in this account and region now: our turn comes after it.
+  if (!(await takeTargetLease(deps.db, deps.table, work, work.rolloutId, deps.clock.now()))) {
+    const delaySeconds = await deps.requeue(message, LEASE_RETRY_SECONDS);
+    return {
+      status: "requeued",
+      reason: "another rollout is working in this account and region",
+      delaySeconds,
+      ...named,
+    };
+  }
   if (record.status === "pending") {
     await saveTarget({ status: "in-progress", startedAt: nowIso() });
   }
@@ -253,8 +264,13 @@ export const rollOutTarget = async (
       ),
       { pipeline: work.pipeline },
     );
+  } finally {
+    await releaseTargetLease(deps.db, deps.table, work, work.rolloutId);
   }
 };
+
+/** How long a target waits for another rollout to leave its account and region. */
+const LEASE_RETRY_SECONDS = 60;
 
 const runSteps = async (
   work: TargetWork,

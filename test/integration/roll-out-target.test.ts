@@ -37,6 +37,7 @@ import {
   TargetFailedError,
 } from "../../lib/rollout/roll-out-target.ts";
 import { createRollout, getTarget, listGroups } from "../../lib/rollout/store.ts";
+import { LEASE_MS, releaseTargetLease, takeTargetLease } from "../../lib/rollout/target-lease.ts";
 import { type LocalDynamo, startDynamo } from "../helpers/dynalite.ts";
 import { testConfig } from "../helpers/fixtures.ts";
 
@@ -468,5 +469,32 @@ describe("roll-out-target against a real local DynamoDB", () => {
     assert.equal(outcome.status, "refreshing");
     assert.ok("unsupportedGroups" in outcome);
     assert.match(outcome.unsupportedGroups[0]?.reason ?? "", /launch configuration legacy-lc/);
+  });
+
+  it("one rollout at a time in an account and region: another pipeline's waits its turn, a redelivery of the same does not", async () => {
+    const first = await planned(newMessage());
+    const second = await planned(newMessage());
+    // The first rollout is working in the account and region (an invocation in flight).
+    assert.ok(await takeTargetLease(dynamo.db, dynamo.table, first, first.rolloutId, now));
+
+    const waiting = await rollOutTarget(second, deps());
+    assert.deepEqual(waiting, {
+      status: "requeued",
+      reason: "another rollout is working in this account and region",
+      delaySeconds: 60,
+      ...NAMED,
+    });
+    assert.equal(autoScaling.calls().length, 0, "nothing done in the account meanwhile");
+    // The same rollout takes its own lease again (a redelivery never waits on itself).
+    assert.ok(await takeTargetLease(dynamo.db, dynamo.table, first, first.rolloutId, now));
+    // Given back, or expired after a crash: the other rollout goes on.
+    await releaseTargetLease(dynamo.db, dynamo.table, first, first.rolloutId);
+    assert.ok(await takeTargetLease(dynamo.db, dynamo.table, second, second.rolloutId, now));
+    await releaseTargetLease(dynamo.db, dynamo.table, second, second.rolloutId);
+    assert.ok(await takeTargetLease(dynamo.db, dynamo.table, first, first.rolloutId, now));
+    assert.ok(
+      await takeTargetLease(dynamo.db, dynamo.table, second, second.rolloutId, now + LEASE_MS + 1),
+      "a crashed holder's lease expires",
+    );
   });
 });

@@ -118,6 +118,10 @@ export const benchRollout = async (options: RolloutBenchOptions): Promise<Rollou
   const start = "2026-11-23T01:00:00Z";
   const session = await startSandbox(parseConfig(yaml, "bench.yml"), { start });
   const { world, lambda, dynamo } = session;
+  // Every size also gets Image Builder's EventBridge state changes, as a deployment does (the
+  // SNS topic is optional; the EventBridge rule is always there): a 10,000-AMI image's SNS message
+  // is past what SNS carries, and the EventBridge event is how such a fleet learns of it.
+  lambda.imageStateEvents = true;
   const metering = installDynamoMeter();
   try {
     const setupMs = performance.now() - began;

@@ -35,6 +35,9 @@ const ASYNC_RETRIES = 2;
  * source mapping of the rollout queue for roll-out-target (batches of up to 10, partial batch
  * responses, visibility timeouts, redrive to the DLQ). Every invocation is recorded.
  */
+/** The most an SNS message carries (a topic raised to its 1 MiB maximum). */
+const SNS_MAX_BYTES = 1024 * 1024;
+
 export class SandboxLambdaService {
   readonly invocations: Invocation[] = [];
   /** Events that failed every asynchronous attempt (the on-failure destination). */
@@ -54,10 +57,19 @@ export class SandboxLambdaService {
     private readonly queues: { readonly rollout: SandboxQueue; readonly alerts: SandboxQueue },
     private readonly observer?: (invocation: Invocation) => void | Promise<void>,
   ) {
-    // Image Builder publishes AVAILABLE and FAILED (only) to the pipeline's SNS topic.
-    world.imageBuilder.onImageStateChange((image) => {
-      if (image.status === "AVAILABLE" || image.status === "FAILED")
-        this.#pendingNotifications.push(this.snsEvent(image));
+    // Image Builder publishes AVAILABLE and FAILED (only) to the pipeline's SNS topic; with
+    // `imageStateEvents`, on-image-state's EventBridge rule (serverless/derived.cjs) also receives
+    // every "EC2 Image Builder Image State Change" (EventBridge events reference, Image Builder).
+    world.imageBuilder.onImageStateChange((image, previous) => {
+      if (this.imageStateEvents)
+        this.#pendingNotifications.push(this.imageStateEvent(image, previous));
+      if (image.status === "AVAILABLE" || image.status === "FAILED") {
+        const event = this.snsEvent(image);
+        // A message this long is past what SNS carries (256 KiB, or 1 MiB for a topic that
+        // allows it); what Image Builder does then is not documented: it is not delivered here,
+        // and the EventBridge event (which names the image, with no AMI list) is the route.
+        if (JSON.stringify(event).length <= SNS_MAX_BYTES) this.#pendingNotifications.push(event);
+      }
     });
     // Target accounts forward their instance-refresh events to the orchestrator's bus.
     world.autoScaling.onRefreshChange((refresh) => {
@@ -278,6 +290,28 @@ export class SandboxLambdaService {
   }
 
   /** The SNS event Lambda receives for an image notification. */
+  /** Also deliver Image Builder's EventBridge state changes to on-image-state (large fleets). */
+  imageStateEvents = false;
+
+  /** The EventBridge event for an image's state change (events/imagebuilder-eventbridge-*.json). */
+  imageStateEvent(image: SandboxImage, previous: string): unknown {
+    this.#snsSequence += 1;
+    return {
+      version: "0",
+      id: `image-state-${this.#snsSequence}`,
+      "detail-type": "EC2 Image Builder Image State Change",
+      source: "aws.imagebuilder",
+      account: image.accountId,
+      time: this.world.clock.iso().replace(/\.\d{3}Z$/, "Z"),
+      region: image.region,
+      resources: [image.arn],
+      detail: {
+        "previous-state": { status: previous },
+        state: { status: image.status, ...(image.reason ? { reason: image.reason } : {}) },
+      },
+    };
+  }
+
   snsEvent(image: SandboxImage): unknown {
     this.#snsSequence += 1;
     const topic = `arn:aws:sns:${image.region}:${image.accountId}:imagebuilder-notifications`;

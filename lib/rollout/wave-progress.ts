@@ -121,6 +121,25 @@ const moveWaveFinishedAt = async (
   }
 };
 
+/** Pages of the rollout's entries in the progress index whose key starts with `prefix`. */
+const progressPages = (
+  db: DynamoDBDocumentClient,
+  table: string,
+  rolloutId: string,
+  prefix: string,
+  limit?: number,
+) =>
+  paginateQuery(
+    { client: db },
+    {
+      TableName: table,
+      IndexName: PROGRESS_INDEX,
+      KeyConditionExpression: "pk = :pk AND begins_with(progress, :prefix)",
+      ExpressionAttributeValues: { ":pk": `ROLLOUT#${rolloutId}`, ":prefix": prefix },
+      ...(limit ? { Limit: limit } : {}),
+    },
+  );
+
 /** Whether any target of the wave is still open (one item read at most). */
 export const waveHasOpenTargets = async (
   db: DynamoDBDocumentClient,
@@ -128,19 +147,7 @@ export const waveHasOpenTargets = async (
   rolloutId: string,
   waveIndex: number,
 ): Promise<boolean> => {
-  for await (const page of paginateQuery(
-    { client: db },
-    {
-      TableName: table,
-      IndexName: PROGRESS_INDEX,
-      KeyConditionExpression: "pk = :pk AND begins_with(progress, :prefix)",
-      ExpressionAttributeValues: {
-        ":pk": `ROLLOUT#${rolloutId}`,
-        ":prefix": `open#${padWave(waveIndex)}#`,
-      },
-      Limit: 1,
-    },
-  ))
+  for await (const page of progressPages(db, table, rolloutId, `open#${padWave(waveIndex)}#`, 1))
     if ((page.Items?.length ?? 0) > 0) return true;
   return false;
 };
@@ -153,16 +160,7 @@ export const rolloutFailures = async (
   limit = 10,
 ): Promise<RolloutFailure[]> => {
   const failures: RolloutFailure[] = [];
-  for await (const page of paginateQuery(
-    { client: db },
-    {
-      TableName: table,
-      IndexName: PROGRESS_INDEX,
-      KeyConditionExpression: "pk = :pk AND begins_with(progress, :prefix)",
-      ExpressionAttributeValues: { ":pk": `ROLLOUT#${rolloutId}`, ":prefix": "failed#" },
-      Limit: limit,
-    },
-  )) {
+  for await (const page of progressPages(db, table, rolloutId, "failed#", limit)) {
     for (const item of page.Items ?? []) if (item.failure) failures.push(item.failure);
     if (failures.length >= limit) break;
   }
@@ -176,18 +174,7 @@ export const openTargetsOfWave = async function* (
   rolloutId: string,
   waveIndex: number,
 ): AsyncGenerator<Pick<RolloutTarget, "accountId" | "region">[]> {
-  for await (const page of paginateQuery(
-    { client: db },
-    {
-      TableName: table,
-      IndexName: PROGRESS_INDEX,
-      KeyConditionExpression: "pk = :pk AND begins_with(progress, :prefix)",
-      ExpressionAttributeValues: {
-        ":pk": `ROLLOUT#${rolloutId}`,
-        ":prefix": `open#${padWave(waveIndex)}#`,
-      },
-    },
-  ))
+  for await (const page of progressPages(db, table, rolloutId, `open#${padWave(waveIndex)}#`))
     yield (page.Items ?? []).map((item) => ({
       accountId: String(item.accountId),
       region: String(item.region),

@@ -206,9 +206,15 @@ export class AutoScalingModel {
       ? undefined
       : configuration.MixedInstancesPolicy?.LaunchTemplate.Overrides?.[0];
     if (typeof first?.ImageId === "string") return first.ImageId;
-    const spec =
+    return this.#imageOfTemplate(
+      group,
       (first?.LaunchTemplateSpecification as TemplateSpec | undefined) ??
-      this.#templateSpecOf(configuration);
+        this.#templateSpecOf(configuration),
+    );
+  }
+
+  /** The AMI a template version launches (`$Default` when the reference names no version). */
+  #imageOfTemplate(group: SandboxGroup, spec: TemplateSpec | undefined): string {
     const template = spec
       ? this.ec2.findTemplate(group, spec as Record<string, unknown>)
       : undefined;
@@ -281,15 +287,7 @@ export class AutoScalingModel {
       ...(group.mixedInstancesPolicy ? { MixedInstancesPolicy: group.mixedInstancesPolicy } : {}),
     },
   ): Array<{ path: string; imageId: string }> {
-    const imageOf = (spec: TemplateSpec | undefined): string => {
-      const template = spec
-        ? this.ec2.findTemplate(group, spec as Record<string, unknown>)
-        : undefined;
-      const version = template
-        ? this.ec2.resolveVersion(template, spec?.Version ?? "$Default")
-        : undefined;
-      return String(version?.data.ImageId ?? "");
-    };
+    const imageOf = (spec: TemplateSpec | undefined) => this.#imageOfTemplate(group, spec);
     const main = imageOf(this.#templateSpecOf(configuration));
     const overrides = configuration.MixedInstancesPolicy?.LaunchTemplate.Overrides ?? [];
     return [

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { startOtherTeamsRefresh } from "../../sandbox/group-shapes.ts";
 import type { SandboxGroup } from "../../sandbox/model/auto-scaling.ts";
 import { accessDenied, THROTTLING } from "../../sandbox/model/faults.ts";
 import { slrArn } from "../../sandbox/model/iam.ts";
@@ -436,24 +437,7 @@ defineFaultSuite(
           );
           // Their refresh, with a desired configuration: UpdateAutoScalingGroup is refused while
           // it runs (user guide, instance-refresh-overview, "Limitations").
-          session.world.autoScaling.operations.StartInstanceRefresh({
-            accountId: group.accountId,
-            region: group.region,
-            input: {
-              AutoScalingGroupName: group.name,
-              DesiredConfiguration: {
-                MixedInstancesPolicy: {
-                  LaunchTemplate: {
-                    LaunchTemplateSpecification: {
-                      ...group.mixedInstancesPolicy?.LaunchTemplate.LaunchTemplateSpecification,
-                      Version: "1",
-                    },
-                    Overrides: [{ InstanceType: "m7i.large" }],
-                  },
-                },
-              },
-            },
-          } as never);
+          startOtherTeamsRefresh(session.world, group);
           return undefined;
         },
         expect: "succeeded",

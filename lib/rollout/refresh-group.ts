@@ -135,7 +135,13 @@ export const refreshGroup = async (
     ...(previous?.grantRetried ? { grantRetried: true } : {}),
     ...(follows ? { follows } : {}),
     ...(mode === "group-update" ? { rolledBy: mode } : {}),
-    ...(images.size > 0 ? { overrideImages: Object.fromEntries(images) } : {}),
+    // After an earlier delivery updated the group, its overrides already name the new AMI and
+    // nothing is left to swap: what was swapped is kept for a rollback.
+    ...(images.size > 0
+      ? { overrideImages: Object.fromEntries(images) }
+      : previous?.overrideImages
+        ? { overrideImages: previous.overrideImages }
+        : {}),
   };
   // A group rolled by updating it first: when that was about to happen (its refresh is one
   // started since), and whether it happened (a rollback undoes only what was done). Carried

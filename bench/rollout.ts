@@ -67,24 +67,42 @@ const THROTTLING_ERRORS = new Set([
   "LimitExceededException",
 ]);
 
-const REGIONS = ["eu-west-1", "eu-west-3"] as const;
+/** Regions targets spread over; two up to 3,072 targets, more beyond (see benchConfig). */
+const REGIONS = [
+  "eu-west-1",
+  "eu-west-3",
+  "eu-central-1",
+  "eu-north-1",
+  "us-east-1",
+  "us-east-2",
+  "us-west-2",
+  "ap-southeast-2",
+] as const;
 const GROUPS = ["web", "api", "worker"] as const;
 const TOPIC = "arn:aws:sns:eu-west-1:999999999999:imagebuilder-notifications";
 const PIPELINE = "arn:aws:imagebuilder:eu-west-1:999999999999:image-pipeline/golden";
+/**
+ * One distribution copies to at most 1,536 accounts (`targetAccountIds`, AccountList in the
+ * Image Builder API model): a larger fleet spreads over more regions, as a real one would.
+ */
+const ACCOUNTS_PER_REGION = 1536;
 
 /**
- * A config with `targets` targets: ceil(targets / 2) accounts in two regions (the last in one
- * when `targets` is odd), 3 groups per target, the accounts split into `waves` waves in order.
+ * A config with `targets` targets: the accounts in two regions (more when a region would need
+ * more than 1,536 accounts), the last account in fewer when `targets` does not divide evenly,
+ * 3 groups per target, the accounts split into `waves` waves in order.
  */
 export const benchConfig = (targets: number, waves = 1): string => {
-  const accounts = Math.ceil(targets / 2);
+  const regions = Math.min(REGIONS.length, Math.max(2, Math.ceil(targets / ACCOUNTS_PER_REGION)));
+  const accounts = Math.ceil(targets / regions);
   const aliases = Array.from({ length: accounts }, (_, index) => `a${index}`);
   const perWave = Math.ceil(accounts / waves);
   const waveList = Array.from({ length: waves }, (_, index) =>
     aliases.slice(index * perWave, (index + 1) * perWave),
   ).filter((wave) => wave.length > 0);
+  const lastRegions = targets - (accounts - 1) * regions;
   const regionsOf = (index: number) =>
-    targets % 2 === 1 && index === accounts - 1 ? `[${REGIONS[0]}]` : `[${REGIONS.join(", ")}]`;
+    `[${REGIONS.slice(0, index === accounts - 1 ? lastRegions : regions).join(", ")}]`;
   return `
 accounts:
 ${aliases.map((alias, index) => `  ${alias}: { id: "${String(100000000000 + index * 7)}", externalId: ext-${index}, regions: ${regionsOf(index)} }`).join("\n")}

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import type { EC2Client } from "@aws-sdk/client-ec2";
 import type { IAMClient } from "@aws-sdk/client-iam";
@@ -223,12 +224,14 @@ export const rollOutTarget = async (
     throw Object.assign(new TargetFailedError(reason), { pipeline: work.pipeline });
   }
   const rollout = pipeline.rollout;
-  // Another pipeline's rollout works in this account and region now: our turn comes after it.
-  if (!(await takeTargetLease(deps.db, deps.table, work, work.rolloutId, deps.clock.now()))) {
+  // Another invocation works in this account and region now (a duplicate delivery, or another
+  // pipeline's rollout): our turn comes after it.
+  const holder = `${work.rolloutId}#${randomUUID()}`;
+  if (!(await takeTargetLease(deps.db, deps.table, work, holder, deps.clock.now()))) {
     const delaySeconds = await deps.requeue(message, LEASE_RETRY_SECONDS);
     return {
       status: "requeued",
-      reason: "another rollout is working in this account and region",
+      reason: "another invocation is working in this account and region",
       delaySeconds,
       ...named,
     };
@@ -265,7 +268,7 @@ export const rollOutTarget = async (
       { pipeline: work.pipeline },
     );
   } finally {
-    await releaseTargetLease(deps.db, deps.table, work, work.rolloutId);
+    await releaseTargetLease(deps.db, deps.table, work, holder);
   }
 };
 

@@ -2,24 +2,24 @@ import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from "@aws-sdk
 import { isConditionFailure, writeIf } from "../aws/dynamodb.ts";
 
 /**
- * One rollout at a time in an account and region. Within a rollout each (account, region) is one
- * target, worked on by one invocation at a time; rollouts of several pipelines reaching the same
- * account and region would otherwise add up there, on request quotas that are per account and
- * region (EC2 API reference, "Request throttling"; Auto Scaling's single shared bucket). The lease
- * is held for the length of one roll-out-target invocation and outlives a crashed one by at most
- * its duration (the function's timeout is under it). The same rollout takes it again at once (a
- * redelivery), so a retry never waits on itself.
+ * One roll-out-target invocation at a time in an account and region. Within a rollout each
+ * (account, region) is one target; its duplicate deliveries (SQS delivers at least once), and the
+ * rollouts of other pipelines reaching the same account and region, would otherwise work there at
+ * the same time, on request quotas that are per account and region (EC2 API reference, "Request
+ * throttling"; Auto Scaling's single shared bucket). The lease is held for one invocation and
+ * outlives a crashed one by at most `LEASE_MS`: roll-out-target's timeout (150 s) is far under
+ * it, and its redelivery comes only after the queue's visibility timeout (900 s) anyway.
  */
 
-/** Longer than any roll-out-target invocation (its timeout is 150 s; Lambda's maximum 15 minutes). */
-export const LEASE_MS = 16 * 60_000;
+/** Longer than any roll-out-target invocation (its timeout is 150 s). */
+export const LEASE_MS = 5 * 60_000;
 
 const leaseKey = (where: { accountId: string; region: string }) => ({
   pk: `LEASE#${where.accountId}#${where.region}`,
   sk: "META",
 });
 
-/** Takes the account and region for `holder` (a rollout id); false while another holds it. */
+/** Takes the account and region for `holder` (one invocation); false while another holds it. */
 export const takeTargetLease = (
   db: DynamoDBDocumentClient,
   table: string,

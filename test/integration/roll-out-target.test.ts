@@ -471,29 +471,28 @@ describe("roll-out-target against a real local DynamoDB", () => {
     assert.match(outcome.unsupportedGroups[0]?.reason ?? "", /launch configuration legacy-lc/);
   });
 
-  it("one rollout at a time in an account and region: another pipeline's waits its turn, a redelivery of the same does not", async () => {
+  it("one invocation at a time in an account and region: a duplicate delivery or another pipeline's target waits its turn", async () => {
     const first = await planned(newMessage());
     const second = await planned(newMessage());
-    // The first rollout is working in the account and region (an invocation in flight).
-    assert.ok(await takeTargetLease(dynamo.db, dynamo.table, first, first.rolloutId, now));
+    // An invocation is working in the account and region.
+    assert.ok(await takeTargetLease(dynamo.db, dynamo.table, first, "invocation-1", now));
 
-    const waiting = await rollOutTarget(second, deps());
-    assert.deepEqual(waiting, {
-      status: "requeued",
-      reason: "another rollout is working in this account and region",
-      delaySeconds: 60,
-      ...NAMED,
-    });
+    for (const message of [first, second]) {
+      const waiting = await rollOutTarget(message, deps());
+      assert.deepEqual(waiting, {
+        status: "requeued",
+        reason: "another invocation is working in this account and region",
+        delaySeconds: 60,
+        ...NAMED,
+      });
+    }
     assert.equal(autoScaling.calls().length, 0, "nothing done in the account meanwhile");
-    // The same rollout takes its own lease again (a redelivery never waits on itself).
-    assert.ok(await takeTargetLease(dynamo.db, dynamo.table, first, first.rolloutId, now));
-    // Given back, or expired after a crash: the other rollout goes on.
-    await releaseTargetLease(dynamo.db, dynamo.table, first, first.rolloutId);
-    assert.ok(await takeTargetLease(dynamo.db, dynamo.table, second, second.rolloutId, now));
-    await releaseTargetLease(dynamo.db, dynamo.table, second, second.rolloutId);
-    assert.ok(await takeTargetLease(dynamo.db, dynamo.table, first, first.rolloutId, now));
+    // Given back, or expired after a crash: the next one goes on.
+    await releaseTargetLease(dynamo.db, dynamo.table, first, "invocation-1");
+    assert.ok(await takeTargetLease(dynamo.db, dynamo.table, second, "invocation-2", now));
+    assert.ok(!(await takeTargetLease(dynamo.db, dynamo.table, second, "invocation-3", now)));
     assert.ok(
-      await takeTargetLease(dynamo.db, dynamo.table, second, second.rolloutId, now + LEASE_MS + 1),
+      await takeTargetLease(dynamo.db, dynamo.table, second, "invocation-3", now + LEASE_MS + 1),
       "a crashed holder's lease expires",
     );
   });

@@ -31,9 +31,10 @@ import {
   rejectDeepEvents,
 } from "../lib/observability/index.ts";
 import { type AdvanceOutcome, approveWaveAndAdvance } from "../lib/rollout/advance.ts";
+import { pollRollouts } from "../lib/rollout/poll.ts";
 import { type RollbackDeps, rollbackPipeline } from "../lib/rollout/rollback.ts";
 import { assumedRoleClients } from "../lib/rollout/target-clients.ts";
-import { applyRefreshEvent, pollRollouts } from "../lib/rollout/watch.ts";
+import { applyRefreshEvent } from "../lib/rollout/watch.ts";
 
 /**
  * watch-rollouts: follows every instance refresh to its end and moves rollouts wave by wave.

@@ -1,28 +1,16 @@
-import {
-  type AutoScalingClient,
-  CancelInstanceRefreshCommand,
-  DescribeInstanceRefreshesCommand,
-} from "@aws-sdk/client-auto-scaling";
+import type { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import type { EC2Client } from "@aws-sdk/client-ec2";
-import pMap from "p-map";
 import type { AccountConfig } from "../config/schema.ts";
-import { errorMessage } from "../errors.ts";
 import type { InstanceRefreshEvent, InstanceRefreshOutcome } from "../events/instance-refresh.ts";
 import { type AdvanceDeps, type AdvanceOutcome, advanceRollout } from "./advance.ts";
 import { requeueTarget, targetMessage } from "./dispatch.ts";
-import { targetProgress } from "./progress.ts";
-import { needsSettling, settleEndedGroups } from "./settle.ts";
+import { settleEndedGroups } from "./settle.ts";
 import {
-  deactivateRollout,
   findRefresh,
-  type GroupRecord,
   type GroupStatus,
-  listActiveRollouts,
   loadRollout,
   loadTargetState,
-  type RolloutState,
   resetGroupForRetry,
-  savePollCursor,
   TERMINAL_REFRESH_STATUSES,
   updateGroupRefresh,
   updateTarget,
@@ -192,171 +180,4 @@ export const retryIfGrantNotPropagated = async (
     );
   }
   return retried;
-};
-
-export interface PollOutcome {
-  readonly rolloutId: string;
-  /** Groups whose refresh status changed in this poll. */
-  readonly updated: ReadonlyArray<{ group: string; refreshStatus: string }>;
-  readonly cancelled: readonly string[];
-  readonly errors: readonly string[];
-  readonly advance: AdvanceOutcome;
-}
-
-/** Refreshes described at once by the poll (a few per account at most, across accounts). */
-const POLL_CONCURRENCY = 8;
-
-const accountById = (deps: WatchDeps, accountId: string): AccountConfig | undefined =>
-  Object.values(deps.config.accounts).find((account) => account.id === accountId);
-
-/**
- * The backstop behind the events, every few minutes: for every unfinished rollout, ask AWS about
- * each refresh not known to have ended, record what changed, cancel superseded refreshes when so
- * configured, and move the rollout on. Reaches the same state as the events would, so a lost
- * event only delays a wave by one poll.
- */
-export const pollRollouts = async (
-  deps: WatchDeps,
-  options: {
-    /** Real milliseconds this invocation may still spend; refreshes left are read next time. */
-    readonly timeLeftMs?: () => number;
-  } = {},
-): Promise<PollOutcome[]> => {
-  const outcomes: PollOutcome[] = [];
-  const timeLeft = options.timeLeftMs ?? (() => Number.POSITIVE_INFINITY);
-  for (const { rolloutId, pollCursor } of await listActiveRollouts(deps.db, deps.table)) {
-    // What the records already allow first: a wave to dispatch or a rollout to end never waits
-    // behind thousands of refreshes to describe.
-    const early = await advanceRollout(rolloutId, deps);
-    const state = await loadRollout(deps.db, deps.table, rolloutId);
-    if (!state) continue;
-    const pipeline = deps.config.pipelines.find((p) => p.name === state.record.pipeline);
-    // From where the last poll stopped, round the list: a poll cut short by its timeout resumes
-    // there, so every refresh is read in turn however many there are.
-    const keyOf = (group: GroupRecord) => `${group.accountId}#${group.region}#${group.group}`;
-    const all = state.groups
-      .filter((group) => group.instanceRefreshId && !TERMINAL.has(group.refreshStatus ?? ""))
-      .sort((a, b) => keyOf(a).localeCompare(keyOf(b)));
-    const start = Math.max(
-      0,
-      pollCursor ? all.findIndex((group) => keyOf(group) >= pollCursor) : 0,
-    );
-    const open = [...all.slice(start), ...all.slice(0, start)];
-    let nextCursor: string | undefined;
-    const updated: Array<{ group: string; refreshStatus: string }> = [];
-    const cancelled: string[] = [];
-    const errors: string[] = [];
-    const cancel =
-      state.record.status === "superseded" && pipeline?.rollout?.onSupersede === "cancel";
-    await pMap(
-      open,
-      async (group) => {
-        const account = accountById(deps, group.accountId);
-        if (!account) return;
-        if (nextCursor !== undefined || timeLeft() <= 0) {
-          nextCursor ??= keyOf(group);
-          return;
-        }
-        try {
-          const client = deps.autoScaling(account, group.region);
-          let refresh = await describeRefresh(client, group);
-          // Cancel only our own refresh, and only while it runs.
-          if (cancel && (refresh?.Status === "Pending" || refresh?.Status === "InProgress")) {
-            await cancelRefresh(client, group);
-            cancelled.push(group.group);
-            refresh = await describeRefresh(client, group);
-          }
-          if (!refresh?.Status || refresh.Status === group.refreshStatus) return;
-          const now = new Date(deps.clock.now()).toISOString();
-          const changed = await updateGroupRefresh(
-            deps.db,
-            deps.table,
-            rolloutId,
-            group,
-            {
-              refreshStatus: refresh.Status,
-              status: groupStatusOf(refresh.Status),
-              ...(refresh.StatusReason ? { statusReason: refresh.StatusReason } : {}),
-              ...(refresh.PercentageComplete === undefined
-                ? {}
-                : { percentageComplete: refresh.PercentageComplete }),
-              ...(TERMINAL.has(refresh.Status)
-                ? { finishedAt: (refresh.EndTime ?? new Date(deps.clock.now())).toISOString() }
-                : {}),
-            },
-            now,
-          );
-          if (changed) updated.push({ group: group.group, refreshStatus: refresh.Status });
-        } catch (error) {
-          // One unreachable account must not stop the others; the next poll tries again.
-          errors.push(`${group.accountId}/${group.region}/${group.group}: ${errorMessage(error)}`);
-        }
-      },
-      { concurrency: POLL_CONCURRENCY },
-    );
-    await savePollCursor(deps.db, deps.table, rolloutId, nextCursor);
-    if (updated.length > 0) await retryIfGrantNotPropagated(rolloutId, deps);
-    // Also retries what a lost event or a failed attempt left unsettled.
-    const current = await loadRollout(deps.db, deps.table, rolloutId);
-    if (current?.groups.some(needsSettling)) await settleEndedGroups(current, deps);
-    // The backstop of the progress index: a target whose groups have all ended but whose
-    // outcome was not recorded (an event lost, or a crash right after its group was written).
-    if (current) await recordEndedTargets(current, deps);
-    const late = await advanceRollout(rolloutId, deps);
-    // What this poll did: the early advance when it dispatched or ended the rollout.
-    const advance = early.dispatchedTargets !== undefined || early.ended ? early : late;
-    const after = await loadRollout(deps.db, deps.table, rolloutId);
-    if (
-      after &&
-      after.record.status !== "in-progress" &&
-      after.groups.every(
-        (group) =>
-          (!group.instanceRefreshId || TERMINAL.has(group.refreshStatus ?? "")) &&
-          !needsSettling(group),
-      )
-    ) {
-      await deactivateRollout(deps.db, deps.table, rolloutId);
-    }
-    outcomes.push({ rolloutId, updated, cancelled, errors, advance });
-  }
-  return outcomes;
-};
-
-const recordEndedTargets = async (state: RolloutState, deps: WatchDeps): Promise<void> => {
-  const groupsOf = new Map<string, GroupRecord[]>();
-  for (const group of state.groups) {
-    const key = `${group.accountId}#${group.region}`;
-    groupsOf.set(key, [...(groupsOf.get(key) ?? []), group]);
-  }
-  const now = new Date(deps.clock.now()).toISOString();
-  for (const target of state.targets) {
-    if (!target.progress?.startsWith("open#")) continue;
-    const where = { accountId: target.accountId, region: target.region };
-    const progress = targetProgress(
-      target,
-      groupsOf.get(`${target.accountId}#${target.region}`) ?? [],
-    );
-    if (progress.state !== "running")
-      await recordTargetOutcome(deps.db, deps.table, state.record.rolloutId, where, now);
-  }
-};
-
-const describeRefresh = async (client: AutoScalingClient, group: GroupRecord) => {
-  const { InstanceRefreshes: refreshes = [] } = await client.send(
-    new DescribeInstanceRefreshesCommand({
-      AutoScalingGroupName: group.group,
-      InstanceRefreshIds: [group.instanceRefreshId as string],
-    }),
-  );
-  return refreshes[0];
-};
-
-const cancelRefresh = async (client: AutoScalingClient, group: GroupRecord): Promise<void> => {
-  try {
-    await client.send(new CancelInstanceRefreshCommand({ AutoScalingGroupName: group.group }));
-  } catch (error) {
-    // It ended on its own in the meantime: nothing to cancel.
-    if (!(error instanceof Error && error.name === "ActiveInstanceRefreshNotFoundFault"))
-      throw error;
-  }
 };

@@ -2,6 +2,7 @@ import { type DynamoDBDocumentClient, paginateQuery, UpdateCommand } from "@aws-
 import { isConditionFailure } from "../aws/dynamodb.ts";
 import type { RolloutTarget } from "./plan.ts";
 import { type RolloutFailure, targetProgress, type WaveFacts } from "./progress.ts";
+import { needsSettling } from "./settle.ts";
 import {
   getTarget,
   listGroups,
@@ -50,8 +51,13 @@ export const recordTargetOutcome = async (
 ): Promise<"running" | "succeeded" | "failed" | "not-indexed"> => {
   const target = await getTarget(db, table, rolloutId, where);
   if (!target?.progress) return target?.outcome ?? "not-indexed";
-  const progress = targetProgress(target, await listGroups(db, table, rolloutId, where));
+  const groups = await listGroups(db, table, rolloutId, where);
+  const progress = targetProgress(target, groups);
   if (progress.state === "running") return "running";
+  // A succeeded target stays open until its templates are settled (the default version moved,
+  // lib/rollout/settle.ts): the poll reads only open and failed targets, so it is what retries a
+  // settle an event could not finish, and a wave is done only once its templates say so.
+  if (progress.state === "succeeded" && groups.some(needsSettling)) return "running";
   try {
     if (progress.state === "succeeded") {
       await moveWaveFinishedAt(db, table, rolloutId, target.waveIndex, progress.finishedAt ?? now);

@@ -4,6 +4,7 @@ import { SandboxAwsError } from "../model/errors.ts";
 import type { CallContext } from "../model/faults.ts";
 import type { SimulationDecision, SimulationRequest } from "../model/iam.ts";
 import type { SandboxWorld } from "../model/world.ts";
+import { decisionKey } from "./decision-key.ts";
 import { keyPolicy, type PolicyDocument, type RolePolicies } from "./policies.ts";
 import { type AuthorizationRequest, requestsFor } from "./requests.ts";
 
@@ -158,6 +159,8 @@ export class IamAuthorizer {
   readonly notes = new Set<string>();
   readonly #setup: AuthorizerSetup;
   readonly #decisions = new Map<string, Promise<{ allowed: boolean; reason: string }>>();
+  /** Each role's identity policies as JSON, for decision keys (a role is replaced, never edited). */
+  #policyText = new WeakMap<RolePolicies, string>();
 
   constructor(
     private readonly world: SandboxWorld,
@@ -375,7 +378,15 @@ export class IamAuthorizer {
       ...identityPolicies.map(({ policy }) => policy),
       ...(resourcePolicy ? [resourcePolicy] : []),
     ]);
-    const cacheKey = JSON.stringify([caller.principalArn, request, resourcePolicy]);
+    let identityText = role ? this.#policyText.get(role) : "[]";
+    if (identityText === undefined && role) {
+      identityText = JSON.stringify(identityPolicies);
+      this.#policyText.set(role, identityText);
+    }
+    const cacheKey = decisionKey(
+      [caller.principalArn, request],
+      [identityText ?? "[]", JSON.stringify(resourcePolicy ?? null)],
+    );
     const cached = this.#decisions.get(cacheKey);
     if (cached) return cached;
     const decision = this.#evaluate({

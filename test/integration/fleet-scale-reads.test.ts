@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, it } from "node:test";
-import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
+import { AutoScalingClient, DescribeInstanceRefreshesCommand } from "@aws-sdk/client-auto-scaling";
 import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { mockClient } from "aws-sdk-client-mock";
 import type { RolloutTarget } from "../../lib/rollout/plan.ts";
+import { pollRollouts } from "../../lib/rollout/poll.ts";
 import {
   createRollout,
+  deactivateRollout,
   markWaveDispatched,
   putGroup,
   updateTarget,
@@ -15,7 +17,7 @@ import { type LocalDynamo, startDynamo } from "../helpers/dynalite.ts";
 import { testConfig } from "../helpers/fixtures.ts";
 
 const sqs = mockClient(SQSClient);
-mockClient(AutoScalingClient);
+const autoScaling = mockClient(AutoScalingClient);
 const config = testConfig(`  - name: app
     arn: arn:aws:imagebuilder:eu-west-1:999999999999:image-pipeline/app
     rollout:
@@ -27,28 +29,34 @@ const NOW = "2026-11-23T08:00:00.000Z";
  * The work one instance-refresh event costs must not depend on the size of the fleet (issue 20):
  * DynamoDB items read per event are counted for a rollout of 4 and of 100 targets, 3 groups each.
  */
+/** Counts every item DynamoDB returns (Get, Query, BatchGet), as read units would. */
+const countItemsRead = (dynamo: LocalDynamo, count: (items: number) => void) =>
+  dynamo.db.middlewareStack.add(
+    (next) => async (args) => {
+      const result = await next(args);
+      const output = (result.output ?? {}) as {
+        Item?: unknown;
+        Items?: unknown[];
+        Responses?: Record<string, unknown[]>;
+      };
+      count(
+        (output.Item ? 1 : 0) +
+          (output.Items?.length ?? 0) +
+          Object.values(output.Responses ?? {}).reduce((sum, items) => sum + items.length, 0),
+      );
+      return result;
+    },
+    { step: "initialize", name: "countItemsRead" },
+  );
+
 describe("one refresh event reads the same number of items whatever the fleet", () => {
   let dynamo: LocalDynamo;
   let itemsRead = 0;
   before(async () => {
     dynamo = await startDynamo();
-    // Counts every item DynamoDB returns (Get, Query, BatchGet), as read units would.
-    dynamo.db.middlewareStack.add(
-      (next) => async (args) => {
-        const result = await next(args);
-        const output = (result.output ?? {}) as {
-          Item?: unknown;
-          Items?: unknown[];
-          Responses?: Record<string, unknown[]>;
-        };
-        itemsRead +=
-          (output.Item ? 1 : 0) +
-          (output.Items?.length ?? 0) +
-          Object.values(output.Responses ?? {}).reduce((sum, items) => sum + items.length, 0);
-        return result;
-      },
-      { step: "initialize", name: "countItemsRead" },
-    );
+    countItemsRead(dynamo, (items) => {
+      itemsRead += items;
+    });
   });
   after(() => dynamo.close());
   beforeEach(() => {
@@ -131,5 +139,106 @@ describe("one refresh event reads the same number of items whatever the fleet", 
     const large = await readsForOneEvent(100);
     assert.ok(small <= 20, `an event reads ${small} items`);
     assert.equal(large, small, `4 targets: ${small} items read; 100 targets: ${large}`);
+  });
+});
+
+/**
+ * The poll reads the targets that can still need it (the dispatched wave's open ones and the
+ * failed ones), never the fleet: a rollout whose first wave of 2 targets is refreshing costs the
+ * same poll whether 4 or 300 targets wait in the next wave (issue 20).
+ */
+describe("a poll reads the same number of items whatever waits in later waves", () => {
+  let dynamo: LocalDynamo;
+  let itemsRead = 0;
+  before(async () => {
+    dynamo = await startDynamo();
+    countItemsRead(dynamo, (items) => {
+      itemsRead += items;
+    });
+  });
+  after(() => dynamo.close());
+  beforeEach(() => {
+    sqs.reset();
+    sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
+    autoScaling.reset();
+    autoScaling.on(DescribeInstanceRefreshesCommand).callsFake((input) => ({
+      InstanceRefreshes: [
+        { InstanceRefreshId: input.InstanceRefreshIds?.[0], Status: "InProgress" },
+      ],
+    }));
+  });
+
+  const readsForOnePoll = async (waiting: number): Promise<number> => {
+    const rolloutId = `app/2.0.0/${waiting}`;
+    const target = (waveIndex: number, index: number): RolloutTarget => ({
+      wave: waveIndex === 0 ? "dev" : "prod",
+      waveIndex,
+      account: waveIndex === 0 ? "dev" : "prod",
+      accountId: waveIndex === 0 ? "111111111111" : "222222222222",
+      region: `region-${index}`,
+      amiId: "ami-0d",
+    });
+    const dev = [target(0, 0), target(0, 1)];
+    const prod = Array.from({ length: waiting }, (_, index) => target(1, index));
+    await createRollout(
+      dynamo.db,
+      dynamo.table,
+      {
+        rolloutId,
+        pipeline: "app",
+        imageArn: `arn:image/${rolloutId}`,
+        targets: [...dev, ...prod],
+        targetsWithoutAmi: [],
+        amisWithoutTarget: [],
+      },
+      NOW,
+    );
+    await markWaveDispatched(dynamo.db, dynamo.table, rolloutId, 0, NOW);
+    for (const started of dev) {
+      await updateTarget(
+        dynamo.db,
+        dynamo.table,
+        rolloutId,
+        started,
+        { status: "refreshing" },
+        NOW,
+      );
+      for (const group of ["web", "api", "worker"])
+        await putGroup(dynamo.db, dynamo.table, rolloutId, {
+          group,
+          accountId: started.accountId,
+          region: started.region,
+          status: "refresh-started",
+          instanceRefreshId: `${rolloutId}-${started.region}-${group}`,
+          updatedAt: NOW,
+        });
+    }
+    itemsRead = 0;
+    const [outcome] = await pollRollouts({
+      config,
+      db: dynamo.db,
+      table: dynamo.table,
+      sqs: new SQSClient({ region: "eu-west-1" }),
+      queueUrl: "https://sqs.eu-west-1.amazonaws.com/999999999999/rollout",
+      clock: { now: () => Date.parse("2026-11-23T09:00:00Z") },
+      autoScaling: () => new AutoScalingClient({ region: "eu-west-1" }),
+      ec2: () => {
+        throw new Error("no EC2 call expected");
+      },
+    });
+    assert.deepEqual(outcome?.errors, []);
+    // Every running refresh was read.
+    assert.equal(autoScaling.commandCalls(DescribeInstanceRefreshesCommand).length, 6);
+    return itemsRead;
+  };
+
+  it("4 targets waiting or 300: the same items read for a poll", async () => {
+    const small = await readsForOnePoll(4);
+    // Out of the next poll's way (the poll goes over every active rollout).
+    autoScaling.resetHistory();
+    await deactivateRollout(dynamo.db, dynamo.table, "app/2.0.0/4");
+    const large = await readsForOnePoll(300);
+    assert.ok(small <= 40, `a poll reads ${small} items`);
+    assert.equal(large, small, `4 waiting: ${small} items read; 300 waiting: ${large}`);
   });
 });

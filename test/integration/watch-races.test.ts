@@ -9,6 +9,7 @@ import { EC2Client } from "@aws-sdk/client-ec2";
 import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { mockClient } from "aws-sdk-client-mock";
 import { advanceRollout } from "../../lib/rollout/advance.ts";
+import { pollRollouts } from "../../lib/rollout/poll.ts";
 import {
   createRollout,
   deactivateRollout,
@@ -20,7 +21,6 @@ import {
   updateGroupRefresh,
   updateTarget,
 } from "../../lib/rollout/store.ts";
-import { pollRollouts } from "../../lib/rollout/watch.ts";
 import { recordTargetOutcome } from "../../lib/rollout/wave-progress.ts";
 import { type LocalDynamo, startDynamo } from "../helpers/dynalite.ts";
 import { testConfig } from "../helpers/fixtures.ts";

@@ -6,7 +6,7 @@
 import * as dynamodb from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { FinalizeHandlerArguments, HandlerExecutionContext } from "@smithy/types";
-import { currentFunctionName } from "../sandbox/invocation.ts";
+import { currentInvocation, type InvocationContext } from "../sandbox/invocation.ts";
 
 type AttributeValue = Record<string, unknown>;
 type Item = Record<string, AttributeValue>;
@@ -78,6 +78,12 @@ export interface DynamoMeter {
   throttled: number;
   /** Requests, by operation. */
   readonly requests: Record<string, number>;
+  /**
+   * Per function, the most one invocation did: items read, and steps (its AWS and DynamoDB calls,
+   * sandbox/invocation.ts). Whether every Lambda stays inside its timeout at fleet size depends
+   * on these, not on the totals.
+   */
+  readonly heaviest: Record<string, { itemsRead: number; steps: number }>;
 }
 
 const counts = (output: Record<string, unknown>, input: Record<string, unknown>) => {
@@ -148,7 +154,9 @@ export const installDynamoMeter = (): { meter: DynamoMeter; uninstall(): void } 
     largestPutBytes: 0,
     throttled: 0,
     requests: {},
+    heaviest: {},
   };
+  const readBy = new WeakMap<InvocationContext, number>();
   const wired = new WeakSet<object>();
   type Send = (this: unknown, ...args: unknown[]) => Promise<unknown>;
   type Stack = { middlewareStack: { add: (...args: unknown[]) => void } };
@@ -169,7 +177,8 @@ export const installDynamoMeter = (): { meter: DynamoMeter; uninstall(): void } 
               context: HandlerExecutionContext,
             ) =>
               async (request: FinalizeHandlerArguments<object>) => {
-                if (!currentFunctionName()) return next(request);
+                const invocation = currentInvocation();
+                if (!invocation) return next(request);
                 const operation = String(
                   (context as { commandName?: string }).commandName ?? "",
                 ).replace(/Command$/, "");
@@ -184,6 +193,15 @@ export const installDynamoMeter = (): { meter: DynamoMeter; uninstall(): void } 
                 }
                 const counted = counts(result.output ?? {}, { ...input, $operation: operation });
                 meter.itemsRead += counted.read;
+                const read = (readBy.get(invocation) ?? 0) + counted.read;
+                readBy.set(invocation, read);
+                const heaviest = meter.heaviest[invocation.functionName] ?? {
+                  itemsRead: 0,
+                  steps: 0,
+                };
+                meter.heaviest[invocation.functionName] = heaviest;
+                heaviest.itemsRead = Math.max(heaviest.itemsRead, read);
+                heaviest.steps = Math.max(heaviest.steps, invocation.steps + 1);
                 meter.itemsWritten += counted.written;
                 for (const item of putItems(operation, input))
                   meter.largestPutBytes = Math.max(meter.largestPutBytes, itemSize(item));

@@ -1,8 +1,10 @@
 /**
  * Operator commands for rollouts.
  *
- *   npm run rollout -- status [<pipeline>...] [--mismatches]
- *                                                      latest rollouts, per target and group;
+ *   npm run rollout -- status [<pipeline>...] [--limit <n> | --all] [--failed] [--mismatches]
+ *                                                      latest rollouts, per target and group, the
+ *                                                      first 50 targets each (--limit, --all),
+ *                                                      or only the failed ones (--failed);
  *                                                      --mismatches lists every target without an
  *                                                      AMI and AMI without a target, not a sample
  *   npm run rollout -- approve <pipeline> <wave> [--rollout <name>]
@@ -21,10 +23,10 @@ import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { clientConfig, currentRegion } from "../lib/aws/clients.ts";
 import { createDocumentClient } from "../lib/aws/dynamodb.ts";
 import { configPath, loadConfig } from "../lib/config/load.ts";
-import { mismatchLines, recentRollouts, renderRollout } from "../lib/rollout/status.ts";
+import { mismatchLines, recentRolloutRecords, rolloutStatusLines } from "../lib/rollout/status.ts";
 
 const USAGE = `usage:
-  npm run rollout -- status [<pipeline>...] [--table <name>] [--mismatches]
+  npm run rollout -- status [<pipeline>...] [--table <name>] [--limit <n> | --all] [--failed] [--mismatches]
   npm run rollout -- approve <pipeline> <wave> [--rollout <name>] [--stage <stage> | --function <name>]
   npm run rollout -- rollback <pipeline> [--stage <stage> | --function <name>]`;
 
@@ -36,6 +38,9 @@ const { positionals, values } = parseArgs({
     function: { type: "string" },
     rollout: { type: "string" },
     mismatches: { type: "boolean", default: false },
+    limit: { type: "string", default: "50" },
+    all: { type: "boolean", default: false },
+    failed: { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   },
 });
@@ -64,19 +69,25 @@ if (values.help || !command) {
   const tableName = values.table ?? process.env.TABLE_NAME ?? fail("set TABLE_NAME or --table");
   const pipelines = args.length > 0 ? args : config.pipelines.map((pipeline) => pipeline.name);
   const db = createDocumentClient(currentRegion());
-  const states = await recentRollouts(db, tableName, { pipelines });
-  if (states.length === 0) console.log("no rollouts yet");
-  for (const state of states) {
-    const waves =
-      config.pipelines.find((p) => p.name === state.record.pipeline)?.rollout?.waves ?? [];
-    console.log(
-      `${renderRollout(
-        state,
-        waves.map((wave) => wave.name),
-      )}\n`,
-    );
+  const records = await recentRolloutRecords(db, tableName, { pipelines });
+  if (records.length === 0) console.log("no rollouts yet");
+  const limit = values.all ? undefined : Number(values.limit);
+  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0))
+    fail(`--limit must be a positive integer, got "${values.limit}"`);
+  for (const record of records) {
+    const waves = config.pipelines.find((p) => p.name === record.pipeline)?.rollout?.waves ?? [];
+    // Page by page: a 10,000-target rollout is never held in memory at once.
+    for await (const line of rolloutStatusLines(
+      db,
+      tableName,
+      record,
+      waves.map((wave) => wave.name),
+      { ...(limit === undefined ? {} : { limit }), failedOnly: values.failed },
+    ))
+      console.log(line);
+    console.log("");
     if (values.mismatches) {
-      for await (const line of mismatchLines(db, tableName, state.record)) console.log(line);
+      for await (const line of mismatchLines(db, tableName, record)) console.log(line);
     }
   }
 } else if (command === "approve") {

@@ -1,13 +1,18 @@
-import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { type DynamoDBDocumentClient, paginateQuery } from "@aws-sdk/lib-dynamodb";
+import pMap from "p-map";
 import { readMismatches } from "./mismatches.ts";
 import {
+  getRollout,
+  getTarget,
   latestRollouts,
   listActiveRollouts,
+  listGroups,
   loadRollout,
   type RolloutRecord,
   type RolloutState,
   type TargetRecord,
 } from "./store.ts";
+import { PROGRESS_INDEX } from "./wave-progress.ts";
 
 /**
  * The latest rollouts of one pipeline, or of every pipeline that has an unfinished one plus the
@@ -33,6 +38,27 @@ export const recentRollouts = async (
     if (state) states.push(state);
   }
   return states.sort((a, b) => b.record.createdAt.localeCompare(a.record.createdAt));
+};
+
+/** The same rollouts as `recentRollouts`, their records only (the targets are paged after). */
+export const recentRolloutRecords = async (
+  db: DynamoDBDocumentClient,
+  table: string,
+  options: { pipelines: readonly string[]; perPipeline?: number },
+): Promise<RolloutRecord[]> => {
+  const ids = new Set<string>();
+  for (const pipeline of options.pipelines) {
+    for (const id of await latestRollouts(db, table, pipeline, options.perPipeline ?? 3))
+      ids.add(id);
+  }
+  for (const active of await listActiveRollouts(db, table)) {
+    if (options.pipelines.length === 0 || options.pipelines.includes(active.pipeline))
+      ids.add(active.rolloutId);
+  }
+  const records = await pMap([...ids], (id) => getRollout(db, table, id), { concurrency: 8 });
+  return records
+    .filter((record): record is RolloutRecord => record !== undefined)
+    .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
 };
 
 const time = (iso?: string) => (iso ? iso.replace("T", " ").slice(0, 16) : "");
@@ -85,12 +111,8 @@ export async function* mismatchLines(
   }
 }
 
-/**
- * A rollout as an operator reads it: image, status, waves, then per target and group the
- * template versions before and after, the grants, the refresh and its outcome.
- */
-export const renderRollout = (state: RolloutState, waveNames: readonly string[] = []): string => {
-  const { record } = state;
+/** The lines above the table: image, status, waves, the reason, the mismatch samples. */
+const headerLines = (record: RolloutRecord, waveNames: readonly string[]): string[] => {
   const waves = Array.from({ length: record.waveCount }, (_, index) => {
     const name = waveNames[index] ?? String(index);
     const mark =
@@ -101,7 +123,7 @@ export const renderRollout = (state: RolloutState, waveNames: readonly string[] 
           : "pending";
     return `${name} (${mark})`;
   });
-  const header = [
+  return [
     `${record.name ?? record.rolloutId}  ${record.pipeline}  ${record.status.toUpperCase()}`,
     `  image ${record.imageArn}`,
     `  created ${time(record.createdAt)}${record.finishedAt ? `  ended ${time(record.finishedAt)}` : ""}  waves: ${waves.join(" → ")}`,
@@ -120,25 +142,32 @@ export const renderRollout = (state: RolloutState, waveNames: readonly string[] 
       record.amisWithoutTargetCount,
     ),
   ];
-  const rows: string[][] = [
-    [
-      "wave",
-      "account",
-      "region",
-      "target",
-      "group",
-      "template",
-      "version",
-      "grants",
-      "refresh",
-      "status",
-    ],
-  ];
-  const targets = [...state.targets].sort(
+};
+
+const COLUMNS = [
+  "wave",
+  "account",
+  "region",
+  "target",
+  "group",
+  "template",
+  "version",
+  "grants",
+  "refresh",
+  "status",
+];
+
+/** One row per group of each target (one for a target with none), then unsupported groups. */
+const targetRows = (
+  targets: readonly TargetRecord[],
+  groups: RolloutState["groups"],
+): string[][] => {
+  const rows: string[][] = [];
+  const sorted = [...targets].sort(
     (a, b) => a.waveIndex - b.waveIndex || targetKey(a).localeCompare(targetKey(b)),
   );
-  for (const target of targets) {
-    const groups = state.groups.filter((group) => targetKey(group) === targetKey(target));
+  for (const target of sorted) {
+    const own = groups.filter((group) => targetKey(group) === targetKey(target));
     const grants = String(target.grants?.length ?? "");
     const base = [
       target.wave,
@@ -146,11 +175,11 @@ export const renderRollout = (state: RolloutState, waveNames: readonly string[] 
       target.region,
       target.status,
     ];
-    if (groups.length === 0) {
+    if (own.length === 0) {
       rows.push([...base, "", "", "", grants, "", target.reason ?? ""]);
       continue;
     }
-    for (const group of groups) {
+    for (const group of own) {
       const versions =
         group.previousVersion === undefined
           ? ""
@@ -184,7 +213,7 @@ export const renderRollout = (state: RolloutState, waveNames: readonly string[] 
       ]);
     }
   }
-  for (const target of targets) {
+  for (const target of sorted) {
     for (const group of target.unsupportedGroups ?? []) {
       const reason = `unsupported: ${group.reason.split(";")[0]}`;
       rows.push([
@@ -201,5 +230,143 @@ export const renderRollout = (state: RolloutState, waveNames: readonly string[] 
       ]);
     }
   }
-  return [...header, ...table(rows).map((line) => `  ${line}`)].join("\n");
+  return rows;
+};
+
+/**
+ * A rollout as an operator reads it: image, status, waves, then per target and group the
+ * template versions before and after, the grants, the refresh and its outcome. For a rollout
+ * already in memory; `rolloutStatusLines` pages through a large one.
+ */
+export const renderRollout = (state: RolloutState, waveNames: readonly string[] = []): string =>
+  [
+    ...headerLines(state.record, waveNames),
+    ...table([COLUMNS, ...targetRows(state.targets, state.groups)]).map((line) => `  ${line}`),
+  ].join("\n");
+
+export interface StatusOptions {
+  /** Targets listed per rollout (the rest are counted); undefined: every one. */
+  readonly limit?: number;
+  /** Only the failed targets (from the progress index). */
+  readonly failedOnly?: boolean;
+}
+
+/** Targets read and rendered at once: the table's columns are as wide as each page needs. */
+const PAGE = 100;
+
+/**
+ * A rollout's status, page by page (issue 20): the header, the counts per state from the
+ * progress index, then the targets (or only the failed ones) with their groups, `PAGE` targets
+ * at a time, up to `limit`. Memory and reads stay bounded by what is shown, whatever the fleet.
+ */
+export async function* rolloutStatusLines(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  record: RolloutRecord,
+  waveNames: readonly string[],
+  options: StatusOptions = {},
+): AsyncGenerator<string> {
+  yield* headerLines(record, waveNames);
+  const total = (record.waveTargets ?? []).reduce((sum, count) => sum + count, 0);
+  if (record.progressIndexed) {
+    const [open, failed] = await Promise.all([
+      countProgress(db, tableName, record.rolloutId, "open#"),
+      countProgress(db, tableName, record.rolloutId, "failed#"),
+    ]);
+    yield `  targets: ${total.toLocaleString("en")} · succeeded ${(total - open - failed).toLocaleString("en")} · failed ${failed.toLocaleString("en")} · not finished ${open.toLocaleString("en")}`;
+  }
+  const limit = options.limit ?? Number.POSITIVE_INFINITY;
+  let shown = 0;
+  const pages = options.failedOnly
+    ? failedTargetPages(db, tableName, record.rolloutId)
+    : targetPages(db, tableName, record.rolloutId, Math.min(PAGE, limit));
+  for await (const page of pages) {
+    const targets = page.slice(0, Math.max(0, limit - shown));
+    if (targets.length === 0) break;
+    const groups = (
+      await pMap(targets, (target) => listGroups(db, tableName, record.rolloutId, target), {
+        concurrency: 8,
+      })
+    ).flat();
+    const rows = targetRows(
+      targets,
+      groups.map((group) => ({ ...group, rolloutId: record.rolloutId })),
+    );
+    for (const line of table([COLUMNS, ...rows]).slice(shown === 0 ? 0 : 1)) yield `  ${line}`;
+    shown += targets.length;
+  }
+  const of = options.failedOnly ? undefined : total;
+  if (of !== undefined && of > shown)
+    yield `  … ${(of - shown).toLocaleString("en")} more target(s): --all lists every one, --failed the failed ones`;
+}
+
+/** A rollout's targets in key order, a page at a time. */
+async function* targetPages(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  rolloutId: string,
+  pageSize: number,
+): AsyncGenerator<TargetRecord[]> {
+  for await (const page of paginateQuery(
+    { client: db, pageSize },
+    {
+      TableName: tableName,
+      KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
+      ExpressionAttributeValues: { ":pk": `ROLLOUT#${rolloutId}`, ":prefix": "TARGET#" },
+    },
+  ))
+    yield (page.Items ?? []) as TargetRecord[];
+}
+
+/** The failed targets, from the progress index, each read whole. */
+async function* failedTargetPages(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  rolloutId: string,
+): AsyncGenerator<TargetRecord[]> {
+  for await (const page of paginateQuery(
+    { client: db, pageSize: PAGE },
+    {
+      TableName: tableName,
+      IndexName: PROGRESS_INDEX,
+      KeyConditionExpression: "pk = :pk AND begins_with(progress, :prefix)",
+      ExpressionAttributeValues: { ":pk": `ROLLOUT#${rolloutId}`, ":prefix": "failed#" },
+    },
+  )) {
+    const targets = await pMap(
+      page.Items ?? [],
+      (item) =>
+        getTarget(db, tableName, rolloutId, {
+          accountId: String(item.accountId),
+          region: String(item.region),
+        }),
+      { concurrency: 8 },
+    );
+    yield targets.filter((target): target is TargetRecord => target !== undefined);
+  }
+}
+
+/**
+ * How many of the rollout's index entries start with `prefix`, counted by DynamoDB (`Select:
+ * COUNT`: the entries are read, keys and a few attributes, but none is returned).
+ */
+const countProgress = async (
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  rolloutId: string,
+  prefix: string,
+): Promise<number> => {
+  let count = 0;
+  for await (const page of paginateQuery(
+    { client: db },
+    {
+      TableName: tableName,
+      IndexName: PROGRESS_INDEX,
+      KeyConditionExpression: "pk = :pk AND begins_with(progress, :prefix)",
+      ExpressionAttributeValues: { ":pk": `ROLLOUT#${rolloutId}`, ":prefix": prefix },
+      Select: "COUNT",
+    },
+  ))
+    count += page.Count ?? 0;
+  return count;
 };

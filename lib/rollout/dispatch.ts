@@ -67,7 +67,11 @@ const sendBatch = async (
   }
 };
 
-/** Puts a target back on the queue to be resumed after `delaySeconds` (at most 15 minutes). */
+/**
+ * Puts a target back on the queue to be resumed after `delaySeconds` (at most 15 minutes), as
+ * given: the caller says whether the wait counts as an attempt (`attempt` bounds only the waits
+ * for another refresh; waiting for a lease or a grant is not one).
+ */
 export const requeueTarget = async (
   sqs: SQSClient,
   queueUrl: string,
@@ -78,7 +82,7 @@ export const requeueTarget = async (
   await sqs.send(
     new SendMessageCommand({
       QueueUrl: queueUrl,
-      MessageBody: JSON.stringify({ ...message, attempt: message.attempt + 1 }),
+      MessageBody: JSON.stringify(message),
       DelaySeconds: delay,
     }),
   );

@@ -74,6 +74,7 @@ export interface RollOutTargetDeps {
   readonly table: string;
   readonly clients: TargetClients;
   /** Puts the message back on the queue to resume after `delaySeconds`; returns the delay used. */
+  /** Sends `message` (as given: a wait for another refresh counts an attempt) after a delay. */
   readonly requeue: (message: TargetMessage, delaySeconds: number) => Promise<number>;
   readonly clock: Clock;
   /** Groups of one target rolled concurrently. */
@@ -519,7 +520,7 @@ const runSteps = async (
       // Another refresh runs on it: no version is created while it could leak into the group.
       await saveTarget({ status: "waiting-for-refresh" });
       const delaySeconds = await deps.requeue(
-        message,
+        { ...message, attempt: message.attempt + 1 },
         pin === "cancelling-active-refresh" ? 60 : ACTIVE_REFRESH_RETRY_SECONDS,
       );
       return {
@@ -609,7 +610,7 @@ const runSteps = async (
     const cancelling = outcomes.some((outcome) => outcome.reason === "cancelling-active-refresh");
     await saveTarget({ status: "waiting-for-refresh" });
     const delaySeconds = await deps.requeue(
-      message,
+      { ...message, attempt: message.attempt + 1 },
       cancelling ? 60 : ACTIVE_REFRESH_RETRY_SECONDS,
     );
     return {

@@ -440,6 +440,7 @@ describe("roll-out-target against a real local DynamoDB", () => {
       (await getTarget(dynamo.db, dynamo.table, message.rolloutId, message))?.status,
       "waiting-for-refresh",
     );
+    assert.equal(requeued.at(-1)?.message.attempt, 1, "a wait for another refresh is an attempt");
 
     const last = await rollOutTarget({ ...message, attempt: MAX_REFRESH_WAITS }, deps());
     assert.equal(last.status, "partially-failed");
@@ -478,7 +479,7 @@ describe("roll-out-target against a real local DynamoDB", () => {
     assert.ok(await takeTargetLease(dynamo.db, dynamo.table, first, "invocation-1", now));
 
     for (const message of [first, second]) {
-      const waiting = await rollOutTarget(message, deps());
+      const waiting = await rollOutTarget({ ...message, attempt: 5 }, deps());
       assert.deepEqual(waiting, {
         status: "requeued",
         reason: "another invocation is working in this account and region",
@@ -487,6 +488,11 @@ describe("roll-out-target against a real local DynamoDB", () => {
       });
     }
     assert.equal(autoScaling.calls().length, 0, "nothing done in the account meanwhile");
+    // Waiting for the lease is no attempt: a busy account never makes a group give up.
+    assert.deepEqual(
+      requeued.slice(-2).map((entry) => entry.message.attempt),
+      [5, 5],
+    );
     // Given back, or expired after a crash: the next one goes on.
     await releaseTargetLease(dynamo.db, dynamo.table, first, "invocation-1");
     assert.ok(await takeTargetLease(dynamo.db, dynamo.table, second, "invocation-2", now));

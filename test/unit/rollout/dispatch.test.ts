@@ -62,13 +62,19 @@ describe("sending a wave's target messages", () => {
     );
   });
 
-  it("requeues a target with a delay capped at SQS's 15 minutes and counts the attempt", async () => {
+  it("requeues a target as given, with a delay capped at SQS's 15 minutes", async () => {
     sqs.on(SendMessageCommand).resolves({});
-    const delay = await requeueTarget(new SQSClient({}), QUEUE, message(0), 1234.5);
+    // Whether a wait is an attempt is the caller's call (a lease wait is not).
+    const delay = await requeueTarget(
+      new SQSClient({}),
+      QUEUE,
+      { ...message(0), attempt: 3 },
+      1234.5,
+    );
 
     assert.equal(delay, 900);
     const input = sqs.commandCalls(SendMessageCommand)[0]?.args[0].input;
     assert.equal(input?.DelaySeconds, 900);
-    assert.equal(JSON.parse(input?.MessageBody ?? "{}").attempt, 1);
+    assert.equal(JSON.parse(input?.MessageBody ?? "{}").attempt, 3);
   });
 });

@@ -27,15 +27,15 @@ import { creationOrder, referencesOf, type Template } from "./template.ts";
 
 export const KNOWN_AFTER_APPLY = "{{changeSet:KNOWN_AFTER_APPLY}}";
 
-const SENTINEL = new RegExp(`${UNKNOWN}:(Ref|GetAtt):([^\\u0000]+)\\u0000`, "g");
+const SENTINEL = /\{\{sandbox-unknown:(Ref|GetAtt):([^}]+)\}\}/g;
 
 /** What `Ref` and each attribute of a resource CloudFormation has yet to create give. */
 const unknownAttributes = (logicalId: string, schema: ResourceSchema | undefined) =>
   Object.fromEntries([
-    ["Ref", `${UNKNOWN}:Ref:${logicalId}\u0000`],
+    ["Ref", `${UNKNOWN}Ref:${logicalId}}}`],
     ...(schema?.attributes ?? []).map((attribute) => [
       attribute,
-      `${UNKNOWN}:GetAtt:${logicalId}.${attribute}\u0000`,
+      `${UNKNOWN}GetAtt:${logicalId}.${attribute}}}`,
     ]),
   ]);
 

@@ -86,7 +86,9 @@ export const executeChangeSet = async (
     stack.status = status;
     if (reason) stack.statusReason = reason;
     else delete stack.statusReason;
-    event(stack.name, "AWS::CloudFormation::Stack", status, stack.id, reason);
+    // The API model's StackEvent ResourceStatus has no cleanup statuses: those are the stack's only.
+    if (!status.endsWith("_CLEANUP_IN_PROGRESS"))
+      event(stack.name, "AWS::CloudFormation::Stack", status, stack.id, reason);
   };
   const attributes = () =>
     Object.fromEntries([...stack.resources].map(([id, resource]) => [id, resource.attributes]));

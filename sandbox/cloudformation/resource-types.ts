@@ -50,8 +50,11 @@ export const createOnlyProperties = (schema: ResourceSchema): Set<string> =>
 export const tagProperty = (schema: ResourceSchema): string | undefined =>
   schema.tagging.tagProperty?.split("/")[2];
 
-/** A value CloudFormation cannot know before executing (an attribute of a resource to create). */
-export const UNKNOWN = "\u0000KNOWN_AFTER_APPLY";
+/**
+ * A value CloudFormation cannot know before executing (an attribute of a resource to create):
+ * `{{sandbox-unknown:Ref:<id>}}` or `{{sandbox-unknown:GetAtt:<id>.<attribute>}}` in a resolved value.
+ */
+export const UNKNOWN = "{{sandbox-unknown:";
 const isUnknown = (value: unknown) => typeof value === "string" && value.includes(UNKNOWN);
 
 const resolveRef = (node: JsonSchema, definitions: ResourceSchema["definitions"]): JsonSchema => {

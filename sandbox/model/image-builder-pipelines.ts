@@ -114,9 +114,13 @@ export const pipelineOperations = (resources: ImageBuilderResources) => {
       pipeline.recipeName = arnName(recipe.name);
       pipeline.recipeVersion = formatVersion(recipe.version);
     }
-    pipeline.distributions = distributionsOf(
-      resources.distributionConfigurations.get(String(record.fields.distributionConfigurationArn)),
+    const distribution = resources.distributionConfigurations.get(
+      String(record.fields.distributionConfigurationArn),
     );
+    pipeline.distributions = distributionsOf(distribution);
+    if (distribution)
+      pipeline.distributionConfiguration = { arn: distribution.arn, name: distribution.name };
+    else delete pipeline.distributionConfiguration;
     pipeline.status = record.fields.status === "DISABLED" ? "DISABLED" : "ENABLED";
     const imageTags = record.fields.imageTags as Tags | undefined;
     if (imageTags) pipeline.imageTags = { ...imageTags };

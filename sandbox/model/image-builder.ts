@@ -42,6 +42,8 @@ export interface SandboxPipeline {
   distributions: readonly Distribution[];
   /** Tags every image of the pipeline gets (API: CreateImagePipeline `imageTags`). */
   imageTags?: Record<string, string>;
+  /** Its distribution configuration, when created through the API (image-builder-pipelines.ts). */
+  distributionConfiguration?: { readonly arn: string; readonly name: string };
   /** Image Builder's own schedule, if any (we warn when both schedule a pipeline). */
   readonly schedule?: { scheduleExpression: string; timezone?: string };
   builds: number;
@@ -458,8 +460,10 @@ export class ImageBuilderModel {
   #distributionConfiguration(image: SandboxImage) {
     const pipeline = this.pipelines.get(image.pipelineArn);
     return {
-      arn: `arn:aws:imagebuilder:${image.region}:${image.accountId}:distribution-configuration/${image.name}`,
-      name: image.name,
+      arn:
+        pipeline?.distributionConfiguration?.arn ??
+        `arn:aws:imagebuilder:${image.region}:${image.accountId}:distribution-configuration/${image.name}`,
+      name: pipeline?.distributionConfiguration?.name ?? image.name,
       timeoutMinutes: 720,
       distributions: (pipeline?.distributions ?? []).map((distribution) => ({
         region: distribution.region,

@@ -273,6 +273,48 @@ describe("a pipeline created through the API builds and distributes like any oth
     assert.equal((built.imageRecipe as Output).arn, `${BASE}:image-recipe/web/1.0.0`);
   });
 
+  it("spells names in ARNs in lower case with hyphens, and answers GetImage within the API model", async () => {
+    const world = newWorld();
+    const { componentBuildVersionArn } = await createComponent(world, document("echo"), {
+      name: "CIS Hardening",
+    });
+    assert.equal(componentBuildVersionArn, `${BASE}:component/cis-hardening/1.0.0/1`);
+    const { imageRecipeArn } = await imageBuilder(world, "CreateImageRecipe", {
+      name: "Web Server",
+      semanticVersion: "2.1.x",
+      parentImage: "ami-0123456789abcdef0",
+      components: [{ componentArn: componentBuildVersionArn }],
+    });
+    assert.equal(imageRecipeArn, `${BASE}:image-recipe/web-server/2.1.0`);
+    const { infrastructureConfigurationArn } = await imageBuilder(
+      world,
+      "CreateInfrastructureConfiguration",
+      { name: "Web Server", instanceProfileName: "EC2InstanceProfileForImageBuilder" },
+    );
+    const { distributionConfigurationArn } = await imageBuilder(
+      world,
+      "CreateDistributionConfiguration",
+      { name: "Web Server", distributions: [{ region: REGION }] },
+    );
+    const { imagePipelineArn } = await imageBuilder(world, "CreateImagePipeline", {
+      name: "Web Server",
+      imageRecipeArn,
+      infrastructureConfigurationArn,
+      distributionConfigurationArn,
+    });
+    const { imageBuildVersionArn } = await imageBuilder(world, "StartImagePipelineExecution", {
+      imagePipelineArn,
+      clientToken: "first",
+    });
+    assert.equal(imageBuildVersionArn, `${BASE}:image/web-server/2.1.0/1`);
+    const { image } = await imageBuilder(world, "GetImage", { imageBuildVersionArn });
+    assert.equal((image as Output).name, "Web Server");
+    assert.equal(
+      ((image as Output).distributionConfiguration as Output).arn,
+      `${BASE}:distribution-configuration/web-server`,
+    );
+  });
+
   it("starts nothing for a repeated client token, and refuses it with other tags", async () => {
     const { world, imagePipelineArn } = await pipelineWorld();
     const request = { imagePipelineArn, clientToken: "commit-abc123", tags: { commit: "abc123" } };

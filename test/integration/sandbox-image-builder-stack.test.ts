@@ -339,6 +339,89 @@ describe("deploying the image stack: replacement rules, Retain, rollback", () =>
   });
 });
 
+describe("a YAML template with parameters and short-form intrinsics", () => {
+  const yaml = `
+Parameters:
+  Commit:
+    Type: String
+Resources:
+  Hardening:
+    Type: AWS::ImageBuilder::Component
+    UpdateReplacePolicy: Retain
+    Properties:
+      Name: hardening
+      Version: 1.0.0
+      Platform: Linux
+      ChangeDescription: !Sub "commit \${Commit}"
+      Data: !Sub |
+        name: hardening
+        schemaVersion: 1.0
+        phases:
+          - name: build
+            steps:
+              - name: Harden
+                action: ExecuteBash
+                inputs:
+                  commands: ["echo \${Commit}"]
+Outputs:
+  ComponentArn:
+    Value: !GetAtt Hardening.Arn
+`;
+  const deployYaml = (world: SandboxWorld, commit: string) =>
+    deployImageStack(world, {
+      accountId: ACCOUNT,
+      region: REGION,
+      stackName: "images-dev",
+      template: yaml,
+      parameters: { Commit: commit },
+    });
+
+  it("replaces the component when a parameter its createOnly properties use changes, naming the parameter", async () => {
+    const world = newWorld();
+    const created = await deployYaml(world, "abc123");
+    assert.equal(created.outputs.ComponentArn, `${BASE}:component/hardening/1.0.0/1`);
+    const updated = await deployYaml(world, "def456");
+    const change = changeOf(updated.changes, "Hardening");
+    assert.equal(change?.Replacement, "True");
+    assert.deepEqual(
+      change?.Details,
+      ["ChangeDescription", "Data"].map((name) => ({
+        Target: { Attribute: "Properties", Name: name, RequiresRecreation: "Always" },
+        Evaluation: "Static",
+        ChangeSource: "ParameterReference",
+        CausingEntity: "Commit",
+      })),
+    );
+    assert.equal(updated.outputs.ComponentArn, `${BASE}:component/hardening/1.0.0/2`);
+  });
+
+  it("deletes the stack's resources with DeleteStack, keeping those marked Retain", async () => {
+    const world = newWorld();
+    await deploy(world, imageStack({ retain: true }));
+    await world.call({
+      service: "cloudformation",
+      operation: "DeleteStack",
+      accountId: ACCOUNT,
+      region: REGION,
+      input: { StackName: "images-dev" },
+    });
+    assert.deepEqual(componentBuilds(world), [`${BASE}:component/hardening/1.0.0/1`]);
+    assert.deepEqual(recipes(world), [`${BASE}:image-recipe/web/1.0.0`]);
+    assert.equal(world.imageBuilder.pipelines.size, 0);
+    assert.equal(world.imageBuilderResources.infrastructureConfigurations.size, 0);
+    await assert.rejects(
+      world.call({
+        service: "cloudformation",
+        operation: "DescribeStacks",
+        accountId: ACCOUNT,
+        region: REGION,
+        input: { StackName: "images-dev" },
+      }),
+      /does not exist/,
+    );
+  });
+});
+
 describe("what CloudFormation refuses", () => {
   const createChangeSet = (world: SandboxWorld, template: object) =>
     world.call({

@@ -320,3 +320,38 @@ const rollBack = async (
   stack.parameters = previous.parameters;
   stackEvent(creating ? "ROLLBACK_COMPLETE" : "UPDATE_ROLLBACK_COMPLETE", reason);
 };
+
+/**
+ * DeleteStack: the stack's resources, newest dependents first, except those whose DeletionPolicy
+ * is Retain or that RetainResources names (API reference, DeleteStack); a failed deletion leaves
+ * the stack DELETE_FAILED.
+ */
+export const deleteStack = async (
+  stack: Stack,
+  imageBuilder: ImageBuilderCall,
+  retain: ReadonlySet<string>,
+): Promise<void> => {
+  stack.status = "DELETE_IN_PROGRESS";
+  const order = stack.template
+    ? creationOrder(stack.template).reverse()
+    : [...stack.resources.keys()];
+  for (const logicalId of order) {
+    const resource = stack.resources.get(logicalId);
+    if (!resource) continue;
+    if (resource.deletionPolicy !== "Retain" && !retain.has(logicalId)) {
+      try {
+        await provisionerFor(resource.type, schemaOf(resource.type) as ResourceSchema).delete(
+          imageBuilder,
+          resource.physicalId,
+        );
+      } catch (error) {
+        stack.status = "DELETE_FAILED";
+        stack.statusReason = `The following resource(s) failed to delete: [${logicalId}]. ${(error as Error).message}`;
+        return;
+      }
+    }
+    stack.resources.delete(logicalId);
+  }
+  stack.status = "DELETE_COMPLETE";
+  stack.changeSets.clear();
+};

@@ -1,15 +1,15 @@
 import { createHash } from "node:crypto";
 import { describeChange, planChanges } from "../cloudformation/changes.ts";
-import { executeChangeSet } from "../cloudformation/deploy.ts";
-import { provisionerFor } from "../cloudformation/provisioners.ts";
-import { type ResourceSchema, schemaOf } from "../cloudformation/resource-types.ts";
-import type { ChangeSet, Stack, ValidationFailure } from "../cloudformation/stack.ts";
+import { deleteStack, executeChangeSet } from "../cloudformation/deploy.ts";
 import {
-  checkTemplate,
-  creationOrder,
-  parameterValues,
-  parseTemplate,
-} from "../cloudformation/template.ts";
+  describeStack,
+  stackOperationEvents,
+  validationEvents,
+} from "../cloudformation/describe.ts";
+import { earlyValidationReason, nameConflicts } from "../cloudformation/early-validation.ts";
+import type { ImageBuilderCall } from "../cloudformation/provisioners.ts";
+import type { ChangeSet, Stack } from "../cloudformation/stack.ts";
+import { checkTemplate, parameterValues, parseTemplate } from "../cloudformation/template.ts";
 import { sandboxAccessKeyId } from "../identity.ts";
 import { awsError, SandboxAwsError } from "./errors.ts";
 import type { CallContext } from "./faults.ts";
@@ -134,79 +134,13 @@ export class CloudFormationChangeSets {
     return { ...identity, accessKeyId };
   }
 
-  /** Pre-deployment name conflict check: a named resource to create that exists already. */
-  async #conflicts(
-    call: CallContext,
-    stack: Stack,
-    adds: Array<{ logicalId: string; type: string; name: string }>,
-  ) {
-    const checks: Record<string, { operation: string; member: string; kind: string }> = {
-      "AWS::ImageBuilder::ImagePipeline": {
-        operation: "GetImagePipeline",
-        member: "imagePipelineArn",
-        kind: "image-pipeline",
-      },
-      "AWS::ImageBuilder::InfrastructureConfiguration": {
-        operation: "GetInfrastructureConfiguration",
-        member: "infrastructureConfigurationArn",
-        kind: "infrastructure-configuration",
-      },
-      "AWS::ImageBuilder::DistributionConfiguration": {
-        operation: "GetDistributionConfiguration",
-        member: "distributionConfigurationArn",
-        kind: "distribution-configuration",
-      },
-    };
-    const failures: ValidationFailure[] = [];
-    for (const add of adds) {
-      const check = checks[add.type];
-      if (!check) continue;
-      const arn = `arn:aws:imagebuilder:${call.region}:${call.accountId}:${check.kind}/${add.name.toLowerCase().replace(/ /g, "-")}`;
-      if ([...stack.resources.values()].some((resource) => resource.physicalId === arn)) continue;
-      try {
-        await this.host.call({
-          ...this.#caller(call, stack, undefined),
-          service: "imagebuilder",
-          operation: check.operation,
-          input: { [check.member]: arn },
-        });
-      } catch {
-        continue; // absent, or not readable by the caller: nothing to report
-      }
-      failures.push({
-        logicalId: add.logicalId,
-        type: add.type,
-        path: `/Resources/${add.logicalId}`,
-        reason: `Resource of type '${add.type}' with identifier '${add.name}' already exists.`,
-        validation: "NAME_CONFLICT_VALIDATION",
-      });
-    }
-    return failures;
-  }
-
-  #describeStack(stack: Stack) {
-    return {
-      StackId: stack.id,
-      StackName: stack.name,
-      ...(stack.description ? { Description: stack.description } : {}),
-      Parameters: Object.entries(stack.parameters).map(([ParameterKey, ParameterValue]) => ({
-        ParameterKey,
-        ParameterValue,
-      })),
-      CreationTime: new Date(stack.createdAt),
-      ...(stack.updatedAt ? { LastUpdatedTime: new Date(stack.updatedAt) } : {}),
-      RollbackConfiguration: {},
-      StackStatus: stack.status,
-      ...(stack.statusReason ? { StackStatusReason: stack.statusReason } : {}),
-      DisableRollback: false,
-      NotificationARNs: [],
-      Capabilities: [],
-      ...(stack.outputs.length > 0 ? { Outputs: structuredClone(stack.outputs) } : {}),
-      ...(stack.roleArn ? { RoleARN: stack.roleArn } : {}),
-      Tags: [],
-      EnableTerminationProtection: false,
-      DriftInformation: { StackDriftStatus: "NOT_CHECKED" },
-    };
+  /** Image Builder calls made as `caller`, through the world: IAM-checked and validated. */
+  #imageBuilder(caller: Omit<CallContext, "service" | "operation" | "input">): ImageBuilderCall {
+    return async (operation, input) =>
+      (await this.host.call({ ...caller, service: "imagebuilder", operation, input })) as Record<
+        string,
+        unknown
+      >;
   }
 
   /** The operations, with the DescribeStacks registered before (the orchestrator stack's) as fallback. */
@@ -247,7 +181,7 @@ export class CloudFormationChangeSets {
         const name = call.input.StackName as string | undefined;
         if (name !== undefined) {
           const stack = this.stack(call, name);
-          if (stack) return { Stacks: [this.#describeStack(stack)] };
+          if (stack) return { Stacks: [describeStack(stack)] };
           if (fallbackDescribeStacks) return fallbackDescribeStacks(call);
           throw validation(`Stack with id ${name} does not exist`);
         }
@@ -257,7 +191,7 @@ export class CloudFormationChangeSets {
         const mine = [...this.stacks.values()]
           .filter((stack) => stack.accountId === call.accountId && stack.region === call.region)
           .filter((stack) => stack.status !== "DELETE_COMPLETE")
-          .map((stack) => this.#describeStack(stack));
+          .map((stack) => describeStack(stack));
         return { Stacks: [...others, ...mine] };
       },
       DescribeStackEvents: (call) => {
@@ -270,8 +204,27 @@ export class CloudFormationChangeSets {
           ...(start + 100 < events.length ? { NextToken: String(start + 100) } : {}),
         };
       },
-      DescribeEvents: (call) => this.#describeEvents(call),
-      DeleteStack: (call) => this.#deleteStack(call),
+      DescribeEvents: (call) => {
+        if (call.input.ChangeSetName !== undefined) {
+          const { stack, changeSet } = this.#changeSet(call);
+          return { OperationEvents: validationEvents(stack, changeSet) };
+        }
+        const stack = this.stack(call, String(call.input.StackName));
+        if (!stack) throw validation(`Stack [${String(call.input.StackName)}] does not exist`);
+        const filters = call.input.Filters as { FailedEvents?: boolean } | undefined;
+        return { OperationEvents: stackOperationEvents(stack, filters?.FailedEvents === true) };
+      },
+      DeleteStack: async (call) => {
+        const stack = this.stack(call, String(call.input.StackName));
+        // Deleting a stack that is not there succeeds.
+        if (!stack || stack.status === "DELETE_COMPLETE") return {};
+        await deleteStack(
+          stack,
+          this.#imageBuilder(this.#caller(call, stack, stack.roleArn)),
+          new Set((call.input.RetainResources ?? []) as string[]),
+        );
+        return {};
+      },
     };
   }
 
@@ -354,25 +307,20 @@ export class CloudFormationChangeSets {
       operationId: uuid(`${id}|operation`),
     };
     stack.changeSets.set(id, changeSet);
-    return this.#conflicts(call, stack, planned.namedAdds).then((conflicts) => {
+    return nameConflicts(
+      stack,
+      planned.namedAdds,
+      this.#imageBuilder(this.#caller(call, stack, undefined)),
+    ).then((conflicts) => {
       changeSet.validationFailures.push(...conflicts);
-      const hooks = [
-        ...(planned.validationFailures.length > 0
-          ? ["AWS::EarlyValidation::PropertyValidation"]
-          : []),
-        ...(conflicts.length > 0 ? ["AWS::EarlyValidation::ResourceExistenceCheck"] : []),
-      ];
+      const failed = earlyValidationReason(changeSet.validationFailures);
       const same =
         JSON.stringify(stack.template) === JSON.stringify(template) &&
         JSON.stringify(stack.parameters) === JSON.stringify(parameters);
-      if (hooks.length > 0) {
+      if (failed || (planned.changes.length === 0 && same)) {
         changeSet.status = "FAILED";
         changeSet.executionStatus = "UNAVAILABLE";
-        changeSet.statusReason = `The following hook(s)/validation failed: [${hooks.join(", ")}]. To troubleshoot Early Validation errors, use the DescribeEvents API for detailed failure information.`;
-      } else if (planned.changes.length === 0 && same) {
-        changeSet.status = "FAILED";
-        changeSet.executionStatus = "UNAVAILABLE";
-        changeSet.statusReason = NO_CHANGES;
+        changeSet.statusReason = failed ?? NO_CHANGES;
       }
       return { Id: id, StackId: stack.id };
     });
@@ -444,95 +392,6 @@ export class CloudFormationChangeSets {
         ? { clientRequestToken: String(call.input.ClientRequestToken) }
         : {}),
     });
-    return {};
-  }
-
-  /**
-   * DescribeEvents: for a change set, what its pre-deployment validation found (VALIDATION_ERROR
-   * events); for a stack, its resource events. The ValidationName of the property check is the
-   * sandbox's reading (rain's output shows NAME_CONFLICT_VALIDATION for name conflicts).
-   */
-  #describeEvents(call: CallContext) {
-    if (call.input.ChangeSetName !== undefined) {
-      const { stack, changeSet } = this.#changeSet(call);
-      return {
-        OperationEvents: changeSet.validationFailures.map((failure, index) => ({
-          EventId: `${changeSet.operationId}-${index}`,
-          StackId: stack.id,
-          OperationId: changeSet.operationId,
-          OperationType: "CREATE_CHANGESET",
-          OperationStatus: "FAILED",
-          EventType: "VALIDATION_ERROR",
-          LogicalResourceId: failure.logicalId,
-          ResourceType: failure.type,
-          Timestamp: new Date(changeSet.createdAt),
-          ValidationFailureMode: "FAIL",
-          ValidationName: failure.validation ?? "PROPERTY_VALIDATION",
-          ValidationStatus: "FAILED",
-          ValidationStatusReason: failure.reason,
-          ValidationPath: failure.path,
-        })),
-      };
-    }
-    const stack = this.stack(call, String(call.input.StackName));
-    if (!stack) throw validation(`Stack [${String(call.input.StackName)}] does not exist`);
-    const failedOnly = (call.input.Filters as { FailedEvents?: boolean } | undefined)?.FailedEvents;
-    return {
-      OperationEvents: stack.events
-        .filter((event) => !failedOnly || event.ResourceStatus.endsWith("_FAILED"))
-        .map((event) => ({
-          EventId: event.EventId,
-          StackId: stack.id,
-          EventType: event.ResourceStatus.endsWith("_FAILED")
-            ? "PROVISIONING_ERROR"
-            : "STACK_EVENT",
-          LogicalResourceId: event.LogicalResourceId,
-          ...(event.PhysicalResourceId ? { PhysicalResourceId: event.PhysicalResourceId } : {}),
-          ResourceType: event.ResourceType,
-          Timestamp: event.Timestamp,
-          ResourceStatus: event.ResourceStatus,
-          ...(event.ResourceStatusReason
-            ? { ResourceStatusReason: event.ResourceStatusReason }
-            : {}),
-        })),
-    };
-  }
-
-  /** Deletes the stack's resources, newest dependents first, keeping those marked Retain. */
-  async #deleteStack(call: CallContext) {
-    const stack = this.stack(call, String(call.input.StackName));
-    if (!stack || stack.status === "DELETE_COMPLETE") return {}; // deleting what is not there succeeds
-    const caller = this.#caller(call, stack, stack.roleArn);
-    const retained = new Set((call.input.RetainResources ?? []) as string[]);
-    stack.status = "DELETE_IN_PROGRESS";
-    const order = stack.template
-      ? creationOrder(stack.template).reverse()
-      : [...stack.resources.keys()];
-    for (const logicalId of order) {
-      const resource = stack.resources.get(logicalId);
-      if (!resource) continue;
-      if (resource.deletionPolicy !== "Retain" && !retained.has(logicalId)) {
-        try {
-          await provisionerFor(resource.type, schemaOf(resource.type) as ResourceSchema).delete(
-            async (operation, input) =>
-              (await this.host.call({
-                ...caller,
-                service: "imagebuilder",
-                operation,
-                input,
-              })) as Record<string, unknown>,
-            resource.physicalId,
-          );
-        } catch (error) {
-          stack.status = "DELETE_FAILED";
-          stack.statusReason = `The following resource(s) failed to delete: [${logicalId}]. ${(error as Error).message}`;
-          return {};
-        }
-      }
-      stack.resources.delete(logicalId);
-    }
-    stack.status = "DELETE_COMPLETE";
-    stack.changeSets.clear();
     return {};
   }
 }

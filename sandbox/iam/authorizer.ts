@@ -45,7 +45,8 @@ interface Spelling {
 }
 
 /**
- * Access denied, as each service spells it. Query-protocol services (STS, IAM, Auto Scaling) and
+ * Access denied, as each service spells it. Query-protocol services (STS, IAM, Auto Scaling,
+ * CloudFormation) and
  * SQS (JSON with awsQueryCompatible, which hands the SDK the query code) answer `AccessDenied`;
  * SNS models `AuthorizationErrorException` (code AuthorizationError, 403); EC2 answers
  * `UnauthorizedOperation`; the JSON services `AccessDeniedException`.
@@ -60,6 +61,7 @@ const DENIED: Record<string, Spelling> = {
   sns: { name: "AuthorizationErrorException", code: "AuthorizationError", status: 403 },
   ec2: { name: "UnauthorizedOperation", status: 403 },
   imagebuilder: { name: "AccessDeniedException", status: 403 },
+  cloudformation: { name: "AccessDenied", status: 403 },
 };
 const DENIED_JSON: Spelling = { name: "AccessDeniedException", status: 400 };
 
@@ -78,6 +80,7 @@ const EXPIRED: Record<string, Spelling> = {
   sns: { name: "ExpiredToken", status: 403 },
   ec2: { name: "RequestExpired", status: 400 },
   imagebuilder: { name: "ExpiredTokenException", status: 403 },
+  cloudformation: { name: "ExpiredToken", status: 403 },
 };
 const EXPIRED_JSON: Spelling = { name: "ExpiredTokenException", status: 400 };
 
@@ -92,6 +95,7 @@ const INVALID_KEY: Record<string, Spelling> = {
   sqs: { name: "InvalidClientTokenId", status: 403 },
   sns: { name: "InvalidClientTokenId", status: 403 },
   ec2: { name: "AuthFailure", status: 401 },
+  cloudformation: { name: "InvalidClientTokenId", status: 403 },
 };
 const INVALID_KEY_JSON: Spelling = { name: "UnrecognizedClientException", status: 400 };
 

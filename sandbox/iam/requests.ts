@@ -1,3 +1,4 @@
+import { parseCloudFormationYaml } from "../../lib/deployment/cloudformation.ts";
 import type { CallContext } from "../model/faults.ts";
 import type { SandboxWorld } from "../model/world.ts";
 
@@ -31,6 +32,53 @@ const tagContext = (tags: Record<string, string> | undefined, prefixes: string[]
       prefixes.map((prefix) => [`${prefix}/${key}`, value]),
     ),
   );
+
+/** aws:RequestTag/${key} and aws:TagKeys for the tags a request applies. */
+const requestTags = (tags: unknown): Record<string, string | string[]> => {
+  const map = (tags ?? {}) as Record<string, string>;
+  if (Object.keys(map).length === 0) return {};
+  return { "aws:TagKeys": Object.keys(map), ...tagContext(map, ["aws:RequestTag"]) };
+};
+
+/** The ARN of what an Image Builder Create call would create. */
+const createdImageBuilderArn = (call: CallContext): string => {
+  const { input, region, accountId } = call;
+  const name = String(input.name ?? "")
+    .toLowerCase()
+    .replace(/ /g, "-");
+  const base = `arn:aws:imagebuilder:${region}:${accountId}`;
+  switch (call.operation) {
+    case "CreateComponent":
+      return `${base}:component/${name}/${String(input.semanticVersion)}/*`;
+    case "CreateImageRecipe":
+      return `${base}:image-recipe/${name}/${String(input.semanticVersion)}`;
+    case "CreateInfrastructureConfiguration":
+      return `${base}:infrastructure-configuration/${name}`;
+    case "CreateDistributionConfiguration":
+      return `${base}:distribution-configuration/${name}`;
+    default:
+      return `${base}:image-pipeline/${name}`;
+  }
+};
+
+/** The resource types a template body declares (cloudformation:ResourceTypes), if it parses. */
+const templateResourceTypes = (body: unknown): string[] => {
+  if (typeof body !== "string") return [];
+  try {
+    const template = parseCloudFormationYaml(body) as {
+      Resources?: Record<string, { Type?: string }>;
+    };
+    return [...new Set(Object.values(template.Resources ?? {}).map((r) => String(r.Type)))];
+  } catch {
+    return [];
+  }
+};
+
+/** A stack's id (ARN), or the id a stack of that name would get (CreateChangeSet on a new stack). */
+const stackArnFor = (world: SandboxWorld, call: CallContext, nameOrId: string): string =>
+  nameOrId.startsWith("arn:")
+    ? nameOrId
+    : world.cloudFormation.stackArn(call.accountId, call.region, nameOrId);
 
 /** A deterministic stand-in for the group's UUID in its ARN. */
 const groupId = (name: string) => {
@@ -266,8 +314,85 @@ export const requestsFor = (world: SandboxWorld, call: CallContext): OperationRe
 
     case "imagebuilder:GetImagePipeline":
     case "imagebuilder:ListImagePipelineImages":
-    case "imagebuilder:StartImagePipelineExecution":
+    case "imagebuilder:UpdateImagePipeline":
+    case "imagebuilder:DeleteImagePipeline":
       return one(key, String(input.imagePipelineArn));
+    // Service Authorization Reference, EC2 Image Builder: StartImagePipelineExecution and the
+    // Create actions take aws:RequestTag/${TagKey} and aws:TagKeys for the tags they apply.
+    case "imagebuilder:StartImagePipelineExecution":
+      return one(key, String(input.imagePipelineArn), requestTags(input.tags));
+    // The resource a Create action creates (Service Authorization Reference: component
+    // arn:…:component/${ComponentName}/${ComponentVersion}/${ComponentBuildVersion}, imageRecipe
+    // …:image-recipe/${Name}/${Version}, …): the next build, and the version a wildcard resolves
+    // to, are checked as Image Builder would create them.
+    case "imagebuilder:CreateComponent":
+    case "imagebuilder:CreateImageRecipe":
+    case "imagebuilder:CreateInfrastructureConfiguration":
+    case "imagebuilder:CreateDistributionConfiguration":
+    case "imagebuilder:CreateImagePipeline":
+      return one(key, createdImageBuilderArn(call), requestTags(input.tags));
+    case "imagebuilder:GetComponent":
+    case "imagebuilder:DeleteComponent":
+      return one(key, String(input.componentBuildVersionArn));
+    case "imagebuilder:ListComponentBuildVersions":
+      return one(key, `${String(input.componentVersionArn)}/*`);
+    case "imagebuilder:GetImageRecipe":
+    case "imagebuilder:DeleteImageRecipe":
+      return one(key, String(input.imageRecipeArn));
+    case "imagebuilder:GetInfrastructureConfiguration":
+    case "imagebuilder:UpdateInfrastructureConfiguration":
+    case "imagebuilder:DeleteInfrastructureConfiguration":
+      return one(key, String(input.infrastructureConfigurationArn));
+    case "imagebuilder:GetDistributionConfiguration":
+    case "imagebuilder:UpdateDistributionConfiguration":
+    case "imagebuilder:DeleteDistributionConfiguration":
+      return one(key, String(input.distributionConfigurationArn));
+    case "imagebuilder:TagResource":
+      return one(key, String(input.resourceArn), requestTags(input.tags));
+    case "imagebuilder:UntagResource":
+      return one(key, String(input.resourceArn), {
+        "aws:TagKeys": (input.tagKeys ?? []) as string[],
+      });
+    case "imagebuilder:ListTagsForResource":
+      return one(key, String(input.resourceArn));
+
+    // Service Authorization Reference, AWS CloudFormation: the change set actions take the stack
+    // (arn:…:stack/${StackName}/${Id}) and cloudformation:ChangeSetName; CreateChangeSet also
+    // cloudformation:ResourceTypes (the template's types), cloudformation:RoleArn and the tags.
+    case "cloudformation:CreateChangeSet":
+    case "cloudformation:DescribeChangeSet":
+    case "cloudformation:ExecuteChangeSet":
+    case "cloudformation:DeleteChangeSet": {
+      const context: Record<string, string | string[]> = {};
+      const changeSet = String(input.ChangeSetName ?? "");
+      context["cloudformation:ChangeSetName"] = changeSet.startsWith("arn:")
+        ? (changeSet.split("/")[1] ?? changeSet)
+        : changeSet;
+      if (call.operation === "CreateChangeSet") {
+        if (input.RoleARN) context["cloudformation:RoleArn"] = String(input.RoleARN);
+        context["cloudformation:ResourceTypes"] = templateResourceTypes(input.TemplateBody);
+        Object.assign(
+          context,
+          requestTags(
+            Object.fromEntries(
+              ((input.Tags ?? []) as Array<{ Key: string; Value: string }>).map((tag) => [
+                tag.Key,
+                tag.Value,
+              ]),
+            ),
+          ),
+        );
+      }
+      const stackName = String(input.StackName ?? changeSet.split(":")[5]?.split("/")[1] ?? "");
+      return one(key, stackArnFor(world, call, stackName), context);
+    }
+    case "cloudformation:DescribeStackEvents":
+    case "cloudformation:ListChangeSets":
+    case "cloudformation:DeleteStack":
+      return one(key, stackArnFor(world, call, String(input.StackName)));
+    case "cloudformation:DescribeStacks":
+    case "cloudformation:DescribeEvents":
+      return one(key, input.StackName ? stackArnFor(world, call, String(input.StackName)) : "*");
     case "imagebuilder:GetImage":
     case "imagebuilder:ListWorkflowExecutions":
       return one(key, String(input.imageBuildVersionArn));

@@ -36,9 +36,14 @@ export interface SandboxPipeline {
   readonly accountId: string;
   readonly region: string;
   status: "ENABLED" | "DISABLED";
-  readonly recipeName: string;
-  readonly recipeVersion: string;
-  readonly distributions: readonly Distribution[];
+  /** The recipe's name as ARNs spell it and its version: an update may point at another one. */
+  recipeName: string;
+  recipeVersion: string;
+  distributions: readonly Distribution[];
+  /** Tags every image of the pipeline gets (API: CreateImagePipeline `imageTags`). */
+  imageTags?: Record<string, string>;
+  /** Its distribution configuration, when created through the API (image-builder-pipelines.ts). */
+  distributionConfiguration?: { readonly arn: string; readonly name: string };
   /** Image Builder's own schedule, if any (we warn when both schedule a pipeline). */
   readonly schedule?: { scheduleExpression: string; timezone?: string };
   builds: number;
@@ -65,6 +70,21 @@ export interface SandboxImage {
   readonly createdAt: number;
   amis: Array<{ region: string; image: string; accountId: string; name: string }>;
   readonly history: Array<{ status: ImageStatus; at: number }>;
+  /** The pipeline's `imageTags` and the execution's `tags` (StartImagePipelineExecution). */
+  tags?: Record<string, string>;
+  /** The recipe the image was built from, as GetImage's `imageRecipe` shows it. */
+  readonly imageRecipe?: Record<string, unknown>;
+}
+
+/**
+ * What a build is made from when the pipeline was created through the API: its recipe (a
+ * wildcard version resolved when the build starts) and the name images carry.
+ */
+export interface BuildInputs {
+  readonly recipeName: string;
+  readonly recipeVersion: string;
+  readonly imageName: string;
+  readonly imageRecipe: Record<string, unknown>;
 }
 
 /** How long each phase of a simulated build takes. */
@@ -112,9 +132,11 @@ const workflowExecutionId = (imageArn: string, type: string) =>
 export class ImageBuilderModel {
   readonly pipelines = new Map<string, SandboxPipeline>();
   readonly images = new Map<string, SandboxImage>();
-  readonly #tokens = new Map<string, { pipelineArn: string; imageArn: string }>();
+  readonly #tokens = new Map<string, { request: string; imageArn: string }>();
   readonly #failures = new Map<string, FailurePlan[]>();
   readonly #listeners: ImageListener[] = [];
+  /** Resolves a pipeline's recipe when a build starts (sandbox/model/image-builder-pipelines.ts). */
+  buildInputs?: (pipeline: SandboxPipeline) => BuildInputs | undefined;
 
   constructor(
     private readonly clock: SimClock,
@@ -202,16 +224,26 @@ export class ImageBuilderModel {
       };
     },
 
+    /**
+     * Starts a build. `clientToken` makes it idempotent: the same token with the same request
+     * answers the image the first call started, and with a different request (another pipeline,
+     * other tags) fails with IdempotentParameterMismatchException (API model: clientToken and the
+     * error's documentation). `tags` go on the image resource: "Specify tags for Image Builder to
+     * apply to the image resource that's created when it starts pipeline execution" (API model,
+     * StartImagePipelineExecutionRequest.tags), added to the pipeline's `imageTags`.
+     */
     StartImagePipelineExecution: (call: CallContext) => {
       const token = call.input.clientToken;
       if (typeof token !== "string" || token.length < 1 || token.length > 64) {
         throw awsError("InvalidRequestException", "clientToken must be 1-64 characters");
       }
       const pipeline = this.#pipeline(call, call.input.imagePipelineArn);
+      const tags = (call.input.tags ?? {}) as Record<string, string>;
+      const request = JSON.stringify([pipeline.arn, Object.entries(tags).sort()]);
       const key = `${call.accountId}|${call.region}|${token}`;
       const previous = this.#tokens.get(key);
       if (previous) {
-        if (previous.pipelineArn !== pipeline.arn) {
+        if (previous.request !== request) {
           throw awsError(
             "IdempotentParameterMismatchException",
             "The client token was already used with different parameters",
@@ -223,8 +255,8 @@ export class ImageBuilderModel {
           imageBuildVersionArn: previous.imageArn,
         };
       }
-      const image = this.#startBuild(pipeline);
-      this.#tokens.set(key, { pipelineArn: pipeline.arn, imageArn: image.arn });
+      const image = this.#startBuild(pipeline, tags);
+      this.#tokens.set(key, { request, imageArn: image.arn });
       return { requestId: "sandbox", clientToken: token, imageBuildVersionArn: image.arn };
     },
 
@@ -318,14 +350,30 @@ export class ImageBuilderModel {
     return pipeline;
   }
 
-  #startBuild(pipeline: SandboxPipeline): SandboxImage {
+  #startBuild(pipeline: SandboxPipeline, tags: Record<string, string> = {}): SandboxImage {
     pipeline.builds += 1;
-    const arn = `arn:aws:imagebuilder:${pipeline.region}:${pipeline.accountId}:image/${pipeline.recipeName}/${pipeline.recipeVersion}/${pipeline.builds}`;
+    const inputs = this.buildInputs?.(pipeline);
+    if (inputs) {
+      pipeline.recipeName = inputs.recipeName;
+      pipeline.recipeVersion = inputs.recipeVersion;
+    }
+    // Image Builder numbers the builds of one image version: /1, /2... (user guide, semantic
+    // versioning: "Image Builder automatically assigns the build number to the fourth node").
+    const versionArn = `arn:aws:imagebuilder:${pipeline.region}:${pipeline.accountId}:image/${pipeline.recipeName}/${pipeline.recipeVersion}`;
+    const buildVersion =
+      Math.max(
+        0,
+        ...[...this.images.values()]
+          .filter((image) => image.arn.startsWith(`${versionArn}/`))
+          .map((image) => image.buildVersion),
+      ) + 1;
+    const arn = `${versionArn}/${buildVersion}`;
+    const imageTags = { ...pipeline.imageTags, ...tags };
     const image: SandboxImage = {
       arn,
-      name: pipeline.recipeName,
+      name: inputs?.imageName ?? pipeline.recipeName,
       version: pipeline.recipeVersion,
-      buildVersion: pipeline.builds,
+      buildVersion,
       pipelineArn: pipeline.arn,
       accountId: pipeline.accountId,
       region: pipeline.region,
@@ -333,6 +381,8 @@ export class ImageBuilderModel {
       createdAt: this.clock.now(),
       amis: [],
       history: [{ status: "PENDING", at: this.clock.now() }],
+      ...(Object.keys(imageTags).length > 0 ? { tags: imageTags } : {}),
+      ...(inputs ? { imageRecipe: inputs.imageRecipe } : {}),
     };
     const failure = this.#failures.get(pipeline.arn)?.shift();
     if (failure) image.failure = failure;
@@ -401,6 +451,7 @@ export class ImageBuilderModel {
       owner: image.accountId,
       dateCreated: new Date(image.createdAt).toISOString(),
       outputResources: { amis: image.amis },
+      ...(image.tags && Object.keys(image.tags).length > 0 ? { tags: { ...image.tags } } : {}),
       buildType: "SCHEDULED",
     };
   }
@@ -409,8 +460,10 @@ export class ImageBuilderModel {
   #distributionConfiguration(image: SandboxImage) {
     const pipeline = this.pipelines.get(image.pipelineArn);
     return {
-      arn: `arn:aws:imagebuilder:${image.region}:${image.accountId}:distribution-configuration/${image.name}`,
-      name: image.name,
+      arn:
+        pipeline?.distributionConfiguration?.arn ??
+        `arn:aws:imagebuilder:${image.region}:${image.accountId}:distribution-configuration/${image.name}`,
+      name: pipeline?.distributionConfiguration?.name ?? image.name,
       timeoutMinutes: 720,
       distributions: (pipeline?.distributions ?? []).map((distribution) => ({
         region: distribution.region,
@@ -446,6 +499,7 @@ export class ImageBuilderModel {
       version: image.version,
       sourcePipelineArn: image.pipelineArn,
       distributionConfiguration: this.#distributionConfiguration(image),
+      ...(image.imageRecipe ? { imageRecipe: structuredClone(image.imageRecipe) } : {}),
     };
   }
 }

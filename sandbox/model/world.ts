@@ -2,12 +2,16 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { validateRequest, validateResponse } from "../api-models/validate.ts";
 import { AutoScalingModel } from "./auto-scaling.ts";
 import { SimClock } from "./clock.ts";
+import { CloudFormationChangeSets } from "./cloudformation-changesets.ts";
 import { Ec2Model } from "./ec2.ts";
 import { awsError } from "./errors.ts";
 import { EventBridgeModel } from "./eventbridge.ts";
 import { type CallContext, FaultInjector } from "./faults.ts";
 import { IamModel } from "./iam.ts";
 import { type BuildDurations, ImageBuilderModel } from "./image-builder.ts";
+import { componentOperations } from "./image-builder-components.ts";
+import { pipelineOperations } from "./image-builder-pipelines.ts";
+import { ImageBuilderResources } from "./image-builder-resources.ts";
 import { KmsModel } from "./kms.ts";
 import { LogsModel, SnsModel, SsmModel } from "./notifications.ts";
 import { SchedulerModel } from "./scheduler.ts";
@@ -18,6 +22,10 @@ import { RequestThrottle } from "./throttling.ts";
 /** Operations that change state in AWS: a duplicate delivery must make none of them twice. */
 export const MUTATING_OPERATIONS: ReadonlySet<string> = new Set([
   "imagebuilder:StartImagePipelineExecution",
+  "imagebuilder:CreateComponent",
+  "imagebuilder:CreateImageRecipe",
+  "imagebuilder:CreateImagePipeline",
+  "imagebuilder:UpdateImagePipeline",
   "kms:CreateGrant",
   "ec2:CreateLaunchTemplateVersion",
   "ec2:ModifyLaunchTemplate",
@@ -58,6 +66,10 @@ export class SandboxWorld {
   readonly faults = new FaultInjector();
   readonly calls: CallRecord[] = [];
   readonly imageBuilder: ImageBuilderModel;
+  /** Components, recipes, configurations and API-created pipelines (image-builder-resources.ts). */
+  readonly imageBuilderResources: ImageBuilderResources;
+  /** Change sets and the image stacks they deploy (cloudformation-changesets.ts). */
+  readonly cloudFormation: CloudFormationChangeSets;
   readonly sts: StsModel;
   readonly iam: IamModel;
   readonly kms: KmsModel;
@@ -92,6 +104,10 @@ export class SandboxWorld {
     this.autoScaling = new AutoScalingModel(this.clock, this.ec2, this.kms);
     this.sqs = new SqsModel(this.clock);
     this.register("imagebuilder", this.imageBuilder.operations);
+    this.imageBuilderResources = new ImageBuilderResources(this.clock, this.imageBuilder);
+    this.register("imagebuilder", componentOperations(this.imageBuilderResources));
+    this.register("imagebuilder", pipelineOperations(this.imageBuilderResources));
+    this.register("imagebuilder", this.imageBuilderResources.tagOperations);
     this.register("sts", this.sts.operations);
     this.register("iam", this.iam.operations);
     this.register("kms", this.kms.operations);
@@ -105,6 +121,12 @@ export class SandboxWorld {
     this.scheduler = new SchedulerModel(() => this.clock.now());
     this.register("scheduler", this.scheduler.operations);
     this.register("events", this.events.operations);
+    // After any other CloudFormation model: its DescribeStacks answers the stacks this one lacks.
+    this.cloudFormation = new CloudFormationChangeSets(this);
+    this.register(
+      "cloudformation",
+      this.cloudFormation.operations(this.operation("cloudformation", "DescribeStacks")),
+    );
     // A failed build writes its log, where the alerts function will look for it.
     this.imageBuilder.onImageStateChange((image) => {
       if (image.status !== "FAILED" || !image.failure?.logLines) return;
@@ -140,6 +162,11 @@ export class SandboxWorld {
   /** Adds a service model's operations (later models plug in here). */
   register(service: string, operations: Record<string, Operation>): void {
     this.#services.set(service, { ...this.#services.get(service), ...operations });
+  }
+
+  /** A registered operation, e.g. to answer what a later model does not know itself. */
+  operation(service: string, name: string): Operation | undefined {
+    return this.#services.get(service)?.[name];
   }
 
   async call(call: CallContext): Promise<unknown> {

@@ -50,7 +50,9 @@ describe("the key of a sandbox IAM decision", () => {
   });
 
   it("keeps the raw ids when a policy could tell them apart otherwise", () => {
-    const prefixed = JSON.stringify({ Statement: [{ Resource: "arn:aws:ec2:*:1111*:instance/*" }] });
+    const prefixed = JSON.stringify({
+      Statement: [{ Resource: "arn:aws:ec2:*:1111*:instance/*" }],
+    });
     const numeric = JSON.stringify({ Statement: [{ Condition: { NumericLessThan: { x: 1 } } }] });
     for (const policy of [prefixed, numeric])
       assert.notEqual(

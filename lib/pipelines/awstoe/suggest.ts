@@ -16,12 +16,20 @@ const distance = (a: string, b: string): number => {
 
 /** The known name closest to `name`, when it is close enough to be a typo of it. */
 export const closest = (name: string, known: Iterable<string>): string | undefined => {
+  if (name.length < 3) return undefined;
   let best: { candidate: string; cost: number } | undefined;
   for (const candidate of known) {
     const cost = distance(name, candidate);
     if (!best || cost < best.cost) best = { candidate, cost };
   }
   if (!best) return undefined;
+  const prefix = [...known].find(
+    (candidate) =>
+      Math.min(candidate.length, name.length) >= 4 &&
+      (candidate.toLowerCase().startsWith(name.toLowerCase()) ||
+        name.toLowerCase().startsWith(candidate.toLowerCase())),
+  );
+  if (best.cost > 2 && prefix) return prefix;
   const tolerance = Math.max(2, Math.floor(Math.max(name.length, best.candidate.length) / 3));
   return best.cost <= tolerance ? best.candidate : undefined;
 };

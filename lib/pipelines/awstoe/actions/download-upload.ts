@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { flag, reference, text } from "../schema/values.ts";
+import { flag, orReference, text } from "../schema/values.ts";
 import { defineAction } from "./spec.ts";
 
 /**
@@ -9,9 +9,8 @@ import { defineAction } from "./spec.ts";
  */
 const category = "File download and upload modules";
 
-const s3Uri = z.union([z.string().regex(/^s3:\/\/[^/\s]+/), reference], {
-  error: "must be an s3://bucket/key URI",
-});
+const S3_URI = "must be an s3://bucket/key URI";
+const s3Uri = orReference(z.string({ error: S3_URI }).regex(/^s3:\/\/[^/\s]+/, S3_URI), S3_URI);
 
 /** S3Download: `source` (S3 object or `prefix/*`), `destination`, `expectedBucketOwner`, `overwrite`. */
 export const s3Download = defineAction({
@@ -41,10 +40,14 @@ export const s3Upload = defineAction({
   },
 });
 
+const URL = "must be an http:// or https:// URL";
+
 /** The algorithms WebDownload verifies a checksum with: "MD5, SHA1, SHA256, and SHA512". */
-const checksumAlgorithm = z.union([z.string().regex(/^(MD5|SHA1|SHA256|SHA512)$/i), reference], {
-  error: "must be MD5, SHA1, SHA256 or SHA512",
-});
+const ALGORITHMS = "must be MD5, SHA1, SHA256 or SHA512";
+const checksumAlgorithm = orReference(
+  z.string({ error: ALGORITHMS }).regex(/^(MD5|SHA1|SHA256|SHA512)$/i, ALGORITHMS),
+  ALGORITHMS,
+);
 
 /**
  * WebDownload: `source` (HTTP/HTTPS URL), `destination`, `overwrite`, `checksum`, `algorithm`,
@@ -57,9 +60,7 @@ export const webDownload = defineAction({
   anchor: "action-modules-webdownload",
   form: "list",
   shape: {
-    source: z.union([z.string().regex(/^https?:\/\/\S+/i), reference], {
-      error: "must be an http:// or https:// URL",
-    }),
+    source: orReference(z.string({ error: URL }).regex(/^https?:\/\/\S+/i, URL), URL),
     destination: text,
     overwrite: flag.optional(),
     checksum: text.optional(),
@@ -73,7 +74,7 @@ export const webDownload = defineAction({
       context.addIssue({
         code: "custom",
         path: [checksum ? "checksum" : "algorithm"],
-        message: `WebDownload verifies the file only when both checksum and algorithm are given: add "${checksum ? "algorithm" : "checksum"}"`,
+        message: `needs "${checksum ? "algorithm" : "checksum"}" too: WebDownload verifies the file only when both are given`,
       });
     }
   },

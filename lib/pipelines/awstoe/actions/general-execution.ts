@@ -90,8 +90,8 @@ export const executePowerShell = defineAction({
         path: given.length === 2 ? ["file"] : [],
         message:
           given.length === 2
-            ? "ExecutePowerShell takes commands or file, not both: keep one"
-            : 'ExecutePowerShell needs "commands" (a list of commands) or "file" (a .ps1 path)',
+            ? "cannot be given with commands: keep one of them"
+            : 'need "commands" (a list of commands) or "file" (the path of a .ps1 script)',
       });
     }
   },

@@ -11,7 +11,7 @@ export type { ActionSpec, ComponentPlatform } from "./spec.ts";
 /**
  * Every action module the AWSTOE user guide lists ("Action modules supported by AWSTOE component
  * manager", toe-action-modules.html), by its `action` name. The list matches the
- * `ComponentAction` enum of the CDK's aws-imagebuilder-alpha (lib/component.ts), 29 modules.
+ * `ComponentAction` enum of the CDK's aws-imagebuilder-alpha (lib/component.ts): 30 modules.
  */
 export const ACTIONS: ReadonlyMap<string, ActionSpec> = new Map(
   [

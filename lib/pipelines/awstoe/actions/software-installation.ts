@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { flag, reference, text } from "../schema/values.ts";
+import { flag, orReference, text } from "../schema/values.ts";
 import { defineAction } from "./spec.ts";
 
 /**
@@ -9,20 +9,18 @@ import { defineAction } from "./spec.ts";
  */
 const category = "Software installation actions";
 
+const REBOOT = "must be Allow, Force or Skip";
+const LOG_OPTIONS = "must be msiexec /L flags drawn from i w e a r u c m o p v x + ! *";
+
 const msiInputs = {
   path: text,
   /** "Allow, Force, Skip" (default Allow). */
-  reboot: z
-    .union([z.enum(["Allow", "Force", "Skip"]), reference], {
-      error: "must be Allow, Force or Skip",
-    })
-    .optional(),
+  reboot: orReference(z.enum(["Allow", "Force", "Skip"], { error: REBOOT }), REBOOT).optional(),
   /** Flags passed with /L: "i,w,e,a,r,u,c,m,o,p,v,x,+,!,*" (default *VX). */
-  logOptions: z
-    .union([z.string().regex(/^[iIwWeEaArRuUcCmMoOpPvVxX+!*]+$/), reference], {
-      error: "must be msiexec /L flags drawn from i w e a r u c m o p v x + ! *",
-    })
-    .optional(),
+  logOptions: orReference(
+    z.string({ error: LOG_OPTIONS }).regex(/^[iIwWeEaArRuUcCmMoOpPvVxX+!*]+$/, LOG_OPTIONS),
+    LOG_OPTIONS,
+  ).optional(),
   logFile: text.optional(),
   properties: z
     .record(z.string(), text, { error: "must map MSI property names to values" })

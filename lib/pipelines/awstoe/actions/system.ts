@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { reference, text, textList } from "../schema/values.ts";
+import { orReference, text, textList } from "../schema/values.ts";
 import { defineAction } from "./spec.ts";
 
 /**
@@ -8,6 +8,8 @@ import { defineAction } from "./spec.ts";
  */
 const category = "System action modules";
 
+const DELAY = "must be a whole number of seconds, 0 or more";
+
 /** Reboot: `delaySeconds` (Integer, default 0). */
 export const reboot = defineAction({
   name: "Reboot",
@@ -15,15 +17,18 @@ export const reboot = defineAction({
   anchor: "action-modules-reboot",
   form: "map",
   shape: {
-    delaySeconds: z
-      .union([z.int().min(0), reference], { error: "must be a number of seconds (0 or more)" })
-      .optional(),
+    delaySeconds: orReference(z.int({ error: DELAY }).min(0, DELAY), DELAY).optional(),
   },
 });
 
 /** The registry path prefixes SetRegistry supports ("Supported path prefixes"). */
 const REGISTRY_ROOTS =
   /^(HKEY_CLASSES_ROOT|HKCR:|HKEY_USERS|HKU:|HKEY_LOCAL_MACHINE|HKLM:|HKEY_CURRENT_CONFIG|HKCC:|HKEY_CURRENT_USER|HKCU:)/i;
+
+const REGISTRY_PATH =
+  "must start with a registry root: HKEY_LOCAL_MACHINE (HKLM:), HKEY_CURRENT_USER (HKCU:), HKEY_USERS (HKU:), HKEY_CLASSES_ROOT (HKCR:) or HKEY_CURRENT_CONFIG (HKCC:)";
+const REGISTRY_TYPES = ["BINARY", "DWORD", "QWORD", "SZ", "EXPAND_SZ", "MULTI_SZ"] as const;
+const REGISTRY_TYPE = `must be ${REGISTRY_TYPES.join(", ")}`;
 
 /**
  * SetRegistry: a list of `path`, `name`, `value` (String/Number/Array), `type` (BINARY, DWORD,
@@ -35,18 +40,13 @@ export const setRegistry = defineAction({
   anchor: "action-modules-setregistry",
   form: "list",
   shape: {
-    path: z.union([z.string().regex(REGISTRY_ROOTS), reference], {
-      error:
-        "must start with a registry root: HKEY_LOCAL_MACHINE (HKLM:), HKEY_CURRENT_USER (HKCU:), HKEY_USERS (HKU:), HKEY_CLASSES_ROOT (HKCR:) or HKEY_CURRENT_CONFIG (HKCC:)",
-    }),
+    path: orReference(
+      z.string({ error: REGISTRY_PATH }).regex(REGISTRY_ROOTS, REGISTRY_PATH),
+      REGISTRY_PATH,
+    ),
     name: text,
     value: z.union([text, textList], { error: "must be a string, a number or a list" }),
-    type: z.union(
-      [z.enum(["BINARY", "DWORD", "QWORD", "SZ", "EXPAND_SZ", "MULTI_SZ"]), reference],
-      {
-        error: "must be BINARY, DWORD, QWORD, SZ, EXPAND_SZ or MULTI_SZ",
-      },
-    ),
+    type: orReference(z.enum(REGISTRY_TYPES, { error: REGISTRY_TYPE }), REGISTRY_TYPE),
   },
   platforms: ["Windows"],
 });

@@ -176,7 +176,8 @@ const checkScalars = (
  * `- {{ Name }}` unquoted is a YAML flow mapping, not a string: "The reference in the YAML
  * document must be specified as a string (enclosed in single or double quotes)".
  */
-const checkUnquoted = (source: ComponentSource): void => {
+const checkUnquoted = (source: ComponentSource): number[] => {
+  const offsets: number[] = [];
   visit(source.document, {
     Map: (_, node) => {
       if (!node.flow || !node.items.some((pair) => isMap(pair.key) || isAlias(pair.key)))
@@ -188,13 +189,22 @@ const checkUnquoted = (source: ComponentSource): void => {
         start,
         `${written} is read by YAML as a mapping: quote it, '${written}' (a reference must be a quoted string)`,
       );
+      offsets.push(start);
       return visit.SKIP;
     },
   });
+  return offsets;
 };
 
-export const checkReferences = (source: ComponentSource, phases: readonly PhaseOutline[]): void => {
-  checkUnquoted(source);
+/**
+ * Checks the references of every step; returns the offsets of unquoted references, whose
+ * "must be a string" from the schema pass says the same thing less helpfully.
+ */
+export const checkReferences = (
+  source: ComponentSource,
+  phases: readonly PhaseOutline[],
+): number[] => {
+  const unquoted = checkUnquoted(source);
   const index = indexOf(source, phases);
   for (const phase of phases) {
     for (const step of phase.steps) {
@@ -203,4 +213,5 @@ export const checkReferences = (source: ComponentSource, phases: readonly PhaseO
       checkScalars(source, [...step.path, "if"], { step, loopVisible: false }, index);
     }
   }
+  return unquoted;
 };

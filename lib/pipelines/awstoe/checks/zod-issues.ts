@@ -104,15 +104,35 @@ export interface IssueScope {
 const isDefaultMessage = (message: string): boolean =>
   /^(Invalid|Too (big|small)|Unrecognized)/.test(message);
 
+/**
+ * For a list or mapping that matches no option of a union, the issues of the option of the same
+ * kind (the one that did not fail on the type itself): `delimiter` of a delimited forEach, say.
+ */
+const closestOption = (issue: z.core.$ZodIssue, value: unknown): z.core.$ZodIssue[] | undefined => {
+  if (issue.code !== "invalid_union" || typeof value !== "object" || value === null)
+    return undefined;
+  const option = issue.errors.find(
+    (issues) =>
+      issues.length > 0 &&
+      !issues.some((inner) => inner.code === "invalid_type" && inner.path.length === 0),
+  );
+  return option?.map(
+    (inner) => ({ ...inner, path: [...issue.path, ...inner.path] }) as z.core.$ZodIssue,
+  );
+};
+
 /** Reports one diagnostic per issue (one per unknown key). */
 export const reportIssues = (
   source: ComponentSource,
   scope: IssueScope,
   issues: readonly z.core.$ZodIssue[],
 ): void => {
+  const expanded = issues.flatMap(
+    (issue) => closestOption(issue, valueAt(scope.value, issue.path)) ?? [issue],
+  );
   // A misspelled key is reported once, as unknown with its suggestion, not also as a missing key.
   const misspelled = new Set<string>();
-  for (const issue of issues) {
+  for (const issue of expanded) {
     if (issue.code !== "unrecognized_keys") continue;
     const known = keysAt(scope.schema, issue.path, scope.value);
     for (const key of issue.keys) {
@@ -120,8 +140,7 @@ export const reportIssues = (
       if (suggestion) misspelled.add(JSON.stringify([...issue.path, suggestion]));
     }
   }
-  for (const issue of issues) {
-    if (issue.code === "invalid_type" && misspelled.has(JSON.stringify(issue.path))) continue;
+  for (const issue of expanded) {
     const path = [...scope.base, ...issue.path];
     const label = scope.label(issue.path);
     const value = valueAt(scope.value, issue.path);
@@ -143,8 +162,9 @@ export const reportIssues = (
       continue;
     }
     const located = nodeAt(source, path);
-    if (issue.code === "invalid_type" && value === undefined && !located.exact) {
-      reportNode(source, located.node, `missing ${label}`);
+    if (value === undefined && !located.exact) {
+      if (!misspelled.has(JSON.stringify(issue.path)))
+        reportNode(source, located.node, `missing ${label}`);
       continue;
     }
     const detail = isDefaultMessage(issue.message)
@@ -157,9 +177,7 @@ export const reportIssues = (
         ? didYouMean(value, issue.values.map(String))
         : "";
     const got =
-      typeof value === "object" && value !== null && issue.code === "custom"
-        ? ""
-        : ` (got ${describeValue(value)})`;
+      issue.code === "custom" && typeof value !== "number" ? "" : ` (got ${describeValue(value)})`;
     reportNode(source, located.node, `${label} ${detail}${got}${suggestion}`);
   }
 };

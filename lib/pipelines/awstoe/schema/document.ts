@@ -94,6 +94,7 @@ export const loopSchema = z
       })
       .refine(
         (bounds) =>
+          bounds.updateBy === 0 ||
           bounds.start === bounds.end ||
           Math.sign(bounds.end - bounds.start) === Math.sign(bounds.updateBy),
         {
@@ -121,7 +122,7 @@ export const loopSchema = z
       .optional(),
   })
   .refine((loop) => (loop.for === undefined) !== (loop.forEach === undefined), {
-    error: "a loop needs exactly one of for (start/end/updateBy) or forEach (a list)",
+    error: "needs exactly one of for (start, end, updateBy) or forEach (a list)",
   })
   .meta({ id: "loop", description: "Repeat the step (toe-looping-constructs.html)" });
 

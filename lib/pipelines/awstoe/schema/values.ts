@@ -18,13 +18,23 @@ export const reference = z
   .regex(REFERENCE_PATTERN)
   .meta({ description: "A {{ … }} reference" });
 
+/**
+ * A value of `schema`, or a `{{ … }}` reference resolved at run time; every failure reads
+ * `message`, whichever of the two forms zod reports.
+ */
+export const orReference = (schema: z.ZodType, message: string) =>
+  z.union([schema, z.string({ error: message }).regex(REFERENCE_PATTERN, message)], {
+    error: message,
+  });
+
 /** A "String" input: a string, or a scalar YAML reads as a number. */
 export const text = z.union([z.string(), z.number()], { error: "must be a string" });
 
 /** A "Boolean" input: true or false (also as a string), or a reference. */
-export const flag = z.union([z.boolean(), z.string().regex(/^(true|false|\{\{[^{}]*\}\})$/i)], {
-  error: "must be true or false",
-});
+export const flag = orReference(
+  z.union([z.boolean(), z.string().regex(/^(true|false)$/i)], { error: "must be true or false" }),
+  "must be true or false",
+);
 
 /** A "String List" input. */
 export const textList = z.array(text, { error: "must be a list of strings" });

@@ -69,6 +69,27 @@ describe("AWSTOE component documents that are valid", () => {
   });
 });
 
+describe("the examples of docs/awstoe-validation.md", () => {
+  it("are what the validator prints for those documents of the corpus", () => {
+    const doc = readFileSync(repoPath("docs/awstoe-validation.md"), "utf8");
+    const examples = [
+      ...doc.matchAll(/^(test\/fixtures\/awstoe\/invalid\/[\w.-]+\.yml):(\d+:\d+: .*)$/gm),
+    ];
+    assert.ok(examples.length >= 3, "the page shows examples");
+    for (const [, file = "", expected] of examples) {
+      const text = readFileSync(repoPath(file), "utf8");
+      const platform = /^# platform: (\w+)$/m.exec(text)?.[1] as ComponentPlatform | undefined;
+      const printed = validateComponentDocument(text, file, platform ? { platform } : {}).map(
+        (diagnostic) => `${diagnostic.line}:${diagnostic.column}: ${diagnostic.message}`,
+      );
+      assert.ok(
+        printed.includes(expected ?? ""),
+        `${file}: ${expected}\nprinted:\n${printed.join("\n")}`,
+      );
+    }
+  });
+});
+
 describe("AWSTOE component documents that are broken", () => {
   for (const document of corpus("invalid")) {
     it(`refuses ${document.refuses} (${document.name})`, () => {

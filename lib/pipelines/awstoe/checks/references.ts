@@ -97,6 +97,13 @@ const problem = (expression: string, scope: Scope, index: Index): string | undef
       return `${written} resolves only in the step's inputs, not in its loop or if`;
     return undefined;
   }
+  if (
+    segments.length === 3 &&
+    head === "loop" &&
+    (member === step.loopName || index.loops.has(member ?? ""))
+  ) {
+    return `${written}: a named loop is referenced by its name, write {{ ${member}.${segments[2]} }}`;
+  }
   const chain = CHAIN.exec(expression);
   if (!chain) {
     return `${written} is not a reference AWSTOE resolves: use {{ Name }} (a constant or parameter), {{ loop.value }}, or {{ phase.step.outputs.field }}`;

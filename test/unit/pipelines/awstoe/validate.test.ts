@@ -87,6 +87,22 @@ describe("validateComponentDocument", () => {
     ]);
   });
 
+  it("refers a named loop by its name, as {{ <name>.value }}, and says so for {{ loop.<name>.value }}", () => {
+    const text = document(`      - name: Users
+        action: ExecuteBash
+        loop:
+          name: user
+          forEach: [ alice, bob ]
+        inputs:
+          commands:
+            - useradd '{{ user.value }}' && echo '{{ loop.index }}'
+            - passwd -l '{{ loop.user.value }}'
+`);
+    assert.deepEqual(printed(text), [
+      "component.yml:13:26: {{ loop.user.value }}: a named loop is referenced by its name, write {{ user.value }}",
+    ]);
+  });
+
   it("leaves braces that are not AWSTOE references alone (docker's Go templates)", () => {
     const text = document(`      - name: Containers
         action: ExecuteBash

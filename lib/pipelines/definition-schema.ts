@@ -28,7 +28,12 @@ const nonEmpty = (max: number) => z.string().min(1).max(max);
 /** A version checked by `problem`; `pattern` is what editors get in the JSON Schema. */
 const versionOf = (problem: (version: string) => string | undefined, pattern: string) =>
   z
-    .string()
+    .string({
+      error: (issue) =>
+        issue.input === undefined
+          ? "a version is required"
+          : `${JSON.stringify(issue.input)} is not a version: write three numbers, e.g. 1.2.0 (YAML reads 1.0 as a number)`,
+    })
     .superRefine((value, ctx) => {
       const message = problem(value);
       if (message) ctx.addIssue({ code: "custom", message });

@@ -68,6 +68,30 @@ export const validateYaml = <S extends z.ZodType>(
   const result = schema.safeParse(source.value ?? {});
   if (result.success) return { data: result.data, diagnostics: [] };
   return {
-    diagnostics: result.error.issues.map((issue) => source.at(issue.path, issue.message)),
+    diagnostics: result.error.issues
+      .flatMap(closestBranch)
+      .map((issue) => source.at(issue.path, issue.message)),
   };
+};
+
+type Issue = { path: PropertyKey[]; message: string; code?: string; errors?: Issue[][] };
+
+/**
+ * A value that matches no branch of a union (`{ file, version }` or `{ arn }`) is reported by
+ * the branch it comes closest to, the one with the fewest problems, so "1.0 is not a component
+ * version" is said rather than "not a component".
+ */
+const closestBranch = (issue: z.core.$ZodIssue): Issue[] => {
+  const union = issue as unknown as Issue;
+  if (union.code !== "invalid_union" || !union.errors || union.errors.length === 0) return [union];
+  const sizes = union.errors.map((branch) => branch.length);
+  const fewest = Math.min(...sizes);
+  if (sizes.filter((size) => size === fewest).length > 1) return [union];
+  const branch = union.errors[sizes.indexOf(fewest)] ?? [];
+  return branch.flatMap((inner) =>
+    closestBranch({
+      ...inner,
+      path: [...union.path, ...inner.path],
+    } as unknown as z.core.$ZodIssue),
+  );
 };

@@ -179,6 +179,11 @@ export const discardChangeSet = async (
     }),
   );
   if (changeSet.createdStack) {
-    await client.send(new DeleteStackCommand({ StackName: changeSet.stackName }));
+    try {
+      await client.send(new DeleteStackCommand({ StackName: changeSet.stackName }));
+    } catch {
+      // Not allowed (templates/ci-role.yml grants no DeleteStack) or already gone: an empty
+      // REVIEW_IN_PROGRESS stack holds nothing, and the next CREATE change set reuses it.
+    }
   }
 };

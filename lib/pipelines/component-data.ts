@@ -43,3 +43,18 @@ export const componentData = (text: string, inputHash: string): string =>
 
 /** Length as the API counts it: characters (code points), not UTF-16 units. */
 export const characterCount = (text: string): number => [...text].length;
+
+/**
+ * "Image Builder determines the component type from the document. If the document contains a
+ * single phase named test, the component type is TEST. Otherwise, the component type is BUILD"
+ * (CloudFormation reference, AWS::ImageBuilder::Component).
+ */
+export const isTestOnly = (text: string): boolean => {
+  try {
+    const value = parse(text) as { phases?: unknown } | null;
+    const phases = Array.isArray(value?.phases) ? value.phases : [];
+    return phases.length === 1 && (phases[0] as { name?: unknown } | null)?.name === "test";
+  } catch {
+    return false;
+  }
+};

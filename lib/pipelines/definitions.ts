@@ -8,6 +8,7 @@ import {
   componentData,
   componentInputHash,
   documentDescription,
+  isTestOnly,
   MAX_INLINE_DATA,
 } from "./component-data.ts";
 import {
@@ -214,6 +215,19 @@ const loadComponents = (
       ...parameters,
     });
   });
+  // "Recipes require a minimum of one build component" (API model ImageRecipe.components). A
+  // component by ARN may be one; ours are known.
+  if (
+    components.length > 0 &&
+    components.every((component) => component.kind === "local" && isTestOnly(component.text))
+  ) {
+    diagnostics.push(
+      source.at(
+        ["recipe", "components"],
+        "every component has only a test phase (a TEST component): a recipe needs at least one build component (API model ImageRecipe.components)",
+      ),
+    );
+  }
   return components;
 };
 

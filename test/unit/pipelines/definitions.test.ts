@@ -201,6 +201,14 @@ describe("pipeline definitions", () => {
     ]);
   });
 
+  it("refuses a recipe of test components only: it needs a build component", (t) => {
+    const testOnly = COMPONENT.replace("  - name: build", "  - name: test");
+    const root = goldenRepo(t, { "pipelines/golden/components/harden.yml": testOnly });
+    assert.deepEqual(lines(load(root, configWith(managedPipeline()))), [
+      "pipelines/golden/pipeline.yml:7:5: recipe.components: every component has only a test phase (a TEST component): a recipe needs at least one build component (API model ImageRecipe.components)",
+    ]);
+  });
+
   it("refuses an AWS-managed component of another platform", (t) => {
     const root = goldenRepo(t, {
       "pipelines/golden/pipeline.yml": pipelineYml(

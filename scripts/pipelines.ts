@@ -11,8 +11,8 @@
  *
  * The config is ORCHESTRATOR_CONFIG or config/orchestrator.yml; definitions are pipelines/<folder>
  * below the current directory (the repository root). AWS calls go to the managed pipelines' build
- * region (config `region`) with the SDK's usual credentials. Exit status: 0 done, 1 problems
- * found or a call failed, 2 usage.
+ * region (config `region`; `--region`, like the other operator commands take it, must agree) with
+ * the SDK's usual credentials. Exit status: 0 done, 1 problems found or a call failed, 2 usage.
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -45,6 +45,7 @@ const { positionals, values } = parseArgs({
   allowPositionals: true,
   options: {
     stage: { type: "string", default: "dev" },
+    region: { type: "string" },
     sandbox: { type: "boolean", default: false },
     changed: { type: "boolean", default: false },
     "template-bucket": { type: "string" },
@@ -99,7 +100,13 @@ const synthesized = (): { synthesized: Synthesized; path: string; body: string }
 /** The managed pipelines' build region: where the image stack lives. */
 const buildRegion = (): string => {
   const { pipelines } = validated();
-  return pipelines[0]?.config.region ?? usage("no managed pipeline in the config");
+  const region = pipelines[0]?.config.region ?? usage("no managed pipeline in the config");
+  if (values.region && values.region !== region) {
+    usage(
+      `--region ${values.region}: the managed pipelines are built in ${region} (config \`region\`), where their stack lives`,
+    );
+  }
+  return region;
 };
 
 if (values.help || !command) {

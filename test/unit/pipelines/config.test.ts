@@ -103,6 +103,18 @@ describe("config: existing and managed pipelines", () => {
     );
   });
 
+  it("refuses two pipelines with the same name, whichever kind each is", () => {
+    const problems = problemsOf(
+      configYaml(
+        '  - name: base\n    definition: pipelines/base\n    account: "999999999999"\n    region: eu-west-3\n',
+      ),
+    );
+    assert.deepEqual(
+      problems.map((problem) => `${problem.path}: ${problem.message}`),
+      ["pipelines[2].name: duplicate pipeline name (also pipelines[0])"],
+    );
+  });
+
   it("refuses managed pipelines built in two places: one stack deploys them", () => {
     const problems = problemsOf(
       configYaml(

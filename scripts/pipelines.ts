@@ -24,6 +24,7 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { clientConfig } from "../lib/aws/clients.ts";
 import { configPath } from "../lib/config/path.ts";
 import { renderBuildResult, startChangedBuilds } from "../lib/pipelines/build.ts";
+import type { LoadedDefinitions } from "../lib/pipelines/definitions.ts";
 import { deployStack } from "../lib/pipelines/deploy.ts";
 import { formatDiagnostic } from "../lib/pipelines/diagnostic.ts";
 import { buildContext, gitCommitOf } from "../lib/pipelines/git.ts";
@@ -59,7 +60,9 @@ const usage = (message: string): never => {
   process.exit(2);
 };
 
-const validated = () => {
+let definitions: LoadedDefinitions | undefined;
+const validated = (): LoadedDefinitions => {
+  if (definitions) return definitions;
   const result = validateRepository({
     root,
     configFile: configPath(),
@@ -70,7 +73,8 @@ const validated = () => {
     console.error(`${result.diagnostics.length} problem(s): nothing synthesized or deployed`);
     process.exit(1);
   }
-  return result.definitions;
+  definitions = result.definitions;
+  return definitions;
 };
 
 const synthesized = (): { synthesized: Synthesized; path: string; body: string } => {

@@ -22,6 +22,8 @@ export type ResourceOutcome = "created" | "replaced" | "updated in place" | "rem
 
 export interface ResourcePlan {
   readonly logicalId: string;
+  /** The resource type, when the change set names it. */
+  readonly type?: string;
   readonly outcome: ResourceOutcome;
   /** Changed properties, as the change set lists them. */
   readonly properties: readonly string[];
@@ -84,7 +86,7 @@ const resourcePlan = (logicalId: string, change: ResourceChange | undefined): Re
         : change.Replacement === "True" || change.Replacement === "Conditional"
           ? "replaced"
           : "updated in place";
-  return { logicalId, outcome, properties, replacedBy };
+  return { logicalId, type, outcome, properties, replacedBy };
 };
 
 const componentPlan = (plan: ResourcePlan, name: string): ComponentPlan => {
@@ -222,9 +224,12 @@ export const renderPlan = (plan: Plan): string[] => {
     lines.push(`    build after deploy: ${build}`);
   }
   for (const other of plan.others) {
-    lines.push(
-      `  ${other.logicalId}: ${other.outcome}${other.outcome === "removed" ? " from the stack" : ""}`,
-    );
+    // Components and recipes are retained (synth.ts): the stack forgets them, Image Builder keeps them.
+    const retained =
+      other.type === "AWS::ImageBuilder::Component" ||
+      other.type === "AWS::ImageBuilder::ImageRecipe";
+    const removed = retained ? "removed from the stack, retained in Image Builder" : "deleted";
+    lines.push(`  ${other.logicalId}: ${other.outcome === "removed" ? removed : other.outcome}`);
   }
   return lines;
 };

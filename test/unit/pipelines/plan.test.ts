@@ -162,7 +162,7 @@ describe("plan", () => {
       "    pipeline: updated in place (ImageRecipeArn)",
       "    build after deploy: would start (inputs changed since arn:aws:imagebuilder:eu-west-1:999999999999:image/golden/1.0.1/1 (input 0000000000000000 → " +
         `${result.pipelines[0]?.inputHash.slice(0, 16)}))`,
-      "  GoldenComponentOld: removed from the stack",
+      "  GoldenComponentOld: removed from the stack, retained in Image Builder",
     ]);
   });
 

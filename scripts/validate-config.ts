@@ -1,8 +1,10 @@
 /**
  * `npm run validate-config [-- <file>]`: checks the config (ORCHESTRATOR_CONFIG or
- * config/orchestrator.yml) and prints every problem as `file:line:col path: message (got value)`.
+ * config/orchestrator.yml) and prints every problem as `file:line:col path: message (got value)`,
+ * then the managed pipelines' definitions under pipelines/ (as `npm run pipelines -- validate`).
  * Exit code 1 when invalid, so CI and pre-commit hooks can use it.
  */
+import { readFileSync } from "node:fs";
 import { relative } from "node:path";
 import {
   ConfigValidationError,
@@ -10,6 +12,8 @@ import {
   formatProblem,
   loadConfig,
 } from "../lib/config/load.ts";
+import { loadDefinitions } from "../lib/pipelines/definitions.ts";
+import { formatDiagnostic } from "../lib/pipelines/diagnostic.ts";
 
 const file = process.argv[2] ?? configPath();
 const fromCwd = relative(process.cwd(), file);
@@ -29,6 +33,20 @@ try {
         .map((wave) => `${wave.name}[${wave.accounts.join(",")}]`)
         .join(" → ") ?? "no rollout";
     console.log(`  ${pipeline.name}: ${schedule}; ${waves}`);
+  }
+  const { pipelines, diagnostics } = loadDefinitions({
+    root: process.cwd(),
+    config,
+    configFile: shown,
+    configText: readFileSync(file, "utf8"),
+  });
+  for (const diagnostic of diagnostics) console.error(formatDiagnostic(diagnostic));
+  if (diagnostics.length > 0) {
+    console.error(`pipeline definitions: ${diagnostics.length} problem(s)`);
+    process.exit(1);
+  }
+  if (pipelines.length > 0) {
+    console.log(`pipelines/: ${pipelines.map((pipeline) => pipeline.folder).join(", ")} valid`);
   }
 } catch (error) {
   if (error instanceof ConfigValidationError) {

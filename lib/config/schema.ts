@@ -226,14 +226,35 @@ const rollout = z.strictObject({
   healGrants: z.boolean().default(true),
 });
 
-const pipeline = z.strictObject({
+/**
+ * Where a managed pipeline's definition lives, from the repository root: `pipelines/<folder>`
+ * (a pipeline.yml and its components/, see docs/pipelines.md).
+ */
+export const DEFINITION_PATH = /^pipelines\/[A-Za-z0-9][A-Za-z0-9_-]*$/;
+
+/**
+ * An Image Builder resource name (API model `ResourceName`): 3-128 characters. A managed pipeline,
+ * its recipe and its configurations are created under the config name, so it must be one.
+ */
+const IMAGE_BUILDER_NAME = /^[-_A-Za-z0-9][-_A-Za-z0-9 ]{1,126}[-_A-Za-z0-9]$/;
+
+const pipelineFields = z.strictObject({
   name: z
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, "must be 1-64 letters, digits, - or _"),
+  /** An existing pipeline, built and deployed elsewhere. */
   arn: arn(
     PIPELINE_ARN,
     "must be an Image Builder pipeline ARN: arn:aws:imagebuilder:<region>:<12-digit account>:image-pipeline/<name>",
-  ),
+  ).optional(),
+  /** A managed pipeline: its definition in this repository, synthesized by `npm run pipelines`. */
+  definition: z
+    .string()
+    .regex(DEFINITION_PATH, 'must be "pipelines/<folder>", the folder holding its pipeline.yml')
+    .optional(),
+  /** Where a managed pipeline is built: the build account and region of its stack. */
+  account: accountId.optional(),
+  region: region.optional(),
   schedule: z
     .strictObject({
       cron,
@@ -244,7 +265,8 @@ const pipeline = z.strictObject({
   freeze: z.array(freezeWindow).default([]),
   /**
    * The SNS topic of the pipeline's infrastructure configuration, if Image Builder notifies one:
-   * on-image-state subscribes to it (in addition to the EventBridge rule, deduplicated).
+   * on-image-state subscribes to it (in addition to the EventBridge rule, deduplicated). A managed
+   * pipeline's infrastructure configuration is given this topic.
    */
   notificationTopicArn: arn(
     /^arn:aws(?:-cn|-us-gov)?:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/,
@@ -252,6 +274,53 @@ const pipeline = z.strictObject({
   ).optional(),
   rollout: rollout.optional(),
 });
+
+/** The ARN CloudFormation gives a managed pipeline: Image Builder lowercases names in ARNs. */
+export const managedPipelineArn = (name: string, account: string, region: string): string =>
+  `arn:${partitionOf(region) ?? "aws"}:imagebuilder:${region}:${account}:image-pipeline/${name.toLowerCase()}`;
+
+/**
+ * A pipeline is either an existing one (`arn`) or a managed one (`definition`, built in `account`
+ * and `region`); either way the parsed config carries its `arn`, so code that reads pipelines
+ * does not care which.
+ */
+const pipeline = pipelineFields
+  .superRefine((value, ctx) => {
+    const issue = (path: string, message: string) =>
+      ctx.addIssue({ code: "custom", path: [path], message });
+    if (value.arn === undefined && value.definition === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        message:
+          "set `arn` (an existing pipeline) or `definition: pipelines/<folder>` with `account` and `region` (a pipeline defined in this repository)",
+      });
+      return;
+    }
+    if (value.arn !== undefined && value.definition !== undefined) {
+      issue(
+        "definition",
+        "set `arn` or `definition`, not both: the ARN of a managed pipeline is derived from its name, account and region",
+      );
+      return;
+    }
+    if (value.arn !== undefined) {
+      for (const key of ["account", "region"] as const) {
+        if (value[key] !== undefined)
+          issue(key, `only a managed pipeline (\`definition\`) takes \`${key}\`; the ARN says it`);
+      }
+      return;
+    }
+    for (const key of ["account", "region"] as const) {
+      if (value[key] === undefined)
+        issue("definition", `a managed pipeline needs \`${key}\`: where it is built`);
+    }
+    if (!IMAGE_BUILDER_NAME.test(value.name))
+      issue("name", "a managed pipeline's name is its Image Builder name: at least 3 characters");
+  })
+  .transform((value) => ({
+    ...value,
+    arn: value.arn ?? managedPipelineArn(value.name, value.account ?? "", value.region ?? ""),
+  }));
 
 const notifications = z.strictObject({
   slack: z
@@ -286,6 +355,9 @@ interface LooseConfig {
   pipelines?: Array<{
     name?: unknown;
     arn?: unknown;
+    definition?: unknown;
+    account?: unknown;
+    region?: unknown;
     rollout?: { waves?: Array<{ name?: unknown; accounts?: unknown; regions?: unknown }> };
   }>;
 }
@@ -330,14 +402,41 @@ const crossCheck = (config: LooseConfig, ctx: z.RefinementCtx): void => {
       }
     }
   }
-  const firstIndex = { name: new Map<unknown, number>(), arn: new Map<unknown, number>() };
+  const firstIndex = {
+    name: new Map<unknown, number>(),
+    arn: new Map<unknown, number>(),
+    definition: new Map<unknown, number>(),
+  };
+  // One image stack per stage (docs/pipelines.md): a stack lives in one account and region.
+  let firstSite: { index: number; site: string } | undefined;
   pipelines.forEach((pipeline, index) => {
-    for (const key of ["name", "arn"] as const) {
+    const account = pipeline?.account;
+    if (typeof pipeline?.definition !== "string" || typeof account !== "string") return;
+    if (typeof pipeline.region !== "string") return;
+    const site = `account ${account} in ${pipeline.region}`;
+    if (firstSite === undefined) firstSite = { index, site };
+    else if (firstSite.site !== site) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["pipelines", index, "account"],
+        message: `managed pipelines are deployed by one stack, so they are built in one place: pipelines[${firstSite.index}] is built in ${firstSite.site}, this one in ${site}`,
+      });
+    }
+  });
+  pipelines.forEach((pipeline, index) => {
+    for (const key of ["name", "arn", "definition"] as const) {
       const value = pipeline?.[key];
       if (typeof value !== "string") continue;
       const previous = firstIndex[key].get(value);
       if (previous === undefined) firstIndex[key].set(value, index);
-      else {
+      else if (key === "arn" && typeof pipeline?.definition === "string") {
+        // A managed pipeline's ARN is derived: what the user wrote is its name.
+        ctx.addIssue({
+          code: "custom",
+          path: ["pipelines", index, "name"],
+          message: `same Image Builder pipeline as pipelines[${previous}] (${value}): names are unique per account and region, case aside`,
+        });
+      } else {
         ctx.addIssue({
           code: "custom",
           path: ["pipelines", index, key],
@@ -347,7 +446,12 @@ const crossCheck = (config: LooseConfig, ctx: z.RefinementCtx): void => {
       }
     }
     const arnParts = typeof pipeline?.arn === "string" ? pipeline.arn.split(":") : [];
-    const pipelinePartition = arnParts[0] === "arn" ? arnParts[1] : undefined;
+    const pipelinePartition =
+      arnParts[0] === "arn"
+        ? arnParts[1]
+        : typeof pipeline?.region === "string"
+          ? partitionOf(pipeline.region)
+          : undefined;
     const waves = Array.isArray(pipeline?.rollout?.waves) ? pipeline.rollout.waves : [];
     const targets = new Map<string, unknown>();
     waves.forEach((wave, waveIndex) => {

@@ -8,7 +8,7 @@
  * templates/target-account-role.yml); demo-summary, demo-timeline, rollout-status (`npm start`,
  * run in-process); validate-config (a broken copy of the config); doctor-sample, doctor-summary
  * (`npm run doctor -- --sandbox`); functions, alarms, alert-kinds (serverless.yml,
- * lib/alerts/types.ts).
+ * lib/alerts/types.ts); config-reference (lib/config/schema.ts).
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join, posix } from "node:path";
@@ -30,6 +30,7 @@ const { keyPolicyBlock, targetPermissionsBlock, targetTrustBlock } = await impor
   "./docs/policies.ts"
 );
 const { alarmsBlock, alertKindsBlock, functionsBlock } = await import("./docs/stack.ts");
+const { ConfigReferenceError, configReferenceBlock } = await import("./docs/config-reference.ts");
 const [validateConfig, doctor] = await Promise.all([validateConfigBlock(root), doctorBlocks(root)]);
 const fixed: Record<string, string> = {
   ...demo,
@@ -38,6 +39,13 @@ const fixed: Record<string, string> = {
   "key-policy": keyPolicyBlock(config),
   "target-role-trust": targetTrustBlock(config),
   "target-role-permissions": targetPermissionsBlock(),
+  "config-reference": await Promise.resolve()
+    .then(configReferenceBlock)
+    .catch((error: unknown) => {
+      if (!(error instanceof ConfigReferenceError)) throw error;
+      console.error(error.message);
+      process.exit(2);
+    }),
 };
 /** Blocks whose links depend on where they are shown. */
 const blocksFor = (file: string): Record<string, string> => {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import type { SQSEvent } from "aws-lambda";
 import { getRollout, getTarget } from "../../lib/rollout/store.ts";
 import { fakeContext } from "../../sandbox/lambda.ts";
 import { sandboxSuite } from "../helpers/sandbox-suite.ts";
@@ -60,11 +61,15 @@ describe("the runbook's redrive of a dead-lettered rollout message", () => {
         messageAttributes: {},
         md5OfBody: message.MD5OfBody,
         eventSource: "aws:sqs",
-        eventSourceARN: "arn:aws:sqs:eu-west-1:999999999999:ami-orchestrator-prod-RolloutQueue",
+        eventSourceARN: "redrive",
         awsRegion: "eu-west-1",
       })),
     };
-    const result = await handlers.rollOutTarget(event, fakeContext("roll-out-target"));
+    // Only what the runbook's jq writes: no SentTimestamp or SenderId (the handler reads neither).
+    const result = await handlers.rollOutTarget(
+      event as unknown as SQSEvent,
+      fakeContext("roll-out-target"),
+    );
     assert.deepEqual(result, { batchItemFailures: [] });
 
     await lambda.run(Date.parse("2026-11-23T09:00:00Z"));

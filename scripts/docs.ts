@@ -6,7 +6,7 @@
  *
  * Blocks: key-policy, target-role-trust, target-role-permissions (lib/kms/key-policy.ts,
  * templates/target-account-role.yml); demo-summary, demo-timeline, rollout-status (`npm start`,
- * run in-process); validate-config (a broken copy of the config); doctor-sample, doctor-summary
+ * run in-process); validate-config (a broken copy of the config); doctor-sample
  * (`npm run doctor -- --sandbox`); functions, alarms, alert-kinds (serverless.yml,
  * lib/alerts/types.ts); config-reference (lib/config/schema.ts).
  */
@@ -24,17 +24,17 @@ const { values } = parseArgs({ options: { check: { type: "boolean", default: fal
 
 const config = loadConfig(join(root, "config/orchestrator.yml"));
 // The demo first: it loads the handlers, and Powertools reads its settings when it loads.
-const { demoBlocks, doctorBlocks, validateConfigBlock } = await import("./docs/samples.ts");
+const { demoBlocks, doctorBlock, validateConfigBlock } = await import("./docs/samples.ts");
 const demo = await demoBlocks(config);
 const { keyPolicyBlock, targetPermissionsBlock, targetTrustBlock } = await import(
   "./docs/policies.ts"
 );
 const { alarmsBlock, alertKindsBlock, functionsBlock } = await import("./docs/stack.ts");
 const { ConfigReferenceError, configReferenceBlock } = await import("./docs/config-reference.ts");
-const [validateConfig, doctor] = await Promise.all([validateConfigBlock(root), doctorBlocks(root)]);
+const [validateConfig, doctor] = await Promise.all([validateConfigBlock(root), doctorBlock(root)]);
 const fixed: Record<string, string> = {
   ...demo,
-  ...doctor,
+  "doctor-sample": doctor,
   "validate-config": validateConfig,
   "key-policy": keyPolicyBlock(config),
   "target-role-trust": targetTrustBlock(config),

@@ -146,25 +146,10 @@ export const validateConfigBlock = async (root: string): Promise<string> => {
   }
 };
 
-/** `npm run doctor -- --sandbox`: the whole report, and the short form (orchestrator, tables, verdict). */
-export const doctorBlocks = async (root: string) => {
+/** `npm run doctor -- --sandbox`: the whole report. */
+export const doctorBlock = async (root: string): Promise<string> => {
   const run = await runScript(root, "scripts/doctor.ts", ["--sandbox"], root);
   if (run.code !== 0)
     throw new Error(`npm run doctor -- --sandbox exited ${run.code}: ${run.stderr}`);
-  const lines = run.stdout.replace(/\s+$/, "").split("\n");
-  const short: string[] = [];
-  let inDetails = false;
-  for (const line of lines) {
-    if (!line.startsWith(" ")) inDetails = false;
-    // A target's details start with "  <wave> · <alias> (<account>) <region>".
-    if (/^ {2}\S+ · /.test(line)) {
-      if (!inDetails) short.push("  ...");
-      inDetails = true;
-    }
-    if (!inDetails) short.push(line);
-  }
-  return {
-    "doctor-sample": fenced(`$ npm run doctor -- --sandbox\n${lines.join("\n")}`),
-    "doctor-summary": fenced(`$ npm run doctor -- --sandbox\n${short.join("\n")}`),
-  };
+  return fenced(`$ npm run doctor -- --sandbox\n${run.stdout}`);
 };

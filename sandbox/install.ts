@@ -79,12 +79,22 @@ export const installSandbox = (world: SandboxWorld): InstalledSandbox => {
   // The sandbox runs on the Node 20 of the dev machine; Lambda runs 22.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
-  // Handlers take the system clock; in the sandbox it follows the simulated one. Real elapsed
-  // time is added so it still moves during an invocation: the SDK's adaptive retry measures
-  // time with it, and would stall if time stood still.
+  // Handlers take the system clock; in the sandbox it is the simulated one, so that a run repeats
+  // itself to the millisecond on any machine (a grant "usable from 02:45:00", never 02:45:04 on
+  // a slower one). Real elapsed time is added only once time must pass during an invocation:
+  // after the sandbox answered a call as throttled, since the SDK's adaptive retry then waits
+  // for its token bucket to refill as measured by Date.now and would stall if time stood still
+  // (@smithy/core DefaultRateLimiter.acquireTokenBucket), and while calls take real time
+  // (world.latencyMs, for benchmarks). From then on it only grows, so time never goes back.
   const realNow = Date.now;
-  const realStart = realNow();
-  Date.now = () => world.clock.now() + (realNow() - realStart);
+  let realSince: number | undefined;
+  const realTimePasses = () => {
+    realSince ??= realNow();
+  };
+  Date.now = () => {
+    if (world.latencyMs > 0) realTimePasses();
+    return world.clock.now() + (realSince === undefined ? 0 : realNow() - realSince);
+  };
 
   const wired = new WeakSet<object>();
   const patched: Array<{ prototype: { send?: Send } }> = [];
@@ -124,12 +134,17 @@ export const installSandbox = (world: SandboxWorld): InstalledSandbox => {
     intercept(client, (self) => (_next, context) => async (request) => {
       const blocked = beforeStep();
       if (blocked) return blocked;
-      const output = await world.call({
-        service,
-        operation: operationOf(context),
-        input: request.input as Record<string, unknown>,
-        ...(await identityOf(self, world)),
-      });
+      const output = await world
+        .call({
+          service,
+          operation: operationOf(context),
+          input: request.input as Record<string, unknown>,
+          ...(await identityOf(self, world)),
+        })
+        .catch((error: unknown) => {
+          if (isThrottling(error)) realTimePasses();
+          throw error;
+        });
       const died = afterStep();
       if (died) return died;
       return {
@@ -168,4 +183,37 @@ export const installSandbox = (world: SandboxWorld): InstalledSandbox => {
       Object.assign(process.env, previousEnv);
     },
   };
+};
+
+/**
+ * What the SDK's retry strategy counts as throttling: the error's `$retryable.throttling`, or
+ * its name (smithy-typescript service-error-classification, THROTTLING_ERROR_CODES), or 429.
+ */
+const THROTTLING_NAMES = new Set([
+  "BandwidthLimitExceeded",
+  "EC2ThrottledException",
+  "LimitExceededException",
+  "PriorRequestNotComplete",
+  "ProvisionedThroughputExceededException",
+  "RequestLimitExceeded",
+  "RequestThrottled",
+  "RequestThrottledException",
+  "SlowDown",
+  "ThrottledException",
+  "Throttling",
+  "ThrottlingException",
+  "TooManyRequestsException",
+  "TransactionInProgressException",
+]);
+const isThrottling = (error: unknown): boolean => {
+  const shape = error as {
+    name?: string;
+    $retryable?: { throttling?: boolean };
+    $metadata?: { httpStatusCode?: number };
+  };
+  return (
+    shape?.$retryable?.throttling === true ||
+    THROTTLING_NAMES.has(shape?.name ?? "") ||
+    shape?.$metadata?.httpStatusCode === 429
+  );
 };

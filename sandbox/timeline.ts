@@ -27,7 +27,10 @@ const TONES: Record<Tone, (text: string) => string> = {
 export class Timeline {
   readonly lines: string[] = [];
 
-  constructor(private readonly now: () => number) {}
+  constructor(
+    private readonly now: () => number,
+    private readonly print: (line: string) => void = (line) => console.log(line),
+  ) {}
 
   heading(text: string): void {
     this.#print(`\n${colour.bold(text)}`);
@@ -56,6 +59,6 @@ export class Timeline {
 
   #print(line: string): void {
     this.lines.push(line);
-    console.log(line);
+    this.print(line);
   }
 }

@@ -28,8 +28,8 @@ import {
   isAccessDenied,
   KeyNotEnabledError,
   parseKeyArn,
-  targetAccountKeyStatement,
 } from "../kms/grants.ts";
+import { targetAccountKeyStatement } from "../kms/key-policy.ts";
 import { amiEncryption } from "../kms/snapshot-keys.ts";
 import { describeTemplateVersion } from "../launch-templates/versions.ts";
 import type { RolloutTarget } from "../rollout/plan.ts";
@@ -378,7 +378,7 @@ const checkGrants = async (
     const kms = clients.kms(account, keyRegion);
     const keyId = keyArn.split("/").at(-1);
     const keyAccount = parseKeyArn(keyArn)?.accountId ?? "?";
-    const keyPolicyFix = `add to the key policy of ${keyArn} (account ${keyAccount}): ${targetAccountKeyStatement(accountId)}; and list the key in the target stack's KmsKeyArns`;
+    const keyPolicyFix = `add to the key policy of ${keyArn} (account ${keyAccount}): ${targetAccountKeyStatement(accountId, parseKeyArn(keyArn)?.partition)}; and list the key in the target stack's KmsKeyArns`;
     try {
       if ((await describeKeyOwnership(kms, keyArn, accountId)) === "aws-managed") {
         checks.push(pass(`grant ${keyId}`, `${keyArn} is an AWS managed key: no grant needed`));
@@ -455,7 +455,7 @@ const checkGrants = async (
             fail(
               check,
               `${listing}; CreateGrant would succeed (DryRun)`,
-              `allow account ${accountId} kms:ListGrants in the key policy of ${keyArn} (account ${keyAccount}): ${targetAccountKeyStatement(accountId)}; the target stack's role allows it on its KmsKeyArns (update the stack if it predates it)`,
+              `allow account ${accountId} kms:ListGrants in the key policy of ${keyArn} (account ${keyAccount}): ${targetAccountKeyStatement(accountId, parseKeyArn(keyArn)?.partition)}; the target stack's role allows it on its KmsKeyArns (update the stack if it predates it)`,
             ),
           );
         else checks.push(pass(check, `${listing}; CreateGrant would succeed (DryRun)`));

@@ -8,6 +8,7 @@ import {
   paginateListGrants,
 } from "@aws-sdk/client-kms";
 import { OrchestratorError } from "../errors.ts";
+import { targetAccountKeyStatement } from "./key-policy.ts";
 
 /**
  * KMS grants that let a target account's Auto Scaling service-linked role use the key that
@@ -78,22 +79,6 @@ export const grantName = (keyArn: string, granteePrincipal: string): string => {
   return `ami-orchestrator-${role.replace(/[^a-zA-Z0-9:/_-]/g, "-")}-${digest}`;
 };
 
-/**
- * The key-policy statement a key in another account needs for `accountId`'s target role: what the
- * orchestrator calls on it there (DescribeKey, CreateGrant, and ListGrants, which the doctor and
- * explain-launch-failure read), with no kms:GrantIsForAWSResource condition (it only matches
- * calls AWS services make). KMS API reference: each names "Required permissions ... (key
- * policy)" for cross-account use.
- */
-export const targetAccountKeyStatement = (accountId: string): string =>
-  JSON.stringify({
-    Sid: `AllowAmiOrchestratorGrants${accountId}`,
-    Effect: "Allow",
-    Principal: { AWS: `arn:aws:iam::${accountId}:root` },
-    Action: ["kms:DescribeKey", "kms:CreateGrant", "kms:ListGrants"],
-    Resource: "*",
-  });
-
 /** CreateGrant or DescribeKey refused: say which key-policy statement is missing, for whom. */
 export class GrantRefusedError extends OrchestratorError {
   readonly keyArn: string;
@@ -107,7 +92,7 @@ export class GrantRefusedError extends OrchestratorError {
   ) {
     const key = parseKeyArn(keyArn);
     const reason = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
-    const statement = targetAccountKeyStatement(accountId);
+    const statement = targetAccountKeyStatement(accountId, key?.partition);
     super(
       `${action} on ${keyArn} refused for account ${accountId} (${reason}). The key policy in account ${key?.accountId ?? "?"} must allow that account ${action} with no kms:GrantIsForAWSResource condition, e.g. ${statement}; the target role must also allow ${action} on the key ARN.`,
       { cause, retryable: false },

@@ -1,2 +1,3 @@
 export * from "./grants.ts";
+export * from "./key-policy.ts";
 export * from "./snapshot-keys.ts";

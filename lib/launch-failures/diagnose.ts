@@ -18,6 +18,7 @@ import {
   type GrantRequest,
   parseKeyArn,
 } from "../kms/grants.ts";
+import { targetAccountKeyStatement } from "../kms/key-policy.ts";
 import { amiEncryption } from "../kms/snapshot-keys.ts";
 import {
   LaunchTemplateError,
@@ -296,7 +297,7 @@ const checkKey = async (
     return chain.broken(
       "key-policy",
       `account ${accountId} may not use key ${keyArn}, which encrypts ${launched} (DescribeKey refused: ${reasonOf(error)}): the key policy in ${keyAccount} no longer allows this account, so no grant can work`,
-      `restore the key policy statement that allows account ${accountId} kms:DescribeKey and kms:CreateGrant (no kms:GrantIsForAWSResource condition), and kms:ListGrants for this diagnosis`,
+      `restore the key policy statement for account ${accountId} in ${keyAccount}: ${targetAccountKeyStatement(accountId, parseKeyArn(keyArn)?.partition)}`,
       keyUrl(keyArn),
     );
   }

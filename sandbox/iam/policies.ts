@@ -1,14 +1,15 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { OrchestratorConfig } from "../../lib/config/schema.ts";
+import { targetAccountsKeyStatement } from "../../lib/kms/key-policy.ts";
 import { readServerlessYml, resolveServerlessVariables } from "../serverless-yml.ts";
 import { generatedName, readTemplate, type Stack, TemplateResolver } from "./cloudformation.ts";
 
 /**
  * The IAM policies we actually deploy, read from the files that deploy them: each function's role
  * from serverless.yml (as `serverless package` hands it to CloudFormation), the target-account
- * role from templates/target-account-role.yml, and the KMS key policy the README asks key owners
- * for. Nothing here is written by hand: remove a permission from those files and the sandbox
+ * role from templates/target-account-role.yml, and the KMS key policy the docs ask key owners
+ * for (lib/kms/key-policy.ts). Nothing here is written by hand: remove a permission from those files and the sandbox
  * refuses the call.
  */
 
@@ -230,9 +231,9 @@ export const targetAccountRole = (
 
 /**
  * A customer-managed key's policy: the default statement (the owner account's root, so IAM
- * policies in the owner account decide) plus, when the owner followed the README ("Target
- * accounts", the key owner's part), the statement letting each target account use the key and
- * create grants, without a kms:GrantIsForAWSResource condition.
+ * policies in the owner account decide) plus, when the owner followed docs/deployment.md (the key
+ * owner's part), the statement letting each target account describe the key, create grants and
+ * list them, without a kms:GrantIsForAWSResource condition.
  * Sources: KMS Developer Guide, "Default key policy" (key-policy-default.html) and "Allowing users
  * in other accounts to use a KMS key" (key-policy-modifying-external-accounts.html).
  */
@@ -250,27 +251,9 @@ export const keyPolicy = (
       Action: "kms:*",
       Resource: "*",
     },
+    // The one statement the docs ask key owners for (lib/kms/key-policy.ts).
     ...(targetAccountIds.length > 0
-      ? [
-          {
-            Sid: "AmiOrchestratorTargetAccounts",
-            Effect: "Allow",
-            Principal: {
-              AWS: targetAccountIds.map((id) => `arn:${partition}:iam::${id}:root`),
-            },
-            Action: [
-              "kms:Encrypt",
-              "kms:Decrypt",
-              "kms:ReEncrypt*",
-              "kms:GenerateDataKey*",
-              "kms:DescribeKey",
-              "kms:CreateGrant",
-              // README "The key owner's part": explain-launch-failure reads the grants too.
-              "kms:ListGrants",
-            ],
-            Resource: "*",
-          },
-        ]
+      ? [targetAccountsKeyStatement(targetAccountIds, partition)]
       : []),
   ],
 });

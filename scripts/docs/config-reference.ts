@@ -30,7 +30,11 @@ const MEANING: Record<string, string> = {
   pipelines: "the pipelines to build and roll out",
   "pipelines[].name": "our name for the pipeline (events, logs, metrics, `npm run rollout`)",
   "pipelines[].arn":
-    "`arn:aws:imagebuilder:<region>:<account>:image-pipeline/<name>`; IAM is scoped to these",
+    "an existing pipeline: `arn:aws:imagebuilder:<region>:<account>:image-pipeline/<name>`; IAM is scoped to these. Set this or `definition`",
+  "pipelines[].definition":
+    "a pipeline managed as code: its folder (`pipelines/<name>`, [docs/pipelines.md](pipelines.md)); its ARN is derived",
+  "pipelines[].account": "with `definition`: the 12-digit account the image stack builds in",
+  "pipelines[].region": "with `definition`: the region the image stack builds in",
   "pipelines[].schedule": "build on a schedule (an EventBridge Scheduler schedule per pipeline)",
   "pipelines[].schedule.cron":
     "AWS 6-field cron `min hour day-of-month month day-of-week year`, one of the day fields `?`",

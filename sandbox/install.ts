@@ -1,4 +1,5 @@
 import * as autoScaling from "@aws-sdk/client-auto-scaling";
+import * as cloudformation from "@aws-sdk/client-cloudformation";
 import * as logs from "@aws-sdk/client-cloudwatch-logs";
 import * as dynamodb from "@aws-sdk/client-dynamodb";
 import * as ec2 from "@aws-sdk/client-ec2";
@@ -31,6 +32,7 @@ const SDK_CLIENTS = [
   { service: "sts", client: sts.STSClient },
   { service: "scheduler", client: scheduler.SchedulerClient },
   { service: "events", client: eventbridge.EventBridgeClient },
+  { service: "cloudformation", client: cloudformation.CloudFormationClient },
 ];
 
 interface ResolvedClientConfig {

@@ -32,6 +32,7 @@ const SERVICES: Record<string, string> = {
   "client-sts": "sts",
   "client-scheduler": "scheduler",
   "client-eventbridge": "events",
+  "client-cloudformation": "cloudformation",
 };
 
 const sourceFiles = (dir: string): string[] =>

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { validateRequest, validateResponse } from "../api-models/validate.ts";
 import { AutoScalingModel } from "./auto-scaling.ts";
 import { SimClock } from "./clock.ts";
+import { CloudFormationStacksModel } from "./cloudformation-stacks.ts";
 import { Ec2Model } from "./ec2.ts";
 import { awsError } from "./errors.ts";
 import { EventBridgeModel } from "./eventbridge.ts";
@@ -69,6 +70,8 @@ export class SandboxWorld {
   readonly logs = new LogsModel();
   readonly scheduler: SchedulerModel;
   readonly events = new EventBridgeModel();
+  /** The stacks deployed (DescribeStacks: what the operator commands read). */
+  readonly cloudformationStacks: CloudFormationStacksModel;
   readonly orchestratorAccountId: string;
   readonly orchestratorRegion: string;
   /** IAM: authorises each call against its caller's policies (sandbox/iam/, worldFromConfig). */
@@ -105,6 +108,8 @@ export class SandboxWorld {
     this.scheduler = new SchedulerModel(() => this.clock.now());
     this.register("scheduler", this.scheduler.operations);
     this.register("events", this.events.operations);
+    this.cloudformationStacks = new CloudFormationStacksModel(() => this.clock.now());
+    this.register("cloudformation", this.cloudformationStacks.operations);
     // A failed build writes its log, where the alerts function will look for it.
     this.imageBuilder.onImageStateChange((image) => {
       if (image.status !== "FAILED" || !image.failure?.logLines) return;

@@ -172,6 +172,29 @@ describe("operator commands find the deployment from the stack's outputs", () =>
     ]);
   });
 
+  it("credentials without cloudformation:DescribeStacks: AWS's refusal, and where the permissions are", async () => {
+    const { world } = sandbox.session;
+    // CloudFormation (a query-protocol service) answers a denial as AccessDenied.
+    world.faults.add({
+      service: "cloudformation",
+      operation: "DescribeStacks",
+      times: 1,
+      error: {
+        name: "AccessDenied",
+        message: `User: arn:aws:iam::${BUILD}:user/oncall is not authorized to perform: cloudformation:DescribeStacks on resource: arn:aws:cloudformation:eu-west-1:${BUILD}:stack/ami-orchestrator-sandbox/*`,
+        httpStatusCode: 403,
+      },
+    });
+    const io = deps();
+    assert.equal(await runRollout(["status", ...HERE], io), 1);
+    assert.equal(io.stderr.length, 1);
+    assert.match(
+      io.stderr[0] ?? "",
+      /^AccessDenied: User: .* is not authorized to perform: cloudformation:DescribeStacks/,
+    );
+    assert.match(io.stderr[0] ?? "", /docs\/operating\.md, "Permissions"/);
+  });
+
   it("a region no partition has is a usage error, with the near ones (exit 2, nothing called)", async () => {
     const io = deps();
     const calls = describeStacksCalls().length;

@@ -16,12 +16,11 @@ const { values: flags } = parseArgs({
     scenario: { type: "string" },
   },
 });
-const { SCENARIOS } = await import("./scenarios.ts");
-if (flags.help || flags.scenario === "list" || (flags.scenario && !SCENARIOS[flags.scenario])) {
-  console.log("usage: npm start [-- --verbose] [-- --scenario <name>]\n\nscenarios:");
-  for (const [name, scenario] of Object.entries(SCENARIOS))
-    console.log(`  ${name.padEnd(20)} ${scenario.description}`);
-  process.exit(flags.help || flags.scenario === "list" ? 0 : 2);
+const { SCENARIOS, scenarioRequest } = await import("./scenarios.ts");
+const request = scenarioRequest(flags.scenario, flags.help);
+if (!request.run) {
+  (request.exitCode === 0 ? console.log : console.error)(request.text);
+  process.exit(request.exitCode);
 }
 // Before any handler module loads: Powertools reads these when it is constructed.
 process.env.POWERTOOLS_LOG_LEVEL = flags.verbose ? "INFO" : "SILENT";

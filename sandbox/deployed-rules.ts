@@ -54,7 +54,7 @@ export const targetForwardingRule = (stack: {
 };
 
 /** osls naming (lib/plugins/aws/lib/naming.js getNormalizedResourceName). */
-const normalizedName = (name: string) =>
+export const normalizedName = (name: string) =>
   name
     .replace(/-/g, "Dash")
     .replace(/_/g, "Underscore")

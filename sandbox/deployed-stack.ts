@@ -1,6 +1,8 @@
 import type { OrchestratorConfig } from "../lib/config/schema.ts";
+import { normalizedName } from "./deployed-rules.ts";
 import { generatedName } from "./iam/cloudformation.ts";
-import { SERVERLESS_YML } from "./iam/policies.ts";
+import { SERVERLESS_YML, serverlessResources } from "./iam/policies.ts";
+import type { SandboxStackOutput } from "./model/cloudformation-stacks.ts";
 import type { SandboxSubscription } from "./model/notifications.ts";
 import type { SandboxSchedule } from "./model/scheduler.ts";
 import { readServerlessYml } from "./serverless-yml.ts";
@@ -135,5 +137,74 @@ export const deployedSubscriptions = (
         owner: stack.accountId,
       };
     }),
+  ];
+};
+
+interface OutputDefinition {
+  readonly Value: unknown;
+  readonly Description?: unknown;
+  readonly Export?: { readonly Name: unknown };
+}
+
+/**
+ * The stack's outputs, as DescribeStacks returns them once CloudFormation created it from the
+ * packaged template: serverless.yml's `resources` parts merged (osls merges them into the
+ * compiled template), each `Outputs` entry's Value and Export name resolved like the resources
+ * (`resources` stands for the table, queues and topic the sandbox has; the others get
+ * CloudFormation's generated names), each function's `<Name>LambdaFunction` its name and ARN
+ * (osls naming.js getLambdaLogicalId; `<service>-<stage>-<function>` unless it has a `name`), and
+ * the one output osls adds itself: ServerlessDeploymentBucketName, exported as
+ * `sls-<service>-<stage>-ServerlessDeploymentBucketName` (osls package/lib/
+ * core-cloudformation-template.json, add-export-name-for-outputs.js, which runs before the
+ * custom resources are merged: theirs get no export). Source: CloudFormation API reference,
+ * DescribeStacks and Output (OutputKey, OutputValue, Description, ExportName).
+ */
+export const deployedOutputs = (
+  config: OrchestratorConfig,
+  stack: StackSite & { readonly resources: Record<string, Record<string, string>> },
+  file = SERVERLESS_YML,
+): SandboxStackOutput[] => {
+  const { document, service } = readServerlessYml(config, stack.stage, file);
+  const stackName = `${service}-${stack.stage}`;
+  const functions = Object.fromEntries(
+    Object.entries(document.functions as Record<string, { name?: unknown }>).map(
+      ([fn, definition]) => {
+        const name =
+          typeof definition.name === "string" ? definition.name : `${service}-${stack.stage}-${fn}`;
+        return [
+          `${normalizedName(fn)}LambdaFunction`,
+          {
+            Ref: name,
+            Arn: `arn:aws:lambda:${stack.region}:${stack.accountId}:function:${name}`,
+          },
+        ];
+      },
+    ),
+  );
+  const bucket = generatedName(stackName, "ServerlessDeploymentBucket", 63).toLowerCase();
+  const { resolve } = serverlessResources(
+    config,
+    { ...stack, stackName, resources: { ...functions, ...stack.resources } },
+    file,
+  );
+  const parts = [document.resources ?? []].flat() as Array<{ Outputs?: unknown }>;
+  const outputs = Object.assign(
+    {},
+    ...parts.map((part) => (typeof part.Outputs === "object" ? part.Outputs : {})),
+  ) as Record<string, OutputDefinition>;
+  return [
+    {
+      OutputKey: "ServerlessDeploymentBucketName",
+      OutputValue: bucket,
+      ExportName: `sls-${service}-${stack.stage}-ServerlessDeploymentBucketName`,
+    },
+    ...Object.entries(outputs).map(([key, output]) => ({
+      OutputKey: key,
+      OutputValue: String(resolve(output.Value)),
+      ...(output.Description === undefined
+        ? {}
+        : { Description: String(resolve(output.Description)) }),
+      ...(output.Export ? { ExportName: String(resolve(output.Export.Name)) } : {}),
+    })),
   ];
 };

@@ -111,3 +111,34 @@ export const SCENARIOS: Record<string, Scenario> = {
     },
   },
 };
+
+const USAGE = "usage: npm start [-- --verbose] [-- --scenario <name>]";
+
+/** The known scenarios, one line each, for the usage text. */
+const scenarioList = (): string =>
+  Object.entries(SCENARIOS)
+    .map(([name, scenario]) => `  ${name.padEnd(20)} ${scenario.description}`)
+    .join("\n");
+
+/**
+ * What `npm start -- --scenario <name>` asks for: the story (no name), a scenario, or the usage
+ * text: asked for (`--help`, `--scenario list`: stdout, exit 0), or for a name no scenario has
+ * (stderr, exit 2, the name and the known ones).
+ */
+export const scenarioRequest = (
+  name: string | undefined,
+  help = false,
+):
+  | { readonly run: true; readonly scenario?: string }
+  | { readonly run: false; readonly text: string; readonly exitCode: 0 | 2 } => {
+  if (help || name === "list")
+    return { run: false, text: `${USAGE}\n\nscenarios:\n${scenarioList()}`, exitCode: 0 };
+  if (name === undefined) return { run: true };
+  if (!Object.hasOwn(SCENARIOS, name))
+    return {
+      run: false,
+      text: `unknown scenario "${name}"; the known ones:\n${scenarioList()}\n\n${USAGE}`,
+      exitCode: 2,
+    };
+  return { run: true, scenario: name };
+};

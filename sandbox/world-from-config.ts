@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { type OrchestratorConfig, parsePipelineArn } from "../lib/config/schema.ts";
 import { orchestratorRules, targetForwardingRule } from "./deployed-rules.ts";
-import { deployedSchedules, deployedSubscriptions } from "./deployed-stack.ts";
+import { deployedOutputs, deployedSchedules, deployedSubscriptions } from "./deployed-stack.ts";
 import { IamAuthorizer } from "./iam/authorizer.ts";
 import {
   functionRoles,
@@ -427,6 +427,13 @@ export const worldFromConfig = (
       AlertsTopic: { Ref: ALERTS_TOPIC(world.orchestratorAccountId, world.orchestratorRegion) },
     },
   };
+  // The stack itself, with the outputs the operator commands find the deployment by.
+  world.cloudformationStacks.deploy({
+    accountId: stack.accountId,
+    region: stack.region,
+    stackName: stack.stackName,
+    outputs: deployedOutputs(config, stack),
+  });
   world.authorizer = new IamAuthorizer(world, {
     functionRoles: functionRoles(config, stack),
     roles: targetRoles,

@@ -25,12 +25,42 @@ const imageVersion = (imageArn: string) => imageArn.split(":image/")[1] ?? image
 /** A rollout's id is its image ARN; people read `<recipe>/<version>/<build>`. */
 const rolloutName = imageVersion;
 
+/** Quotes shorter than this are left in the log: a short phrase proves nothing repeated. */
+const QUOTE_MIN = 40;
+
+/**
+ * The log excerpt, with the texts the alert already shows (its why, the step's message) not
+ * quoted again: a line holding one keeps what surrounds it (a timestamp, a prefix); a line one of
+ * them holds whole says so. The lines stay, so the log still reads in order.
+ */
+const withoutQuotes = (log: readonly string[], shown: readonly string[]): string[] => {
+  // The longest first: a line quoting the whole why is not left with half of it.
+  const quotes = shown
+    .filter((text) => text.trim().length >= QUOTE_MIN)
+    .sort((a, b) => b.length - a.length);
+  return log.map((line) => {
+    const quote = quotes.find((text) => line.includes(text));
+    if (quote) return line.replace(quote, "[quoted above]");
+    const trimmed = line.trim();
+    return trimmed.length >= QUOTE_MIN && quotes.some((text) => text.includes(trimmed))
+      ? "[a line quoted above]"
+      : line;
+  });
+};
+
 export const describeAlert = (alert: Alert): AlertStory => {
   switch (alert.kind) {
     case "build-failed": {
       const { accountId, region } = arnParts(alert.imageArn);
       const diagnosis = alert.diagnosis ?? {};
-      const why = diagnosis.reason ?? alert.reason ?? "Image Builder gave no reason";
+      const reason = diagnosis.reason ?? alert.reason;
+      const step = diagnosis.stepMessage;
+      // Image Builder's reason and the failed step's message often quote each other: the fuller
+      // one is the why, and the other is not repeated.
+      const why =
+        reason && step?.includes(reason)
+          ? step
+          : (reason ?? step ?? "Image Builder gave no reason");
       const logLinks: Array<[string, string]> =
         diagnosis.logGroup && diagnosis.logStream
           ? [["Build log", logStreamConsoleUrl(region, diagnosis.logGroup, diagnosis.logStream)]]
@@ -46,14 +76,14 @@ export const describeAlert = (alert: Alert): AlertStory => {
         ],
         why,
         details: [
-          ...(diagnosis.stepMessage && !why.includes(diagnosis.stepMessage)
-            ? [`Step ${diagnosis.failedStep ?? ""}: ${diagnosis.stepMessage}`]
-            : []),
+          ...(step && !why.includes(step) ? [`Step ${diagnosis.failedStep ?? ""}: ${step}`] : []),
           ...(diagnosis.unavailable?.length
             ? [`Could not look up: ${diagnosis.unavailable.join("; ")}`]
             : []),
         ],
-        ...(diagnosis.logExcerpt?.length ? { log: diagnosis.logExcerpt } : {}),
+        ...(diagnosis.logExcerpt?.length
+          ? { log: withoutQuotes(diagnosis.logExcerpt, [why, reason ?? "", step ?? ""]) }
+          : {}),
         links: [
           ["Image", imageConsoleUrl(alert.imageArn)],
           ...logLinks,
@@ -65,6 +95,14 @@ export const describeAlert = (alert: Alert): AlertStory => {
     }
     case "rollout-failed": {
       const first = alert.failures[0];
+      // One line per reason, naming every place that failed with it: the same refresh error in
+      // twenty groups is said once, and no reason is repeated as a "why" above the list.
+      const places = new Map<string, string[]>();
+      for (const f of alert.failures)
+        places.set(f.reason, [
+          ...(places.get(f.reason) ?? []),
+          `${f.account} (${f.accountId}) ${f.region}${f.group ? ` group ${f.group}` : ""}${f.instanceRefreshId ? ` refresh ${f.instanceRefreshId}` : ""}`,
+        ]);
       return {
         severity: "failure",
         title: `Rollout failed: ${alert.pipeline} ${alert.rolloutId.split("/").slice(-2).join("/")}`,
@@ -82,12 +120,9 @@ export const describeAlert = (alert: Alert): AlertStory => {
               .join(", "),
           ],
         ],
-        why: first?.reason ?? "a target failed",
+        ...(alert.failures.length === 0 ? { why: "a target failed" } : {}),
         details: [
-          ...alert.failures.map(
-            (f) =>
-              `• ${f.account} (${f.accountId}) ${f.region}${f.group ? ` group ${f.group}` : ""}${f.instanceRefreshId ? ` refresh ${f.instanceRefreshId}` : ""}: ${f.reason}`,
-          ),
+          ...[...places].map(([reason, where]) => `• ${where.join(", ")}: ${reason}`),
           "Later waves will not start. Fix the cause, then build again or roll back: npm run rollout -- rollback " +
             alert.pipeline,
         ],
@@ -164,7 +199,10 @@ export const describeAlert = (alert: Alert): AlertStory => {
           ...alert.chain.map((link) => `• ${link}`),
           ...(alert.fix ? [`Fix: ${alert.fix}`] : []),
           `Done: ${alert.action}`,
-          `Auto Scaling said: ${alert.statusMessage || "(nothing)"}`,
+          // An unrecognised failure's explanation is Auto Scaling's message itself: said once.
+          ...(alert.statusMessage && alert.explanation.includes(alert.statusMessage)
+            ? []
+            : [`Auto Scaling said: ${alert.statusMessage || "(nothing)"}`]),
         ],
         links: alert.consoleUrl ? [["Console", alert.consoleUrl]] : [],
       };

@@ -21,6 +21,7 @@ export interface SdkCall {
 /** IAM service prefix of each SDK client package. */
 const SERVICE_PREFIX: Record<string, string> = {
   "@aws-sdk/client-auto-scaling": "autoscaling",
+  "@aws-sdk/client-cloudformation": "cloudformation",
   "@aws-sdk/client-cloudwatch": "cloudwatch",
   "@aws-sdk/client-cloudwatch-logs": "logs",
   "@aws-sdk/client-dynamodb": "dynamodb",
@@ -46,6 +47,9 @@ const SERVICE_PREFIX: Record<string, string> = {
  * the table operations they marshal to.
  */
 const ACTION_OF_OPERATION: Record<string, string> = {
+  // Lambda authorises Invoke as lambda:InvokeFunction (Service Authorization Reference, AWS
+  // Lambda: "InvokeFunction ... Grants permission to invoke a function").
+  "lambda:Invoke": "lambda:InvokeFunction",
   "sqs:SendMessageBatch": "sqs:SendMessage",
   "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
   "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
@@ -79,6 +83,9 @@ const NO_AWS_CALLS = [
   "@aws-lambda-powertools/batch",
 ];
 
+/** SDK packages that make no AWS call (the partition data lib/config/regions.ts reads). */
+const SDK_UTILITIES = ["@aws-sdk/util-endpoints"];
+
 const actionsOf = (from: string, imported: string): readonly string[] | undefined => {
   if (from === "@aws-sdk/lib-dynamodb") {
     const operation = /^(?:paginate(\w+)|(\w+)Command)$/.exec(imported);
@@ -98,6 +105,7 @@ const actionsOf = (from: string, imported: string): readonly string[] | undefine
     const action = `${prefix}:${name}`;
     return [ACTION_OF_OPERATION[action] ?? action];
   }
+  if (SDK_UTILITIES.includes(from)) return undefined;
   if (from.startsWith("@aws-sdk/")) throw new Error(`${from}: unknown SDK package; map it`);
   const powertools = POWERTOOLS_CALLS[from];
   if (powertools) return powertools[imported];

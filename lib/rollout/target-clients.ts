@@ -6,6 +6,7 @@ import type { STSClient } from "@aws-sdk/client-sts";
 import { clientConfig, regionalClients } from "../aws/clients.ts";
 import { systemClock } from "../aws/clock.ts";
 import { AssumedRoleCredentials } from "../aws/credentials.ts";
+import { iamRegionFor } from "../aws/iam-region.ts";
 import { targetAccountClients } from "../aws/target-clients.ts";
 import type { OrchestratorConfig } from "../config/schema.ts";
 import type { TargetClients } from "./roll-out-target.ts";
@@ -29,8 +30,13 @@ export const assumedRoleClients = (
     autoScaling: inTarget((o) => new AutoScalingClient(clientConfig(o))),
     ec2,
     kms: inTarget((o) => new KMSClient(clientConfig(o))),
-    // IAM is global; its endpoint is reached from any region.
-    iam: (account) => iam(account, "us-east-1"),
+    // IAM is global in each partition: the partition of the account's regions (an account is in
+    // one: lib/config/schema.ts) decides the endpoint and its region.
+    iam: (account) => {
+      const [region] = account.regions;
+      if (!region) throw new Error(`account ${account.id} lists no region`);
+      return iam(account, iamRegionFor(region));
+    },
     // A shared AMI's snapshots are described by their owner (a target cannot: not shared with
     // it). A configured account through its role; otherwise the build account the orchestrator
     // runs in, with its own credentials (its role may DescribeImages/DescribeSnapshots). An owner

@@ -114,7 +114,11 @@ export interface ServerlessStack extends Stack {
  * queues and topics, and each role's ARN for `!GetAtt <Role>.Arn` (its RoleName, or the name
  * CloudFormation generates).
  */
-const serverlessResources = (config: OrchestratorConfig, stack: ServerlessStack, file: string) => {
+export const serverlessResources = (
+  config: OrchestratorConfig,
+  stack: ServerlessStack,
+  file: string,
+) => {
   const { document, service, settings: derived } = readServerlessYml(config, stack.stage, file);
   const lookup = (name: string): unknown => {
     if (name === "self:service") return service;
@@ -156,6 +160,8 @@ const serverlessResources = (config: OrchestratorConfig, stack: ServerlessStack,
     document,
     resources,
     roleArns,
+    /** Any part of serverless.yml (an output's value), every variable and intrinsic resolved. */
+    resolve: (node: unknown) => resolver.resolve(resolveServerlessVariables(node, lookup)),
     /** A resource's properties, every variable and intrinsic resolved. */
     properties: (logicalId: string) =>
       resolver.resolve(

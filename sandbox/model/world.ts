@@ -3,6 +3,7 @@ import { validateRequest, validateResponse } from "../api-models/validate.ts";
 import { AutoScalingModel } from "./auto-scaling.ts";
 import { SimClock } from "./clock.ts";
 import { CloudFormationChangeSets } from "./cloudformation-changesets.ts";
+import { CloudFormationStacksModel } from "./cloudformation-stacks.ts";
 import { Ec2Model } from "./ec2.ts";
 import { awsError } from "./errors.ts";
 import { EventBridgeModel } from "./eventbridge.ts";
@@ -81,6 +82,8 @@ export class SandboxWorld {
   readonly logs = new LogsModel();
   readonly scheduler: SchedulerModel;
   readonly events = new EventBridgeModel();
+  /** The stacks deployed (DescribeStacks: what the operator commands read). */
+  readonly cloudformationStacks: CloudFormationStacksModel;
   readonly orchestratorAccountId: string;
   readonly orchestratorRegion: string;
   /** IAM: authorises each call against its caller's policies (sandbox/iam/, worldFromConfig). */
@@ -121,7 +124,10 @@ export class SandboxWorld {
     this.scheduler = new SchedulerModel(() => this.clock.now());
     this.register("scheduler", this.scheduler.operations);
     this.register("events", this.events.operations);
-    // After any other CloudFormation model: its DescribeStacks answers the stacks this one lacks.
+    // The orchestrator's stack (derived from serverless.yml), then the image stacks deployed
+    // by change sets, whose DescribeStacks answers the stacks they lack from the first.
+    this.cloudformationStacks = new CloudFormationStacksModel(() => this.clock.now());
+    this.register("cloudformation", this.cloudformationStacks.operations);
     this.cloudFormation = new CloudFormationChangeSets(this);
     this.register(
       "cloudformation",

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { describe, it } from "node:test";
-import { promisify } from "node:util";
+import { runRollout } from "../../lib/operator/rollout-command.ts";
 import { getRollout, latestRollouts, loadRollout } from "../../lib/rollout/store.ts";
 import { fakeContext } from "../../sandbox/lambda.ts";
+import { sandboxOperatorDeps } from "../../sandbox/operator.ts";
 import { repoPath } from "../helpers/fixtures.ts";
 import { sandboxSuite } from "../helpers/sandbox-suite.ts";
 
@@ -198,22 +198,14 @@ describe("rollouts in waves, watched to the end, in the sandbox", () => {
   });
 
   it("npm run rollout -- status shows the rollouts from DynamoDB, per target and group", async () => {
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      ["--import", "tsx", repoPath("scripts/rollout.ts"), "status", "base-al2023"],
-      {
-        cwd: repoPath(""),
-        env: {
-          ...process.env,
-          TABLE_NAME: sandbox.session.dynamo.table,
-          AWS_ENDPOINT_URL_DYNAMODB: sandbox.session.dynamo.endpoint,
-          AWS_REGION: "eu-west-1",
-          AWS_ACCESS_KEY_ID: "local",
-          AWS_SECRET_ACCESS_KEY: "local",
-        },
-        timeout: 60_000,
-      },
+    // As an operator runs it: the sandbox's stack found by stage and region, its table read.
+    const io = sandboxOperatorDeps(sandbox.session, repoPath("config/orchestrator.yml"));
+    const status = await runRollout(
+      ["status", "base-al2023", "--stage", "sandbox", "--region", "eu-west-1"],
+      io,
     );
+    assert.equal(status, 0, io.stderr.join("\n"));
+    const stdout = io.stdout.join("\n");
     assert.match(stdout, /base-al2023\/1\.0\.\d+\/\d+ {2}base-al2023 {2}ROLLED-BACK/);
     assert.match(
       stdout,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { describe, it } from "node:test";
 import { loadConfig } from "../../lib/config/load.ts";
 import {
@@ -328,11 +328,17 @@ describe("sandbox IAM", () => {
       t.skip("no up-to-date `npm run package` output to compare with");
       return;
     }
+    // The stage (and service) the package was built for, as osls recorded them beside it:
+    // `npm run package -- --stage prod` compares prod's statements.
+    const state = JSON.parse(
+      readFileSync(repoPath(".serverless/serverless-state.json"), "utf8"),
+    ) as { service: { service: string; provider: { stage: string } } };
+    const { service, provider } = state.service;
     const stack: ServerlessStack = {
       accountId: BUILD_ACCOUNT,
       region: REGION,
-      stackName: "ami-orchestrator-dev",
-      stage: "dev",
+      stackName: `${service}-${provider.stage}`,
+      stage: provider.stage,
     };
     const config = loadConfig(repoPath("config/orchestrator.yml"));
     assert.deepEqual(

@@ -225,4 +225,97 @@ describe("alert rendering", () => {
     assert.match(slack, /Instance launch failed/);
     assert.doesNotMatch(slack, /hunter2/);
   });
+
+  describe("a long reason is said once, whichever kind carries it", () => {
+    // 600 characters of prose (no secrets, nothing to redact), with a start to count by.
+    const REASON =
+      `Start of the reason. ${"Component hardening-cis exited with code 1 after checking sshd settings. ".repeat(9)}`.slice(
+        0,
+        600,
+      );
+    const occurrences = (text: string) => text.split("Start of the reason.").length - 1;
+    const place = { wave: "dev", account: "dev", accountId: "111111111111" } as const;
+    const cases: Array<[string, Alert]> = [
+      [
+        "a build whose step message and log quote Image Builder's reason",
+        {
+          ...buildFailed,
+          reason: REASON,
+          diagnosis: {
+            ...buildFailed.diagnosis,
+            reason: REASON,
+            stepMessage: `Step 'ValidateBuild' failed: ${REASON}`,
+            logExcerpt: ["Running hardening-cis", `2026-11-23T02:44:10Z ERROR ${REASON}`],
+          },
+        },
+      ],
+      [
+        "a build whose reason, step message and last log line are the same text",
+        {
+          ...buildFailed,
+          reason: REASON,
+          diagnosis: {
+            ...buildFailed.diagnosis,
+            reason: REASON,
+            stepMessage: REASON,
+            logExcerpt: [REASON],
+          },
+        },
+      ],
+      [
+        "a rollout whose groups all failed for the same reason",
+        {
+          kind: "rollout-failed",
+          rolloutId: "base-al2023/1.4.0/7",
+          pipeline: "base-al2023",
+          failures: [
+            { ...place, region: "eu-west-1", group: "app", reason: REASON },
+            { ...place, region: "eu-west-1", group: "workers", reason: REASON },
+            { ...place, region: "eu-west-3", group: "app", reason: REASON },
+          ],
+        },
+      ],
+      [
+        "a failed launch whose explanation is Auto Scaling's own message",
+        {
+          kind: "launch-failed",
+          accountId: "222222222222",
+          region: "eu-west-3",
+          group: "web-api",
+          activityId: "9d8c7b6a-5f4e-4d3c-2b1a-0f9e8d7c6b5a",
+          since: "2026-12-21T09:14:02Z",
+          cause: "unknown",
+          explanation: REASON,
+          chain: [],
+          statusMessage: REASON,
+          action: "not healed: cause unknown",
+        },
+      ],
+    ];
+    for (const [name, alert] of cases) {
+      it(name, () => {
+        const { body } = renderEmail(describeAlert(alert));
+        const slack = JSON.stringify(renderSlack(describeAlert(alert)));
+        assert.equal(occurrences(body), 1, body);
+        assert.equal(occurrences(slack), 1, slack);
+        assert.ok(body.includes(REASON), "whole, once");
+      });
+    }
+
+    it("every place a shared reason failed is still named", () => {
+      const { body } = renderEmail(describeAlert(cases[2]?.[1] as Alert));
+      assert.match(
+        body,
+        /• dev \(111111111111\) eu-west-1 group app, dev \(111111111111\) eu-west-1 group workers, dev \(111111111111\) eu-west-3 group app: Start of the reason\./,
+      );
+    });
+
+    it("the log keeps its lines and what surrounds a quote", () => {
+      const { body } = renderEmail(describeAlert(cases[0]?.[1] as Alert));
+      assert.match(
+        body,
+        /\n {2}Running hardening-cis\n {2}2026-11-23T02:44:10Z ERROR \[quoted above\]\n/,
+      );
+    });
+  });
 });

@@ -14,6 +14,7 @@ import {
   alarmTopicProblems,
   checkTemplate,
   queuePolicyProblems,
+  serverlessFunctions,
 } from "../../../scripts/check-template.ts";
 import { loadEvent, pipelineArn, repoPath, testConfig } from "../../helpers/fixtures.ts";
 
@@ -305,6 +306,24 @@ describe("packaged template check", () => {
       "no schedule for pipeline base",
       "start-pipelines: no on-failure destination for failed asynchronous events",
     ]);
+  });
+
+  it("expects every function serverless.yml declares, explain-launch-failure among them", () => {
+    const declared = Object.keys(
+      parseCloudFormationYaml(readFileSync(repoPath("serverless.yml"), "utf8")).functions,
+    );
+    assert.deepEqual(serverlessFunctions(), declared);
+    assert.ok(declared.includes("explain-launch-failure"));
+    // The template above has start-pipelines only: by default, each other function is missing.
+    const missing = checkTemplate(template([]), config).filter((problem) =>
+      problem.endsWith(" is missing"),
+    );
+    assert.deepEqual(
+      missing,
+      declared
+        .filter((name) => name !== "start-pipelines")
+        .map((name) => `function ${name} is missing`),
+    );
   });
 
   describe("topics that alarms notify", () => {

@@ -30,10 +30,12 @@ const { keyPolicyBlock, targetPermissionsBlock, targetTrustBlock } = await impor
   "./docs/policies.ts"
 );
 const { alarmsBlock, alertKindsBlock, functionsBlock } = await import("./docs/stack.ts");
+const { operatorBlocks } = await import("./docs/operator.ts");
 const { ConfigReferenceError, configReferenceBlock } = await import("./docs/config-reference.ts");
 const [validateConfig, doctor] = await Promise.all([validateConfigBlock(root), doctorBlock(root)]);
 const fixed: Record<string, string> = {
   ...demo,
+  ...operatorBlocks(),
   "doctor-sample": doctor,
   "validate-config": validateConfig,
   "key-policy": keyPolicyBlock(config),

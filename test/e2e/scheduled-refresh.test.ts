@@ -125,7 +125,7 @@ describe("npm start", () => {
       {
         cwd: repoPath(""),
         env: { ...process.env, NO_COLOR: "1", ORCHESTRATOR_CONFIG: "" },
-        timeout: 60_000,
+        timeout: 180_000,
       },
     );
     assert.match(stdout, /base-al2023: started/);
@@ -180,7 +180,7 @@ describe("npm start", () => {
       {
         cwd: repoPath(""),
         env: { ...process.env, NO_COLOR: "1", ORCHESTRATOR_CONFIG: "" },
-        timeout: 60_000,
+        timeout: 180_000,
       },
     );
     assert.match(stdout, /scenario "grant-refused"/);

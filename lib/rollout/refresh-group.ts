@@ -14,7 +14,7 @@ import { NO_OVERRIDE_IMAGES, type OverrideImagePlan } from "../auto-scaling/over
 import { isFloatingVersion, pointGroupAtVersion } from "../auto-scaling/pin-version.ts";
 import type { AccountConfig, RolloutConfig } from "../config/schema.ts";
 import { errorMessage, isRetryable } from "../errors.ts";
-import type { GroupRecord, TemplateRecord } from "./store.ts";
+import type { GroupRecord, TemplateRecord } from "./store/index.ts";
 
 /**
  * Step 6 of a target (lib/rollout/roll-out-target.ts): one group's instance refresh to the new

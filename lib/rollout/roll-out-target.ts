@@ -39,20 +39,16 @@ import {
   templateKey,
 } from "./refresh-group.ts";
 import {
+  createRolloutStore,
   FINISHED_TARGET_STATUSES,
   type GrantRecord,
   type GroupRecord,
-  getRollout,
-  getTarget,
-  latestRollouts,
-  listGroups,
-  putGroup,
-  registerGrant,
+  type RolloutStore,
   type TargetRecord,
   type TargetStatus,
+  type TargetUpdate,
   type TemplateRecord,
-  updateTarget,
-} from "./store.ts";
+} from "./store/index.ts";
 import { releaseTargetLease, takeTargetLease } from "./target-lease.ts";
 import { recordTargetOutcome } from "./wave-progress.ts";
 
@@ -129,7 +125,7 @@ export class RetryTargetError extends OrchestratorError {
   }
 }
 
-type SaveTarget = (fields: Parameters<typeof updateTarget>[4]) => Promise<void>;
+type SaveTarget = (fields: TargetUpdate) => Promise<void>;
 type SaveGroup = (group: GroupRecord) => Promise<void>;
 
 /** How many earlier rollouts of the pipeline tell which override AMIs are its own. */
@@ -141,12 +137,12 @@ const EARLIER_ROLLOUTS = 5;
  * (tags of a shared AMI are not: EC2 user guide, sharingamis-explicit).
  */
 const earlierAmisOfPipeline = async (
-  deps: Pick<RollOutTargetDeps, "db" | "table">,
+  store: RolloutStore,
   work: TargetWork,
 ): Promise<Set<string>> => {
-  const ids = await latestRollouts(deps.db, deps.table, work.pipeline, EARLIER_ROLLOUTS + 1);
+  const ids = await store.pipelines.latest(work.pipeline, EARLIER_ROLLOUTS + 1);
   const targets = await Promise.all(
-    ids.filter((id) => id !== work.rolloutId).map((id) => getTarget(deps.db, deps.table, id, work)),
+    ids.filter((id) => id !== work.rolloutId).map((id) => store.targets.get(id, work)),
   );
   return new Set(targets.flatMap((target) => (target?.amiId ? [target.amiId] : [])));
 };
@@ -166,11 +162,12 @@ export const rollOutTarget = async (
   deps: RollOutTargetDeps,
 ): Promise<TargetOutcome> => {
   const nowIso = () => new Date(deps.clock.now()).toISOString();
+  const store = createRolloutStore(deps.db, deps.table);
   // This target's records: each step is saved before the next one runs.
   const saveTarget: SaveTarget = (fields) =>
-    updateTarget(deps.db, deps.table, message.rolloutId, message, fields, nowIso());
-  const saveGroup: SaveGroup = (group) => putGroup(deps.db, deps.table, message.rolloutId, group);
-  const record = await getTarget(deps.db, deps.table, message.rolloutId, message);
+    store.targets.update(message.rolloutId, message, fields, nowIso());
+  const saveGroup: SaveGroup = (group) => store.groups.put(message.rolloutId, group);
+  const record = await store.targets.get(message.rolloutId, message);
   if (!record) {
     throw new TargetFailedError(
       `no record of target ${message.accountId}/${message.region} in rollout ${message.rolloutId}: the message was not written by on-image-state`,
@@ -181,7 +178,7 @@ export const rollOutTarget = async (
   }
   // The message is a hint from whoever may send to the queue: the AMI, the pipeline and the
   // account come from the records on-image-state wrote after GetImage confirmed the image.
-  const parent = await getRollout(deps.db, deps.table, message.rolloutId);
+  const parent = await store.rollouts.get(message.rolloutId);
   if (!parent) {
     throw new TargetFailedError(
       `no record of rollout ${message.rolloutId}: the message was not written by on-image-state`,
@@ -242,6 +239,7 @@ export const rollOutTarget = async (
   }
   try {
     const outcome = await runSteps(work, message, record, account, rollout, deps, {
+      store,
       nowIso,
       saveTarget,
       saveGroup,
@@ -284,10 +282,11 @@ const runSteps = async (
   rollout: RolloutConfig,
   deps: RollOutTargetDeps,
   {
+    store,
     nowIso,
     saveTarget,
     saveGroup,
-  }: { nowIso: () => string; saveTarget: SaveTarget; saveGroup: SaveGroup },
+  }: { store: RolloutStore; nowIso: () => string; saveTarget: SaveTarget; saveGroup: SaveGroup },
 ): Promise<TargetOutcome> => {
   const { region } = work;
   const notes: string[] = [];
@@ -365,7 +364,7 @@ const runSteps = async (
       for (const granteePrincipal of roles) {
         const grant = await ensureGrant(kms, { keyArn, granteePrincipal }, account.id);
         created.push(grant);
-        const firstSeen = Date.parse(await registerGrant(deps.db, deps.table, grant, nowIso()));
+        const firstSeen = Date.parse(await store.grants.register(grant, nowIso()));
         readyAt = Math.max(readyAt, firstSeen + rollout.grantPropagationSeconds * 1000);
       }
     }
@@ -435,7 +434,7 @@ const runSteps = async (
   if (overrideImageIds.length > 0) {
     const [facts, earlier] = await Promise.all([
       describeImageFacts(ec2, [work.amiId, ...overrideImageIds]),
-      earlierAmisOfPipeline(deps, work),
+      earlierAmisOfPipeline(store, work),
     ]);
     const refused: Array<{ name: string; reason: string }> = [];
     for (const group of groups) {
@@ -563,10 +562,7 @@ const runSteps = async (
 
   // 6. An instance refresh per group, to the new version, a few groups at a time.
   const recorded = new Map(
-    (await listGroups(deps.db, deps.table, work.rolloutId, work)).map((group) => [
-      group.group,
-      group,
-    ]),
+    (await store.groups.list(work.rolloutId, work)).map((group) => [group.group, group]),
   );
   const outcomes = await pMap(
     groups,

@@ -73,6 +73,8 @@ export interface GroupRecord {
   readonly settled?: string;
   /** `<refresh id>: <reason>` of the failed refresh retried once for a slow grant. */
   readonly previousFailure?: string;
+  /** That failed refresh's id: never adopted as the retry's own refresh. */
+  readonly previousRefreshId?: string;
   /**
    * `group-update`: the group was pointed at the new version, then refreshed without a desired
    * configuration (attribute-based instance types), so AWS cannot roll it back: we do.
@@ -114,6 +116,7 @@ const groupObject = z.looseObject({
   follows: optional(z.enum(["$Latest", "$Default"])),
   settled: optional(z.string()),
   previousFailure: optional(z.string()),
+  previousRefreshId: optional(z.string()),
   rolledBy: optional(z.literal("group-update")),
   groupUpdatedAt: optional(z.string()),
   groupUpdated: optional(z.boolean()),
@@ -127,8 +130,14 @@ export const groupSchema: z.ZodMiniType<StoredGroupRecord> = z.extend(groupObjec
   rolloutId: z.string(),
 });
 
-export const checkGroup = (item: Record<string, unknown>): StoredGroupRecord =>
-  checkItem("group", groupSchema, item);
+export const checkGroup = (item: Record<string, unknown>): StoredGroupRecord => {
+  const group = checkItem("group", groupSchema, item);
+  // A group reset for a retry before `previousRefreshId` was recorded names that refresh only in
+  // `previousFailure`, as `<refresh id>: <reason>` (resetGroupForRetry).
+  if (group.previousFailure === undefined || group.previousRefreshId !== undefined) return group;
+  const [previousRefreshId = ""] = group.previousFailure.split(":");
+  return previousRefreshId ? { ...group, previousRefreshId } : group;
+};
 
 // --- Reads and writes -------------------------------------------------------------------------
 
@@ -249,7 +258,7 @@ export const resetGroupForRetry = async (
       TableName: table,
       Key: groupKey(rolloutId, group, group.group),
       UpdateExpression:
-        "SET #status = :waiting, grantRetried = :true, previousFailure = :failure, updatedAt = :now REMOVE refreshStatus, instanceRefreshId, finishedAt, percentageComplete, settled",
+        "SET #status = :waiting, grantRetried = :true, previousFailure = :failure, previousRefreshId = :id, updatedAt = :now REMOVE refreshStatus, instanceRefreshId, finishedAt, percentageComplete, settled",
       ConditionExpression: "instanceRefreshId = :id AND attribute_not_exists(grantRetried)",
       ExpressionAttributeNames: { "#status": "status" },
       ExpressionAttributeValues: {

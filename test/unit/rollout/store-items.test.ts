@@ -152,4 +152,25 @@ describe("items are checked when the rollout store reads them", () => {
       /stored refresh index item \(pk "REFRESH#111111111111#eu-west-1#r-1", sk "META"\) is malformed: group: expected string \(missing\)/,
     );
   });
+
+  it("reads the retried refresh's id from a group reset before the id had its own field", async () => {
+    const reset = {
+      pk: `ROLLOUT#${ROLLOUT}`,
+      sk: "GROUP#111111111111#eu-west-1#web",
+      type: "group",
+      rolloutId: ROLLOUT,
+      group: "web",
+      accountId: "111111111111",
+      region: "eu-west-1",
+      status: "waiting",
+      grantRetried: true,
+      previousFailure: "08b91cf7-8fa6-48af-b6a6-d227f40f1b9b: Client.InternalError: KMS",
+      updatedAt: "2026-11-23T03:00:00.000Z",
+    };
+    dynamo.on(QueryCommand).resolves({ Items: [reset] });
+
+    const [group] = await store.groups.list(ROLLOUT, WHERE);
+
+    assert.equal(group?.previousRefreshId, "08b91cf7-8fa6-48af-b6a6-d227f40f1b9b");
+  });
 });

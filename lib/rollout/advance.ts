@@ -8,16 +8,7 @@ import { UnknownNameError } from "../errors.ts";
 import { sendTargetMessages, targetMessage } from "./dispatch.ts";
 import { failureReason } from "./failure-reason.ts";
 import { decide, factsFromState, type RolloutDecision } from "./progress.ts";
-import {
-  approveWave,
-  claimWave,
-  finishRollout,
-  getRollout,
-  latestRollouts,
-  loadRollout,
-  markWaveDispatched,
-  resolveRolloutId,
-} from "./store.ts";
+import { createRolloutStore } from "./store/index.ts";
 import { factsFromIndex, openTargetsOfWave } from "./wave-progress.ts";
 
 const collect = async <T>(pages: AsyncIterable<T[]>): Promise<T[]> => {
@@ -60,7 +51,8 @@ export const advanceRollout = async (
   rolloutId: string,
   deps: AdvanceDeps,
 ): Promise<AdvanceOutcome> => {
-  const record = await getRollout(deps.db, deps.table, rolloutId);
+  const store = createRolloutStore(deps.db, deps.table);
+  const record = await store.rollouts.get(rolloutId);
   if (!record) return { rolloutId, decision: { action: "none", reason: "no such rollout" } };
   const pipeline = findPipeline(deps.config, record.pipeline);
   const base = { rolloutId, pipeline: record.pipeline };
@@ -74,16 +66,12 @@ export const advanceRollout = async (
   if (record.status !== "in-progress")
     return { ...base, decision: { action: "none", reason: `rollout ${record.status}` } };
   // A few index items whatever the fleet; the whole rollout only for one planned before it.
-  const legacy = record.progressIndexed
-    ? undefined
-    : await loadRollout(deps.db, deps.table, rolloutId);
+  const legacy = record.progressIndexed ? undefined : await store.rollouts.load(rolloutId);
   const facts = legacy ? factsFromState(legacy) : await factsFromIndex(deps.db, deps.table, record);
   const decision = decide(record, facts, pipeline, deps.config, now);
   switch (decision.action) {
     case "dispatch": {
-      const claimed = await claimWave(
-        deps.db,
-        deps.table,
+      const claimed = await store.rollouts.claimWave(
         rolloutId,
         { previous: record.dispatchedWave, next: decision.waveIndex },
         now,
@@ -102,14 +90,14 @@ export const advanceRollout = async (
         deps.queueUrl,
         targets.map((target) => targetMessage(record, target)),
       );
-      await markWaveDispatched(deps.db, deps.table, rolloutId, decision.waveIndex, nowIso);
+      await store.rollouts.markWaveDispatched(rolloutId, decision.waveIndex, nowIso);
       return { ...base, decision, dispatchedTargets: targets.length };
     }
     case "succeed":
       return {
         ...base,
         decision,
-        ended: await finishRollout(deps.db, deps.table, rolloutId, "succeeded", {}, nowIso),
+        ended: await store.rollouts.finish(rolloutId, "succeeded", {}, nowIso),
       };
     case "fail": {
       // Alert before ending the rollout: if this invocation dies in between, the retry still
@@ -124,7 +112,7 @@ export const advanceRollout = async (
       return {
         ...base,
         decision,
-        ended: await finishRollout(deps.db, deps.table, rolloutId, "failed", { reason }, nowIso),
+        ended: await store.rollouts.finish(rolloutId, "failed", { reason }, nowIso),
       };
     }
     default:
@@ -144,12 +132,13 @@ export const approveWaveAndAdvance = async (
 ): Promise<AdvanceOutcome & { wave: string }> => {
   // The rollout's id (its image ARN) or the readable name status shows; else the pipeline's
   // latest image.
+  const store = createRolloutStore(deps.db, deps.table);
   const rolloutId = request.rolloutId
-    ? await resolveRolloutId(deps.db, deps.table, request.rolloutId, request.pipeline)
+    ? await store.pipelines.resolve(request.rolloutId, request.pipeline)
     : request.pipeline
-      ? (await latestRollouts(deps.db, deps.table, request.pipeline, 1))[0]
+      ? (await store.pipelines.latest(request.pipeline, 1))[0]
       : undefined;
-  const state = rolloutId ? await loadRollout(deps.db, deps.table, rolloutId) : undefined;
+  const state = rolloutId ? await store.rollouts.load(rolloutId) : undefined;
   if (!rolloutId || !state) {
     throw new UnknownNameError(
       `no rollout ${request.rolloutId ?? `of pipeline "${request.pipeline}"`}`,
@@ -162,12 +151,6 @@ export const approveWaveAndAdvance = async (
       `pipeline "${state.record.pipeline}" has no wave "${request.wave}" (waves: ${waves.map((wave) => wave.name).join(", ")})`,
     );
   }
-  await approveWave(
-    deps.db,
-    deps.table,
-    rolloutId,
-    waveIndex,
-    new Date(deps.clock.now()).toISOString(),
-  );
+  await store.rollouts.approveWave(rolloutId, waveIndex, new Date(deps.clock.now()).toISOString());
   return { ...(await advanceRollout(rolloutId, deps)), wave: request.wave };
 };

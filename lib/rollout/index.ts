@@ -6,5 +6,5 @@ export * from "./progress.ts";
 export * from "./roll-out-target.ts";
 export * from "./rollback.ts";
 export * from "./status.ts";
-export * from "./store.ts";
+export * from "./store/index.ts";
 export * from "./watch.ts";

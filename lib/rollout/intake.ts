@@ -11,13 +11,7 @@ import { completeFromGetImage, type ImageFromGetImage } from "../image-builder/g
 import { advanceRollout } from "./advance.ts";
 import { type MismatchSummary, summariseMismatches } from "./mismatches.ts";
 import { planRollout, rolloutNameOf } from "./plan.ts";
-import {
-  createRollout,
-  finishRollout,
-  indexPipelineRollout,
-  latestRollouts,
-  listActiveRollouts,
-} from "./store.ts";
+import { createRolloutStore } from "./store/index.ts";
 
 export interface IntakeDeps {
   readonly config: OrchestratorConfig;
@@ -250,8 +244,9 @@ export const handleImageStateChange = async (
   const plan = planRollout(deps.config, pipeline, image);
   const mismatches = summariseMismatches(plan);
   const now = new Date(deps.clock.now()).toISOString();
-  const { record } = await createRollout(deps.db, deps.table, plan, now);
-  const index = () => indexPipelineRollout(deps.db, deps.table, record);
+  const store = createRolloutStore(deps.db, deps.table);
+  const { record } = await store.rollouts.create(plan, now);
+  const index = () => store.pipelines.index(record);
   if (plan.targets.length === 0) {
     await index();
     return {
@@ -267,17 +262,15 @@ export const handleImageStateChange = async (
   // One rollout per pipeline at a time: the newest image wins, whatever order notifications
   // arrive in. Newer means a newer unfinished rollout, or a newer image already indexed (one that
   // finished: rolling an older image out after it would downgrade the fleet).
-  const others = (await listActiveRollouts(deps.db, deps.table, pipeline.name)).filter(
+  const others = (await store.active.list(pipeline.name)).filter(
     (other) => other.rolloutId !== plan.rolloutId,
   );
-  const [latest] = await latestRollouts(deps.db, deps.table, pipeline.name, 1);
+  const [latest] = await store.pipelines.latest(pipeline.name, 1);
   const newer = [...others.map((other) => other.rolloutId), ...(latest ? [latest] : [])]
     .filter((other) => compareRolloutIds(other, plan.rolloutId) > 0)
     .sort((a, b) => compareRolloutIds(b, a))[0];
   if (newer) {
-    await finishRollout(
-      deps.db,
-      deps.table,
+    await store.rollouts.finish(
       plan.rolloutId,
       "superseded",
       { supersededBy: newer, reason: "a newer image was already rolled out" },
@@ -297,9 +290,7 @@ export const handleImageStateChange = async (
   const superseded: string[] = [];
   for (const other of others) {
     if (
-      await finishRollout(
-        deps.db,
-        deps.table,
+      await store.rollouts.finish(
         other.rolloutId,
         "superseded",
         { supersededBy: plan.rolloutId },

@@ -11,19 +11,14 @@ import { type AdvanceOutcome, advanceRollout } from "./advance.ts";
 import { targetProgress } from "./progress.ts";
 import { needsSettling, settleEndedGroups } from "./settle.ts";
 import {
-  deactivateRollout,
+  createRolloutStore,
   type GroupRecord,
-  getRollout,
-  listActiveRollouts,
-  listGroups,
-  loadRollout,
   padWave,
   type RolloutRecord,
   type RolloutState,
-  savePollCursor,
+  type RolloutStore,
   TERMINAL_REFRESH_STATUSES,
-  updateGroupRefresh,
-} from "./store.ts";
+} from "./store/index.ts";
 import { groupStatusOf, retryIfGrantNotPropagated, type WatchDeps } from "./watch.ts";
 import { PROGRESS_INDEX, recordTargetOutcome } from "./wave-progress.ts";
 
@@ -82,23 +77,23 @@ export const pollRollouts = async (
 ): Promise<PollOutcome[]> => {
   const outcomes: PollOutcome[] = [];
   const timeLeft = options.timeLeftMs ?? (() => Number.POSITIVE_INFINITY);
-  for (const { rolloutId, pollCursor } of await listActiveRollouts(deps.db, deps.table)) {
+  const store = createRolloutStore(deps.db, deps.table);
+  for (const { rolloutId, pollCursor } of await store.active.list()) {
     // What the records already allow first: a wave to dispatch or a rollout to end never waits
     // behind the refreshes to describe.
     const early = await advanceRollout(rolloutId, deps);
-    const record = await getRollout(deps.db, deps.table, rolloutId);
+    const record = await store.rollouts.get(rolloutId);
     if (!record) continue;
     const round: Round = { updated: [], cancelled: [], errors: [], live: false };
-    if (record.progressIndexed) await pollIndexed(record, pollCursor, round, deps, timeLeft);
-    else await pollFullRead(record, pollCursor, round, deps, timeLeft);
-    await savePollCursor(deps.db, deps.table, rolloutId, round.cursor);
+    if (record.progressIndexed) await pollIndexed(record, pollCursor, round, deps, store, timeLeft);
+    else await pollFullRead(record, pollCursor, round, deps, store, timeLeft);
+    await store.active.savePollCursor(rolloutId, round.cursor);
     const late = await advanceRollout(rolloutId, deps);
     // What this poll did: the early advance when it dispatched or ended the rollout.
     const advance = early.dispatchedTargets !== undefined || early.ended ? early : late;
     if (round.cursor === undefined && !round.live) {
-      const after = await getRollout(deps.db, deps.table, rolloutId);
-      if (after && after.status !== "in-progress")
-        await deactivateRollout(deps.db, deps.table, rolloutId);
+      const after = await store.rollouts.get(rolloutId);
+      if (after && after.status !== "in-progress") await store.active.deactivate(rolloutId);
     }
     outcomes.push({
       rolloutId,
@@ -119,6 +114,7 @@ const pollGroup = async (
   group: GroupRecord,
   round: Round,
   deps: WatchDeps,
+  store: RolloutStore,
 ): Promise<boolean> => {
   const account = accountById(deps, group.accountId);
   if (!account) return false;
@@ -135,9 +131,7 @@ const pollGroup = async (
     }
     if (!refresh?.Status || refresh.Status === group.refreshStatus) return false;
     const now = new Date(deps.clock.now()).toISOString();
-    const changed = await updateGroupRefresh(
-      deps.db,
-      deps.table,
+    const changed = await store.groups.updateRefresh(
       record.rolloutId,
       group,
       {
@@ -305,6 +299,7 @@ const pollIndexed = async (
   pollCursor: string | undefined,
   round: Round,
   deps: WatchDeps,
+  store: RolloutStore,
   timeLeft: () => number,
 ): Promise<void> => {
   const cursor = decode(pollCursor);
@@ -325,7 +320,7 @@ const pollIndexed = async (
           stopped.push({ progress: entry.progress, group: entry.from ?? "" });
           return;
         }
-        const groups = await listGroups(deps.db, deps.table, record.rolloutId, where);
+        const groups = await store.groups.list(record.rolloutId, where);
         const failedTarget = entry.progress.startsWith("failed#");
         if (failedTarget && !groups.some(needsSettling) && !groups.some(isRefreshOpen)) return;
         let changed = false;
@@ -338,12 +333,10 @@ const pollIndexed = async (
             round.live = true;
             return;
           }
-          if (await pollGroup(record, group, round, deps)) changed = true;
+          if (await pollGroup(record, group, round, deps, store)) changed = true;
         }
         if (changed) await retryIfGrantNotPropagated(record.rolloutId, deps, where);
-        const now = changed
-          ? await listGroups(deps.db, deps.table, record.rolloutId, where)
-          : groups;
+        const now = changed ? await store.groups.list(record.rolloutId, where) : groups;
         if (now.some(isRefreshOpen) || now.some(needsSettling)) round.live = true;
         if (now.some(needsSettling))
           await settleEndedGroups(
@@ -385,9 +378,10 @@ const pollFullRead = async (
   pollCursor: string | undefined,
   round: Round,
   deps: WatchDeps,
+  store: RolloutStore,
   timeLeft: () => number,
 ): Promise<void> => {
-  const state = await loadRollout(deps.db, deps.table, record.rolloutId);
+  const state = await store.rollouts.load(record.rolloutId);
   if (!state) return;
   const keyOf = (group: GroupRecord) => `${group.accountId}#${group.region}#${group.group}`;
   const all = state.groups.filter(isRefreshOpen).sort((a, b) => keyOf(a).localeCompare(keyOf(b)));
@@ -399,16 +393,16 @@ const pollFullRead = async (
         round.cursor ??= keyOf(group);
         return;
       }
-      await pollGroup(state.record, group, round, deps);
+      await pollGroup(state.record, group, round, deps, store);
     },
     { concurrency: POLL_CONCURRENCY },
   );
   if (round.updated.length > 0) await retryIfGrantNotPropagated(record.rolloutId, deps);
-  const current = await loadRollout(deps.db, deps.table, record.rolloutId);
+  const current = await store.rollouts.load(record.rolloutId);
   if (!current) return;
   if (current.groups.some(needsSettling)) await settleEndedGroups(current, deps);
   await recordEndedTargets(current, deps);
-  const after = await loadRollout(deps.db, deps.table, record.rolloutId);
+  const after = await store.rollouts.load(record.rolloutId);
   round.live =
     round.cursor !== undefined ||
     (after?.groups.some((group) => isRefreshOpen(group) || needsSettling(group)) ?? false);

@@ -1,7 +1,7 @@
 import { activeFreezeWindow } from "../config/freeze-windows.ts";
 import type { OrchestratorConfig, PipelineConfig } from "../config/schema.ts";
 import type { RolloutFailure } from "./plan.ts";
-import type { GroupRecord, RolloutState, TargetRecord } from "./store.ts";
+import type { GroupRecord, RolloutState, TargetRecord } from "./store/index.ts";
 
 /** Where one target stands, from its record and its groups' refresh outcomes. */
 export type TargetProgress =

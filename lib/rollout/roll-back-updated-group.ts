@@ -3,7 +3,7 @@ import { rollByGroupUpdate } from "../auto-scaling/group-update.ts";
 import { discoverGroups } from "../auto-scaling/groups.ts";
 import type { RolloutConfig } from "../config/schema.ts";
 import { OrchestratorError } from "../errors.ts";
-import type { GroupRecord } from "./store.ts";
+import type { GroupRecord } from "./store/index.ts";
 
 /**
  * The rollback AWS cannot do for a group rolled by updating it first (attribute-based instance

@@ -4,59 +4,39 @@ import type { EC2Client } from "@aws-sdk/client-ec2";
 import type { IAMClient } from "@aws-sdk/client-iam";
 import type { KMSClient } from "@aws-sdk/client-kms";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import pMap from "p-map";
-import {
-  type DiscoveredGroup,
-  defaultServiceLinkedRoleArn,
-  discoverGroups,
-  strategyRefusal,
-} from "../auto-scaling/groups.ts";
-import { refreshModeOf } from "../auto-scaling/instance-refresh.ts";
-import {
-  describeImageFacts,
-  type OverrideImagePlan,
-  planOverrideImages,
-} from "../auto-scaling/override-images.ts";
-import { ensureDefaultServiceLinkedRole } from "../auto-scaling/service-linked-role.ts";
 import type { Clock } from "../aws/clock.ts";
 import { findPipeline } from "../config/find.ts";
 import type { AccountConfig, OrchestratorConfig, RolloutConfig } from "../config/schema.ts";
 import { errorMessage, isRetryable, OrchestratorError } from "../errors.ts";
 import type { TargetMessage } from "../events/rollout-message.ts";
-import { describeKeyOwnership, ensureGrant, parseKeyArn } from "../kms/grants.ts";
 import { dynamoSnapshotKeyCache } from "../kms/snapshot-key-cache.ts";
-import { amiEncryption } from "../kms/snapshot-keys.ts";
+import type { Requeue, TargetStep, TargetWork } from "./roll-out-target/context.ts";
+import { discoverTargetGroups, withServiceLinkedRoles } from "./roll-out-target/discover.ts";
+import { ensureTargetGrants, waitForGrants } from "./roll-out-target/grants.ts";
+import { groupOutcomes, judgeTarget } from "./roll-out-target/outcome.ts";
+import { planOverrides } from "./roll-out-target/overrides.ts";
+import { pinLatestGroups } from "./roll-out-target/pin-latest.ts";
+import type { GroupOutcome } from "./roll-out-target/refresh-group.ts";
+import { refreshTargetGroups } from "./roll-out-target/refreshes.ts";
+import { createTemplateVersions, resolveTemplates } from "./roll-out-target/templates.ts";
 import {
-  createVersionWithAmi,
-  resolveTemplateVersion,
-  sourceOfOwnVersion,
-} from "../launch-templates/versions.ts";
-import {
-  type GroupOutcome,
-  MAX_REFRESH_WAITS,
-  pointGroup,
-  refreshGroup,
-  templateKey,
-} from "./refresh-group.ts";
-import {
+  createRolloutStore,
   FINISHED_TARGET_STATUSES,
   type GrantRecord,
   type GroupRecord,
-  getRollout,
-  getTarget,
-  latestRollouts,
-  listGroups,
-  putGroup,
-  registerGrant,
+  type RolloutStore,
   type TargetRecord,
   type TargetStatus,
-  type TemplateRecord,
-  updateTarget,
-} from "./store.ts";
+  type TargetUpdate,
+} from "./store/index.ts";
 import { releaseTargetLease, takeTargetLease } from "./target-lease.ts";
 import { recordTargetOutcome } from "./wave-progress.ts";
 
-export { type GroupOutcome, MAX_REFRESH_WAITS } from "./refresh-group.ts";
+export {
+  ACTIVE_REFRESH_RETRY_SECONDS,
+  type TargetWork,
+} from "./roll-out-target/context.ts";
+export { type GroupOutcome, MAX_REFRESH_WAITS } from "./roll-out-target/refresh-group.ts";
 
 /** SDK clients in a target account (assumed role), and in an AMI owner's account. */
 export interface TargetClients {
@@ -80,22 +60,6 @@ export interface RollOutTargetDeps {
   /** Groups of one target rolled concurrently. */
   readonly groupConcurrency?: number;
 }
-
-/** The ids a queue message carries, resolved against our own records (never believed). */
-export interface TargetWork {
-  readonly rolloutId: string;
-  readonly pipeline: string;
-  readonly imageArn: string;
-  readonly account: string;
-  readonly accountId: string;
-  readonly region: string;
-  readonly wave: string;
-  /** From the target record that on-image-state wrote after GetImage confirmed the image. */
-  readonly amiId: string;
-}
-
-/** How long to wait before asking again when a group already has a refresh running. */
-export const ACTIVE_REFRESH_RETRY_SECONDS = 300;
 
 export type TargetOutcome = (
   | { readonly status: "already-finished"; readonly targetStatus: TargetStatus }
@@ -129,27 +93,8 @@ export class RetryTargetError extends OrchestratorError {
   }
 }
 
-type SaveTarget = (fields: Parameters<typeof updateTarget>[4]) => Promise<void>;
+type SaveTarget = (fields: TargetUpdate) => Promise<void>;
 type SaveGroup = (group: GroupRecord) => Promise<void>;
-
-/** How many earlier rollouts of the pipeline tell which override AMIs are its own. */
-const EARLIER_ROLLOUTS = 5;
-
-/**
- * The AMIs this pipeline rolled out to this target before, from our own records: an override
- * naming one launches an earlier image of the pipeline, even where its tags are not visible
- * (tags of a shared AMI are not: EC2 user guide, sharingamis-explicit).
- */
-const earlierAmisOfPipeline = async (
-  deps: Pick<RollOutTargetDeps, "db" | "table">,
-  work: TargetWork,
-): Promise<Set<string>> => {
-  const ids = await latestRollouts(deps.db, deps.table, work.pipeline, EARLIER_ROLLOUTS + 1);
-  const targets = await Promise.all(
-    ids.filter((id) => id !== work.rolloutId).map((id) => getTarget(deps.db, deps.table, id, work)),
-  );
-  return new Set(targets.flatMap((target) => (target?.amiId ? [target.amiId] : [])));
-};
 
 /**
  * Rolls one rollout out to one target (account + region): KMS grants for each group's
@@ -166,11 +111,12 @@ export const rollOutTarget = async (
   deps: RollOutTargetDeps,
 ): Promise<TargetOutcome> => {
   const nowIso = () => new Date(deps.clock.now()).toISOString();
+  const store = createRolloutStore(deps.db, deps.table);
   // This target's records: each step is saved before the next one runs.
   const saveTarget: SaveTarget = (fields) =>
-    updateTarget(deps.db, deps.table, message.rolloutId, message, fields, nowIso());
-  const saveGroup: SaveGroup = (group) => putGroup(deps.db, deps.table, message.rolloutId, group);
-  const record = await getTarget(deps.db, deps.table, message.rolloutId, message);
+    store.targets.update(message.rolloutId, message, fields, nowIso());
+  const saveGroup: SaveGroup = (group) => store.groups.put(message.rolloutId, group);
+  const record = await store.targets.get(message.rolloutId, message);
   if (!record) {
     throw new TargetFailedError(
       `no record of target ${message.accountId}/${message.region} in rollout ${message.rolloutId}: the message was not written by on-image-state`,
@@ -181,7 +127,7 @@ export const rollOutTarget = async (
   }
   // The message is a hint from whoever may send to the queue: the AMI, the pipeline and the
   // account come from the records on-image-state wrote after GetImage confirmed the image.
-  const parent = await getRollout(deps.db, deps.table, message.rolloutId);
+  const parent = await store.rollouts.get(message.rolloutId);
   if (!parent) {
     throw new TargetFailedError(
       `no record of rollout ${message.rolloutId}: the message was not written by on-image-state`,
@@ -242,6 +188,7 @@ export const rollOutTarget = async (
   }
   try {
     const outcome = await runSteps(work, message, record, account, rollout, deps, {
+      store,
       nowIso,
       saveTarget,
       saveGroup,
@@ -276,6 +223,12 @@ export const rollOutTarget = async (
 /** How long a target waits for another rollout to leave its account and region. */
 const LEASE_RETRY_SECONDS = 60;
 
+/**
+ * The steps, in order, each recorded before the next (lib/rollout/roll-out-target/ has one file
+ * per step): the groups and their service-linked roles, the KMS grants and their propagation,
+ * the template versions the groups run, their override AMIs, the pins of groups that follow
+ * `$Latest`, the new versions, a refresh per group, and what becomes of the target.
+ */
 const runSteps = async (
   work: TargetWork,
   message: TargetMessage,
@@ -284,354 +237,95 @@ const runSteps = async (
   rollout: RolloutConfig,
   deps: RollOutTargetDeps,
   {
+    store,
     nowIso,
     saveTarget,
     saveGroup,
-  }: { nowIso: () => string; saveTarget: SaveTarget; saveGroup: SaveGroup },
+  }: { store: RolloutStore; nowIso: () => string; saveTarget: SaveTarget; saveGroup: SaveGroup },
 ): Promise<TargetOutcome> => {
   const { region } = work;
-  const notes: string[] = [];
-  const autoScaling = deps.clients.autoScaling(account, region);
-
-  // 1. The groups, as they are now (read-only: repeated on each delivery).
-  const discovery = await discoverGroups(autoScaling, rollout.autoScalingGroups);
-  const refused = discovery.groups.flatMap((group) => {
-    const reason = strategyRefusal(group, rollout.instanceRefresh.strategy);
-    return reason ? [{ name: group.name, reason }] : [];
-  });
-  const found = {
-    unsupportedGroups: [...discovery.unsupported, ...refused],
-    missingGroups: discovery.missing,
+  const step: TargetStep = {
+    work,
+    attempt: message.attempt,
+    account,
+    rollout,
+    clients: {
+      autoScaling: () => deps.clients.autoScaling(account, region),
+      ec2: () => deps.clients.ec2(account, region),
+      kms: (keyRegion) => deps.clients.kms(account, keyRegion),
+      iam: () => deps.clients.iam(account),
+      ownerEc2: (ownerId) => deps.clients.ownerEc2(ownerId, region),
+    },
+    store,
+    snapshotKeyCache: dynamoSnapshotKeyCache(deps.db, deps.table, () => deps.clock.now()),
+    now: () => deps.clock.now(),
+    nowIso,
+    saveTarget,
+    saveGroup,
+    groupConcurrency: deps.groupConcurrency ?? 4,
+    notes: [],
   };
-  const rollable = discovery.groups.filter(
-    (group) => !refused.some((refusal) => refusal.name === group.name),
-  );
-  if (rollable.length === 0) {
-    await saveTarget({ status: "up-to-date", ...found });
+  // Saved first: a crash in between leaves this message to be redelivered, never two chains.
+  const requeue = async (wait: Requeue): Promise<TargetOutcome> => {
+    await saveTarget({ status: wait.targetStatus });
+    const delaySeconds = await deps.requeue(
+      wait.countsAsAttempt ? { ...message, attempt: message.attempt + 1 } : message,
+      wait.delaySeconds,
+    );
+    return { status: "requeued", reason: wait.reason, delaySeconds };
+  };
+
+  // 1-2. The groups, as they are now, with the service-linked role each launches with.
+  const discovery = await discoverTargetGroups(step);
+  if (discovery.groups.length === 0) {
+    await saveTarget({ status: "up-to-date", ...discovery.found });
     return {
       status: "up-to-date",
       groups: [],
       grants: [],
-      ...found,
-      notes: [
-        discovery.groups.length === 0
-          ? "no Auto Scaling group matches the selector"
-          : "no group matching the selector can be rolled",
-      ],
+      ...discovery.found,
+      notes: [discovery.nothingToRoll],
     };
   }
+  const withRoles = await withServiceLinkedRoles(step, discovery.groups);
 
-  // 2. Service-linked roles: each group's own (custom suffixes exist); the default one if a group has none.
-  let groups = rollable;
-  if (groups.some((group) => !group.serviceLinkedRoleArn)) {
-    const outcome = await ensureDefaultServiceLinkedRole(deps.clients.iam(account));
-    if (outcome === "created")
-      notes.push("created the AWSServiceRoleForAutoScaling service-linked role");
-    const fallback = defaultServiceLinkedRoleArn(account.id);
-    groups = groups.map((group) => ({
-      ...group,
-      serviceLinkedRoleArn: group.serviceLinkedRoleArn ?? fallback,
-    }));
-  }
-
-  // 3. KMS grants, once per (key, service-linked role), before anything can launch.
-  let grants = record.grants;
-  let grantsReadyAt = record.grantsReadyAt;
-  if (!grants) {
-    const ec2 = deps.clients.ec2(account, region);
-    const encryption = await amiEncryption(work.amiId, {
-      target: ec2,
-      targetAccountId: account.id,
-      owner: (ownerId) => deps.clients.ownerEc2(ownerId, region),
-      cache: dynamoSnapshotKeyCache(deps.db, deps.table, () => deps.clock.now()),
-    });
-    if (encryption.unencryptedSnapshotIds.length > 0) {
-      notes.push(
-        `snapshots ${encryption.unencryptedSnapshotIds.join(", ")} are unencrypted: no grant needed`,
-      );
-    }
-    const customerKeys: string[] = [];
-    for (const keyArn of encryption.keyArns) {
-      const kms = deps.clients.kms(account, parseKeyArn(keyArn)?.region ?? region);
-      if ((await describeKeyOwnership(kms, keyArn, account.id)) === "aws-managed") {
-        notes.push(`${keyArn} is an AWS managed key: no grant needed (or possible)`);
-      } else customerKeys.push(keyArn);
-    }
-    const roles = [...new Set(groups.map((group) => group.serviceLinkedRoleArn as string))].sort();
-    const created: GrantRecord[] = [];
-    let readyAt = deps.clock.now();
-    for (const keyArn of customerKeys) {
-      const kms = deps.clients.kms(account, parseKeyArn(keyArn)?.region ?? region);
-      for (const granteePrincipal of roles) {
-        const grant = await ensureGrant(kms, { keyArn, granteePrincipal }, account.id);
-        created.push(grant);
-        const firstSeen = Date.parse(await registerGrant(deps.db, deps.table, grant, nowIso()));
-        readyAt = Math.max(readyAt, firstSeen + rollout.grantPropagationSeconds * 1000);
-      }
-    }
-    grants = created;
-    grantsReadyAt = new Date(readyAt).toISOString();
-    await saveTarget({ keyArns: encryption.keyArns, grants, grantsReadyAt, ...found });
-  }
-
-  // 4. A new grant may take minutes to reach Auto Scaling: launching now would fail opaquely.
-  const waitMs = Date.parse(grantsReadyAt ?? nowIso()) - deps.clock.now();
-  if (waitMs > 0) {
-    // Saved first: a crash in between leaves this message to be redelivered, never two chains.
-    await saveTarget({ status: "waiting-for-grants" });
-    const delaySeconds = await deps.requeue(message, waitMs / 1000);
-    return { status: "requeued", reason: "waiting for new KMS grants to propagate", delaySeconds };
-  }
-
-  // 5. One new launch-template version per distinct (template, version in use). First the version
-  // each reference runs is resolved and saved, for all of them, before anything is created: after
-  // a crash (or while another reference to the same template is being rolled), `$Latest` or
-  // `$Default` may already name our new version, and the group would look up to date.
-  const templates: Record<string, TemplateRecord> = { ...record.templates };
-  const ec2 = deps.clients.ec2(account, region);
-  const templateErrors = new Map<string, unknown>();
-  const references = new Map<string, NonNullable<DiscoveredGroup["launchTemplate"]>>();
-  for (const group of groups) {
-    if (group.launchTemplate) references.set(templateKey(group), group.launchTemplate);
-  }
-  let transient: unknown;
-  const concurrency = { concurrency: deps.groupConcurrency ?? 4 };
-  const unresolved = [...references].filter(([key]) => !templates[key]);
-  await pMap(
-    unresolved,
-    async ([key, reference]) => {
-      try {
-        const resolved = await resolveTemplateVersion(ec2, reference);
-        // Our own version for this AMI (created by an earlier delivery): start from its source.
-        const ownSource = sourceOfOwnVersion(resolved, {
-          amiId: work.amiId,
-          rolloutId: work.rolloutId,
-        });
-        templates[key] = {
-          launchTemplateId: resolved.launchTemplateId,
-          launchTemplateName: resolved.launchTemplateName,
-          sourceVersion: ownSource ?? resolved.versionNumber,
-          ...(ownSource === undefined && resolved.imageId
-            ? { sourceImageId: resolved.imageId }
-            : {}),
-        };
-      } catch (error) {
-        if (isRetryable(error)) transient ??= error;
-        else templateErrors.set(key, error);
-      }
-    },
-    concurrency,
+  // 3-4. KMS grants, once per (key, service-linked role), and their propagation.
+  const { grants, grantsReadyAt } = await ensureTargetGrants(
+    step,
+    record,
+    withRoles,
+    discovery.found,
   );
-  if (unresolved.length > 0) await saveTarget({ templates });
-  if (transient) throw transient;
+  const grantWait = waitForGrants(step, grantsReadyAt);
+  if (grantWait) return requeue(grantWait);
 
-  // 5b. AMIs that overrides name themselves, judged once per target in one call: replaced when
-  // they are earlier images of this pipeline (the group's own template AMI, or an AMI our records
-  // show this pipeline rolled out here, or one Image Builder tagged as this recipe's), left
-  // alone when they are another's, and the group not rolled at all when the new AMI cannot
-  // replace them (another architecture) or, with ReplaceRootVolume, when no override is ours.
-  const overridePlans = new Map<string, OverrideImagePlan>();
-  const overrideImageIds = [...new Set(groups.flatMap((group) => group.overrideImageIds))];
-  if (overrideImageIds.length > 0) {
-    const [facts, earlier] = await Promise.all([
-      describeImageFacts(ec2, [work.amiId, ...overrideImageIds]),
-      earlierAmisOfPipeline(deps, work),
-    ]);
-    const refused: Array<{ name: string; reason: string }> = [];
-    for (const group of groups) {
-      const own = templates[templateKey(group)]?.sourceImageId;
-      const plan = planOverrideImages(
-        group,
-        work,
-        new Set([...earlier, ...(own ? [own] : [])]),
-        facts,
-      );
-      overridePlans.set(group.name, plan);
-      for (const kept of plan.kept) notes.push(`${group.name}: ${kept.reason}`);
-      if (plan.blocked.length > 0)
-        refused.push({ name: group.name, reason: plan.blocked.map((b) => b.reason).join("; ") });
-      else if (
-        rollout.instanceRefresh.strategy === "ReplaceRootVolume" &&
-        plan.replacements.size === 0
-      )
-        // Every override names its AMI, so the template's is never launched: a refresh would
-        // replace every root volume with the AMI it already has.
-        refused.push({
-          name: group.name,
-          reason:
-            "ReplaceRootVolume: no override launches an image of this pipeline, so there is nothing to replace",
-        });
-    }
-    if (refused.length > 0) {
-      const names = new Set(refused.map((group) => group.name));
-      groups = groups.filter((group) => !names.has(group.name));
-      // Their templates get no new version unless a group still rolled uses them.
-      for (const key of [...references.keys()])
-        if (!groups.some((group) => templateKey(group) === key)) references.delete(key);
-      found.unsupportedGroups = [...found.unsupportedGroups, ...refused];
-      await saveTarget({ unsupportedGroups: found.unsupportedGroups });
-    }
-  }
+  // 5. The version each template reference runs; the AMIs overrides name; the pins of groups
+  // that follow `$Latest`; then the new versions.
+  const templates = await resolveTemplates(step, withRoles, record.templates);
+  const { groups, plans, found } = await planOverrides(step, withRoles, templates, discovery.found);
+  const pins = await pinLatestGroups(step, groups, templates);
+  if ("requeue" in pins) return requeue(pins.requeue);
+  await createTemplateVersions(step, templates);
 
-  const uncreated = [...references.keys()].filter(
-    (key) => templates[key] && templates[key].versionNumber === undefined,
-  );
+  // 6. An instance refresh per group, to the new version.
+  const results = await refreshTargetGroups(step, groups, {
+    templates,
+    pins,
+    overridePlans: plans,
+  });
 
-  // A group that follows `$Latest` would launch our new version the moment it exists: before
-  // its refresh, and still after a failed or rolled-back one. It is pinned first to the version
-  // it runs (recorded before the call, so the pin is never forgotten).
-  const pinned = new Set<string>();
-  const gaveUp = new Map<string, string>();
-  for (const group of groups) {
-    const template = templates[templateKey(group)];
-    if (
-      group.launchTemplate?.version !== "$Latest" ||
-      !template ||
-      template.sourceImageId === work.amiId ||
-      refreshModeOf(group) === "group-update"
-    )
-      continue;
-    await saveGroup({
-      group: group.name,
-      accountId: account.id,
-      region,
-      status: "starting",
-      follows: "$Latest",
-      launchTemplateId: template.launchTemplateId,
-      previousVersion: template.sourceVersion,
-      updatedAt: nowIso(),
-    });
-    const pin = await pointGroup(
-      autoScaling,
-      group,
-      template.launchTemplateId,
-      template.sourceVersion,
-      rollout.instanceRefresh,
-    );
-    if (pin !== "pointed") {
-      if (message.attempt >= MAX_REFRESH_WAITS) {
-        // Given up on this group: it is reported failed below; the others go on.
-        gaveUp.set(
-          group.name,
-          `${pin} for ${MAX_REFRESH_WAITS} attempts: giving up (it follows $Latest and another instance refresh kept running on it)`,
-        );
-        continue;
-      }
-      // Another refresh runs on it: no version is created while it could leak into the group.
-      await saveTarget({ status: "waiting-for-refresh" });
-      const delaySeconds = await deps.requeue(
-        { ...message, attempt: message.attempt + 1 },
-        pin === "cancelling-active-refresh" ? 60 : ACTIVE_REFRESH_RETRY_SECONDS,
-      );
-      return {
-        status: "requeued",
-        reason: `${group.name} follows $Latest and another instance refresh is running on it${pin === "cancelling-active-refresh" ? " (cancelled, as configured)" : ""}`,
-        delaySeconds,
-      };
-    }
-    pinned.add(group.name);
-  }
-  await pMap(
-    uncreated,
-    async (key) => {
-      const source = templates[key] as TemplateRecord;
-      try {
-        const version = await createVersionWithAmi(
-          ec2,
-          {
-            launchTemplateId: source.launchTemplateId,
-            versionNumber: source.sourceVersion,
-            ...(source.sourceImageId ? { imageId: source.sourceImageId } : {}),
-          },
-          { amiId: work.amiId, rolloutId: work.rolloutId },
-        );
-        templates[key] = {
-          ...source,
-          versionNumber: version.versionNumber,
-          created: version.created,
-        };
-      } catch (error) {
-        if (isRetryable(error)) transient ??= error;
-        else templateErrors.set(key, error);
-      }
-    },
-    concurrency,
-  );
-  // Record what was created before failing for a retry: the redelivery will not create it again.
-  if (uncreated.length > 0) await saveTarget({ templates });
-  if (transient) throw transient;
-
-  // 6. An instance refresh per group, to the new version, a few groups at a time.
-  const recorded = new Map(
-    (await listGroups(deps.db, deps.table, work.rolloutId, work)).map((group) => [
-      group.group,
-      group,
-    ]),
-  );
-  const outcomes = await pMap(
-    groups,
-    (group) =>
-      refreshGroup(group, {
-        work,
-        attempt: message.attempt,
-        account,
-        rollout,
-        autoScaling,
-        templates,
-        templateErrors,
-        pinned,
-        gaveUp,
-        overridePlans,
-        recorded,
-        nowIso,
-        saveGroup,
-      }),
-    { concurrency: deps.groupConcurrency ?? 4 },
-  );
-  const groupOutcomes: GroupOutcome[] = outcomes.map(
-    ({ group, status, instanceRefreshId, previousVersion, newVersion, reason }) => ({
-      group,
-      status,
-      ...(instanceRefreshId ? { instanceRefreshId } : {}),
-      ...(previousVersion === undefined ? {} : { previousVersion }),
-      ...(newVersion === undefined ? {} : { newVersion }),
-      ...(reason ? { reason } : {}),
-    }),
-  );
-
-  const retry = outcomes.filter((outcome) => outcome.status === "retry");
-  if (retry.length > 0) {
-    throw new RetryTargetError(
-      `${retry.length} group(s) hit a transient error: ${retry.map((outcome) => `${outcome.group}: ${outcome.reason}`).join("; ")}`,
-      retry[0]?.error,
-    );
-  }
-  if (outcomes.some((outcome) => outcome.status === "waiting")) {
-    const cancelling = outcomes.some((outcome) => outcome.reason === "cancelling-active-refresh");
-    await saveTarget({ status: "waiting-for-refresh" });
-    const delaySeconds = await deps.requeue(
-      { ...message, attempt: message.attempt + 1 },
-      cancelling ? 60 : ACTIVE_REFRESH_RETRY_SECONDS,
-    );
-    return {
-      status: "requeued",
-      reason: "waiting for another instance refresh to end",
-      delaySeconds,
-    };
-  }
-  const failed = outcomes.filter((outcome) => outcome.status === "failed");
-  const status: TargetStatus =
-    failed.length === outcomes.length
-      ? "failed"
-      : failed.length > 0
-        ? "partially-failed"
-        : outcomes.some((outcome) => outcome.status === "refresh-started")
-          ? "refreshing"
-          : "up-to-date";
-  const reason =
-    failed.length > 0
-      ? failed.map((outcome) => `${outcome.group}: ${outcome.reason}`).join("; ")
-      : undefined;
+  // 7. What becomes of the target.
+  const verdict = judgeTarget(results);
+  if (verdict.kind === "retry") throw new RetryTargetError(verdict.message, verdict.cause);
+  if (verdict.kind === "wait") return requeue(verdict.requeue);
+  const { status, reason } = verdict;
   await saveTarget({ status, ...(reason ? { reason } : {}) });
-  return { status, groups: groupOutcomes, grants, ...found, notes, ...(reason ? { reason } : {}) };
+  return {
+    status,
+    groups: groupOutcomes(results),
+    grants,
+    ...found,
+    notes: step.notes,
+    ...(reason ? { reason } : {}),
+  };
 };

@@ -4,7 +4,6 @@ import {
   RollbackInstanceRefreshCommand,
 } from "@aws-sdk/client-auto-scaling";
 import { ModifyLaunchTemplateCommand } from "@aws-sdk/client-ec2";
-import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { discoverGroups } from "../auto-scaling/groups.ts";
 import {
   activeRefreshWithVersion,
@@ -12,32 +11,10 @@ import {
 } from "../auto-scaling/instance-refresh.ts";
 import { errorMessage, OrchestratorError } from "../errors.ts";
 import { rollBackUpdatedGroup } from "./roll-back-updated-group.ts";
-import { finishRollout, type GroupRecord, groupKey, latestRollouts, loadRollout } from "./store.ts";
+import { createRolloutStore } from "./store/index.ts";
 import type { WatchDeps } from "./watch.ts";
 
 export type RollbackDeps = WatchDeps;
-
-const recordRollbackStarted = async (
-  deps: Pick<RollbackDeps, "db" | "table">,
-  rolloutId: string,
-  record: Pick<GroupRecord, "group" | "accountId" | "region">,
-  rollbackRefreshId: string,
-  at: string,
-): Promise<void> => {
-  await deps.db.send(
-    new UpdateCommand({
-      TableName: deps.table,
-      Key: groupKey(rolloutId, record, record.group),
-      UpdateExpression: "SET #status = :status, rollbackRefreshId = :id, updatedAt = :now",
-      ExpressionAttributeNames: { "#status": "status" },
-      ExpressionAttributeValues: {
-        ":status": "rollback-started",
-        ":id": rollbackRefreshId,
-        ":now": at,
-      },
-    }),
-  );
-};
 
 export interface GroupRollback {
   readonly group: string;
@@ -71,8 +48,9 @@ export const rollbackPipeline = async (
   if (!pipeline?.rollout) {
     throw new OrchestratorError(`no pipeline "${pipelineName}" with a rollout in the config`);
   }
-  const [rolloutId] = await latestRollouts(deps.db, deps.table, pipelineName, 1);
-  const state = rolloutId ? await loadRollout(deps.db, deps.table, rolloutId) : undefined;
+  const store = createRolloutStore(deps.db, deps.table);
+  const [rolloutId] = await store.pipelines.latest(pipelineName, 1);
+  const state = rolloutId ? await store.rollouts.load(rolloutId) : undefined;
   if (!rolloutId || !state)
     throw new OrchestratorError(`pipeline "${pipelineName}" has no rollout to roll back`);
   const now = () => new Date(deps.clock.now()).toISOString();
@@ -122,7 +100,7 @@ export const rollbackPipeline = async (
           throw new OrchestratorError(
             "an instance refresh is running on the group (the rollout's own, or another team's): run the rollback again once it has ended, or cancel it (aws autoscaling cancel-instance-refresh)",
           );
-        await recordRollbackStarted(deps, rolloutId, record, id, now());
+        await store.groups.markRolledBackByOperator(rolloutId, record, id, now());
         groups.push({
           ...base,
           status: "rollback-started",
@@ -162,7 +140,12 @@ export const rollbackPipeline = async (
           }),
         );
       }
-      await recordRollbackStarted(deps, rolloutId, record, started.instanceRefreshId, now());
+      await store.groups.markRolledBackByOperator(
+        rolloutId,
+        record,
+        started.instanceRefreshId,
+        now(),
+      );
       groups.push({
         ...base,
         status: "rollback-started",
@@ -173,9 +156,7 @@ export const rollbackPipeline = async (
       groups.push({ ...base, status: "failed", reason: errorMessage(error) });
     }
   }
-  await finishRollout(
-    deps.db,
-    deps.table,
+  await store.rollouts.finish(
     rolloutId,
     "rolled-back",
     { reason: `rolled back by ${requestedBy}` },

@@ -11,13 +11,7 @@ import type { AccountConfig, OrchestratorConfig } from "../config/schema.ts";
 import { errorMessage } from "../errors.ts";
 import { resolveTemplateVersion, setDefaultVersion } from "../launch-templates/versions.ts";
 import { rollBackUpdatedGroup } from "./roll-back-updated-group.ts";
-import {
-  type GroupRecord,
-  markGroupRollbackStarted,
-  markGroupRollbackStarting,
-  markGroupSettled,
-  type RolloutState,
-} from "./store.ts";
+import { createRolloutStore, type GroupRecord, type RolloutState } from "./store/index.ts";
 
 export interface SettleDeps {
   readonly config: OrchestratorConfig;
@@ -90,6 +84,7 @@ export const settleEndedGroups = async (
 ): Promise<string[]> => {
   const pipeline = deps.config.pipelines.find((p) => p.name === state.record.pipeline);
   const moveDefault = pipeline?.rollout?.launchTemplate.setDefaultVersion ?? false;
+  const store = createRolloutStore(deps.db, deps.table);
   const settled: string[] = [];
   for (const group of state.groups.filter(needsSettling)) {
     const account = Object.values(deps.config.accounts).find((a) => a.id === group.accountId);
@@ -120,7 +115,7 @@ export const settleEndedGroups = async (
           // Recorded before the calls: after a crash, the rollback refresh is one started since.
           const startedAt = group.rollbackStartedAt ?? new Date(deps.clock.now()).toISOString();
           if (!group.rollbackStartedAt)
-            await markGroupRollbackStarting(deps.db, deps.table, group.rolloutId, group, startedAt);
+            await store.groups.markRollbackStarting(group.rolloutId, group, startedAt);
           const rollback = await rollBackUpdatedGroup(
             client,
             group,
@@ -131,7 +126,7 @@ export const settleEndedGroups = async (
             settled.push(`${group.group}: another refresh runs on it: rollback later`);
             continue;
           }
-          await markGroupRollbackStarted(deps.db, deps.table, group.rolloutId, group, rollback);
+          await store.groups.markRollbackStarted(group.rolloutId, group, rollback);
           outcomes.push(`rolled back to version ${group.previousVersion} (refresh ${rollback})`);
         }
       }
@@ -164,7 +159,7 @@ export const settleEndedGroups = async (
       continue;
     }
     const outcome = outcomes.join("; ") || "done";
-    await markGroupSettled(deps.db, deps.table, group.rolloutId, group, outcome);
+    await store.groups.markSettled(group.rolloutId, group, outcome);
     settled.push(`${group.group}: ${outcome}`);
   }
   return settled;

@@ -2,17 +2,31 @@ import { type DynamoDBDocumentClient, paginateQuery } from "@aws-sdk/lib-dynamod
 import pMap from "p-map";
 import { readMismatches } from "./mismatches.ts";
 import {
-  getRollout,
-  getTarget,
-  latestRollouts,
-  listActiveRollouts,
-  listGroups,
-  loadRollout,
+  createRolloutStore,
   type RolloutRecord,
   type RolloutState,
+  type RolloutStore,
   type TargetRecord,
-} from "./store.ts";
+} from "./store/index.ts";
 import { PROGRESS_INDEX } from "./wave-progress.ts";
+
+interface RecentOptions {
+  readonly pipelines: readonly string[];
+  readonly perPipeline?: number;
+}
+
+/** The given pipelines' latest rollouts, and every unfinished one of those pipelines (or all). */
+const recentIds = async (store: RolloutStore, options: RecentOptions): Promise<Set<string>> => {
+  const ids = new Set<string>();
+  for (const pipeline of options.pipelines) {
+    for (const id of await store.pipelines.latest(pipeline, options.perPipeline ?? 3)) ids.add(id);
+  }
+  for (const active of await store.active.list()) {
+    if (options.pipelines.length === 0 || options.pipelines.includes(active.pipeline))
+      ids.add(active.rolloutId);
+  }
+  return ids;
+};
 
 /**
  * The latest rollouts of one pipeline, or of every pipeline that has an unfinished one plus the
@@ -21,20 +35,12 @@ import { PROGRESS_INDEX } from "./wave-progress.ts";
 export const recentRollouts = async (
   db: DynamoDBDocumentClient,
   table: string,
-  options: { pipelines: readonly string[]; perPipeline?: number },
+  options: RecentOptions,
 ): Promise<RolloutState[]> => {
-  const ids = new Set<string>();
-  for (const pipeline of options.pipelines) {
-    for (const id of await latestRollouts(db, table, pipeline, options.perPipeline ?? 3))
-      ids.add(id);
-  }
-  for (const active of await listActiveRollouts(db, table)) {
-    if (options.pipelines.length === 0 || options.pipelines.includes(active.pipeline))
-      ids.add(active.rolloutId);
-  }
+  const store = createRolloutStore(db, table);
   const states: RolloutState[] = [];
-  for (const id of ids) {
-    const state = await loadRollout(db, table, id);
+  for (const id of await recentIds(store, options)) {
+    const state = await store.rollouts.load(id);
     if (state) states.push(state);
   }
   return states.sort((a, b) => b.record.createdAt.localeCompare(a.record.createdAt));
@@ -44,18 +50,16 @@ export const recentRollouts = async (
 export const recentRolloutRecords = async (
   db: DynamoDBDocumentClient,
   table: string,
-  options: { pipelines: readonly string[]; perPipeline?: number },
+  options: RecentOptions,
 ): Promise<RolloutRecord[]> => {
-  const ids = new Set<string>();
-  for (const pipeline of options.pipelines) {
-    for (const id of await latestRollouts(db, table, pipeline, options.perPipeline ?? 3))
-      ids.add(id);
-  }
-  for (const active of await listActiveRollouts(db, table)) {
-    if (options.pipelines.length === 0 || options.pipelines.includes(active.pipeline))
-      ids.add(active.rolloutId);
-  }
-  const records = await pMap([...ids], (id) => getRollout(db, table, id), { concurrency: 8 });
+  const store = createRolloutStore(db, table);
+  const records = await pMap(
+    [...(await recentIds(store, options))],
+    (id) => store.rollouts.get(id),
+    {
+      concurrency: 8,
+    },
+  );
   return records
     .filter((record): record is RolloutRecord => record !== undefined)
     .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
@@ -266,6 +270,7 @@ export async function* rolloutStatusLines(
   waveNames: readonly string[],
   options: StatusOptions = {},
 ): AsyncGenerator<string> {
+  const store = createRolloutStore(db, tableName);
   yield* headerLines(record, waveNames);
   const total = (record.waveTargets ?? []).reduce((sum, count) => sum + count, 0);
   if (record.progressIndexed) {
@@ -279,12 +284,12 @@ export async function* rolloutStatusLines(
   let shown = 0;
   const pages = options.failedOnly
     ? failedTargetPages(db, tableName, record.rolloutId)
-    : targetPages(db, tableName, record.rolloutId, Math.min(PAGE, limit));
+    : store.targets.pages(record.rolloutId, Math.min(PAGE, limit));
   for await (const page of pages) {
     const targets = page.slice(0, Math.max(0, limit - shown));
     if (targets.length === 0) break;
     const groups = (
-      await pMap(targets, (target) => listGroups(db, tableName, record.rolloutId, target), {
+      await pMap(targets, (target) => store.groups.list(record.rolloutId, target), {
         concurrency: 8,
       })
     ).flat();
@@ -300,30 +305,13 @@ export async function* rolloutStatusLines(
     yield `  … ${(of - shown).toLocaleString("en")} more target(s): --all lists every one, --failed the failed ones`;
 }
 
-/** A rollout's targets in key order, a page at a time. */
-async function* targetPages(
-  db: DynamoDBDocumentClient,
-  tableName: string,
-  rolloutId: string,
-  pageSize: number,
-): AsyncGenerator<TargetRecord[]> {
-  for await (const page of paginateQuery(
-    { client: db, pageSize },
-    {
-      TableName: tableName,
-      KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
-      ExpressionAttributeValues: { ":pk": `ROLLOUT#${rolloutId}`, ":prefix": "TARGET#" },
-    },
-  ))
-    yield (page.Items ?? []) as TargetRecord[];
-}
-
 /** The failed targets, from the progress index, each read whole. */
 async function* failedTargetPages(
   db: DynamoDBDocumentClient,
   tableName: string,
   rolloutId: string,
 ): AsyncGenerator<TargetRecord[]> {
+  const store = createRolloutStore(db, tableName);
   for await (const page of paginateQuery(
     { client: db, pageSize: PAGE },
     {
@@ -336,7 +324,7 @@ async function* failedTargetPages(
     const targets = await pMap(
       page.Items ?? [],
       (item) =>
-        getTarget(db, tableName, rolloutId, {
+        store.targets.get(rolloutId, {
           accountId: String(item.accountId),
           region: String(item.region),
         }),

@@ -5,16 +5,7 @@ import type { InstanceRefreshEvent, InstanceRefreshOutcome } from "../events/ins
 import { type AdvanceDeps, type AdvanceOutcome, advanceRollout } from "./advance.ts";
 import { requeueTarget, targetMessage } from "./dispatch.ts";
 import { settleEndedGroups } from "./settle.ts";
-import {
-  findRefresh,
-  type GroupStatus,
-  loadRollout,
-  loadTargetState,
-  resetGroupForRetry,
-  TERMINAL_REFRESH_STATUSES,
-  updateGroupRefresh,
-  updateTarget,
-} from "./store.ts";
+import { createRolloutStore, type GroupStatus, TERMINAL_REFRESH_STATUSES } from "./store/index.ts";
 import { recordTargetOutcome } from "./wave-progress.ts";
 
 export interface WatchDeps extends AdvanceDeps {
@@ -74,19 +65,12 @@ export const applyRefreshEvent = async (
   event: InstanceRefreshEvent,
   deps: WatchDeps,
 ): Promise<RefreshEventOutcome> => {
-  const owner = await findRefresh(
-    deps.db,
-    deps.table,
-    event.accountId,
-    event.region,
-    event.instanceRefreshId,
-  );
+  const store = createRolloutStore(deps.db, deps.table);
+  const owner = await store.refreshes.find(event.accountId, event.region, event.instanceRefreshId);
   if (!owner) return { outcome: "not-ours", instanceRefreshId: event.instanceRefreshId };
   const refreshStatus = EVENT_STATUS[event.outcome];
   const now = new Date(deps.clock.now()).toISOString();
-  const changed = await updateGroupRefresh(
-    deps.db,
-    deps.table,
+  const changed = await store.groups.updateRefresh(
     owner.rolloutId,
     {
       group: owner.group,
@@ -109,7 +93,7 @@ export const applyRefreshEvent = async (
   const where = { accountId: event.accountId, region: event.region };
   if (changed) await retryIfGrantNotPropagated(owner.rolloutId, deps, where);
   if (changed && TERMINAL.has(refreshStatus)) {
-    const state = await loadTargetState(deps.db, deps.table, owner.rolloutId, where);
+    const state = await store.rollouts.loadTarget(owner.rolloutId, where);
     if (state) await settleEndedGroups(state, deps);
   }
   // Also when unchanged: a retried event after a crash right after the group was recorded.
@@ -141,9 +125,10 @@ export const retryIfGrantNotPropagated = async (
   /** Only this target (an event's): its record and groups are read, not the whole rollout. */
   only?: { readonly accountId: string; readonly region: string },
 ): Promise<string[]> => {
+  const store = createRolloutStore(deps.db, deps.table);
   const state = only
-    ? await loadTargetState(deps.db, deps.table, rolloutId, only)
-    : await loadRollout(deps.db, deps.table, rolloutId);
+    ? await store.rollouts.loadTarget(rolloutId, only)
+    : await store.rollouts.load(rolloutId);
   if (state?.record.status !== "in-progress") return [];
   const pipeline = deps.config.pipelines.find((p) => p.name === state.record.pipeline);
   const retried: string[] = [];
@@ -161,17 +146,9 @@ export const retryIfGrantNotPropagated = async (
     if (failed.length === 0) continue;
     const now = new Date(deps.clock.now()).toISOString();
     for (const group of failed) {
-      if (await resetGroupForRetry(deps.db, deps.table, rolloutId, group, now))
-        retried.push(group.group);
+      if (await store.groups.resetForRetry(rolloutId, group, now)) retried.push(group.group);
     }
-    await updateTarget(
-      deps.db,
-      deps.table,
-      rolloutId,
-      target,
-      { status: "waiting-for-refresh" },
-      now,
-    );
+    await store.targets.update(rolloutId, target, { status: "waiting-for-refresh" }, now);
     await requeueTarget(
       deps.sqs,
       deps.queueUrl,

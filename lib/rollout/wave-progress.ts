@@ -10,7 +10,7 @@ import {
   type RolloutRecord,
   rolloutKey,
   targetKey,
-} from "./store.ts";
+} from "./store/index.ts";
 
 /**
  * Wave progress without reading the fleet. Each target item carries a `progress` sort key in the

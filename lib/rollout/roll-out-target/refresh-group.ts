@@ -1,6 +1,6 @@
 import type { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
-import { rollByGroupUpdate } from "../auto-scaling/group-update.ts";
-import type { DiscoveredGroup } from "../auto-scaling/groups.ts";
+import { rollByGroupUpdate } from "../../auto-scaling/group-update.ts";
+import type { DiscoveredGroup } from "../../auto-scaling/groups.ts";
 import {
   hasActiveRefresh,
   isRefusedForActiveRefresh,
@@ -9,12 +9,12 @@ import {
   type RefreshStart,
   refreshModeOf,
   startInstanceRefresh,
-} from "../auto-scaling/instance-refresh.ts";
-import { NO_OVERRIDE_IMAGES, type OverrideImagePlan } from "../auto-scaling/override-images.ts";
-import { isFloatingVersion, pointGroupAtVersion } from "../auto-scaling/pin-version.ts";
-import type { AccountConfig, RolloutConfig } from "../config/schema.ts";
-import { errorMessage, isRetryable } from "../errors.ts";
-import type { GroupRecord, TemplateRecord } from "./store.ts";
+} from "../../auto-scaling/instance-refresh.ts";
+import { NO_OVERRIDE_IMAGES, type OverrideImagePlan } from "../../auto-scaling/override-images.ts";
+import { isFloatingVersion, pointGroupAtVersion } from "../../auto-scaling/pin-version.ts";
+import type { AccountConfig, RolloutConfig } from "../../config/schema.ts";
+import { errorMessage, isRetryable } from "../../errors.ts";
+import type { GroupRecord, TemplateRecord } from "../store/index.ts";
 
 /**
  * Step 6 of a target (lib/rollout/roll-out-target.ts): one group's instance refresh to the new
@@ -24,6 +24,9 @@ import type { GroupRecord, TemplateRecord } from "./store.ts";
 
 /** After this many waits on another refresh (about 4 hours), the group is reported as failed. */
 export const MAX_REFRESH_WAITS = 48;
+
+/** Why a group waits: another refresh runs on it, and ours waits for it or is cancelling it. */
+export type RefreshWait = Exclude<RefreshStart, { status: "started" }>["status"];
 
 /**
  * Points a group at a version of its template (the one it runs, before a refresh that needs the
@@ -41,7 +44,7 @@ export const pointGroup = async (
   version: number,
   settings: Pick<RolloutConfig["instanceRefresh"], "whenInProgress">,
   images?: ReadonlyMap<string, string>,
-): Promise<"pointed" | Exclude<RefreshStart, { status: "started" }>["status"]> => {
+): Promise<"pointed" | RefreshWait> => {
   try {
     await pointGroupAtVersion(client, group, launchTemplateId, String(version), images);
     return "pointed";
@@ -72,6 +75,14 @@ export interface GroupOutcome {
   readonly newVersion?: number;
   readonly reason?: string;
 }
+
+/** One group's result, for the target's outcome (outcome.ts). */
+export type GroupStepResult = GroupOutcome & {
+  /** The transient error of a group to retry (`status: "retry"`). */
+  readonly error?: unknown;
+  /** What a waiting group waits for (`status: "waiting"`). */
+  readonly waitingFor?: RefreshWait;
+};
 
 export const templateKey = (group: DiscoveredGroup): string =>
   `${group.launchTemplate?.launchTemplateId ?? group.launchTemplate?.launchTemplateName}@${group.launchTemplate?.version}`;
@@ -115,7 +126,7 @@ export const refreshGroup = async (
     nowIso,
     saveGroup,
   }: GroupStepContext,
-): Promise<GroupOutcome & { error?: unknown }> => {
+): Promise<GroupStepResult> => {
   const { region } = work;
   const previous = recorded.get(group.name);
   if (previous && !RESUMABLE_GROUP_STATUSES.has(previous.status)) return previous;
@@ -247,9 +258,7 @@ export const refreshGroup = async (
           : await startInstanceRefresh(autoScaling, group, { ...refreshTarget, mode }, settings, {
               mayHaveStarted,
               // The failed refresh watch-rollouts chose to retry once (slow grant).
-              ...(previous?.previousFailure
-                ? { notAdopting: previous.previousFailure.split(":")[0] }
-                : {}),
+              ...(previous?.previousRefreshId ? { notAdopting: previous.previousRefreshId } : {}),
             });
     }
     if (started.status !== "started") {
@@ -263,7 +272,7 @@ export const refreshGroup = async (
         updatedAt: nowIso(),
       };
       await saveGroup(result);
-      return result;
+      return waiting ? { ...result, waitingFor: started.status } : result;
     }
     const notRolledBackByAws =
       mode === "group-update"

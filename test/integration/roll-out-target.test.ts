@@ -36,7 +36,13 @@ import {
   rollOutTarget,
   TargetFailedError,
 } from "../../lib/rollout/roll-out-target.ts";
-import { createRollout, getTarget, listGroups } from "../../lib/rollout/store.ts";
+import {
+  createRollout,
+  getTarget,
+  listGroups,
+  resetGroupForRetry,
+  updateTarget,
+} from "../../lib/rollout/store.ts";
 import { LEASE_MS, releaseTargetLease, takeTargetLease } from "../../lib/rollout/target-lease.ts";
 import { type LocalDynamo, startDynamo } from "../helpers/dynalite.ts";
 import { testConfig } from "../helpers/fixtures.ts";
@@ -320,6 +326,49 @@ describe("roll-out-target against a real local DynamoDB", () => {
       targetStatus: "refreshing",
     });
     assert.equal(autoScaling.calls().length + ec2.calls().length, 0);
+  });
+
+  it("a group retried for a slow grant names the refresh it must not adopt on every record, `starting` included", async () => {
+    const message = await planned(newMessage());
+    await rollOutTarget(message, deps());
+    now += 300_000;
+    await rollOutTarget(message, deps());
+    const web = (await listGroups(dynamo.db, dynamo.table, message.rolloutId, message)).find(
+      (group) => group.group === "web",
+    );
+    assert.ok(web?.instanceRefreshId);
+    // What watch-rollouts does when the refresh failed on a grant not usable yet.
+    const at = new Date(now).toISOString();
+    await resetGroupForRetry(
+      dynamo.db,
+      dynamo.table,
+      message.rolloutId,
+      { ...web, reason: "Client.InternalError: Client error on launch" },
+      at,
+    );
+    await updateTarget(
+      dynamo.db,
+      dynamo.table,
+      message.rolloutId,
+      message,
+      { status: "waiting-for-refresh" },
+      at,
+    );
+    // What a redelivery after a crash right before StartInstanceRefresh would find.
+    let recorded: string | undefined;
+    autoScaling
+      .on(StartInstanceRefreshCommand, { AutoScalingGroupName: "web" })
+      .callsFake(async () => {
+        const groups = await listGroups(dynamo.db, dynamo.table, message.rolloutId, message);
+        const starting = groups.find((group) => group.group === "web");
+        recorded = `${starting?.status} ${starting?.previousRefreshId}`;
+        return { InstanceRefreshId: "r-retry" };
+      });
+    now += 300_000;
+
+    await rollOutTarget(message, deps());
+
+    assert.equal(recorded, `starting ${web.instanceRefreshId}`);
   });
 
   it("a refused grant fails the target with the key policy statement to add, and is not retried", async () => {

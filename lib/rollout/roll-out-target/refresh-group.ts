@@ -144,6 +144,9 @@ export const refreshGroup = async (
     region,
     // Kept across the retry, so a group gets one extra refresh for a slow grant, never more.
     ...(previous?.grantRetried ? { grantRetried: true } : {}),
+    // And the refresh that retry must not adopt, on the `starting` record too: a redelivery
+    // after a crash before StartInstanceRefresh would otherwise take the failed one for ours.
+    ...(previous?.previousRefreshId ? { previousRefreshId: previous.previousRefreshId } : {}),
     ...(follows ? { follows } : {}),
     ...(mode === "group-update" ? { rolledBy: mode } : {}),
     // After an earlier delivery updated the group, its overrides already name the new AMI and

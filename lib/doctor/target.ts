@@ -17,6 +17,7 @@ import {
 } from "../auto-scaling/groups.ts";
 import { arnParts } from "../aws/arns.ts";
 import { TargetAccountUnreachableError } from "../aws/credentials.ts";
+import type { TargetClients } from "../aws/target-clients.ts";
 import type { AccountConfig, PipelineConfig } from "../config/schema.ts";
 import { errorMessage, errorName } from "../errors.ts";
 import {
@@ -33,7 +34,6 @@ import {
 import { amiEncryption } from "../kms/snapshot-keys.ts";
 import { describeTemplateVersion } from "../launch-templates/versions.ts";
 import type { RolloutTarget } from "../rollout/plan.ts";
-import type { TargetClients } from "../rollout/roll-out-target.ts";
 import { checkGroupShapes } from "./group-shapes.ts";
 import {
   GROUP_ACTIONS,

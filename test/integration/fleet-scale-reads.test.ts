@@ -1,26 +1,22 @@
 import assert from "node:assert/strict";
-import { after, before, beforeEach, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
-import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { mockClient } from "aws-sdk-client-mock";
 import type { RolloutTarget } from "../../lib/rollout/plan.ts";
-import {
-  createRollout,
-  markWaveDispatched,
-  putGroup,
-  updateTarget,
-} from "../../lib/rollout/store.ts";
+import { putGroup, updateTarget } from "../../lib/rollout/store.ts";
 import { applyRefreshEvent } from "../../lib/rollout/watch.ts";
-import { type LocalDynamo, startDynamo } from "../helpers/dynalite.ts";
-import { testConfig } from "../helpers/fixtures.ts";
+import { localDynamoSuite } from "../helpers/dynalite.ts";
+import {
+  appPipelineConfig,
+  appRolloutSent,
+  appTarget,
+  mockedRolloutQueue,
+  queueDeps,
+} from "../helpers/rollout-records.ts";
 
-const sqs = mockClient(SQSClient);
+mockedRolloutQueue();
 mockClient(AutoScalingClient);
-const config = testConfig(`  - name: app
-    arn: arn:aws:imagebuilder:eu-west-1:999999999999:image-pipeline/app
-    rollout:
-      waves: [{ name: dev, accounts: [dev] }, { name: prod, accounts: [prod] }]
-      autoScalingGroups: { tags: { team: web } }`);
+const config = appPipelineConfig();
 const NOW = "2026-11-23T08:00:00.000Z";
 
 /**
@@ -28,12 +24,10 @@ const NOW = "2026-11-23T08:00:00.000Z";
  * DynamoDB items read per event are counted for a rollout of 4 and of 100 targets, 3 groups each.
  */
 describe("one refresh event reads the same number of items whatever the fleet", () => {
-  let dynamo: LocalDynamo;
   let itemsRead = 0;
-  before(async () => {
-    dynamo = await startDynamo();
+  const dynamo = localDynamoSuite(({ db }) => {
     // Counts every item DynamoDB returns (Get, Query, BatchGet), as read units would.
-    dynamo.db.middlewareStack.add(
+    db.middlewareStack.add(
       (next) => async (args) => {
         const result = await next(args);
         const output = (result.output ?? {}) as {
@@ -50,37 +44,15 @@ describe("one refresh event reads the same number of items whatever the fleet", 
       { step: "initialize", name: "countItemsRead" },
     );
   });
-  after(() => dynamo.close());
-  beforeEach(() => {
-    sqs.reset();
-    sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
-  });
 
   /** A rollout of `size` dev targets (3 groups each, all refreshing), its dev wave sent. */
   const rolloutOf = async (size: number) => {
     const rolloutId = `app/1.0.0/${size}`;
     const targets: RolloutTarget[] = Array.from({ length: size }, (_, index) => ({
-      wave: "dev",
-      waveIndex: 0,
-      account: "dev",
-      accountId: "111111111111",
+      ...appTarget("dev", 0, "ami-0d"),
       region: `region-${index}`,
-      amiId: "ami-0d",
     }));
-    await createRollout(
-      dynamo.db,
-      dynamo.table,
-      {
-        rolloutId,
-        pipeline: "app",
-        imageArn: `arn:image/${rolloutId}`,
-        targets,
-        targetsWithoutAmi: [],
-        amisWithoutTarget: [],
-      },
-      NOW,
-    );
-    await markWaveDispatched(dynamo.db, dynamo.table, rolloutId, 0, NOW);
+    await appRolloutSent(dynamo, { rolloutId, targets, at: NOW });
     for (const target of targets) {
       await updateTarget(dynamo.db, dynamo.table, rolloutId, target, { status: "refreshing" }, NOW);
       for (const group of ["web", "api", "worker"])
@@ -111,12 +83,7 @@ describe("one refresh event reads the same number of items whatever the fleet", 
         eventId: "e-1",
       },
       {
-        config,
-        db: dynamo.db,
-        table: dynamo.table,
-        sqs: new SQSClient({ region: "eu-west-1" }),
-        queueUrl: "https://sqs.eu-west-1.amazonaws.com/999999999999/rollout",
-        clock: { now: () => Date.parse("2026-11-23T09:00:00Z") },
+        ...queueDeps(dynamo, config, Date.parse("2026-11-23T09:00:00Z")),
         autoScaling: () => new AutoScalingClient({ region: "eu-west-1" }),
         ec2: () => {
           throw new Error("no EC2 call expected");

@@ -1,17 +1,13 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
-import { EC2Client } from "@aws-sdk/client-ec2";
-import { KMSClient } from "@aws-sdk/client-kms";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { STSClient } from "@aws-sdk/client-sts";
 import middy from "@middy/core";
 import { alertPublisher } from "../lib/alerts/publish.ts";
-import { clientConfig, currentRegion, regionalClients } from "../lib/aws/clients.ts";
+import { clientConfig, currentRegion } from "../lib/aws/clients.ts";
 import { systemClock } from "../lib/aws/clock.ts";
-import { AssumedRoleCredentials } from "../lib/aws/credentials.ts";
 import { createDocumentClient } from "../lib/aws/dynamodb.ts";
 import { readEnv } from "../lib/aws/env.ts";
-import { targetAccountClients } from "../lib/aws/target-clients.ts";
+import { assumedRoleClients } from "../lib/aws/target-clients.ts";
 import { loadConfig } from "../lib/config/runtime.ts";
 import { parseLaunchUnsuccessfulEvent } from "../lib/events/launch-unsuccessful.ts";
 import { type ExplainDeps, explainLaunchFailure } from "../lib/launch-failures/explain.ts";
@@ -66,17 +62,11 @@ export const handler = makeHandler(
     const env = readEnv(["TABLE_NAME"]);
     const region = currentRegion();
     const config = loadConfig();
-    const inTarget = targetAccountClients(
-      new AssumedRoleCredentials({
-        sts: new STSClient(clientConfig({ region })),
-        clock: systemClock,
-      }),
+    const targets = assumedRoleClients(
+      new STSClient(clientConfig({ region })),
+      config,
       "explain-launch-failure",
     );
-    const autoScaling = inTarget((o) => new AutoScalingClient(clientConfig(o)));
-    const ec2 = inTarget((o) => new EC2Client(clientConfig(o)));
-    const kms = inTarget((o) => new KMSClient(clientConfig(o)));
-    const ownEc2 = regionalClients((o) => new EC2Client(clientConfig(o)));
     return {
       config,
       db: createDocumentClient(region),
@@ -87,15 +77,12 @@ export const handler = makeHandler(
         process.env.ALERTS_QUEUE_URL,
       ),
       clients: (account, targetRegion) => ({
-        autoScaling: autoScaling(account, targetRegion),
-        ec2: ec2(account, targetRegion),
-        kms: kms(account, targetRegion),
+        autoScaling: targets.autoScaling(account, targetRegion),
+        ec2: targets.ec2(account, targetRegion),
+        kms: targets.kms(account, targetRegion),
         // As roll-out-target: a shared AMI's snapshots are described by their owner, a
         // configured account through its role, else this (the build) account with its own role.
-        owner: (ownerId) => {
-          const owner = Object.values(config.accounts).find((a) => a.id === ownerId);
-          return owner ? ec2(owner, targetRegion) : ownEc2(targetRegion);
-        },
+        owner: (ownerId) => targets.ownerEc2(ownerId, targetRegion),
       }),
     };
   }),

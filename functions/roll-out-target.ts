@@ -8,6 +8,7 @@ import { clientConfig, currentRegion } from "../lib/aws/clients.ts";
 import { systemClock } from "../lib/aws/clock.ts";
 import { createDocumentClient } from "../lib/aws/dynamodb.ts";
 import { readEnv } from "../lib/aws/env.ts";
+import { assumedRoleClients } from "../lib/aws/target-clients.ts";
 import { loadConfig } from "../lib/config/runtime.ts";
 import { parseTargetMessage } from "../lib/events/rollout-message.ts";
 import { lazy } from "../lib/lazy.ts";
@@ -25,7 +26,6 @@ import {
   TargetFailedError,
   type TargetOutcome,
 } from "../lib/rollout/roll-out-target.ts";
-import { assumedRoleClients } from "../lib/rollout/target-clients.ts";
 
 /**
  * roll-out-target: one SQS message per target (account + region) of a rollout wave. Each record

@@ -1,6 +1,4 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
-import { EC2Client } from "@aws-sdk/client-ec2";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { ImagebuilderClient } from "@aws-sdk/client-imagebuilder";
 import { SchedulerClient } from "@aws-sdk/client-scheduler";
@@ -15,7 +13,7 @@ import { systemClock } from "../lib/aws/clock.ts";
 import { AssumedRoleCredentials } from "../lib/aws/credentials.ts";
 import { createDocumentClient } from "../lib/aws/dynamodb.ts";
 import { readEnv } from "../lib/aws/env.ts";
-import { targetAccountClients } from "../lib/aws/target-clients.ts";
+import { assumedRoleClients, targetAccountClients } from "../lib/aws/target-clients.ts";
 import { loadConfig } from "../lib/config/runtime.ts";
 import { type DoctorDeps, runDoctor } from "../lib/doctor/checks.ts";
 import { orchestratorDeployment } from "../lib/doctor/deployment.ts";
@@ -33,7 +31,6 @@ import {
 import { type AdvanceOutcome, approveWaveAndAdvance } from "../lib/rollout/advance.ts";
 import { pollRollouts } from "../lib/rollout/poll.ts";
 import { type RollbackDeps, rollbackPipeline } from "../lib/rollout/rollback.ts";
-import { assumedRoleClients } from "../lib/rollout/target-clients.ts";
 import { applyRefreshEvent } from "../lib/rollout/watch.ts";
 
 /**
@@ -183,24 +180,23 @@ export const handler = makeHandler(
   lazy(() => {
     const env = readEnv(["TABLE_NAME", "ROLLOUT_QUEUE_URL"]);
     const region = currentRegion();
-    const inTarget = targetAccountClients(
-      new AssumedRoleCredentials({
-        sts: new STSClient(clientConfig({ region })),
-        clock: systemClock,
-      }),
+    const sqs = new SQSClient(clientConfig({ region }));
+    const config = loadConfig();
+    const targets = assumedRoleClients(
+      new STSClient(clientConfig({ region })),
+      config,
       "watch-rollouts",
     );
-    const sqs = new SQSClient(clientConfig({ region }));
     return {
       publishAlert: alertPublisher(sqs, process.env.ALERTS_QUEUE_URL),
-      config: loadConfig(),
+      config,
       db: createDocumentClient(region),
       table: env.TABLE_NAME,
       sqs,
       queueUrl: env.ROLLOUT_QUEUE_URL,
       clock: systemClock,
-      autoScaling: inTarget((o) => new AutoScalingClient(clientConfig(o))),
-      ec2: inTarget((o) => new EC2Client(clientConfig(o))),
+      autoScaling: targets.autoScaling,
+      ec2: targets.ec2,
     };
   }),
   lambdaObservability(),

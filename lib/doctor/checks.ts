@@ -4,12 +4,12 @@ import {
 } from "@aws-sdk/client-imagebuilder";
 import pMap from "p-map";
 import { arnParts } from "../aws/arns.ts";
+import type { TargetClients } from "../aws/target-clients.ts";
 import type { AccountConfig, OrchestratorConfig, PipelineConfig } from "../config/schema.ts";
 import { errorMessage } from "../errors.ts";
 import { completeFromGetImage, regionOfImageArn } from "../image-builder/get-image.ts";
 import { compareRolloutIds } from "../rollout/intake.ts";
 import { planRollout } from "../rollout/plan.ts";
-import type { TargetClients } from "../rollout/roll-out-target.ts";
 import {
   type DoctorCheck,
   type DoctorReport,

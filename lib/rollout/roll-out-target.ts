@@ -1,10 +1,7 @@
 import { randomUUID } from "node:crypto";
-import type { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
-import type { EC2Client } from "@aws-sdk/client-ec2";
-import type { IAMClient } from "@aws-sdk/client-iam";
-import type { KMSClient } from "@aws-sdk/client-kms";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { Clock } from "../aws/clock.ts";
+import type { TargetClients } from "../aws/target-clients.ts";
 import { findPipeline } from "../config/find.ts";
 import type { AccountConfig, OrchestratorConfig, RolloutConfig } from "../config/schema.ts";
 import { errorMessage, isRetryable, OrchestratorError } from "../errors.ts";
@@ -32,29 +29,23 @@ import {
 import { releaseTargetLease, takeTargetLease } from "./target-lease.ts";
 import { recordTargetOutcome } from "./wave-progress.ts";
 
+/** SDK clients in a target account (assumed role), and in an AMI owner's account. */
+export type { TargetClients } from "../aws/target-clients.ts";
 export {
   ACTIVE_REFRESH_RETRY_SECONDS,
   type TargetWork,
 } from "./roll-out-target/context.ts";
 export { type GroupOutcome, MAX_REFRESH_WAITS } from "./roll-out-target/refresh-group.ts";
 
-/** SDK clients in a target account (assumed role), and in an AMI owner's account. */
-export interface TargetClients {
-  autoScaling(account: AccountConfig, region: string): AutoScalingClient;
-  ec2(account: AccountConfig, region: string): EC2Client;
-  kms(account: AccountConfig, region: string): KMSClient;
-  iam(account: AccountConfig): IAMClient;
-  /** EC2 in the account owning a shared AMI's snapshots, when the orchestrator can reach it. */
-  ownerEc2(accountId: string, region: string): EC2Client | undefined;
-}
-
 export interface RollOutTargetDeps {
   readonly config: OrchestratorConfig;
   readonly db: DynamoDBDocumentClient;
   readonly table: string;
   readonly clients: TargetClients;
-  /** Puts the message back on the queue to resume after `delaySeconds`; returns the delay used. */
-  /** Sends `message` (as given: a wait for another refresh counts an attempt) after a delay. */
+  /**
+   * Puts `message` back on the queue, as given (a wait for another refresh counts an attempt;
+   * one for a lease or a grant does not), to resume after `delaySeconds`; returns the delay used.
+   */
   readonly requeue: (message: TargetMessage, delaySeconds: number) => Promise<number>;
   readonly clock: Clock;
   /** Groups of one target rolled concurrently. */

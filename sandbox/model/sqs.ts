@@ -58,7 +58,8 @@ export interface SandboxQueue {
 /**
  * SQS standard queues: DelaySeconds, visibility timeouts, receive counts and the redrive policy
  * that moves a message to its DLQ after maxReceiveCount receives. The sandbox's event source
- * mapping (sandbox/lambda-service.ts) receives and deletes through `receive`/`delete`.
+ * mapping (sandbox/lambda-service/event-source-mapping.ts) receives and deletes through
+ * `receive`/`delete`.
  */
 export class SqsModel {
   readonly queues = new Map<string, SandboxQueue>();

@@ -1,27 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { fakeContext } from "../../sandbox/lambda.ts";
+import { BUILD_ACCOUNT as BUILD } from "../helpers/fixtures.ts";
+import { buildImage, onePipelineConfig, REGION } from "../helpers/sandbox-scenario.ts";
 import { sandboxSuite } from "../helpers/sandbox-suite.ts";
+import { DEV_ACCOUNT as DEV } from "../helpers/target-account.ts";
 
-const DEV = "111111111111";
-const BUILD = "999999999999";
-const REGION = "eu-west-1";
-const PIPELINE = `arn:aws:imagebuilder:${REGION}:${BUILD}:image-pipeline/base-al2023`;
 /** An AMI GetImage never reported, launchable in the target account. */
 const ATTACKER_AMI = "ami-0e0e0e0e0e0e0e0e0";
 
-const CONFIG = `
-accounts:
-  dev: { id: "${DEV}", externalId: ext-dev-01, regions: [${REGION}] }
-pipelines:
-  - name: base-al2023
-    arn: ${PIPELINE}
-    notificationTopicArn: arn:aws:sns:${REGION}:${BUILD}:imagebuilder-notifications
-    rollout:
-      waves: [{ name: dev, accounts: [dev] }]
-      autoScalingGroups: { tags: { "ami-orchestrator:pipeline": base-al2023 } }
-      grantPropagationSeconds: 60
-`;
+const CONFIG = onePipelineConfig({ account: "dev" });
 
 describe("a rollout queue message is a hint: what is rolled comes from our records", () => {
   const sandbox = sandboxSuite(CONFIG, { start: "2026-11-23T01:59:00Z" }, ({ world }) => {
@@ -35,13 +22,8 @@ describe("a rollout queue message is a hint: what is rolled comes from our recor
   });
 
   it("a well-formed message naming another AMI and pipeline rolls the recorded AMI only", async () => {
-    const { world, lambda, handlers } = sandbox.session;
-    await handlers.startPipelines(
-      { pipeline: "base-al2023", scheduledTime: "2026-11-23T02:00:00Z" },
-      fakeContext("start-pipelines"),
-    );
-    world.clock.advance(45 * 60_000);
-    const image = world.imageBuilder.imagesOf(PIPELINE).at(-1);
+    const { world, lambda } = sandbox.session;
+    const image = await buildImage(sandbox.session);
     assert.equal(image?.status, "AVAILABLE");
     await lambda.deliverNotifications();
     const genuine = world.queues.rollout.messages.map((message) => JSON.parse(message.body));

@@ -3,26 +3,13 @@ import { describe, it } from "node:test";
 import { getTarget } from "../../lib/rollout/store.ts";
 import { fakeContext } from "../../sandbox/lambda.ts";
 import { slrArn } from "../../sandbox/model/iam.ts";
+import { onePipelineConfig, BASE_PIPELINE as PIPELINE } from "../helpers/sandbox-scenario.ts";
 import { sandboxSuite } from "../helpers/sandbox-suite.ts";
+import { DEV_ACCOUNT as DEV } from "../helpers/target-account.ts";
 
-const DEV = "111111111111";
-const BUILD = "999999999999";
-const PIPELINE = `arn:aws:imagebuilder:eu-west-1:${BUILD}:image-pipeline/base-al2023`;
 const PROPAGATION_SECONDS = 120;
 
-const CONFIG = `
-accounts:
-  dev: { id: "${DEV}", externalId: ext-dev-01, regions: [eu-west-1] }
-pipelines:
-  - name: base-al2023
-    arn: ${PIPELINE}
-    notificationTopicArn: arn:aws:sns:eu-west-1:${BUILD}:imagebuilder-notifications
-    rollout:
-      waves:
-        - { name: dev, accounts: [dev] }
-      autoScalingGroups: { tags: { "ami-orchestrator:pipeline": base-al2023 } }
-      grantPropagationSeconds: ${PROPAGATION_SECONDS}
-`;
+const CONFIG = onePipelineConfig({ account: "dev", grantPropagationSeconds: PROPAGATION_SECONDS });
 
 describe("KMS grants that must propagate again, in the sandbox", () => {
   const sandbox = sandboxSuite(CONFIG, { start: "2026-11-23T01:59:00Z" });

@@ -11,14 +11,11 @@ import {
 } from "../../sandbox/group-shapes.ts";
 import { fakeContext } from "../../sandbox/lambda.ts";
 import type { SandboxGroup } from "../../sandbox/model/auto-scaling.ts";
+import { BUILD_ACCOUNT as BUILD, pipelineArn } from "../helpers/fixtures.ts";
+import { buildImage, MINUTE, onePipelineConfig, REGION } from "../helpers/sandbox-scenario.ts";
 import { sandboxSuite } from "../helpers/sandbox-suite.ts";
+import { DEV_ACCOUNT as DEV } from "../helpers/target-account.ts";
 
-const DEV = "111111111111";
-const BUILD = "999999999999";
-const REGION = "eu-west-1";
-const MINUTE = 60_000;
-const PIPELINE = `arn:aws:imagebuilder:${REGION}:${BUILD}:image-pipeline/base-al2023`;
-const FLEET = `arn:aws:imagebuilder:${REGION}:${BUILD}:image-pipeline/fleet`;
 const FLEET_NAMES = Array.from({ length: 60 }, (_, i) => `fleet-${String(i + 1).padStart(2, "0")}`);
 
 /**
@@ -26,26 +23,18 @@ const FLEET_NAMES = Array.from({ length: 60 }, (_, i) => `fleet-${String(i + 1).
  * instance-refresh-overview, "Limitations"): attribute-based instance types, overrides with their
  * own AMI (multi-architecture), another team's refresh in flight, and more than 50 names.
  */
-const CONFIG = `
-accounts:
-  dev: { id: "${DEV}", externalId: ext-dev-01, regions: [${REGION}] }
-pipelines:
-  - name: base-al2023
-    arn: ${PIPELINE}
-    notificationTopicArn: arn:aws:sns:${REGION}:${BUILD}:imagebuilder-notifications
-    rollout:
-      waves: [{ name: dev, accounts: [dev] }]
-      autoScalingGroups: { tags: { "ami-orchestrator:pipeline": base-al2023 } }
-      instanceRefresh: { minHealthyPercentage: 90, whenInProgress: cancel }
-      grantPropagationSeconds: 60
-  - name: fleet
-    arn: ${FLEET}
+const CONFIG = onePipelineConfig({
+  account: "dev",
+  rollout: ["instanceRefresh: { minHealthyPercentage: 90, whenInProgress: cancel }"],
+  morePipelines: `  - name: fleet
+    arn: ${pipelineArn("fleet")}
     notificationTopicArn: arn:aws:sns:${REGION}:${BUILD}:imagebuilder-notifications
     rollout:
       waves: [{ name: dev, accounts: [dev] }]
       autoScalingGroups: { names: [${FLEET_NAMES.join(", ")}] }
       grantPropagationSeconds: 60
-`;
+`,
+});
 
 describe("group shapes real fleets have, rolled in the sandbox", () => {
   let shapes: GroupShapes;
@@ -57,12 +46,9 @@ describe("group shapes real fleets have, rolled in the sandbox", () => {
       buildAccountId: BUILD,
     });
   });
-  const build = async (pipeline: string, arn: string) => {
-    const { world, handlers } = sandbox.session;
-    const at = new Date(world.clock.now() + MINUTE).toISOString();
-    await handlers.startPipelines({ pipeline, scheduledTime: at }, fakeContext("start-pipelines"));
-    world.clock.advance(45 * MINUTE);
-    const image = world.imageBuilder.imagesOf(arn).at(-1);
+  const build = async (pipeline: string) => {
+    const at = new Date(sandbox.session.world.clock.now() + MINUTE).toISOString();
+    const image = await buildImage(sandbox.session, { pipeline, at });
     assert.equal(image?.status, "AVAILABLE");
     return image;
   };
@@ -79,7 +65,7 @@ describe("group shapes real fleets have, rolled in the sandbox", () => {
   const rolledOnce = async () => {
     if (rolled) return rolled;
     const { world, lambda, dynamo } = sandbox.session;
-    const image = await build("base-al2023", PIPELINE);
+    const image = await build("base-al2023");
     const newAmi = newAmiOf(image);
     // Another team's refresh, with a desired configuration, runs on "busy" when we roll: pinning
     // the group is refused while it runs.
@@ -219,7 +205,7 @@ describe("group shapes real fleets have, rolled in the sandbox", () => {
 
   it("finds and rolls more than 50 named groups, 50 names per DescribeAutoScalingGroups", async () => {
     const { world, lambda, dynamo } = sandbox.session;
-    const image = await build("fleet", FLEET);
+    const image = await build("fleet");
     await lambda.run(world.clock.now() + 3 * 3600_000);
     const records = await listGroups(dynamo.db, dynamo.table, image.arn, {
       accountId: DEV,

@@ -4,26 +4,17 @@ import { grantName } from "../../lib/kms/grants.ts";
 import type { SandboxGroup } from "../../sandbox/model/auto-scaling.ts";
 import { slrArn } from "../../sandbox/model/iam.ts";
 import { KmsModel } from "../../sandbox/model/kms.ts";
+import { onePipelineConfig, rolledOutProdApp } from "../helpers/sandbox-scenario.ts";
 import { sandboxSuite } from "../helpers/sandbox-suite.ts";
+import { PROD_ACCOUNT } from "../helpers/target-account.ts";
 
-const PROD = "222222222222";
-const BUILD = "999999999999";
-const PIPELINE = `arn:aws:imagebuilder:eu-west-1:${BUILD}:image-pipeline/base-al2023`;
+const PROD = PROD_ACCOUNT;
 
-const CONFIG = `
-accounts:
-  prod: { id: "${PROD}", externalId: ext-prod-01, regions: [eu-west-1] }
-pipelines:
-  - name: base-al2023
-    arn: ${PIPELINE}
-    notificationTopicArn: arn:aws:sns:eu-west-1:${BUILD}:imagebuilder-notifications
-    rollout:
-      waves:
-        - { name: prod, accounts: [prod] }
-      autoScalingGroups: { tags: { "ami-orchestrator:pipeline": base-al2023 } }
-      instanceRefresh: { minHealthyPercentage: 90, instanceWarmup: 60 }
-      grantPropagationSeconds: 120
-`;
+const CONFIG = onePipelineConfig({
+  account: "prod",
+  rollout: ["instanceRefresh: { minHealthyPercentage: 90, instanceWarmup: 60 }"],
+  grantPropagationSeconds: 120,
+});
 
 type Alert = { kind: string; cause: string; group: string; action: string; activityId: string };
 
@@ -32,24 +23,9 @@ describe("failed launches: explained, deduplicated, and a lost grant healed (san
   let app: SandboxGroup;
   let keyArn: string;
 
-  const sandbox = sandboxSuite(
-    CONFIG,
-    { start: "2026-11-23T01:59:00Z" },
-    async ({ world, lambda, handlers }) => {
-      await handlers.startPipelines(
-        { pipeline: "base-al2023", scheduledTime: "2026-11-23T02:00:00Z" },
-        (await import("../../sandbox/lambda.ts")).fakeContext("start-pipelines"),
-      );
-      world.clock.advance(45 * 60_000);
-      await lambda.run(world.clock.now() + 3 * 3600_000);
-      const found = world.autoScaling.groups.get(`${PROD}|eu-west-1|base-al2023-app`);
-      assert.ok(found, "the sandbox group");
-      app = found;
-      const [grant] = [...world.kms.keys.keys()].flatMap((key) => world.kms.grantsOn(key));
-      assert.ok(grant, "the rollout created a grant");
-      keyArn = grant.keyArn;
-    },
-  );
+  const sandbox = sandboxSuite(CONFIG, { start: "2026-11-23T01:59:00Z" }, async (session) => {
+    ({ app, keyArn } = await rolledOutProdApp(session));
+  });
 
   const launchAlerts = () =>
     sandbox.session.world.queues.alerts.messages

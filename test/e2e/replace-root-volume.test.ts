@@ -1,30 +1,16 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { getTarget, listGroups } from "../../lib/rollout/store.ts";
-import { fakeContext } from "../../sandbox/lambda.ts";
 import type { SandboxGroup } from "../../sandbox/model/auto-scaling.ts";
+import { buildImage, onePipelineConfig, REGION } from "../helpers/sandbox-scenario.ts";
 import { sandboxSuite } from "../helpers/sandbox-suite.ts";
-
-const DEV = "111111111111";
-const BUILD = "999999999999";
-const REGION = "eu-west-1";
-const MINUTE = 60_000;
-const PIPELINE = `arn:aws:imagebuilder:${REGION}:${BUILD}:image-pipeline/base-al2023`;
+import { DEV_ACCOUNT as DEV } from "../helpers/target-account.ts";
 
 /** The strategy that keeps instances and swaps their root volume (user guide, replace-root-volume). */
-const CONFIG = `
-accounts:
-  dev: { id: "${DEV}", externalId: ext-dev-01, regions: [${REGION}] }
-pipelines:
-  - name: base-al2023
-    arn: ${PIPELINE}
-    notificationTopicArn: arn:aws:sns:${REGION}:${BUILD}:imagebuilder-notifications
-    rollout:
-      waves: [{ name: dev, accounts: [dev] }]
-      autoScalingGroups: { tags: { "ami-orchestrator:pipeline": base-al2023 } }
-      instanceRefresh: { minHealthyPercentage: 90, strategy: ReplaceRootVolume }
-      grantPropagationSeconds: 60
-`;
+const CONFIG = onePipelineConfig({
+  account: "dev",
+  rollout: ["instanceRefresh: { minHealthyPercentage: 90, strategy: ReplaceRootVolume }"],
+});
 
 describe("the ReplaceRootVolume strategy, in the sandbox", () => {
   let rrv: SandboxGroup;
@@ -59,13 +45,8 @@ describe("the ReplaceRootVolume strategy, in the sandbox", () => {
   });
 
   it("replaces root volumes with the new AMI on every override, the group pinned first; groups that cannot take it are reported", async () => {
-    const { world, lambda, dynamo, handlers } = sandbox.session;
-    await handlers.startPipelines(
-      { pipeline: "base-al2023", scheduledTime: "2026-11-23T02:00:00Z" },
-      fakeContext("start-pipelines"),
-    );
-    world.clock.advance(45 * MINUTE);
-    const image = world.imageBuilder.imagesOf(PIPELINE).at(-1);
+    const { world, lambda, dynamo } = sandbox.session;
+    const image = await buildImage(sandbox.session);
     const newAmi = image?.amis.find((ami) => ami.accountId === DEV)?.image;
     await lambda.run(world.clock.now() + 3 * 3600_000);
 

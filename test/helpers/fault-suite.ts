@@ -10,6 +10,7 @@ import { fakeContext } from "../../sandbox/lambda.ts";
 import type { AwsErrorShape } from "../../sandbox/model/errors.ts";
 import type { FaultRule } from "../../sandbox/model/faults.ts";
 import { type SandboxSession, startSandbox } from "../../sandbox/session.ts";
+import { restoreEnvAfterEachTest, snapshotEnv } from "./env.ts";
 
 process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
 process.env.POWERTOOLS_METRICS_DISABLED = "true";
@@ -149,7 +150,11 @@ export const defineFaultSuite = (
     const results: Result[] = [];
     const aliases = ACCOUNTS.slice(0, accountCount).map((account) => account.alias);
 
+    let restoreEnv: (() => void) | undefined;
+    restoreEnvAfterEachTest();
+
     before(async () => {
+      restoreEnv = snapshotEnv();
       const dir = mkdtempSync(join(tmpdir(), "ami-orchestrator-faults-"));
       configDir = dir;
       writeFileSync(join(dir, "orchestrator.yml"), config(aliases, options));
@@ -161,6 +166,7 @@ export const defineFaultSuite = (
     after(async () => {
       await session?.close();
       if (configDir) rmSync(configDir, { recursive: true, force: true });
+      restoreEnv?.();
       const header = [
         "fault",
         "outcome",

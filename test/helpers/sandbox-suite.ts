@@ -5,6 +5,7 @@ import { after, before } from "node:test";
 import { loadConfig, parseConfig } from "../../lib/config/load.ts";
 import type { OrchestratorConfig } from "../../lib/config/schema.ts";
 import { type SandboxSession, startSandbox } from "../../sandbox/session.ts";
+import { restoreEnvAfterEachTest, snapshotEnv } from "./env.ts";
 import { repoPath } from "./fixtures.ts";
 
 // The handlers log and emit metrics through Powertools: quiet unless asked (DEBUG_LOG_LEVEL).
@@ -24,7 +25,8 @@ export interface SandboxSuite {
  * One sandbox for a test file or suite, registered as its before/after hooks: the config where
  * the handlers read it (ORCHESTRATOR_CONFIG: the repo's config/orchestrator.yml, or the given
  * YAML in a temporary directory removed afterwards), the sandbox started before the tests, then
- * `setUp`, and everything closed after them.
+ * `setUp`, and everything closed after them. process.env is restored after each test, and after
+ * the suite to what it was before it.
  */
 export const sandboxSuite = (
   yaml: string | undefined,
@@ -37,7 +39,9 @@ export const sandboxSuite = (
       : parseConfig(yaml, "test.yml");
   let session: SandboxSession | undefined;
   let dir: string | undefined;
+  let restoreEnv: (() => void) | undefined;
   before(async () => {
+    restoreEnv = snapshotEnv();
     if (yaml === undefined) process.env.ORCHESTRATOR_CONFIG = repoPath("config/orchestrator.yml");
     else {
       dir = mkdtempSync(join(tmpdir(), "ami-orchestrator-"));
@@ -50,7 +54,9 @@ export const sandboxSuite = (
   after(async () => {
     await session?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
+    restoreEnv?.();
   });
+  restoreEnvAfterEachTest();
   return {
     config,
     get session() {

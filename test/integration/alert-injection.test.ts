@@ -1,19 +1,17 @@
 import assert from "node:assert/strict";
-import { after, before, beforeEach, describe, it } from "node:test";
-import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
-import { mockClient } from "aws-sdk-client-mock";
+import { before, describe, it } from "node:test";
+import { PublishCommand } from "@aws-sdk/client-sns";
 import { deliverAlert } from "../../lib/alerts/deliver.ts";
 import { EMAIL_MAX } from "../../lib/alerts/render.ts";
 import type { Alert, BuildDiagnosis } from "../../lib/alerts/types.ts";
-import { SlackReceiver } from "../../sandbox/slack-receiver.ts";
-import { type LocalDynamo, startDynamo } from "../helpers/dynalite.ts";
+import type { SlackReceiver } from "../../sandbox/slack-receiver.ts";
+import { alertDeliverySuite } from "../helpers/alert-delivery.ts";
 
 /**
  * Hostile text in an alert (a failure reason, a step message, a build log line: all written by
  * whoever controls the recipe) delivered end to end: to the loopback Slack receiver, which
  * refuses what Slack refuses, and to the email topic.
  */
-const sns = mockClient(SNSClient);
 let build = 0;
 const failedBuild = (reason: string, diagnosis: BuildDiagnosis = {}): Alert => {
   build += 1;
@@ -40,17 +38,10 @@ const textsOf = (value: unknown): string[] => {
 };
 
 describe("hostile alert text, delivered to Slack (loopback) and email", () => {
-  let dynamo: LocalDynamo;
+  const delivery = alertDeliverySuite({ maxAttempts: 1, timeoutMs: 1000 });
+  const { sns } = delivery;
   let slack: SlackReceiver;
-  const deps = () => ({
-    db: dynamo.db,
-    table: dynamo.table,
-    sns: new SNSClient({ region: "eu-west-1" }),
-    topicArn: "arn:aws:sns:eu-west-1:999999999999:alerts",
-    slackWebhookUrl: async () => slack.url,
-    clock: { now: () => Date.now() },
-    slack: { sleep: async () => undefined, maxAttempts: 1, timeoutMs: 1000 },
-  });
+  const deps = () => delivery.deps();
   const deliver = async (alert: Alert) => {
     sns.resetHistory();
     const before = slack.messages.length;
@@ -65,17 +56,8 @@ describe("hostile alert text, delivered to Slack (loopback) and email", () => {
     };
   };
 
-  before(async () => {
-    dynamo = await startDynamo();
-    slack = await new SlackReceiver().start();
-  });
-  after(async () => {
-    await slack.close();
-    await dynamo.close();
-  });
-  beforeEach(() => {
-    sns.reset();
-    sns.on(PublishCommand).resolves({ MessageId: "m-1" });
+  before(() => {
+    slack = delivery.slack;
   });
 
   it("secrets in the failure reason, step message and log reach neither channel", async () => {

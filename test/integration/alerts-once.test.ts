@@ -1,21 +1,18 @@
 import assert from "node:assert/strict";
-import { after, before, beforeEach, describe, it } from "node:test";
-import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import { before, describe, it } from "node:test";
+import { PublishCommand } from "@aws-sdk/client-sns";
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { SQSEvent, SQSRecord } from "aws-lambda";
-import { mockClient } from "aws-sdk-client-mock";
 import fc from "fast-check";
 import { makeHandler } from "../../functions/alerts.ts";
 import { deliverAlert } from "../../lib/alerts/deliver.ts";
 import type { Alert } from "../../lib/alerts/types.ts";
 import { fakeContext } from "../../sandbox/lambda.ts";
-import { SlackReceiver } from "../../sandbox/slack-receiver.ts";
-import { type LocalDynamo, startDynamo } from "../helpers/dynalite.ts";
+import type { SlackReceiver } from "../../sandbox/slack-receiver.ts";
+import { alertDeliverySuite } from "../helpers/alert-delivery.ts";
 import { interleave } from "../helpers/interleavings.ts";
 import { recordingObservability } from "../helpers/observability.ts";
 
-const sns = mockClient(SNSClient);
-const TOPIC = "arn:aws:sns:eu-west-1:999999999999:alerts";
 let queue = 0;
 /** A new alert each time (its own key), so runs never see each other's records. */
 const deadLetters = (): Alert => {
@@ -50,17 +47,10 @@ const sqsRecord = (messageId: string, alert: Alert): SQSRecord => ({
  * which the deliveries' DynamoDB calls land.
  */
 describe("one alert, delivered once under concurrency (dynalite, loopback Slack)", () => {
-  let dynamo: LocalDynamo;
+  const delivery = alertDeliverySuite({ maxAttempts: 2, timeoutMs: 1000 });
+  const { dynamo, sns } = delivery;
   let slack: SlackReceiver;
-  const deps = (db: DynamoDBDocumentClient = dynamo.db) => ({
-    db,
-    table: dynamo.table,
-    sns: new SNSClient({ region: "eu-west-1" }),
-    topicArn: TOPIC,
-    slackWebhookUrl: async () => slack.url,
-    clock: { now: () => Date.now() },
-    slack: { sleep: async () => undefined, maxAttempts: 2, timeoutMs: 1000 },
-  });
+  const deps = (db?: DynamoDBDocumentClient) => delivery.deps(db ? { db } : {});
   const postsOf = (alert: Alert) =>
     slack.messages.filter((message) =>
       JSON.stringify(message).includes(alert.kind === "dead-letters" ? alert.alarm : "?"),
@@ -74,17 +64,8 @@ describe("one alert, delivered once under concurrency (dynalite, loopback Slack)
         ),
       ).length;
 
-  before(async () => {
-    dynamo = await startDynamo();
-    slack = await new SlackReceiver().start();
-  });
-  after(async () => {
-    await slack.close();
-    await dynamo.close();
-  });
-  beforeEach(() => {
-    sns.reset();
-    sns.on(PublishCommand).resolves({ MessageId: "m-1" });
+  before(() => {
+    slack = delivery.slack;
   });
 
   it("a batch holding the same alert message twice posts to Slack once and publishes one email", async () => {

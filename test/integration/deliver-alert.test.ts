@@ -1,14 +1,11 @@
 import assert from "node:assert/strict";
-import { after, before, beforeEach, describe, it } from "node:test";
-import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
-import { mockClient } from "aws-sdk-client-mock";
+import { before, beforeEach, describe, it } from "node:test";
+import { PublishCommand } from "@aws-sdk/client-sns";
 import { AlertDeliveryError, deliverAlert } from "../../lib/alerts/deliver.ts";
 import type { Alert } from "../../lib/alerts/types.ts";
-import { SlackReceiver } from "../../sandbox/slack-receiver.ts";
-import { type LocalDynamo, startDynamo } from "../helpers/dynalite.ts";
+import type { SlackReceiver } from "../../sandbox/slack-receiver.ts";
+import { ALERTS_TOPIC, alertDeliverySuite } from "../helpers/alert-delivery.ts";
 
-const sns = mockClient(SNSClient);
-const TOPIC = "arn:aws:sns:eu-west-1:999999999999:alerts";
 let build = 0;
 const failedBuild = (): Alert => {
   build += 1;
@@ -21,30 +18,16 @@ const failedBuild = (): Alert => {
 };
 
 describe("delivering alerts to Slack and email, once", () => {
-  let dynamo: LocalDynamo;
+  const delivery = alertDeliverySuite({ maxAttempts: 2, timeoutMs: 300 });
+  const { sns } = delivery;
   let slack: SlackReceiver;
   let slackUrl: string | undefined;
-  const deps = () => ({
-    db: dynamo.db,
-    table: dynamo.table,
-    sns: new SNSClient({ region: "eu-west-1" }),
-    topicArn: TOPIC,
-    slackWebhookUrl: async () => slackUrl,
-    clock: { now: () => Date.now() },
-    slack: { sleep: async () => undefined, maxAttempts: 2, timeoutMs: 300 },
-  });
+  const deps = () => delivery.deps({ slackWebhookUrl: async () => slackUrl });
 
-  before(async () => {
-    dynamo = await startDynamo();
-    slack = await new SlackReceiver().start();
-  });
-  after(async () => {
-    await slack.close();
-    await dynamo.close();
+  before(() => {
+    slack = delivery.slack;
   });
   beforeEach(() => {
-    sns.reset();
-    sns.on(PublishCommand).resolves({ MessageId: "m-1" });
     slackUrl = slack.url;
   });
 
@@ -57,7 +40,7 @@ describe("delivering alerts to Slack and email, once", () => {
     );
     assert.equal(slack.messages.length, before + 1);
     const email = sns.commandCalls(PublishCommand)[0]?.args[0].input;
-    assert.equal(email?.TopicArn, TOPIC);
+    assert.equal(email?.TopicArn, ALERTS_TOPIC);
     assert.equal(email?.Subject, "[ami-orchestrator] Image build failed: web");
   });
 

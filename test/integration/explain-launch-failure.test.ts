@@ -1,41 +1,37 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { after, before, beforeEach, describe, it } from "node:test";
+import { beforeEach, describe, it } from "node:test";
 import {
   AutoScalingClient,
   DescribeAutoScalingGroupsCommand,
   DescribeInstanceRefreshesCommand,
   DescribeScalingActivitiesCommand,
 } from "@aws-sdk/client-auto-scaling";
-import {
-  DescribeImagesCommand,
-  DescribeLaunchTemplateVersionsCommand,
-  DescribeSnapshotsCommand,
-  EC2Client,
-} from "@aws-sdk/client-ec2";
-import {
-  CreateGrantCommand,
-  DescribeKeyCommand,
-  KMSClient,
-  ListGrantsCommand,
-} from "@aws-sdk/client-kms";
-import { mockClient } from "aws-sdk-client-mock";
+import { EC2Client } from "@aws-sdk/client-ec2";
+import { CreateGrantCommand, KMSClient, ListGrantsCommand } from "@aws-sdk/client-kms";
 import type { Alert } from "../../lib/alerts/types.ts";
 import { loadConfig } from "../../lib/config/load.ts";
 import { parseLaunchUnsuccessfulEvent } from "../../lib/events/launch-unsuccessful.ts";
 import { AUTO_SCALING_GRANT_OPERATIONS, grantName } from "../../lib/kms/grants.ts";
 import { explainLaunchFailure } from "../../lib/launch-failures/explain.ts";
-import { type LocalDynamo, startDynamo } from "../helpers/dynalite.ts";
+import { localDynamoSuite } from "../helpers/dynalite.ts";
 import { repoPath } from "../helpers/fixtures.ts";
+import {
+  answerLaunchChain,
+  autoScalingSlrArn,
+  buildKeyArn,
+  describedGroup,
+  mockedTargetAccount,
+  PROD_ACCOUNT,
+} from "../helpers/target-account.ts";
 
-const autoScaling = mockClient(AutoScalingClient);
-const ec2 = mockClient(EC2Client);
-const kms = mockClient(KMSClient);
+const target = mockedTargetAccount();
+const { autoScaling, kms } = target;
 
 const config = loadConfig(repoPath("config/orchestrator.yml"));
-const PROD = "222222222222";
-const KEY = "arn:aws:kms:eu-west-3:999999999999:key/1f2e3d4c-0000-4a5b-8c9d-111122223333";
-const SLR = `arn:aws:iam::${PROD}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling`;
+const PROD = PROD_ACCOUNT;
+const KEY = buildKeyArn("eu-west-3");
+const SLR = autoScalingSlrArn(PROD);
 
 const failureOf = (group: string, second: number) => {
   const raw = JSON.parse(readFileSync(repoPath("events/asg-launch-unsuccessful.json"), "utf8"));
@@ -50,42 +46,15 @@ const world = () => {
   const grants: string[] = [];
   autoScaling.on(DescribeAutoScalingGroupsCommand).callsFake((input) => ({
     AutoScalingGroups: [
-      {
-        AutoScalingGroupName: input.AutoScalingGroupNames[0],
+      describedGroup(input.AutoScalingGroupNames[0], {
         LaunchTemplate: { LaunchTemplateId: "lt-web", Version: "3" },
-        MinSize: 0,
-        MaxSize: 4,
-        DesiredCapacity: 2,
-        DefaultCooldown: 300,
         AvailabilityZones: ["eu-west-3b"],
-        HealthCheckType: "EC2",
-        CreatedTime: new Date(0),
-      },
+      }),
     ],
   }));
   autoScaling.on(DescribeScalingActivitiesCommand).resolves({ Activities: [] });
   autoScaling.on(DescribeInstanceRefreshesCommand).resolves({ InstanceRefreshes: [] });
-  ec2.on(DescribeLaunchTemplateVersionsCommand).resolves({
-    LaunchTemplateVersions: [
-      {
-        LaunchTemplateId: "lt-web",
-        LaunchTemplateName: "web",
-        VersionNumber: 3,
-        LaunchTemplateData: { ImageId: "ami-1" },
-      },
-    ],
-  });
-  ec2.on(DescribeImagesCommand).resolves({
-    Images: [
-      { ImageId: "ami-1", OwnerId: PROD, BlockDeviceMappings: [{ Ebs: { SnapshotId: "snap-1" } }] },
-    ],
-  });
-  ec2.on(DescribeSnapshotsCommand).resolves({
-    Snapshots: [{ SnapshotId: "snap-1", Encrypted: true, KmsKeyId: KEY }],
-  });
-  kms
-    .on(DescribeKeyCommand)
-    .resolves({ KeyMetadata: { KeyId: "k", KeyManager: "CUSTOMER", KeyState: "Enabled" } });
+  answerLaunchChain(target, { version: 3, imageId: "ami-1", ownerId: PROD, keyArn: KEY });
   // Grants are eventually consistent: a new one is not listed yet (the worst case for dedup).
   kms.on(ListGrantsCommand).resolves({ Grants: [] });
   kms.on(CreateGrantCommand).callsFake((input) => {
@@ -96,16 +65,9 @@ const world = () => {
 };
 
 describe("explaining failed launches: heal, dedup, alert (dynalite)", () => {
-  let dynamo: LocalDynamo;
+  const dynamo = localDynamoSuite();
   const alerts: Alert[] = [];
-  before(async () => {
-    dynamo = await startDynamo();
-  });
-  after(() => dynamo.close());
   beforeEach(() => {
-    autoScaling.reset();
-    ec2.reset();
-    kms.reset();
     alerts.length = 0;
   });
   const deps = (second: number) => ({

@@ -1,8 +1,6 @@
 import assert from "node:assert/strict";
-import { after, before, beforeEach, describe, it } from "node:test";
-import { Logger } from "@aws-lambda-powertools/logger";
+import { before, beforeEach, describe, it } from "node:test";
 import { GetImageCommand, ImagebuilderClient } from "@aws-sdk/client-imagebuilder";
-import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { GetCommand, PutCommand, paginateQuery } from "@aws-sdk/lib-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { makeHandler } from "../../functions/on-image-state.ts";
@@ -17,10 +15,12 @@ import {
   rolloutKey,
 } from "../../lib/rollout/store.ts";
 import { fakeContext } from "../../sandbox/lambda.ts";
-import { type LocalDynamo, startDynamo } from "../helpers/dynalite.ts";
+import { type LocalDynamo, localDynamoSuite } from "../helpers/dynalite.ts";
 import { loadEvent, repoPath } from "../helpers/fixtures.ts";
+import { recordingObservability } from "../helpers/observability.ts";
+import { mockedRolloutQueue, queueDeps } from "../helpers/rollout-records.ts";
 
-const sqs = mockClient(SQSClient);
+const _sqs = mockedRolloutQueue();
 const imageBuilder = mockClient(ImagebuilderClient);
 const config = loadConfig(repoPath("config/orchestrator.yml"));
 const NOW = "2026-11-23T02:41:18.000Z";
@@ -112,40 +112,25 @@ const readAll = async <K extends "targetsWithoutAmi" | "amisWithoutTarget">(
 };
 
 describe("intake at fleet scale (dynalite)", () => {
-  let dynamo: LocalDynamo;
-  const logged: Array<{ message: string; fields: Record<string, unknown> }> = [];
+  const dynamo = localDynamoSuite();
+  const { logged, observability } = recordingObservability();
   let invoke: (event: unknown) => Promise<{ outcomes: ReadonlyArray<Record<string, unknown>> }>;
 
-  before(async () => {
-    dynamo = await startDynamo();
-    const logger = new Logger({ serviceName: "test", logLevel: "SILENT" });
-    for (const level of ["debug", "info", "warn", "error"] as const) {
-      logger[level] = ((message: string, fields: Record<string, unknown> = {}) => {
-        logged.push({ message, fields });
-      }) as never;
-    }
+  before(() => {
     const handler = makeHandler(
       () => ({
-        config,
-        db: dynamo.db,
-        table: dynamo.table,
-        sqs: new SQSClient({ region: "eu-west-1" }),
-        queueUrl: "https://sqs.eu-west-1.amazonaws.com/999999999999/rollout",
+        ...queueDeps(dynamo, config, Date.parse(NOW)),
         imageBuilder: (region) => new ImagebuilderClient({ region }),
-        clock: { now: () => Date.parse(NOW) },
       }),
-      { logger, metrics: { count: () => undefined } },
+      observability,
     );
     invoke = (event) =>
       handler(event, fakeContext("on-image-state")) as Promise<{
         outcomes: ReadonlyArray<Record<string, unknown>>;
       }>;
   });
-  after(() => dynamo.close());
   beforeEach(() => {
-    sqs.reset();
     imageBuilder.reset();
-    sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
     logged.length = 0;
   });
 

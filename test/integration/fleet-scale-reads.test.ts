@@ -1,94 +1,65 @@
 import assert from "node:assert/strict";
-import { after, before, beforeEach, describe, it } from "node:test";
+import { beforeEach, describe, it } from "node:test";
 import { AutoScalingClient, DescribeInstanceRefreshesCommand } from "@aws-sdk/client-auto-scaling";
-import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { mockClient } from "aws-sdk-client-mock";
 import type { RolloutTarget } from "../../lib/rollout/plan.ts";
 import { pollRollouts } from "../../lib/rollout/poll.ts";
-import {
-  createRollout,
-  deactivateRollout,
-  markWaveDispatched,
-  putGroup,
-  updateTarget,
-} from "../../lib/rollout/store.ts";
+import { deactivateRollout, putGroup, updateTarget } from "../../lib/rollout/store.ts";
 import { applyRefreshEvent } from "../../lib/rollout/watch.ts";
-import { type LocalDynamo, startDynamo } from "../helpers/dynalite.ts";
-import { testConfig } from "../helpers/fixtures.ts";
+import { localDynamoSuite } from "../helpers/dynalite.ts";
+import {
+  appPipelineConfig,
+  appRolloutSent,
+  appTarget,
+  mockedRolloutQueue,
+  queueDeps,
+} from "../helpers/rollout-records.ts";
 
-const sqs = mockClient(SQSClient);
+mockedRolloutQueue();
 const autoScaling = mockClient(AutoScalingClient);
-const config = testConfig(`  - name: app
-    arn: arn:aws:imagebuilder:eu-west-1:999999999999:image-pipeline/app
-    rollout:
-      waves: [{ name: dev, accounts: [dev] }, { name: prod, accounts: [prod] }]
-      autoScalingGroups: { tags: { team: web } }`);
+const config = appPipelineConfig();
 const NOW = "2026-11-23T08:00:00.000Z";
 
 /**
  * The work one instance-refresh event costs must not depend on the size of the fleet (issue 20):
  * DynamoDB items read per event are counted for a rollout of 4 and of 100 targets, 3 groups each.
  */
-/** Counts every item DynamoDB returns (Get, Query, BatchGet), as read units would. */
-const countItemsRead = (dynamo: LocalDynamo, count: (items: number) => void) =>
-  dynamo.db.middlewareStack.add(
-    (next) => async (args) => {
-      const result = await next(args);
-      const output = (result.output ?? {}) as {
-        Item?: unknown;
-        Items?: unknown[];
-        Responses?: Record<string, unknown[]>;
-      };
-      count(
-        (output.Item ? 1 : 0) +
-          (output.Items?.length ?? 0) +
-          Object.values(output.Responses ?? {}).reduce((sum, items) => sum + items.length, 0),
-      );
-      return result;
-    },
-    { step: "initialize", name: "countItemsRead" },
-  );
+/** A local DynamoDB whose items returned (Get, Query, BatchGet) are counted, as read units would. */
+const countedDynamo = (count: (items: number) => void) =>
+  localDynamoSuite(({ db }) => {
+    db.middlewareStack.add(
+      (next) => async (args) => {
+        const result = await next(args);
+        const output = (result.output ?? {}) as {
+          Item?: unknown;
+          Items?: unknown[];
+          Responses?: Record<string, unknown[]>;
+        };
+        count(
+          (output.Item ? 1 : 0) +
+            (output.Items?.length ?? 0) +
+            Object.values(output.Responses ?? {}).reduce((sum, items) => sum + items.length, 0),
+        );
+        return result;
+      },
+      { step: "initialize", name: "countItemsRead" },
+    );
+  });
 
 describe("one refresh event reads the same number of items whatever the fleet", () => {
-  let dynamo: LocalDynamo;
   let itemsRead = 0;
-  before(async () => {
-    dynamo = await startDynamo();
-    countItemsRead(dynamo, (items) => {
-      itemsRead += items;
-    });
-  });
-  after(() => dynamo.close());
-  beforeEach(() => {
-    sqs.reset();
-    sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
+  const dynamo = countedDynamo((items) => {
+    itemsRead += items;
   });
 
   /** A rollout of `size` dev targets (3 groups each, all refreshing), its dev wave sent. */
   const rolloutOf = async (size: number) => {
     const rolloutId = `app/1.0.0/${size}`;
     const targets: RolloutTarget[] = Array.from({ length: size }, (_, index) => ({
-      wave: "dev",
-      waveIndex: 0,
-      account: "dev",
-      accountId: "111111111111",
+      ...appTarget("dev", 0, "ami-0d"),
       region: `region-${index}`,
-      amiId: "ami-0d",
     }));
-    await createRollout(
-      dynamo.db,
-      dynamo.table,
-      {
-        rolloutId,
-        pipeline: "app",
-        imageArn: `arn:image/${rolloutId}`,
-        targets,
-        targetsWithoutAmi: [],
-        amisWithoutTarget: [],
-      },
-      NOW,
-    );
-    await markWaveDispatched(dynamo.db, dynamo.table, rolloutId, 0, NOW);
+    await appRolloutSent(dynamo, { rolloutId, targets, at: NOW });
     for (const target of targets) {
       await updateTarget(dynamo.db, dynamo.table, rolloutId, target, { status: "refreshing" }, NOW);
       for (const group of ["web", "api", "worker"])
@@ -119,12 +90,7 @@ describe("one refresh event reads the same number of items whatever the fleet", 
         eventId: "e-1",
       },
       {
-        config,
-        db: dynamo.db,
-        table: dynamo.table,
-        sqs: new SQSClient({ region: "eu-west-1" }),
-        queueUrl: "https://sqs.eu-west-1.amazonaws.com/999999999999/rollout",
-        clock: { now: () => Date.parse("2026-11-23T09:00:00Z") },
+        ...queueDeps(dynamo, config, Date.parse("2026-11-23T09:00:00Z")),
         autoScaling: () => new AutoScalingClient({ region: "eu-west-1" }),
         ec2: () => {
           throw new Error("no EC2 call expected");
@@ -148,18 +114,11 @@ describe("one refresh event reads the same number of items whatever the fleet", 
  * same poll whether 4 or 300 targets wait in the next wave (issue 20).
  */
 describe("a poll reads the same number of items whatever waits in later waves", () => {
-  let dynamo: LocalDynamo;
   let itemsRead = 0;
-  before(async () => {
-    dynamo = await startDynamo();
-    countItemsRead(dynamo, (items) => {
-      itemsRead += items;
-    });
+  const dynamo = countedDynamo((items) => {
+    itemsRead += items;
   });
-  after(() => dynamo.close());
   beforeEach(() => {
-    sqs.reset();
-    sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
     autoScaling.reset();
     autoScaling.on(DescribeInstanceRefreshesCommand).callsFake((input) => ({
       InstanceRefreshes: [
@@ -170,30 +129,15 @@ describe("a poll reads the same number of items whatever waits in later waves", 
 
   const readsForOnePoll = async (waiting: number): Promise<number> => {
     const rolloutId = `app/2.0.0/${waiting}`;
-    const target = (waveIndex: number, index: number): RolloutTarget => ({
-      wave: waveIndex === 0 ? "dev" : "prod",
-      waveIndex,
-      account: waveIndex === 0 ? "dev" : "prod",
-      accountId: waveIndex === 0 ? "111111111111" : "222222222222",
+    const dev = [0, 1].map((index) => ({
+      ...appTarget("dev", 0, "ami-0d"),
       region: `region-${index}`,
-      amiId: "ami-0d",
-    });
-    const dev = [target(0, 0), target(0, 1)];
-    const prod = Array.from({ length: waiting }, (_, index) => target(1, index));
-    await createRollout(
-      dynamo.db,
-      dynamo.table,
-      {
-        rolloutId,
-        pipeline: "app",
-        imageArn: `arn:image/${rolloutId}`,
-        targets: [...dev, ...prod],
-        targetsWithoutAmi: [],
-        amisWithoutTarget: [],
-      },
-      NOW,
-    );
-    await markWaveDispatched(dynamo.db, dynamo.table, rolloutId, 0, NOW);
+    }));
+    const prod = Array.from({ length: waiting }, (_, index) => ({
+      ...appTarget("prod", 1, "ami-0d"),
+      region: `region-${index}`,
+    }));
+    await appRolloutSent(dynamo, { rolloutId, targets: [...dev, ...prod], at: NOW });
     for (const started of dev) {
       await updateTarget(
         dynamo.db,
@@ -215,12 +159,7 @@ describe("a poll reads the same number of items whatever waits in later waves", 
     }
     itemsRead = 0;
     const [outcome] = await pollRollouts({
-      config,
-      db: dynamo.db,
-      table: dynamo.table,
-      sqs: new SQSClient({ region: "eu-west-1" }),
-      queueUrl: "https://sqs.eu-west-1.amazonaws.com/999999999999/rollout",
-      clock: { now: () => Date.parse("2026-11-23T09:00:00Z") },
+      ...queueDeps(dynamo, config, Date.parse("2026-11-23T09:00:00Z")),
       autoScaling: () => new AutoScalingClient({ region: "eu-west-1" }),
       ec2: () => {
         throw new Error("no EC2 call expected");

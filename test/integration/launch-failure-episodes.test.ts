@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import {
   advanceEpisode,
@@ -7,7 +7,7 @@ import {
   type EpisodePlan,
   stateOf,
 } from "../../lib/launch-failures/episodes.ts";
-import { type LocalDynamo, startDynamo } from "../helpers/dynalite.ts";
+import { localDynamoSuite } from "../helpers/dynalite.ts";
 
 const failure = (at: string, activityId: string) => ({
   accountId: "222222222222",
@@ -20,11 +20,7 @@ const failure = (at: string, activityId: string) => ({
 const at = (minute: number) => new Date(Date.UTC(2026, 11, 21, 9, minute)).toISOString();
 
 describe("launch-failure episodes in DynamoDB (dynalite)", () => {
-  let dynamo: LocalDynamo;
-  before(async () => {
-    dynamo = await startDynamo();
-  });
-  after(() => dynamo.close());
+  const dynamo = localDynamoSuite();
 
   it("40 failures in a row open one episode; a failure after a successful launch opens a new one", async () => {
     let successAfter: string | undefined;

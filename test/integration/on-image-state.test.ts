@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
-import { after, before, beforeEach, describe, it } from "node:test";
-import { Logger } from "@aws-lambda-powertools/logger";
+import { before, beforeEach, describe, it } from "node:test";
 import { GetImageCommand, ImagebuilderClient } from "@aws-sdk/client-imagebuilder";
-import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
 import { mockClient } from "aws-sdk-client-mock";
 import { ImageStateError, makeHandler } from "../../functions/on-image-state.ts";
 import { loadConfig } from "../../lib/config/load.ts";
@@ -13,10 +12,12 @@ import { handleImageStateChange, RejectedNotificationError } from "../../lib/rol
 import { rollbackPipeline } from "../../lib/rollout/rollback.ts";
 import { getRollout, getTarget, latestRollouts } from "../../lib/rollout/store.ts";
 import { fakeContext } from "../../sandbox/lambda.ts";
-import { type LocalDynamo, startDynamo } from "../helpers/dynalite.ts";
+import { localDynamoSuite } from "../helpers/dynalite.ts";
 import { loadEvent, repoPath } from "../helpers/fixtures.ts";
+import { recordingObservability } from "../helpers/observability.ts";
+import { mockedRolloutQueue, queueDeps } from "../helpers/rollout-records.ts";
 
-const sqs = mockClient(SQSClient);
+const sqs = mockedRolloutQueue();
 const imageBuilder = mockClient(ImagebuilderClient);
 const config = loadConfig(repoPath("config/orchestrator.yml"));
 
@@ -82,37 +83,22 @@ const sentBodies = () =>
     .map((entry) => JSON.parse(entry.MessageBody ?? "{}"));
 
 describe("on-image-state with a real local DynamoDB", () => {
-  let dynamo: LocalDynamo;
-  const logged: Array<{ level: string; message: string; fields: Record<string, unknown> }> = [];
+  const dynamo = localDynamoSuite();
+  const { logged, observability } = recordingObservability();
   let invoke: (event: unknown) => Promise<Outcomes>;
 
-  before(async () => {
-    dynamo = await startDynamo();
-    const logger = new Logger({ serviceName: "test", logLevel: "SILENT" });
-    for (const level of ["debug", "info", "warn", "error"] as const) {
-      logger[level] = ((message: string, fields: Record<string, unknown> = {}) => {
-        logged.push({ level, message, fields });
-      }) as never;
-    }
+  before(() => {
     const handler = makeHandler(
       () => ({
-        config,
-        db: dynamo.db,
-        table: dynamo.table,
-        sqs: new SQSClient({ region: "eu-west-1" }),
-        queueUrl: "https://sqs.eu-west-1.amazonaws.com/999999999999/rollout",
+        ...queueDeps(dynamo, config, Date.parse("2026-11-23T02:41:18Z")),
         imageBuilder: (region) => new ImagebuilderClient({ region }),
-        clock: { now: () => Date.parse("2026-11-23T02:41:18Z") },
       }),
-      { logger, metrics: { count: () => undefined } },
+      observability,
     );
     invoke = (event) => handler(event, fakeContext("on-image-state")) as Promise<Outcomes>;
   });
-  after(() => dynamo.close());
   beforeEach(() => {
-    sqs.reset();
     imageBuilder.reset();
-    sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
     logged.length = 0;
     answerGetImageFromTruth();
   });
@@ -281,12 +267,7 @@ describe("on-image-state with a real local DynamoDB", () => {
     assert.equal(late.outcomes[0]?.outcome, "stale-image");
 
     const deps = {
-      config,
-      db: dynamo.db,
-      table: dynamo.table,
-      sqs: new SQSClient({ region: "eu-west-1" }),
-      queueUrl: "https://sqs.eu-west-1.amazonaws.com/999999999999/rollout",
-      clock: { now: () => Date.parse("2026-11-23T03:00:00Z") },
+      ...queueDeps(dynamo, config, Date.parse("2026-11-23T03:00:00Z")),
       autoScaling: () => assert.fail("no group was rolled: nothing to call"),
       ec2: () => assert.fail("no group was rolled: nothing to call"),
     };
@@ -332,13 +313,8 @@ describe("on-image-state with a real local DynamoDB", () => {
       genuine(event);
     }
     const deps = {
-      config: withTeamB,
-      db: dynamo.db,
-      table: dynamo.table,
-      sqs: new SQSClient({ region: "eu-west-1" }),
-      queueUrl: "https://sqs.eu-west-1.amazonaws.com/999999999999/rollout",
+      ...queueDeps(dynamo, withTeamB, Date.parse("2026-11-23T02:41:18Z")),
       imageBuilder: (region: string) => new ImagebuilderClient({ region }),
-      clock: { now: () => Date.parse("2026-11-23T02:41:18Z") },
     };
 
     const outcomes = [];

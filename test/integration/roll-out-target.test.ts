@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
-import { after, before, beforeEach, describe, it } from "node:test";
+import { beforeEach, describe, it } from "node:test";
 import {
-  AutoScalingClient,
   DescribeAutoScalingGroupsCommand,
   DescribeInstanceRefreshesCommand,
   InstanceRefreshInProgressFault,
@@ -12,23 +11,15 @@ import {
   DescribeImagesCommand,
   DescribeLaunchTemplateVersionsCommand,
   DescribeSnapshotsCommand,
-  EC2Client,
   EC2ServiceException,
   ModifyLaunchTemplateCommand,
 } from "@aws-sdk/client-ec2";
 import {
   CreateServiceLinkedRoleCommand,
   GetRoleCommand,
-  IAMClient,
   NoSuchEntityException,
 } from "@aws-sdk/client-iam";
-import {
-  CreateGrantCommand,
-  DescribeKeyCommand,
-  KMSClient,
-  KMSServiceException,
-} from "@aws-sdk/client-kms";
-import { mockClient } from "aws-sdk-client-mock";
+import { CreateGrantCommand, DescribeKeyCommand, KMSServiceException } from "@aws-sdk/client-kms";
 import type { TargetMessage } from "../../lib/events/rollout-message.ts";
 import {
   MAX_REFRESH_WAITS,
@@ -44,13 +35,17 @@ import {
   updateTarget,
 } from "../../lib/rollout/store.ts";
 import { LEASE_MS, releaseTargetLease, takeTargetLease } from "../../lib/rollout/target-lease.ts";
-import { type LocalDynamo, startDynamo } from "../helpers/dynalite.ts";
+import { localDynamoSuite } from "../helpers/dynalite.ts";
 import { testConfig } from "../helpers/fixtures.ts";
+import {
+  autoScalingSlrArn,
+  buildKeyArn,
+  DEV_ACCOUNT,
+  describedGroup,
+  mockedTargetAccount,
+} from "../helpers/target-account.ts";
 
-const autoScaling = mockClient(AutoScalingClient);
-const ec2 = mockClient(EC2Client);
-const kms = mockClient(KMSClient);
-const iam = mockClient(IAMClient);
+const { autoScaling, ec2, kms, iam, clients } = mockedTargetAccount();
 
 const config = testConfig(`  - name: app
     arn: arn:aws:imagebuilder:eu-west-1:999999999999:image-pipeline/app
@@ -59,9 +54,8 @@ const config = testConfig(`  - name: app
       autoScalingGroups: { tags: { team: web } }
       grantPropagationSeconds: 300`);
 
-const KEY = "arn:aws:kms:eu-west-1:999999999999:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-const SLR =
-  "arn:aws:iam::111111111111:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling";
+const KEY = buildKeyArn("eu-west-1", "1234abcd-12ab-34cd-56ef-1234567890ab");
+const SLR = autoScalingSlrArn(DEV_ACCOUNT);
 const AMI = "ami-0new0000000000001";
 const START = Date.parse("2026-11-23T03:00:00Z");
 /** What the outcome names from our records, for logs and metrics. */
@@ -78,18 +72,11 @@ const newMessage = (): TargetMessage => {
   };
 };
 
-const group = (name: string) => ({
-  AutoScalingGroupName: name,
-  ServiceLinkedRoleARN: SLR,
-  LaunchTemplate: { LaunchTemplateId: `lt-${name}`, Version: "$Default" },
-  DesiredCapacity: 2,
-  MinSize: 0,
-  MaxSize: 4,
-  AvailabilityZones: [],
-  DefaultCooldown: 300,
-  HealthCheckType: "EC2",
-  CreatedTime: new Date(),
-});
+const group = (name: string) =>
+  describedGroup(name, {
+    ServiceLinkedRoleARN: SLR,
+    LaunchTemplate: { LaunchTemplateId: `lt-${name}`, Version: "$Default" },
+  });
 
 const createVersion = (input: { LaunchTemplateId?: string }) => ({
   LaunchTemplateVersion: { LaunchTemplateId: input.LaunchTemplateId, VersionNumber: 4 },
@@ -133,20 +120,14 @@ const healthyAccount = () => {
 };
 
 describe("roll-out-target against a real local DynamoDB", () => {
-  let dynamo: LocalDynamo;
+  const dynamo = localDynamoSuite();
   let now = START;
   const requeued: Array<{ message: TargetMessage; delaySeconds: number }> = [];
   const deps = () => ({
     config,
     db: dynamo.db,
     table: dynamo.table,
-    clients: {
-      autoScaling: () => new AutoScalingClient({ region: "eu-west-1" }),
-      ec2: () => new EC2Client({ region: "eu-west-1" }),
-      kms: () => new KMSClient({ region: "eu-west-1" }),
-      iam: () => new IAMClient({ region: "eu-west-1" }),
-      ownerEc2: () => undefined,
-    },
+    clients,
     requeue: async (message: TargetMessage, delaySeconds: number) => {
       requeued.push({ message, delaySeconds });
       return delaySeconds;
@@ -181,15 +162,7 @@ describe("roll-out-target against a real local DynamoDB", () => {
     return message;
   };
 
-  before(async () => {
-    dynamo = await startDynamo();
-  });
-  after(() => dynamo.close());
   beforeEach(() => {
-    autoScaling.reset();
-    ec2.reset();
-    kms.reset();
-    iam.reset();
     requeued.length = 0;
     now = START;
     healthyAccount();

@@ -1,108 +1,50 @@
 import assert from "node:assert/strict";
-import { after, before, beforeEach, describe, it } from "node:test";
+import { beforeEach, describe, it } from "node:test";
 import {
   AutoScalingClient,
   CancelInstanceRefreshCommand,
   DescribeInstanceRefreshesCommand,
 } from "@aws-sdk/client-auto-scaling";
 import { EC2Client } from "@aws-sdk/client-ec2";
-import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
 import { mockClient } from "aws-sdk-client-mock";
 import { advanceRollout } from "../../lib/rollout/advance.ts";
 import { pollRollouts } from "../../lib/rollout/poll.ts";
 import {
-  createRollout,
   deactivateRollout,
   finishRollout,
   getRollout,
   loadRollout,
-  markWaveDispatched,
   putGroup,
   updateGroupRefresh,
-  updateTarget,
 } from "../../lib/rollout/store.ts";
 import { recordTargetOutcome } from "../../lib/rollout/wave-progress.ts";
-import { type LocalDynamo, startDynamo } from "../helpers/dynalite.ts";
-import { testConfig } from "../helpers/fixtures.ts";
+import { localDynamoSuite } from "../helpers/dynalite.ts";
+import {
+  appPipelineConfig,
+  appTarget,
+  devWaveRefreshing,
+  mockedRolloutQueue,
+  queueDeps,
+} from "../helpers/rollout-records.ts";
 
-const sqs = mockClient(SQSClient);
+const sqs = mockedRolloutQueue();
 const autoScaling = mockClient(AutoScalingClient);
-const config = testConfig(`  - name: app
-    arn: arn:aws:imagebuilder:eu-west-1:999999999999:image-pipeline/app
-    rollout:
-      waves: [{ name: dev, accounts: [dev] }, { name: prod, accounts: [prod] }]
-      autoScalingGroups: { tags: { team: web } }`);
+const config = appPipelineConfig();
 const NOW = "2026-11-23T08:00:00.000Z";
-const dev = {
-  wave: "dev",
-  waveIndex: 0,
-  account: "dev",
-  accountId: "111111111111",
-  region: "eu-west-1",
-  amiId: "ami-0d",
-};
-const prod = {
-  wave: "prod",
-  waveIndex: 1,
-  account: "prod",
-  accountId: "222222222222",
-  region: "eu-west-1",
-  amiId: "ami-0p",
-};
+const dev = appTarget("dev", 0, "ami-0d");
+const prod = appTarget("prod", 1, "ami-0p");
 
 describe("concurrent watchers on a real local DynamoDB", () => {
-  let dynamo: LocalDynamo;
-  let build = 0;
-  before(async () => {
-    dynamo = await startDynamo();
-  });
-  after(() => dynamo.close());
+  const dynamo = localDynamoSuite();
   beforeEach(() => {
-    sqs.reset();
-    sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
     autoScaling.reset();
   });
 
   /** A rollout whose dev wave was sent and whose only refresh is running. */
-  const devRefreshing = async () => {
-    build += 1;
-    const rolloutId = `app/1.0.0/${build}`;
-    await createRollout(
-      dynamo.db,
-      dynamo.table,
-      {
-        rolloutId,
-        pipeline: "app",
-        imageArn: `arn:image/${rolloutId}`,
-        targets: [dev, prod],
-        targetsWithoutAmi: [],
-        amisWithoutTarget: [],
-      },
-      NOW,
-    );
-    await markWaveDispatched(dynamo.db, dynamo.table, rolloutId, 0, NOW);
-    await updateTarget(dynamo.db, dynamo.table, rolloutId, dev, { status: "refreshing" }, NOW);
-    const group = {
-      group: "web",
-      accountId: dev.accountId,
-      region: dev.region,
-      instanceRefreshId: `r-${build}`,
-    };
-    await putGroup(dynamo.db, dynamo.table, rolloutId, {
-      ...group,
-      status: "refresh-started",
-      updatedAt: NOW,
-    });
-    return { rolloutId, group };
-  };
-  const deps = () => ({
-    config,
-    db: dynamo.db,
-    table: dynamo.table,
-    sqs: new SQSClient({ region: "eu-west-1" }),
-    queueUrl: "https://sqs.eu-west-1.amazonaws.com/999999999999/rollout",
-    clock: { now: () => Date.parse("2026-11-23T09:00:00Z") },
-  });
+  const devRefreshing = () =>
+    devWaveRefreshing(dynamo, { targets: [dev, prod], at: NOW, refreshIdPrefix: "r-" });
+  const deps = () => queueDeps(dynamo, config, Date.parse("2026-11-23T09:00:00Z"));
 
   it("an event and a poll reporting the same outcome concurrently record it once", async () => {
     const { rolloutId, group } = await devRefreshing();
@@ -270,12 +212,7 @@ describe("concurrent watchers on a real local DynamoDB", () => {
         ],
       });
     autoScaling.on(CancelInstanceRefreshCommand).resolves({});
-    const cancelling = testConfig(`  - name: app
-    arn: arn:aws:imagebuilder:eu-west-1:999999999999:image-pipeline/app
-    rollout:
-      waves: [{ name: dev, accounts: [dev] }, { name: prod, accounts: [prod] }]
-      autoScalingGroups: { tags: { team: web } }
-      onSupersede: cancel`);
+    const cancelling = appPipelineConfig({ extra: "      onSupersede: cancel" });
 
     const [outcome] = (
       await pollRollouts({
@@ -330,11 +267,9 @@ describe("concurrent watchers on a real local DynamoDB", () => {
     assert.equal(state?.groups[0]?.percentageComplete, 40);
   });
   describe("bakes: AWS's EndTime for when a refresh ended, our clock for now", () => {
-    const baking = testConfig(`  - name: app
-    arn: arn:aws:imagebuilder:eu-west-1:999999999999:image-pipeline/app
-    rollout:
-      waves: [{ name: dev, accounts: [dev], bakeMinutes: 60 }, { name: prod, accounts: [prod] }]
-      autoScalingGroups: { tags: { team: web } }`);
+    const baking = appPipelineConfig({
+      waves: "[{ name: dev, accounts: [dev], bakeMinutes: 60 }, { name: prod, accounts: [prod] }]",
+    });
     /** The dev refresh ended at 08:00 by AWS (EndTime); a poll when our clock says `now`. */
     const pollAt = async (now: string) => {
       const { rolloutId, group } = await devRefreshing();

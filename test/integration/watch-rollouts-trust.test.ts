@@ -1,24 +1,24 @@
 import assert from "node:assert/strict";
-import { after, before, beforeEach, describe, it } from "node:test";
+import { beforeEach, describe, it } from "node:test";
 import { AutoScalingClient, DescribeInstanceRefreshesCommand } from "@aws-sdk/client-auto-scaling";
 import { EC2Client } from "@aws-sdk/client-ec2";
-import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
 import { mockClient } from "aws-sdk-client-mock";
 import { makeHandler } from "../../functions/watch-rollouts.ts";
 import { InvalidEventError } from "../../lib/errors.ts";
-import {
-  createRollout,
-  getRollout,
-  markWaveDispatched,
-  putGroup,
-  updateTarget,
-} from "../../lib/rollout/store.ts";
+import { getRollout } from "../../lib/rollout/store.ts";
 import { fakeContext } from "../../sandbox/lambda.ts";
-import { type LocalDynamo, startDynamo } from "../helpers/dynalite.ts";
-import { testConfig } from "../helpers/fixtures.ts";
+import { localDynamoSuite } from "../helpers/dynalite.ts";
 import { recordingObservability, theOnlyError } from "../helpers/observability.ts";
+import {
+  appPipelineConfig,
+  appTarget,
+  devWaveRefreshing,
+  mockedRolloutQueue,
+  queueDeps,
+} from "../helpers/rollout-records.ts";
 
-const sqs = mockClient(SQSClient);
+const sqs = mockedRolloutQueue();
 const autoScaling = mockClient(AutoScalingClient);
 
 /** Our clock: 09:00, one hour into the dev wave's 240-minute bake (its refresh ended at 08:00). */
@@ -27,12 +27,10 @@ const ENDED = "2026-11-23T08:00:00.000Z";
 const POLL_RULE =
   "arn:aws:events:eu-west-1:999999999999:rule/ami-orchestrator-test-watch-rollouts-poll";
 const pipeline = (extra = "") =>
-  testConfig(`  - name: app
-    arn: arn:aws:imagebuilder:eu-west-1:999999999999:image-pipeline/app
-    rollout:
-      waves: [{ name: dev, accounts: [dev], bakeMinutes: 240 }, { name: prod, accounts: [prod] }]
-      autoScalingGroups: { tags: { team: web } }
-${extra}`);
+  appPipelineConfig({
+    waves: "[{ name: dev, accounts: [dev], bakeMinutes: 240 }, { name: prod, accounts: [prod] }]",
+    extra,
+  });
 
 /** EventBridge's event for a scheduled rule (EventBridge user guide, "Scheduled Event"). */
 const scheduledEvent = (time: string, rule = POLL_RULE) => ({
@@ -47,72 +45,30 @@ const scheduledEvent = (time: string, rule = POLL_RULE) => ({
   detail: {},
 });
 
-const target = (wave: string, waveIndex: number, account: string, accountId: string) => ({
-  wave,
-  waveIndex,
-  account,
-  accountId,
-  region: "eu-west-1",
-  amiId: `ami-0${waveIndex}`,
-});
-const dev = target("dev", 0, "dev", "111111111111");
-const prod = target("prod", 1, "prod", "222222222222");
+const dev = appTarget("dev", 0, "ami-00");
+const prod = appTarget("prod", 1, "ami-01");
 
 describe("watch-rollouts believes no event's time: bakes and freezes run on our clock", () => {
-  let dynamo: LocalDynamo;
-  let build = 0;
-  before(async () => {
-    dynamo = await startDynamo();
-  });
-  after(() => dynamo.close());
+  const dynamo = localDynamoSuite();
   beforeEach(() => {
-    sqs.reset();
-    sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
     autoScaling.reset();
   });
 
   /** A rollout whose dev wave was sent and whose only refresh is still running, as recorded. */
   const devRefreshing = async () => {
-    build += 1;
-    const rolloutId = `app/1.0.0/${build}`;
-    const at = new Date(NOW - 2 * 3_600_000).toISOString();
-    await createRollout(
-      dynamo.db,
-      dynamo.table,
-      {
-        rolloutId,
-        pipeline: "app",
-        imageArn: `arn:image/${rolloutId}`,
-        targets: [dev, prod],
-        targetsWithoutAmi: [],
-        amisWithoutTarget: [],
-      },
-      at,
-    );
-    await markWaveDispatched(dynamo.db, dynamo.table, rolloutId, 0, at);
-    await updateTarget(dynamo.db, dynamo.table, rolloutId, dev, { status: "refreshing" }, at);
-    const instanceRefreshId = `r-trust-${build}`;
-    await putGroup(dynamo.db, dynamo.table, rolloutId, {
-      group: "web",
-      accountId: dev.accountId,
-      region: dev.region,
-      instanceRefreshId,
-      status: "refresh-started",
-      updatedAt: at,
+    const { rolloutId, group } = await devWaveRefreshing(dynamo, {
+      targets: [dev, prod],
+      at: new Date(NOW - 2 * 3_600_000).toISOString(),
+      refreshIdPrefix: "r-trust-",
     });
-    return { rolloutId, instanceRefreshId };
+    return { rolloutId, instanceRefreshId: group.instanceRefreshId };
   };
 
   const setup = (config = pipeline()) => {
     const { observability, logged, counted } = recordingObservability();
     const handler = makeHandler(
       () => ({
-        config,
-        db: dynamo.db,
-        table: dynamo.table,
-        sqs: new SQSClient({ region: "eu-west-1" }),
-        queueUrl: "https://sqs.eu-west-1.amazonaws.com/999999999999/rollout",
-        clock: { now: () => NOW },
+        ...queueDeps(dynamo, config, NOW),
         autoScaling: () => new AutoScalingClient({ region: "eu-west-1" }),
         ec2: () => new EC2Client({ region: "eu-west-1" }),
       }),

@@ -95,7 +95,7 @@ describe("AssumedRoleCredentials", () => {
       cache(),
       "watch",
     )((options) => new AutoScalingClient({ ...options, maxAttempts: 1 }));
-    const client = clients({ id: role.accountId, ...role }, "eu-west-1");
+    const client = clients({ id: role.accountId, regions: ["eu-west-1"], ...role }, "eu-west-1");
     const signedWith: string[] = [];
     // Stands in for AWS: refuses the first request's credentials as expired.
     client.middlewareStack.add(

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { beforeEach, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import {
   AutoScalingClient,
   type AutoScalingGroup,
@@ -15,21 +15,27 @@ import {
   EC2Client,
 } from "@aws-sdk/client-ec2";
 import { DescribeKeyCommand, KMSClient, ListGrantsCommand } from "@aws-sdk/client-kms";
-import { mockClient } from "aws-sdk-client-mock";
 import { parseLaunchUnsuccessfulEvent } from "../../../lib/events/launch-unsuccessful.ts";
 import { AUTO_SCALING_GRANT_OPERATIONS } from "../../../lib/kms/grants.ts";
 import { diagnoseLaunchFailure } from "../../../lib/launch-failures/diagnose.ts";
-import { repoPath } from "../../helpers/fixtures.ts";
+import { BUILD_ACCOUNT, repoPath } from "../../helpers/fixtures.ts";
+import {
+  answerLaunchChain,
+  autoScalingSlrArn,
+  buildKeyArn,
+  describedGroup,
+  mockedTargetAccount,
+  PROD_ACCOUNT,
+} from "../../helpers/target-account.ts";
 
-const autoScaling = mockClient(AutoScalingClient);
-const ec2 = mockClient(EC2Client);
-const kms = mockClient(KMSClient);
+const target = mockedTargetAccount();
+const { autoScaling, ec2, kms } = target;
 
-const TARGET = "222222222222";
-const BUILD = "999999999999";
-const KEY = `arn:aws:kms:eu-west-3:${BUILD}:key/1f2e3d4c-0000-4a5b-8c9d-111122223333`;
-const NEW_KEY = `arn:aws:kms:eu-west-3:${BUILD}:key/2a3b4c5d-0000-4a5b-8c9d-444455556666`;
-const SLR = `arn:aws:iam::${TARGET}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling_web`;
+const TARGET = PROD_ACCOUNT;
+const BUILD = BUILD_ACCOUNT;
+const KEY = buildKeyArn("eu-west-3");
+const NEW_KEY = buildKeyArn("eu-west-3", "2a3b4c5d-0000-4a5b-8c9d-444455556666");
+const SLR = autoScalingSlrArn(TARGET, "web");
 
 const sample = () =>
   JSON.parse(readFileSync(repoPath("events/asg-launch-unsuccessful.json"), "utf8"));
@@ -47,49 +53,20 @@ const clients = () => ({
   owner: () => new EC2Client({}),
 });
 
-const webApi = (shape: Partial<AutoScalingGroup> = {}): AutoScalingGroup => ({
-  AutoScalingGroupName: "web-api",
-  LaunchTemplate: { LaunchTemplateId: "lt-web", Version: "$Default" },
-  ServiceLinkedRoleARN: SLR,
-  MinSize: 0,
-  MaxSize: 4,
-  DesiredCapacity: 3,
-  DefaultCooldown: 300,
-  AvailabilityZones: ["eu-west-3b"],
-  HealthCheckType: "EC2",
-  CreatedTime: new Date(0),
-  ...shape,
-});
+const webApi = (shape: Partial<AutoScalingGroup> = {}): AutoScalingGroup =>
+  describedGroup("web-api", {
+    LaunchTemplate: { LaunchTemplateId: "lt-web", Version: "$Default" },
+    ServiceLinkedRoleARN: SLR,
+    DesiredCapacity: 3,
+    AvailabilityZones: ["eu-west-3b"],
+    ...shape,
+  });
 
 /** A group on template lt-web version 7, AMI owned by the build account, one encrypted snapshot. */
 const healthyChain = () => {
   autoScaling.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [webApi()] });
   autoScaling.on(DescribeInstanceRefreshesCommand).resolves({ InstanceRefreshes: [] });
-  ec2.on(DescribeLaunchTemplateVersionsCommand).resolves({
-    LaunchTemplateVersions: [
-      {
-        LaunchTemplateId: "lt-web",
-        LaunchTemplateName: "web",
-        VersionNumber: 7,
-        LaunchTemplateData: { ImageId: "ami-0abc" },
-      },
-    ],
-  });
-  ec2.on(DescribeImagesCommand).resolves({
-    Images: [
-      {
-        ImageId: "ami-0abc",
-        OwnerId: BUILD,
-        BlockDeviceMappings: [{ DeviceName: "/dev/xvda", Ebs: { SnapshotId: "snap-1" } }],
-      },
-    ],
-  });
-  ec2.on(DescribeSnapshotsCommand).resolves({
-    Snapshots: [{ SnapshotId: "snap-1", Encrypted: true, KmsKeyId: KEY }],
-  });
-  kms.on(DescribeKeyCommand).resolves({
-    KeyMetadata: { KeyId: "k", Arn: KEY, KeyManager: "CUSTOMER", KeyState: "Enabled" },
-  });
+  answerLaunchChain(target, { version: 7, imageId: "ami-0abc", ownerId: BUILD, keyArn: KEY });
   kms.on(ListGrantsCommand).resolves({
     Grants: [{ GranteePrincipal: SLR, Operations: [...AUTO_SCALING_GRANT_OPERATIONS] }],
   });
@@ -98,12 +75,6 @@ const healthyChain = () => {
 const INTERNAL = "Client.InternalError: Client error on launch";
 
 describe("diagnosing a failed launch", () => {
-  beforeEach(() => {
-    autoScaling.reset();
-    ec2.reset();
-    kms.reset();
-  });
-
   it("parses the EventBridge reference's event shape", () => {
     const event = parseLaunchUnsuccessfulEvent(sample());
     assert.equal(event.autoScalingGroupName, "web-api");

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { STSClient } from "@aws-sdk/client-sts";
 import { iamRegionFor } from "../../../lib/aws/iam-region.ts";
-import type { AccountConfig } from "../../../lib/config/schema.ts";
 import { assumedRoleClients } from "../../../lib/aws/target-clients.ts";
+import type { AccountConfig } from "../../../lib/config/schema.ts";
 import { testConfig } from "../../helpers/fixtures.ts";
 
 const account = (id: string, regions: string[]): AccountConfig => ({

@@ -43,6 +43,21 @@ const statements = (site: PermissionSite) => {
       Action: "dynamodb:Query",
       Resource: `arn:${partition}:dynamodb:${region}:${accountId}:table/${stack}-StateTable-*`,
     },
+    // A rollout's record and a failed target's item (status pages through a rollout).
+    readRolloutItems: {
+      Sid: "ReadRolloutItems",
+      Effect: "Allow",
+      Action: "dynamodb:GetItem",
+      Resource: `arn:${partition}:dynamodb:${region}:${accountId}:table/${stack}-StateTable-*`,
+    },
+    // Counts per state and the failed targets, from the `progress` index (an index is a resource
+    // of its own: table/<name>/index/<index>, DynamoDB's service authorization reference).
+    readProgressIndex: {
+      Sid: "ReadRolloutProgress",
+      Effect: "Allow",
+      Action: "dynamodb:Query",
+      Resource: `arn:${partition}:dynamodb:${region}:${accountId}:table/${stack}-StateTable-*/index/progress`,
+    },
     // osls names the function <service>-<stage>-watch-rollouts (WatchRolloutsFunctionArn).
     invokeWatcher: {
       Sid: "InvokeWatchRollouts",
@@ -57,9 +72,10 @@ const statements = (site: PermissionSite) => {
 export const operatorPermissions = (
   site: PermissionSite,
 ): Record<OperatorCommand, readonly OperatorStatement[]> => {
-  const { findDeployment, readRollouts, invokeWatcher } = statements(site);
+  const { findDeployment, readRollouts, readRolloutItems, readProgressIndex, invokeWatcher } =
+    statements(site);
   return {
-    status: [findDeployment, readRollouts],
+    status: [findDeployment, readRollouts, readRolloutItems, readProgressIndex],
     approve: [findDeployment, invokeWatcher],
     rollback: [findDeployment, invokeWatcher],
     doctor: [findDeployment, invokeWatcher],
@@ -92,7 +108,8 @@ export const permissionsTable = (site: PermissionSite = DOCUMENTED_SITE): string
   const permissions = operatorPermissions(site);
   const via: Record<string, string> = {
     "cloudformation:DescribeStacks": `the stack \`${stackNameOf(site)}\``,
-    "dynamodb:Query": `the table its output \`${STACK_OUTPUTS.tableName}\` names`,
+    "dynamodb:Query": `the table its output \`${STACK_OUTPUTS.tableName}\` names, and its \`progress\` index`,
+    "dynamodb:GetItem": `the table its output \`${STACK_OUTPUTS.tableName}\` names`,
     "lambda:InvokeFunction": `the function its output \`${STACK_OUTPUTS.watchRolloutsFunction}\` names`,
   };
   return [

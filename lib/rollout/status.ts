@@ -1,12 +1,19 @@
 import { type DynamoDBDocumentClient, paginateQuery } from "@aws-sdk/lib-dynamodb";
 import pMap from "p-map";
 import { readMismatches } from "./mismatches.ts";
+// The read functions themselves, not the store object: status only reads, and what its bundle
+// calls is what an operator's policy must allow (lib/operator/permissions.ts).
 import {
-  createRolloutStore,
+  getRollout,
+  getTarget,
+  latestRollouts,
+  listActiveRollouts,
+  listGroups,
+  loadRollout,
   type RolloutRecord,
   type RolloutState,
-  type RolloutStore,
   type TargetRecord,
+  targetPages,
 } from "./store/index.ts";
 import { PROGRESS_INDEX } from "./wave-progress.ts";
 
@@ -16,12 +23,17 @@ interface RecentOptions {
 }
 
 /** The given pipelines' latest rollouts, and every unfinished one of those pipelines (or all). */
-const recentIds = async (store: RolloutStore, options: RecentOptions): Promise<Set<string>> => {
+const recentIds = async (
+  db: DynamoDBDocumentClient,
+  table: string,
+  options: RecentOptions,
+): Promise<Set<string>> => {
   const ids = new Set<string>();
   for (const pipeline of options.pipelines) {
-    for (const id of await store.pipelines.latest(pipeline, options.perPipeline ?? 3)) ids.add(id);
+    for (const id of await latestRollouts(db, table, pipeline, options.perPipeline ?? 3))
+      ids.add(id);
   }
-  for (const active of await store.active.list()) {
+  for (const active of await listActiveRollouts(db, table)) {
     if (options.pipelines.length === 0 || options.pipelines.includes(active.pipeline))
       ids.add(active.rolloutId);
   }
@@ -37,10 +49,9 @@ export const recentRollouts = async (
   table: string,
   options: RecentOptions,
 ): Promise<RolloutState[]> => {
-  const store = createRolloutStore(db, table);
   const states: RolloutState[] = [];
-  for (const id of await recentIds(store, options)) {
-    const state = await store.rollouts.load(id);
+  for (const id of await recentIds(db, table, options)) {
+    const state = await loadRollout(db, table, id);
     if (state) states.push(state);
   }
   return states.sort((a, b) => b.record.createdAt.localeCompare(a.record.createdAt));
@@ -52,13 +63,10 @@ export const recentRolloutRecords = async (
   table: string,
   options: RecentOptions,
 ): Promise<RolloutRecord[]> => {
-  const store = createRolloutStore(db, table);
   const records = await pMap(
-    [...(await recentIds(store, options))],
-    (id) => store.rollouts.get(id),
-    {
-      concurrency: 8,
-    },
+    [...(await recentIds(db, table, options))],
+    (id) => getRollout(db, table, id),
+    { concurrency: 8 },
   );
   return records
     .filter((record): record is RolloutRecord => record !== undefined)
@@ -270,7 +278,6 @@ export async function* rolloutStatusLines(
   waveNames: readonly string[],
   options: StatusOptions = {},
 ): AsyncGenerator<string> {
-  const store = createRolloutStore(db, tableName);
   yield* headerLines(record, waveNames);
   const total = (record.waveTargets ?? []).reduce((sum, count) => sum + count, 0);
   if (record.progressIndexed) {
@@ -284,12 +291,12 @@ export async function* rolloutStatusLines(
   let shown = 0;
   const pages = options.failedOnly
     ? failedTargetPages(db, tableName, record.rolloutId)
-    : store.targets.pages(record.rolloutId, Math.min(PAGE, limit));
+    : targetPages(db, tableName, record.rolloutId, Math.min(PAGE, limit));
   for await (const page of pages) {
     const targets = page.slice(0, Math.max(0, limit - shown));
     if (targets.length === 0) break;
     const groups = (
-      await pMap(targets, (target) => store.groups.list(record.rolloutId, target), {
+      await pMap(targets, (target) => listGroups(db, tableName, record.rolloutId, target), {
         concurrency: 8,
       })
     ).flat();
@@ -311,7 +318,6 @@ async function* failedTargetPages(
   tableName: string,
   rolloutId: string,
 ): AsyncGenerator<TargetRecord[]> {
-  const store = createRolloutStore(db, tableName);
   for await (const page of paginateQuery(
     { client: db, pageSize: PAGE },
     {
@@ -324,7 +330,7 @@ async function* failedTargetPages(
     const targets = await pMap(
       page.Items ?? [],
       (item) =>
-        store.targets.get(rolloutId, {
+        getTarget(db, tableName, rolloutId, {
           accountId: String(item.accountId),
           region: String(item.region),
         }),

@@ -1,6 +1,8 @@
 import { type DynamoDBDocumentClient, paginateQuery } from "@aws-sdk/lib-dynamodb";
 import pMap from "p-map";
+import { lineageLines } from "./lineage.ts";
 import { readMismatches } from "./mismatches.ts";
+import { rolloutNameOf } from "./plan.ts";
 import {
   getRollout,
   getTarget,
@@ -126,6 +128,9 @@ const headerLines = (record: RolloutRecord, waveNames: readonly string[]): strin
   return [
     `${record.name ?? record.rolloutId}  ${record.pipeline}  ${record.status.toUpperCase()}`,
     `  image ${record.imageArn}`,
+    ...(record.lineage
+      ? lineageLines(record.lineage, record.name ?? rolloutNameOf(record.imageArn))
+      : []),
     `  created ${time(record.createdAt)}${record.finishedAt ? `  ended ${time(record.finishedAt)}` : ""}  waves: ${waves.join(" → ")}`,
     ...(record.supersededBy
       ? [`  superseded by ${record.supersededBy.split(":image/")[1] ?? record.supersededBy}`]

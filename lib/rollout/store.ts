@@ -12,6 +12,7 @@ import { writeIf } from "../aws/dynamodb.ts";
 import { OrchestratorError, UnknownNameError } from "../errors.ts";
 
 import { cutReason } from "../events/image-state.ts";
+import type { RolloutLineage } from "./lineage.ts";
 import { summariseMismatches, writeMismatchPages } from "./mismatches.ts";
 import {
   type RolloutFailure,
@@ -81,6 +82,8 @@ export interface RolloutRecord {
   /** Length of each whole list (absent on records written before the lists were paged). */
   readonly targetsWithoutAmiCount?: number;
   readonly amisWithoutTargetCount?: number;
+  /** Commit → recipe → image → AMIs per region, from GetImage at intake (lineage.ts; bounded). */
+  readonly lineage?: RolloutLineage;
 }
 
 /** `SET #f0 = :v0, ...` for the fields that are defined, with their names and values. */
@@ -153,6 +156,7 @@ export const createRollout = async (
     ...summariseMismatches(plan),
     progressIndexed: true,
     waveFinishedAt: {},
+    ...(plan.lineage ? { lineage: plan.lineage } : {}),
     waveTargets: plan.targets.reduce<number[]>((counts, target) => {
       counts[target.waveIndex] = (counts[target.waveIndex] ?? 0) + 1;
       return Array.from(counts, (count) => count ?? 0);

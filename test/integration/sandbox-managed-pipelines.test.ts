@@ -65,14 +65,16 @@ describe("managed pipelines in the sandbox come from their stack", () => {
       `${BASE}:infrastructure-configuration/base-al2023`,
     );
     assert.equal(
-      (imagePipeline?.tags as Record<string, string>)[TAG.inputHash],
+      (imagePipeline?.tags as Record<string, string> | undefined)?.[TAG.inputHash],
       stack?.synthesized.pipelines[0]?.inputHash,
     );
     const { imageRecipe } = await call(world, "GetImageRecipe", {
       imageRecipeArn: `${BASE}:image-recipe/base-al2023/1.0.0`,
     });
     assert.deepEqual(
-      (imageRecipe?.components as Array<{ componentArn: string }>).map((c) => c.componentArn),
+      (imageRecipe?.components as Array<{ componentArn: string }> | undefined)?.map(
+        (c) => c.componentArn,
+      ),
       [
         `arn:aws:imagebuilder:${REGION}:aws:component/update-linux/x.x.x`,
         `${BASE}:component/base-al2023-baseline-packages/1.0.0/1`,

@@ -48,7 +48,7 @@ export interface WorldFromConfigOptions {
   /**
    * The managed pipelines' image stack (config `definition`): the repository whose `pipelines/`
    * holds their definitions (default: this one), or the definitions themselves (e.g. those of a
-   * commit), and the stage it is deployed as (default: the sandbox's).
+   * commit; none: no stack is deployed), and the stage it is deployed as (default: the sandbox's).
    */
   readonly imageStack?: {
     readonly root?: string;
@@ -490,14 +490,18 @@ export const worldFromConfig = async (
   const authorizer = world.authorizer as IamAuthorizer;
   world.iam.simulator = (roleArn, request) => authorizer.simulate(roleArn, request);
   // The managed pipelines, as their stack creates them: deployed as the CI role, IAM-checked.
-  const imageStack = site
-    ? await deployManagedPipelines(
-        world,
-        options.imageStack?.pipelines ??
-          loadManagedPipelines(config, options.imageStack?.root ?? REPOSITORY_ROOT),
-        { site, stage: imageStage, accessKeyId: await assumeCiRole(world, site) },
-      )
-    : undefined;
+  const definitions = site
+    ? (options.imageStack?.pipelines ??
+      loadManagedPipelines(config, options.imageStack?.root ?? REPOSITORY_ROOT))
+    : [];
+  const imageStack =
+    site && definitions.length > 0
+      ? await deployManagedPipelines(world, definitions, {
+          site,
+          stage: imageStage,
+          accessKeyId: await assumeCiRole(world, site),
+        })
+      : undefined;
   return Object.assign(world, {
     queues: { rollout, deadLetter, alerts, alertsDeadLetter },
     authorizer: world.authorizer as IamAuthorizer,

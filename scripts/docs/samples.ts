@@ -146,6 +146,18 @@ export const validateConfigBlock = async (root: string): Promise<string> => {
   }
 };
 
+/**
+ * `npm start -- --scenario pipelines-as-code`: the whole story. Its commits are made in a scratch
+ * clone with a fixed author and dates, so their ids (and the hashes that follow from them) change
+ * only with the definitions in pipelines/.
+ */
+export const pipelinesAsCodeBlock = async (root: string): Promise<string> => {
+  const run = await runScript(root, "sandbox/demo.ts", ["--scenario", "pipelines-as-code"], root);
+  if (run.code !== 0)
+    throw new Error(`npm start -- --scenario pipelines-as-code exited ${run.code}: ${run.stderr}`);
+  return fenced(`$ npm start -- --scenario pipelines-as-code\n${run.stdout}`);
+};
+
 /** `npm run doctor -- --sandbox`: the whole report. */
 export const doctorBlock = async (root: string): Promise<string> => {
   const run = await runScript(root, "scripts/doctor.ts", ["--sandbox"], root);

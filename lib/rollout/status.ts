@@ -113,7 +113,7 @@ export async function* mismatchLines(
   }
 }
 
-/** The lines above the table: image, status, waves, the reason, the mismatch samples. */
+/** The lines above the table: image, status, waves, the reason, the mismatch samples, the lineage. */
 const headerLines = (record: RolloutRecord, waveNames: readonly string[]): string[] => {
   const waves = Array.from({ length: record.waveCount }, (_, index) => {
     const name = waveNames[index] ?? String(index);
@@ -128,9 +128,6 @@ const headerLines = (record: RolloutRecord, waveNames: readonly string[]): strin
   return [
     `${record.name ?? record.rolloutId}  ${record.pipeline}  ${record.status.toUpperCase()}`,
     `  image ${record.imageArn}`,
-    ...(record.lineage
-      ? lineageLines(record.lineage, record.name ?? rolloutNameOf(record.imageArn))
-      : []),
     `  created ${time(record.createdAt)}${record.finishedAt ? `  ended ${time(record.finishedAt)}` : ""}  waves: ${waves.join(" → ")}`,
     ...(record.supersededBy
       ? [`  superseded by ${record.supersededBy.split(":image/")[1] ?? record.supersededBy}`]
@@ -146,6 +143,10 @@ const headerLines = (record: RolloutRecord, waveNames: readonly string[]): strin
       record.amisWithoutTarget.map((ami) => `${ami.accountId}/${ami.region} ${ami.image}`),
       record.amisWithoutTargetCount,
     ),
+    // Last, above the table its "→ template versions → groups" points at.
+    ...(record.lineage
+      ? lineageLines(record.lineage, record.name ?? rolloutNameOf(record.imageArn))
+      : []),
   ];
 };
 

@@ -51,6 +51,7 @@ export const makeHandler = (deps: () => AlertsDeps, observability: Observability
         diagnosis: await diagnoseBuildFailure(
           alert.imageArn,
           deps().diagnose(arnParts(alert.imageArn).region),
+          alert.pipelineArn ? { pipelineArn: alert.pipelineArn } : {},
         ),
       };
     }

@@ -49,6 +49,13 @@ export const SCENARIOS: Record<string, Scenario> = {
     inject: () => {},
     standalone: async (config) => (await import("./group-shapes.ts")).groupShapesScenario(config),
   },
+  "pipelines-as-code": {
+    description:
+      "image definitions in git: a component edited in a commit is validated, planned and deployed by a CloudFormation change set, built once (a re-run of the job starts nothing), rolled out in waves with the commit in rollout status; a broken component is refused with file:line:col before anything deploys; a failing build's alert names the commit and the changed component",
+    inject: () => {},
+    standalone: async (config) =>
+      (await import("./pipelines-as-code.ts")).pipelinesAsCodeScenario(config),
+  },
   throttling: {
     description:
       "every target-account service throttles its first calls: the SDK's adaptive retry absorbs them",

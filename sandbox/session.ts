@@ -35,7 +35,7 @@ export const startSandbox = async (
   },
 ) => {
   const dynamo: LocalDynamo = await startDynamo();
-  const world = worldFromConfig(config, { tableName: dynamo.table, ...options });
+  const world = await worldFromConfig(config, { tableName: dynamo.table, ...options });
   if (options.throttling === "aws-documented") world.throttleLikeAws();
   // Slack is a loopback HTTP server; its webhook URL sits in SSM like in a real deployment.
   const slack = await new SlackReceiver().start();

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { type OrchestratorConfig, parsePipelineArn } from "../lib/config/schema.ts";
+import { isManaged, type ManagedPipeline } from "../lib/pipelines/definitions.ts";
 import { orchestratorRules, targetForwardingRule } from "./deployed-rules.ts";
 import { deployedOutputs, deployedSchedules, deployedSubscriptions } from "./deployed-stack.ts";
 import { IamAuthorizer } from "./iam/authorizer.ts";
@@ -9,6 +10,15 @@ import {
   type RolePolicies,
   targetAccountRole,
 } from "./iam/policies.ts";
+import {
+  assumeCiRole,
+  buildSiteOf,
+  ciRole,
+  type DeployedImageStack,
+  deployManagedPipelines,
+  loadManagedPipelines,
+  REPOSITORY_ROOT,
+} from "./image-stack.ts";
 import type { SandboxGroup } from "./model/auto-scaling.ts";
 import { slrArn } from "./model/iam.ts";
 import type { BuildDurations, Distribution } from "./model/image-builder.ts";
@@ -35,6 +45,16 @@ export interface WorldFromConfigOptions {
   readonly distributionModes?: Readonly<
     Record<string, "copy" | "share" | "share-with-ou" | "mixed">
   >;
+  /**
+   * The managed pipelines' image stack (config `definition`): the repository whose `pipelines/`
+   * holds their definitions (default: this one), or the definitions themselves (e.g. those of a
+   * commit; none: no stack is deployed), and the stage it is deployed as (default: the sandbox's).
+   */
+  readonly imageStack?: {
+    readonly root?: string;
+    readonly pipelines?: readonly ManagedPipeline[];
+    readonly stage?: string;
+  };
 }
 
 /** The OU the sandbox's configured accounts belong to (for `share-with-ou`). */
@@ -135,18 +155,27 @@ export const deployTargetRole = (
 
 /**
  * A multi-account world that matches a config, as a platform team would have set it up:
- * - every pipeline exists in its build account and distributes to every configured account and
- *   region, encrypting the copies with the build account's customer-managed key of that region,
+ * - every pipeline exists in its build account: one by `arn` as someone created it, distributing
+ *   to every configured account and region; a managed one (`definition`) as its image stack
+ *   deployed it (sandbox/image-stack.ts), distributing where its waves go. Copies are encrypted
+ *   with the build account's customer-managed key of their region,
  *   whose key policy lets the target accounts create grants (README, "Target accounts");
  * - every target account has the orchestrator's role (trust + ExternalId) and Auto Scaling groups
  *   matching each pipeline's selector: a plain launch-template group and a mixed-instances group
  *   for tag selectors, the named groups for name selectors, all running an older AMI;
  * - the rollout queue with its dead-letter queue, as serverless.yml declares them.
  */
-export const worldFromConfig = (
+export const worldFromConfig = async (
   config: OrchestratorConfig,
   options: WorldFromConfigOptions,
-): SandboxWorld & { readonly queues: RolloutQueues; readonly authorizer: IamAuthorizer } => {
+): Promise<
+  SandboxWorld & {
+    readonly queues: RolloutQueues;
+    readonly authorizer: IamAuthorizer;
+    /** The managed pipelines' stack, when the config has any. */
+    readonly imageStack?: DeployedImageStack;
+  }
+> => {
   const first = parsePipelineArn(config.pipelines[0]?.arn ?? "");
   const world = new SandboxWorld({
     start: options.start,
@@ -186,9 +215,20 @@ export const worldFromConfig = (
     return arn;
   };
 
+  const managed = config.pipelines.filter(isManaged);
+  for (const pipeline of managed) {
+    // Their stack decides these (pipeline.yml `distribution`, `Status`).
+    if (
+      options.distributionModes?.[pipeline.name] ||
+      options.disabledPipelines?.includes(pipeline.name)
+    )
+      throw new Error(
+        `${pipeline.name} is a managed pipeline: its distribution and status come from its definition (pipeline.yml), not from the sandbox's options`,
+      );
+  }
   for (const pipeline of config.pipelines) {
     const arn = parsePipelineArn(pipeline.arn);
-    if (!arn) continue;
+    if (!arn || isManaged(pipeline)) continue;
     world.imageBuilder.addPipeline({
       arn: pipeline.arn,
       name: arn.resourceName,
@@ -245,6 +285,13 @@ export const worldFromConfig = (
     ),
   ];
   const targetRoles = new Map<string, RolePolicies>();
+  // The CI role of templates/ci-role.yml in the build account, which deploys the image stack.
+  const site = buildSiteOf(config);
+  const imageStage = options.imageStack?.stage ?? SANDBOX_STAGE;
+  if (site) {
+    const role = ciRole(site, imageStage);
+    targetRoles.set(role.roleArn, role);
+  }
   for (const [alias, account] of Object.entries(config.accounts)) {
     const targetRole = deployTargetRole(world, { ...account, buildAccounts });
     if (targetRole) targetRoles.set(targetRole.roleArn, targetRole);
@@ -442,8 +489,22 @@ export const worldFromConfig = (
   // iam:SimulatePrincipalPolicy evaluates the deployed roles with the authorizer's engine.
   const authorizer = world.authorizer as IamAuthorizer;
   world.iam.simulator = (roleArn, request) => authorizer.simulate(roleArn, request);
+  // The managed pipelines, as their stack creates them: deployed as the CI role, IAM-checked.
+  const definitions = site
+    ? (options.imageStack?.pipelines ??
+      loadManagedPipelines(config, options.imageStack?.root ?? REPOSITORY_ROOT))
+    : [];
+  const imageStack =
+    site && definitions.length > 0
+      ? await deployManagedPipelines(world, definitions, {
+          site,
+          stage: imageStage,
+          accessKeyId: await assumeCiRole(world, site),
+        })
+      : undefined;
   return Object.assign(world, {
     queues: { rollout, deadLetter, alerts, alertsDeadLetter },
     authorizer: world.authorizer as IamAuthorizer,
+    ...(imageStack ? { imageStack } : {}),
   });
 };

@@ -7,7 +7,9 @@
  * Blocks: key-policy, target-role-trust, target-role-permissions (lib/kms/key-policy.ts,
  * templates/target-account-role.yml); demo-summary, demo-timeline, rollout-status (`npm start`,
  * run in-process); validate-config (a broken copy of the config); doctor-sample
- * (`npm run doctor -- --sandbox`); functions, alarms, alert-kinds (serverless.yml,
+ * (`npm run doctor -- --sandbox`); pipelines-as-code (`npm start -- --scenario pipelines-as-code`),
+ * plan-sandbox (`npm run pipelines -- plan --sandbox` in a scratch clone);
+ * functions, alarms, alert-kinds (serverless.yml,
  * lib/alerts/types.ts); config-reference (lib/config/schema.ts).
  */
 import { readFileSync, writeFileSync } from "node:fs";
@@ -24,7 +26,8 @@ const { values } = parseArgs({ options: { check: { type: "boolean", default: fal
 
 const config = loadConfig(join(root, "config/orchestrator.yml"));
 // The demo first: it loads the handlers, and Powertools reads its settings when it loads.
-const { demoBlocks, doctorBlock, validateConfigBlock } = await import("./docs/samples.ts");
+const { demoBlocks, doctorBlock, pipelinesAsCodeBlock, planSandboxBlock, validateConfigBlock } =
+  await import("./docs/samples.ts");
 const demo = await demoBlocks(config);
 const { keyPolicyBlock, targetPermissionsBlock, targetTrustBlock } = await import(
   "./docs/policies.ts"
@@ -32,11 +35,18 @@ const { keyPolicyBlock, targetPermissionsBlock, targetTrustBlock } = await impor
 const { alarmsBlock, alertKindsBlock, functionsBlock } = await import("./docs/stack.ts");
 const { operatorBlocks } = await import("./docs/operator.ts");
 const { ConfigReferenceError, configReferenceBlock } = await import("./docs/config-reference.ts");
-const [validateConfig, doctor] = await Promise.all([validateConfigBlock(root), doctorBlock(root)]);
+const [validateConfig, doctor, pipelinesAsCode, planSandbox] = await Promise.all([
+  validateConfigBlock(root),
+  doctorBlock(root),
+  pipelinesAsCodeBlock(root),
+  planSandboxBlock(root),
+]);
 const fixed: Record<string, string> = {
   ...demo,
   ...operatorBlocks(),
   "doctor-sample": doctor,
+  "pipelines-as-code": pipelinesAsCode,
+  "plan-sandbox": planSandbox,
   "validate-config": validateConfig,
   "key-policy": keyPolicyBlock(config),
   "target-role-trust": targetTrustBlock(config),

@@ -4,7 +4,9 @@
  *   npm run pipelines -- validate [files…]            the config and every definition, offline;
  *                                                     given files, those (AWSTOE documents alone)
  *   npm run pipelines -- synth --stage <s>            writes the image stack's template, prints its path
- *   npm run pipelines -- plan --stage <s> [--sandbox] what a deploy would change (a change set, deleted)
+ *   npm run pipelines -- plan --stage <s> [--sandbox] what a deploy would change (a change set, deleted);
+ *                                                     --sandbox: against the local sandbox, where the
+ *                                                     last commit's definitions are deployed
  *   npm run pipelines -- deploy --stage <s>           uploads, creates and executes the change set
  *   npm run pipelines -- build --stage <s> --changed  starts the pipelines whose inputs changed
  *   npm run pipelines -- schema                       rewrites schemas/pipeline.schema.json
@@ -139,13 +141,24 @@ if (values.help || !command) {
     );
   }
   console.log(path);
+} else if (command === "plan" && values.sandbox) {
+  // Against the local sandbox: the last commit's definitions deployed and built, then the plan.
+  const region = buildRegion();
+  const { synthesized: result, body } = synthesized();
+  const { planInSandbox, renderBaseline } = await import("../sandbox/pipelines-plan.ts");
+  const { loadConfig } = await import("../lib/config/load.ts");
+  console.error(`(region ${region}, no AWS account: the local sandbox)`);
+  const planned = await planInSandbox({
+    root,
+    configFile: configPath(),
+    config: loadConfig(configPath()),
+    stage: values.stage,
+    synthesized: result,
+    templateBody: body,
+  });
+  for (const line of renderBaseline(planned, result.stackName)) console.log(line);
+  for (const line of renderPlan(planned.plan)) console.log(line);
 } else if (command === "plan") {
-  if (values.sandbox) {
-    console.error(
-      "plan --sandbox: not yet: the sandbox does not model CloudFormation change sets yet. Plan against AWS (credentials for the build account), or see docs/pipelines.md.",
-    );
-    process.exit(1);
-  }
   const region = buildRegion();
   const { synthesized: result, body } = synthesized();
   const plan = await planDeploy(

@@ -5,7 +5,7 @@ import {
   pipelineConsoleUrl,
   queueConsoleUrl,
 } from "./links.ts";
-import type { Alert } from "./types.ts";
+import type { Alert, ComponentChanges } from "./types.ts";
 
 /** An alert as facts, independent of the channel: Slack and email render the same story. */
 export interface AlertStory {
@@ -22,6 +22,25 @@ export interface AlertStory {
 }
 
 const imageVersion = (imageArn: string) => imageArn.split(":image/")[1] ?? imageArn;
+
+/** The recipe's changes since the last good image, in a line. */
+const changesLine = (changes: ComponentChanges): string => {
+  if (!changes.since)
+    return "No earlier AVAILABLE image of this pipeline to compare the recipe with.";
+  const since = `${imageVersion(changes.since)} (the last AVAILABLE image)`;
+  if (changes.recipeUnknown)
+    return `The recipe of ${since} could not be read: nothing to compare with.`;
+  if (changes.components.length === 0)
+    return `Same components as ${since}: look at the parent image or the build environment.`;
+  const each = changes.components.map((change) =>
+    change.from === undefined
+      ? `${change.component} added (${change.to})`
+      : change.to === undefined
+        ? `${change.component} taken out (was ${change.from})`
+        : `${change.component} ${change.from} → ${change.to}`,
+  );
+  return `Components changed since ${since}: ${each.join("; ")}`;
+};
 /** A rollout's id is its image ARN; people read `<recipe>/<version>/<build>`. */
 const rolloutName = imageVersion;
 
@@ -73,9 +92,18 @@ export const describeAlert = (alert: Alert): AlertStory => {
           ["Image", imageVersion(alert.imageArn)],
           ["Account / region", `${accountId} / ${region}`],
           ["Failed step", diagnosis.failedStep ?? "unknown"],
+          ...(diagnosis.commit
+            ? ([
+                [
+                  "Commit",
+                  `${diagnosis.commit.slice(0, 12)}${diagnosis.commitOf === "definitions" ? " (of the definitions)" : diagnosis.ref ? ` (${diagnosis.ref})` : ""}`,
+                ],
+              ] as const)
+            : []),
         ],
         why,
         details: [
+          ...(diagnosis.changes ? [changesLine(diagnosis.changes)] : []),
           ...(step && !why.includes(step) ? [`Step ${diagnosis.failedStep ?? ""}: ${step}`] : []),
           ...(diagnosis.unavailable?.length
             ? [`Could not look up: ${diagnosis.unavailable.join("; ")}`]

@@ -6,6 +6,8 @@ import {
   ListWorkflowStepExecutionsCommand,
 } from "@aws-sdk/client-imagebuilder";
 import { errorMessage } from "../errors.ts";
+import { TAG } from "../pipelines/names.ts";
+import { changedComponents } from "./changed-components.ts";
 import { redactLines, redactSecrets } from "./redact.ts";
 import type { BuildDiagnosis } from "./types.ts";
 
@@ -36,12 +38,15 @@ const withTimeout = async <T>(ms: number, run: (signal: AbortSignal) => Promise<
 
 /**
  * Explains a failed build: Image Builder's reason, the workflow step that failed and its
- * message, and the last lines of the build's log stream, secrets redacted. Each lookup is best-effort: what could not be
- * found is listed, and the alert goes out regardless.
+ * message, the last lines of the build's log stream (secrets redacted), the commit the build
+ * was started for (the image's tags) and the recipe's components that changed since the
+ * pipeline's last AVAILABLE image. Each lookup is best-effort: what could not be found is
+ * listed, and the alert goes out regardless.
  */
 export const diagnoseBuildFailure = async (
   imageArn: string,
   deps: DiagnoseDeps,
+  options: { readonly pipelineArn?: string } = {},
 ): Promise<BuildDiagnosis> => {
   const timeoutMs = deps.timeoutMs ?? 3000;
   const unavailable: string[] = [];
@@ -118,9 +123,33 @@ export const diagnoseBuildFailure = async (
     );
     logExcerpt = lines ? redactLines(lines).slice(-(deps.maxLogLines ?? 20)) : undefined;
   }
+  // Which commit, and what changed since the last good image: where to look first.
+  const tags = image?.image?.tags ?? {};
+  const commit = tags[TAG.commit] ?? image?.image?.imageRecipe?.tags?.[TAG.commit];
+  const ref = tags[TAG.commit] ? tags[TAG.ref] : undefined;
+  const pipelineArn = options.pipelineArn ?? image?.image?.sourcePipelineArn;
+  const changes =
+    image?.image && pipelineArn
+      ? await attempt("components changed since the last AVAILABLE image", (abortSignal) =>
+          changedComponents(
+            deps.imageBuilder,
+            {
+              imageArn,
+              pipelineArn,
+              ...(image.image?.imageRecipe ? { recipe: image.image.imageRecipe } : {}),
+            },
+            { abortSignal },
+          ),
+        )
+      : undefined;
   // Image Builder's reason quotes the failing component's output: redacted like the log.
   const reason = state?.reason ? redactSecrets(state.reason) : undefined;
   return {
+    ...(commit
+      ? { commit: commit.slice(0, 256), commitOf: tags[TAG.commit] ? "build" : "definitions" }
+      : {}),
+    ...(ref ? { ref: ref.slice(0, 256) } : {}),
+    ...(changes ? { changes } : {}),
     ...(reason ? { reason } : {}),
     ...(failedStep ? { failedStep } : {}),
     ...(stepMessage ? { stepMessage: redactSecrets(stepMessage) } : {}),

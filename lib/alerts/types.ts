@@ -12,6 +12,30 @@ export interface BuildDiagnosis {
   readonly logExcerpt?: readonly string[];
   /** Lookups that failed or timed out: the alert says what it could not find out. */
   readonly unavailable?: readonly string[];
+  /** The commit (and ref) the build was started for: the image's tags (build --changed). */
+  readonly commit?: string;
+  /** `build`: the image's own tag; `definitions`: its recipe's (the commit of the definitions). */
+  readonly commitOf?: "build" | "definitions";
+  readonly ref?: string;
+  /** The recipe's components that changed since the pipeline's last AVAILABLE image. */
+  readonly changes?: ComponentChanges;
+}
+
+/** A component of the failed image's recipe that differs from the last good image's. */
+export interface ComponentChange {
+  /** The component's name as its ARN spells it. */
+  readonly component: string;
+  /** `<version>/<build>` before (absent: added) and now (absent: taken out). */
+  readonly from?: string;
+  readonly to?: string;
+}
+
+export interface ComponentChanges {
+  /** The last AVAILABLE image compared with; absent when the pipeline has none. */
+  readonly since?: string;
+  readonly components: readonly ComponentChange[];
+  /** That image's recipe could not be read: nothing to compare with. */
+  readonly recipeUnknown?: boolean;
 }
 
 /** Everything the orchestrator alerts on, one shape per kind. */

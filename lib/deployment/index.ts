@@ -104,6 +104,8 @@ export interface DerivedSettings {
   readonly imageArns: unknown[];
   /** Workflow executions in the same accounts and regions (ListWorkflowStepExecutions). */
   readonly workflowExecutionArns: unknown[];
+  /** Image recipes in the same accounts and regions (GetImageRecipe: what a failed build changed). */
+  readonly imageRecipeArns: unknown[];
   /** Fixed role names of roll-out-target and watch-rollouts (trusted by name in target accounts). */
   readonly rollOutTargetRoleName: string;
   readonly watchRolloutsRoleName: string;
@@ -145,6 +147,16 @@ export const deriveSettings = (
       config.pipelines.map((pipeline) => {
         const [, , , region, account] = pipeline.arn.split(":");
         return `arn:\${AWS::Partition}:imagebuilder:${region}:${account}:workflow-execution/*`;
+      }),
+    ),
+  ].map(sub),
+  // Service Authorization Reference, EC2 Image Builder: GetImageRecipe takes imageRecipe,
+  // arn:…:imagebuilder:<region>:<account>:image-recipe/<name>/<version>.
+  imageRecipeArns: [
+    ...new Set(
+      config.pipelines.map((pipeline) => {
+        const [, , , region, account] = pipeline.arn.split(":");
+        return `arn:\${AWS::Partition}:imagebuilder:${region}:${account}:image-recipe/*`;
       }),
     ),
   ].map(sub),

@@ -17,6 +17,22 @@ export type ImageFromGetImage = ImageStateChange & {
   /** GetImage's `state.status` (the notification's status is kept in `notifiedStatus`). */
   readonly status: string;
   readonly notifiedStatus: string;
+  /**
+   * The image's tags (API model `Image.tags`): `build --changed` tags the images it starts with
+   * the commit, ref, repository and input hash (lib/pipelines/build.ts), for the rollout's lineage.
+   */
+  readonly tags?: Readonly<Record<string, string>>;
+  /**
+   * The recipe it was built from (API model `Image.imageRecipe`: "the image recipe that Image
+   * Builder used to create the image"), and its tags (a managed recipe names the commit of its
+   * definitions).
+   */
+  readonly recipe?: {
+    readonly arn: string;
+    readonly name?: string;
+    readonly version?: string;
+    readonly tags?: Readonly<Record<string, string>>;
+  };
 };
 
 /**
@@ -70,6 +86,17 @@ export const completeFromGetImage = async (
     ...(image.version ? { version: image.version } : {}),
     ...(reason ? { reason: cutReason(reason) } : {}),
     amis,
+    ...(image.tags && Object.keys(image.tags).length > 0 ? { tags: { ...image.tags } } : {}),
+    ...(image.imageRecipe?.arn
+      ? {
+          recipe: {
+            arn: image.imageRecipe.arn,
+            ...(image.imageRecipe.name ? { name: image.imageRecipe.name } : {}),
+            ...(image.imageRecipe.version ? { version: image.imageRecipe.version } : {}),
+            ...(image.imageRecipe.tags ? { tags: { ...image.imageRecipe.tags } } : {}),
+          },
+        }
+      : {}),
     ...(image.distributionConfiguration
       ? { distributions: parseDistributions(image.distributionConfiguration.distributions) }
       : {}),

@@ -54,7 +54,8 @@ const imageTime = (image: ImageSummary): number => {
 const versionKey = (image: ImageSummary): number[] =>
   (image.version ?? "").split(/[./]/).map((node) => Number(node) || 0);
 
-const newerFirst = (a: ImageSummary, b: ImageSummary): number => {
+/** Newest image first: by creation date, then by version and build. */
+export const newerFirst = (a: ImageSummary, b: ImageSummary): number => {
   const byTime = imageTime(b) - imageTime(a);
   if (byTime !== 0) return byTime;
   const [left, right] = [versionKey(a), versionKey(b)];

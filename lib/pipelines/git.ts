@@ -31,6 +31,51 @@ export const gitCommitOf =
     return git(root, ["log", "-1", "--format=%H", "--", ...paths]);
   };
 
+/**
+ * The same for the tree of a commit (`rev`, e.g. HEAD): the commit that last changed `paths` as
+ * of `rev`, whatever the working tree holds. What the definitions at that commit were deployed
+ * with, so a plan of the working tree sees unchanged files as unchanged.
+ */
+export const gitCommitAt =
+  (root: string, rev: string) =>
+  (paths: readonly string[]): string | undefined => {
+    if (git(root, ["rev-parse", "--is-shallow-repository"]) !== "false") return undefined;
+    return git(root, ["log", "-1", "--format=%H", rev, "--", ...paths]);
+  };
+
+/** The full commit `rev` names, if the directory is a clone that has it. */
+export const resolveCommit = (root: string, rev: string): string | undefined =>
+  git(root, ["rev-parse", "--verify", "--quiet", `${rev}^{commit}`]);
+
+/**
+ * The files under `dir` (repository-relative) as of `rev`, path → text; undefined when `rev`
+ * does not exist (not a clone, no commit yet).
+ */
+export const filesAt = (
+  root: string,
+  rev: string,
+  dir: string,
+): Map<string, string> | undefined => {
+  if (!resolveCommit(root, rev)) return undefined;
+  const listed = git(root, ["ls-tree", "-r", "--name-only", rev, "--", dir]);
+  const files = new Map<string, string>();
+  for (const path of listed?.split("\n") ?? []) {
+    try {
+      files.set(
+        path,
+        execFileSync("git", ["-C", root, "show", `${rev}:${path}`], {
+          encoding: "utf8",
+          stdio: ["ignore", "pipe", "ignore"],
+          maxBuffer: 16 * 1024 * 1024,
+        }),
+      );
+    } catch {
+      // A submodule or a file that cannot be shown as text: not a definition.
+    }
+  }
+  return files;
+};
+
 export interface BuildContext {
   readonly commit?: string;
   readonly ref?: string;

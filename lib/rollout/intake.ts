@@ -9,6 +9,7 @@ import { OrchestratorError } from "../errors.ts";
 import type { ImageStateChange } from "../events/image-state.ts";
 import { completeFromGetImage, type ImageFromGetImage } from "../image-builder/get-image.ts";
 import { advanceRollout } from "./advance.ts";
+import { lineageOf } from "./lineage.ts";
 import { type MismatchSummary, summariseMismatches } from "./mismatches.ts";
 import { planRollout, rolloutNameOf } from "./plan.ts";
 import { createRolloutStore } from "./store/index.ts";
@@ -241,7 +242,7 @@ export const handleImageStateChange = async (
   if (!pipeline.rollout) {
     return { outcome: "no-rollout-configured", pipeline: pipeline.name, imageArn: image.imageArn };
   }
-  const plan = planRollout(deps.config, pipeline, image);
+  const plan = { ...planRollout(deps.config, pipeline, image), lineage: lineageOf(image) };
   const mismatches = summariseMismatches(plan);
   const now = new Date(deps.clock.now()).toISOString();
   const store = createRolloutStore(deps.db, deps.table);

@@ -1,6 +1,7 @@
 import { parsePipelineArn } from "../config/arns.ts";
 import type { OrchestratorConfig, PipelineConfig } from "../config/schema.ts";
 import type { DistributedAmi, ImageDistribution, ImageStateChange } from "../events/image-state.ts";
+import type { RolloutLineage } from "./lineage.ts";
 
 /**
  * One account + region of one wave, with the AMI it launches: its own copy, or the build
@@ -47,6 +48,8 @@ export interface RolloutPlan {
   readonly targetsWithoutAmi: ReadonlyArray<Omit<RolloutTarget, "amiId">>;
   /** AMIs distributed to accounts/regions no wave rolls out to (the build account's own excepted). */
   readonly amisWithoutTarget: readonly DistributedAmi[];
+  /** Where the image comes from (commit, recipe, AMIs per region), bounded (lineage.ts). */
+  readonly lineage?: RolloutLineage;
 }
 
 /** A rollout is keyed by its image's ARN (unique per account and region). */

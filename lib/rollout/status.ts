@@ -1,6 +1,8 @@
 import { type DynamoDBDocumentClient, paginateQuery } from "@aws-sdk/lib-dynamodb";
 import pMap from "p-map";
+import { lineageLines } from "./lineage.ts";
 import { readMismatches } from "./mismatches.ts";
+import { rolloutNameOf } from "./plan.ts";
 // The read functions themselves, not the store object: status only reads, and what its bundle
 // calls is what an operator's policy must allow (lib/operator/permissions.ts).
 import {
@@ -123,7 +125,7 @@ export async function* mismatchLines(
   }
 }
 
-/** The lines above the table: image, status, waves, the reason, the mismatch samples. */
+/** The lines above the table: image, status, waves, the reason, the mismatch samples, the lineage. */
 const headerLines = (record: RolloutRecord, waveNames: readonly string[]): string[] => {
   const waves = Array.from({ length: record.waveCount }, (_, index) => {
     const name = waveNames[index] ?? String(index);
@@ -153,6 +155,10 @@ const headerLines = (record: RolloutRecord, waveNames: readonly string[]): strin
       record.amisWithoutTarget.map((ami) => `${ami.accountId}/${ami.region} ${ami.image}`),
       record.amisWithoutTargetCount,
     ),
+    // Last, above the table its "→ template versions → groups" points at.
+    ...(record.lineage
+      ? lineageLines(record.lineage, record.name ?? rolloutNameOf(record.imageArn))
+      : []),
   ];
 };
 

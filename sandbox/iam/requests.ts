@@ -383,7 +383,15 @@ export const requestsFor = (world: SandboxWorld, call: CallContext): OperationRe
           ),
         );
       }
-      const stackName = String(input.StackName ?? changeSet.split(":")[5]?.split("/")[1] ?? "");
+      // A change set named by its ARN (arn:…:changeSet/<name>/<id>) without StackName: the stack
+      // is the one the change set belongs to (its ARN does not name it).
+      const owner =
+        input.StackName === undefined && changeSet.startsWith("arn:")
+          ? [...world.cloudFormation.stacks.values()].find((stack) =>
+              stack.changeSets.has(changeSet),
+            )?.id
+          : undefined;
+      const stackName = String(input.StackName ?? owner ?? "");
       return one(key, stackArnFor(world, call, stackName), context);
     }
     case "cloudformation:DescribeStackEvents":

@@ -146,6 +146,51 @@ export const validateConfigBlock = async (root: string): Promise<string> => {
   }
 };
 
+/**
+ * `npm start -- --scenario pipelines-as-code`: the whole story. Its commits are made in a scratch
+ * clone with a fixed author and dates, so their ids (and the hashes that follow from them) change
+ * only with the definitions in pipelines/.
+ */
+export const pipelinesAsCodeBlock = async (root: string): Promise<string> => {
+  const run = await runScript(root, "sandbox/demo.ts", ["--scenario", "pipelines-as-code"], root);
+  if (run.code !== 0)
+    throw new Error(`npm start -- --scenario pipelines-as-code exited ${run.code}: ${run.stderr}`);
+  return fenced(`$ npm start -- --scenario pipelines-as-code\n${run.stdout}`);
+};
+
+/**
+ * `npm run pipelines -- plan --stage dev --sandbox` in a scratch clone of this repository's
+ * definitions (fixed commit dates: the same ids every run) with one component edited and not
+ * committed yet.
+ */
+export const planSandboxBlock = async (root: string): Promise<string> => {
+  const { scratchRepository } = await import("../../sandbox/scratch-repository.ts");
+  const repo = scratchRepository({
+    from: root,
+    configText: readFileSync(join(root, "config/orchestrator.yml"), "utf8"),
+    remote: "https://github.com/acme/images.git",
+    since: "2026-11-16T08:00:00Z",
+  });
+  try {
+    const file = "pipelines/base-al2023/components/harden-ssh.yml";
+    const text = repo.read(file);
+    if (!text.includes("MaxAuthTries 3"))
+      throw new Error(`${file}: no "MaxAuthTries 3" to edit: update planSandboxBlock`);
+    writeFileSync(join(repo.root, file), text.replace("MaxAuthTries 3", "MaxAuthTries 2"));
+    const run = await runScript(
+      root,
+      "scripts/pipelines.ts",
+      ["plan", "--stage", "dev", "--sandbox"],
+      repo.root,
+    );
+    if (run.code !== 0)
+      throw new Error(`plan --sandbox exited ${run.code}: ${run.stdout}${run.stderr}`);
+    return fenced(`$ npm run pipelines -- plan --stage dev --sandbox\n${run.stdout}`);
+  } finally {
+    repo.remove();
+  }
+};
+
 /** `npm run doctor -- --sandbox`: the whole report. */
 export const doctorBlock = async (root: string): Promise<string> => {
   const run = await runScript(root, "scripts/doctor.ts", ["--sandbox"], root);

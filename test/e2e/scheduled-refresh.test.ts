@@ -20,7 +20,7 @@ describe("scheduled AMI refresh in the sandbox", () => {
   let handler: typeof import("../../functions/start-pipelines.ts").handler;
 
   before(async () => {
-    world = worldFromConfig(config, {
+    world = await worldFromConfig(config, {
       start: "2026-11-23T01:59:00Z",
       disabledPipelines: ["web-ubuntu2404"],
     });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it, type TestContext } from "node:test";
@@ -123,10 +123,80 @@ describe("npm run pipelines", () => {
     assert.equal(existsSync(join(root, ".pipelines")), false);
   });
 
-  it("says plan --sandbox is not available yet", () => {
-    const run = pipelines(repoPath(""), "plan", "--sandbox");
-    assert.equal(run.status, 1);
-    assert.match(run.stderr, /not yet/);
+  describe("plan --sandbox: the working tree against the last commit's definitions, deployed and built", () => {
+    /** A clone whose one commit holds this repository's config and definitions. */
+    const committedCopy = (t: TestContext): string => {
+      const root = copyOfRepository(t);
+      const git = (...args: string[]) =>
+        spawnSync(
+          "git",
+          ["-C", root, "-c", "user.name=ci", "-c", "user.email=ci@example.com", ...args],
+          {
+            encoding: "utf8",
+          },
+        );
+      git("init", "-q");
+      git("add", "-A");
+      git("commit", "-qm", "definitions");
+      return root;
+    };
+    const component = (root: string) =>
+      join(root, "pipelines/base-al2023/components/harden-ssh.yml");
+
+    it("shows a changed component as a new build, the recipe as a new version, the pipeline updated in place, and a build to come", (t) => {
+      const root = committedCopy(t);
+      writeFileSync(
+        component(root),
+        readFileSync(component(root), "utf8").replace("MaxAuthTries 3", "MaxAuthTries 2"),
+      );
+      const run = pipelines(root, "plan", "--stage", "dev", "--sandbox");
+      assert.equal(run.status, 0, run.stderr);
+      const lines = run.stdout.trim().split("\n");
+      assert.match(
+        lines[0] ?? "",
+        /^sandbox: ami-orchestrator-dev-images deployed from the definitions at [0-9a-f]{12} \(as ami-orchestrator-images-ci\) and built once \(base-al2023 base-al2023\/1\.0\.0\/1\)/,
+      );
+      assert.match(
+        lines[1] ?? "",
+        /^ami-orchestrator-dev-images: update \(change set ami-orchestrator-[0-9a-f]{16}, deleted\)$/,
+      );
+      assert.deepEqual(lines.slice(2, 10), [
+        "  base-al2023",
+        "    component base-al2023-baseline-packages: unchanged",
+        "    component base-al2023-harden-ssh: replaced: new build (ChangeDescription, Data)",
+        "    component base-al2023-boot-checks: unchanged",
+        "    recipe: replaced: a new recipe version (the previous one is retained) (Components)",
+        "    infrastructure: unchanged",
+        "    distribution: unchanged",
+        "    pipeline: updated in place (ImageRecipeArn)",
+      ]);
+      assert.match(
+        lines[10] ?? "",
+        /^ {4}build after deploy: would start \(inputs changed since arn:aws:imagebuilder:eu-west-1:999999999999:image\/base-al2023\/1\.0\.0\/1 /,
+      );
+    });
+
+    it("finds nothing to change, and no build to start, in a tree that is the commit", (t) => {
+      const run = pipelines(committedCopy(t), "plan", "--stage", "dev", "--sandbox");
+      assert.equal(run.status, 0, run.stderr);
+      assert.match(run.stdout, /^ami-orchestrator-dev-images: update, no changes /m);
+      assert.match(
+        run.stdout,
+        /build after deploy: none \(unchanged since .*image\/base-al2023\/1\.0\.0\/1 \(AVAILABLE\)\)/,
+      );
+    });
+
+    it("plans a new stack where nothing was committed yet", (t) => {
+      const run = pipelines(copyOfRepository(t), "plan", "--stage", "dev", "--sandbox");
+      assert.equal(run.status, 0, run.stderr);
+      assert.match(
+        run.stdout,
+        /^sandbox: ami-orchestrator-dev-images not deployed \(no commit HEAD here/m,
+      );
+      assert.match(run.stdout, /^ami-orchestrator-dev-images: new stack /m);
+      assert.match(run.stdout, /component base-al2023-harden-ssh: created: first version/);
+      assert.match(run.stdout, /build after deploy: would start \(new pipeline: its first image\)/);
+    });
   });
 
   it("makes validate-config fail on a broken definition", (t) => {

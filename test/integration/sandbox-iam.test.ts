@@ -80,7 +80,7 @@ const grant = (keyArn: string) => ({
 
 describe("sandbox IAM", () => {
   it("AssumeRole follows the template's trust policy: the configured ExternalId, the orchestrator's roles", async () => {
-    const sandbox = world();
+    const sandbox = await world();
     await rejectsWith(assume(sandbox, "someone-elses-id"), "AccessDenied");
     const { Credentials } = await assume(sandbox);
     assert.match(Credentials.AccessKeyId, /^ASIA111111111111/);
@@ -98,7 +98,7 @@ describe("sandbox IAM", () => {
   });
 
   it("assumed credentials expire on the simulated clock, refused as each service spells it", async () => {
-    const sandbox = world();
+    const sandbox = await world();
     const { Credentials } = await assume(sandbox);
     const describe = asTarget(Credentials.AccessKeyId, {
       service: "autoscaling",
@@ -133,7 +133,7 @@ describe("sandbox IAM", () => {
   });
 
   it("a cross-account grant needs the README's statement in the key policy", async () => {
-    const sandbox = world();
+    const sandbox = await world();
     const { Credentials } = await assume(sandbox);
     const keyArn = KmsModel.keyArn(BUILD_ACCOUNT, REGION, "ami-encryption");
     const key = sandbox.kms.addKey({
@@ -166,7 +166,7 @@ describe("sandbox IAM", () => {
   });
 
   it("StartInstanceRefresh checks the caller's launch permissions for the template", async () => {
-    const sandbox = world();
+    const sandbox = await world();
     const { Credentials } = await assume(sandbox);
     const group = [...sandbox.autoScaling.groups.values()].find(
       (candidate) => candidate.accountId === DEV && candidate.launchTemplate,
@@ -198,7 +198,7 @@ describe("sandbox IAM", () => {
   });
 
   it("a condition key the sandbox cannot know is reported, not silently allowed", async () => {
-    const sandbox = world();
+    const sandbox = await world();
     const role = sandbox.authorizer.role(DEV_ROLE);
     assert.ok(role);
     // A statement conditioned on a key no sandbox request carries (the caller's source IP).
@@ -242,7 +242,7 @@ describe("sandbox IAM", () => {
   });
 
   it("only the orchestrator's senders may send to its queues, whatever another role's policy allows", async () => {
-    const sandbox = world();
+    const sandbox = await world();
     // A person's or a CI role in the orchestrator account, allowed sqs:SendMessage on every queue.
     const developer = `arn:aws:iam::${BUILD_ACCOUNT}:role/developer`;
     sandbox.sts.addRole({ accountId: BUILD_ACCOUNT, roleName: "developer" });

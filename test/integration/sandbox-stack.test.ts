@@ -59,7 +59,7 @@ describe("the orchestrator's stack in the sandbox", () => {
   });
 
   it("DescribeStacks answers it in its account and region, and nowhere else", async () => {
-    const world = worldFromConfig(config, { start: "2026-11-23T01:00:00Z" });
+    const world = await worldFromConfig(config, { start: "2026-11-23T01:00:00Z" });
     const describe = (region: string, StackName: string) =>
       world.call({
         service: "cloudformation",

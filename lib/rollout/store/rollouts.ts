@@ -4,6 +4,7 @@ import * as z from "zod/mini";
 import { writeIf } from "../../aws/dynamodb.ts";
 import { OrchestratorError } from "../../errors.ts";
 import { cutReason } from "../../events/image-state.ts";
+import type { RegionAmis, RolloutLineage } from "../lineage.ts";
 import { summariseMismatches, writeMismatchPages } from "../mismatches.ts";
 import { type RolloutPlan, rolloutNameOf } from "../plan.ts";
 import { activateRollout } from "./active.ts";
@@ -54,6 +55,8 @@ export interface RolloutRecord {
    * never the whole rollout. Absent on rollouts planned before it existed.
    */
   readonly progressIndexed?: boolean;
+  /** Commit → recipe → image → AMIs per region, from GetImage at intake (lineage.ts; bounded). */
+  readonly lineage?: RolloutLineage;
   /** Per wave index, when its last target finished: the wave's bake starts there. */
   readonly waveFinishedAt?: Readonly<Record<string, string>>;
   /** How many targets each wave has, by wave index (waves without targets: 0). */
@@ -104,6 +107,32 @@ export const rolloutSchema: z.ZodMiniType<RolloutRecord> = z.looseObject({
     } satisfies ShapeOf<UnusedAmi>),
   ),
   progressIndexed: optional(z.boolean()),
+  lineage: optional(
+    z.looseObject({
+      commit: optional(z.string()),
+      commitFrom: optional(z.enum(["image", "recipe"])),
+      ref: optional(z.string()),
+      repository: optional(z.string()),
+      inputHash: optional(z.string()),
+      recipe: optional(
+        z.looseObject({
+          arn: z.string(),
+          name: optional(z.string()),
+          version: optional(z.string()),
+        } satisfies ShapeOf<NonNullable<RolloutLineage["recipe"]>>),
+      ),
+      amis: z.looseObject({
+        total: z.number(),
+        regions: z.array(
+          z.looseObject({
+            region: z.string(),
+            count: z.number(),
+            sample: z.array(z.string()),
+          } satisfies ShapeOf<RegionAmis>),
+        ),
+      } satisfies ShapeOf<RolloutLineage["amis"]>),
+    } satisfies ShapeOf<RolloutLineage>),
+  ),
   waveFinishedAt: optional(z.record(z.string(), z.string())),
   waveTargets: optional(z.array(z.number())),
   targetsWithoutAmiCount: optional(z.number()),
@@ -149,6 +178,7 @@ export const createRollout = async (
     // Counts and samples only: the whole lists grow with the fleet, and go to their own items.
     ...summariseMismatches(plan),
     progressIndexed: true,
+    ...(plan.lineage ? { lineage: plan.lineage } : {}),
     waveFinishedAt: {},
     waveTargets: plan.targets.reduce<number[]>((counts, target) => {
       counts[target.waveIndex] = (counts[target.waveIndex] ?? 0) + 1;

@@ -611,4 +611,12 @@ describe("least privilege across accounts", () => {
       { "Fn::Sub": `arn:${partition}:imagebuilder:eu-west-3:999999999999:workflow-execution/*` },
     ]);
   });
+
+  it("scopes GetImageRecipe to the build accounts' recipes", () => {
+    const partition = "$" + "{AWS::Partition}";
+    assert.deepEqual(deriveSettings(testConfig(), options).imageRecipeArns, [
+      { "Fn::Sub": `arn:${partition}:imagebuilder:eu-west-1:999999999999:image-recipe/*` },
+      { "Fn::Sub": `arn:${partition}:imagebuilder:eu-west-3:999999999999:image-recipe/*` },
+    ]);
+  });
 });

@@ -78,6 +78,37 @@ describe("completing an EventBridge image state change with GetImage", () => {
     );
     imageBuilder.restore();
   });
+  it("keeps the image's tags and the recipe it was built from, for the rollout's lineage", async () => {
+    const change = parseImageStateEventBridge(
+      loadEvent("imagebuilder-eventbridge-image-available"),
+    );
+    const recipe = "arn:aws:imagebuilder:eu-west-1:999999999999:image-recipe/base-al2023/1.0.1";
+    const imageBuilder = mockClient(ImagebuilderClient);
+    imageBuilder.on(GetImageCommand).resolves({
+      image: {
+        state: { status: "AVAILABLE" },
+        tags: { "ami-orchestrator:commit": "3f2a9c1d0e4b" },
+        imageRecipe: {
+          arn: recipe,
+          name: "base-al2023",
+          version: "1.0.1",
+          tags: { "ami-orchestrator:commit": "0ld" },
+        },
+      },
+    });
+
+    const image = await completeFromGetImage(new ImagebuilderClient({}), change);
+
+    assert.deepEqual(image.tags, { "ami-orchestrator:commit": "3f2a9c1d0e4b" });
+    assert.deepEqual(image.recipe, {
+      arn: recipe,
+      name: "base-al2023",
+      version: "1.0.1",
+      tags: { "ami-orchestrator:commit": "0ld" },
+    });
+    imageBuilder.restore();
+  });
+
   it("refuses an AMI list longer than any distribution configuration can produce", async () => {
     const change = parseImageStateEventBridge(
       loadEvent("imagebuilder-eventbridge-image-available"),

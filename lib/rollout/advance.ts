@@ -9,13 +9,7 @@ import { sendTargetMessages, targetMessage } from "./dispatch.ts";
 import { failureReason } from "./failure-reason.ts";
 import { decide, factsFromState, type RolloutDecision } from "./progress.ts";
 import { createRolloutStore } from "./store/index.ts";
-import { factsFromIndex, openTargetsOfWave } from "./wave-progress.ts";
-
-const collect = async <T>(pages: AsyncIterable<T[]>): Promise<T[]> => {
-  const all: T[] = [];
-  for await (const page of pages) all.push(...page);
-  return all;
-};
+import { factsFromIndex, readWaveFromTable } from "./wave-progress.ts";
 
 export interface AdvanceDeps {
   readonly config: OrchestratorConfig;
@@ -68,7 +62,24 @@ export const advanceRollout = async (
   // A few index items whatever the fleet; the whole rollout only for one planned before it.
   const legacy = record.progressIndexed ? undefined : await store.rollouts.load(rolloutId);
   const facts = legacy ? factsFromState(legacy) : await factsFromIndex(deps.db, deps.table, record);
-  const decision = decide(record, facts, pipeline, deps.config, now);
+  let decision = decide(record, facts, pipeline, deps.config, now);
+  // The index said the current wave is done: the table confirms it (wave-progress.ts).
+  if (
+    !legacy &&
+    (decision.action === "dispatch" || decision.action === "succeed") &&
+    record.dispatchedWave >= 0
+  ) {
+    const wave = await readWaveFromTable(deps.db, deps.table, rolloutId, record.dispatchedWave);
+    if (wave.failures.length > 0) decision = { action: "fail", failures: wave.failures };
+    else if (wave.open.length > 0)
+      return {
+        ...base,
+        decision: {
+          action: "wait",
+          reason: `${wave.open.length} target(s) of the wave not finished yet (the index is catching up)`,
+        },
+      };
+  }
   switch (decision.action) {
     case "dispatch": {
       const claimed = await store.rollouts.claimWave(
@@ -82,9 +93,11 @@ export const advanceRollout = async (
           decision: { action: "none", reason: "another invocation is dispatching it" },
         };
       }
+      const waveIndex = decision.waveIndex;
+      // From the table, read consistently: a wave just planned may not be in the index yet.
       const targets = legacy
-        ? legacy.targets.filter((target) => target.waveIndex === decision.waveIndex)
-        : await collect(openTargetsOfWave(deps.db, deps.table, rolloutId, decision.waveIndex));
+        ? legacy.targets.filter((target) => target.waveIndex === waveIndex)
+        : (await readWaveFromTable(deps.db, deps.table, rolloutId, waveIndex)).open;
       await sendTargetMessages(
         deps.sqs,
         deps.queueUrl,

@@ -173,18 +173,52 @@ export const rolloutFailures = async (
   return failures.slice(0, limit);
 };
 
-/** The targets of a wave not yet finished, paged (each read once per rollout, to dispatch it). */
-export const openTargetsOfWave = async function* (
+/**
+ * A wave as the table itself holds it, read consistently: its targets not finished yet, and its
+ * failures. The index says when a wave looks done; this confirms it before anything is acted on,
+ * because every read of a global secondary index is eventually consistent (DynamoDB developer
+ * guide, "Read consistency": "reads from global secondary indexes ... are eventually
+ * consistent"), and a target moving from `open#` to `failed#` is two index writes (a removal
+ * and an insertion, "Global secondary indexes", write activity). A wave just planned may be
+ * missing from the index altogether. The rollout's target items are read once per wave
+ * decision: the cost per target stays that of the number of waves, whatever the fleet.
+ */
+export const readWaveFromTable = async (
   db: DynamoDBDocumentClient,
   table: string,
   rolloutId: string,
   waveIndex: number,
-): AsyncGenerator<Pick<RolloutTarget, "accountId" | "region">[]> {
-  for await (const page of progressPages(db, table, rolloutId, `open#${padWave(waveIndex)}#`))
-    yield (page.Items ?? []).map((item) => ({
-      accountId: String(item.accountId),
-      region: String(item.region),
-    }));
+): Promise<{
+  readonly open: Array<Pick<RolloutTarget, "accountId" | "region">>;
+  readonly failures: RolloutFailure[];
+}> => {
+  const open: Array<Pick<RolloutTarget, "accountId" | "region">> = [];
+  const failures: RolloutFailure[] = [];
+  for await (const page of paginateQuery(
+    { client: db },
+    {
+      TableName: table,
+      KeyConditionExpression: "pk = :pk AND begins_with(sk, :targets)",
+      FilterExpression: "waveIndex = :wave",
+      ExpressionAttributeValues: {
+        ":pk": `ROLLOUT#${rolloutId}`,
+        ":targets": "TARGET#",
+        ":wave": waveIndex,
+      },
+      ProjectionExpression: "accountId, #region, progress, failure",
+      ExpressionAttributeNames: { "#region": "region" },
+      ConsistentRead: true,
+    },
+  )) {
+    for (const item of page.Items ?? []) {
+      const progress = String(item.progress ?? "");
+      if (progress.startsWith("open#"))
+        open.push({ accountId: String(item.accountId), region: String(item.region) });
+      else if (progress.startsWith("failed#") && item.failure)
+        failures.push(item.failure as RolloutFailure);
+    }
+  }
+  return { open, failures };
 };
 
 /** The facts a decision needs, from the index and the rollout record: a few items at most. */

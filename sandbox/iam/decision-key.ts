@@ -15,8 +15,14 @@
 /** A 12-digit number not part of a longer one: an account id, wherever it stands. */
 const ACCOUNT_ID = /(?<![0-9])[0-9]{12}(?![0-9])/g;
 
-/** What could tell two account ids apart other than by equality. */
-const ORDER_SENSITIVE = /[0-9][*?]|[*?][0-9]|"Numeric|"Date/;
+/**
+ * What could tell two account ids apart other than by equality: a wildcard beside a digit, a
+ * policy variable (substituted before matching, so `b-${aws:PrincipalAccount}*` can meet a
+ * longer number), and the numeric and date operators, qualified (`ForAnyValue:NumericLessThan`)
+ * or not.
+ */
+const ORDER_SENSITIVE =
+  /[0-9][*?]|[*?][0-9]|\$\{|Numeric|Date(?:Equals|NotEquals|LessThan|GreaterThan)/;
 
 /**
  * `parts` (the principal, the request with its context) and `policies` (every policy the
@@ -30,7 +36,9 @@ export const decisionKey = (parts: readonly unknown[], policies: readonly string
   return text.replace(ACCOUNT_ID, (id) => {
     let name = renamed.get(id);
     if (name === undefined) {
-      name = `#${renamed.size}`;
+      // A NUL cannot stand in JSON text (JSON.stringify escapes it): no placeholder can meet
+      // a value of the same spelling.
+      name = `\u0000${renamed.size}`;
       renamed.set(id, name);
     }
     return name;

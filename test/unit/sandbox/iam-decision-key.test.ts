@@ -54,11 +54,25 @@ describe("the key of a sandbox IAM decision", () => {
       Statement: [{ Resource: "arn:aws:ec2:*:1111*:instance/*" }],
     });
     const numeric = JSON.stringify({ Statement: [{ Condition: { NumericLessThan: { x: 1 } } }] });
-    for (const policy of [prefixed, numeric])
+    const qualified = JSON.stringify({
+      Statement: [{ Condition: { "ForAnyValue:NumericLessThan": { x: 1 } } }],
+    });
+    // Substituted before matching: `b-111122223333*` may then meet a longer number.
+    const variable = JSON.stringify({
+      Statement: [{ Resource: "arn:aws:s3:::b-${aws:PrincipalAccount}*" }],
+    });
+    for (const policy of [prefixed, numeric, qualified, variable])
       assert.notEqual(
         decisionKey([request("111111111111")], [policy]),
         decisionKey([request("222222222222")], [policy]),
       );
+  });
+
+  it("a renamed id never meets a value spelled like its placeholder", () => {
+    assert.notEqual(
+      decisionKey([{ resource: "111111111111", other: "#0" }], ["[]"]),
+      decisionKey([{ resource: "111111111111", other: "111111111111" }], ["[]"]),
+    );
   });
 
   it("renames only whole 12-digit numbers", () => {

@@ -9,7 +9,7 @@ import { sendTargetMessages, targetMessage } from "./dispatch.ts";
 import { failureReason } from "./failure-reason.ts";
 import { decide, factsFromState, type RolloutDecision } from "./progress.ts";
 import { createRolloutStore } from "./store/index.ts";
-import { factsFromIndex, readWaveFromTable } from "./wave-progress.ts";
+import { factsFromIndex, readWavesFromTable } from "./wave-progress.ts";
 
 export interface AdvanceDeps {
   readonly config: OrchestratorConfig;
@@ -63,23 +63,28 @@ export const advanceRollout = async (
   const legacy = record.progressIndexed ? undefined : await store.rollouts.load(rolloutId);
   const facts = legacy ? factsFromState(legacy) : await factsFromIndex(deps.db, deps.table, record);
   let decision = decide(record, facts, pipeline, deps.config, now);
-  // The index said the current wave is done: the table confirms it (wave-progress.ts).
-  if (
-    !legacy &&
-    (decision.action === "dispatch" || decision.action === "succeed") &&
-    record.dispatchedWave >= 0
-  ) {
-    const wave = await readWaveFromTable(deps.db, deps.table, rolloutId, record.dispatchedWave);
-    if (wave.failures.length > 0) decision = { action: "fail", failures: wave.failures };
-    else if (wave.open.length > 0)
-      return {
-        ...base,
-        decision: {
-          action: "wait",
-          reason: `${wave.open.length} target(s) of the wave not finished yet (the index is catching up)`,
-        },
-      };
-  }
+  // The index said the current wave is done: the table confirms it, and holds the next wave's
+  // targets (a wave just planned may not be in the index yet): one read for both
+  // (wave-progress.ts).
+  const current = record.dispatchedWave;
+  const fromTable =
+    legacy || (decision.action !== "dispatch" && decision.action !== "succeed")
+      ? undefined
+      : await readWavesFromTable(deps.db, deps.table, rolloutId, [
+          ...(current >= 0 ? [current] : []),
+          ...(decision.action === "dispatch" ? [decision.waveIndex] : []),
+        ]);
+  const confirmed = current >= 0 ? fromTable?.get(current) : undefined;
+  if (confirmed && confirmed.failures.length > 0)
+    decision = { action: "fail", failures: confirmed.failures };
+  else if (confirmed && confirmed.open.length > 0)
+    return {
+      ...base,
+      decision: {
+        action: "wait",
+        reason: `${confirmed.open.length} target(s) of the wave not finished yet (the index is catching up)`,
+      },
+    };
   switch (decision.action) {
     case "dispatch": {
       const claimed = await store.rollouts.claimWave(
@@ -97,7 +102,7 @@ export const advanceRollout = async (
       // From the table, read consistently: a wave just planned may not be in the index yet.
       const targets = legacy
         ? legacy.targets.filter((target) => target.waveIndex === waveIndex)
-        : (await readWaveFromTable(deps.db, deps.table, rolloutId, waveIndex)).open;
+        : (fromTable?.get(waveIndex)?.open ?? []);
       await sendTargetMessages(
         deps.sqs,
         deps.queueUrl,

@@ -173,52 +173,61 @@ export const rolloutFailures = async (
   return failures.slice(0, limit);
 };
 
+/** A wave as the table holds it: its targets not finished yet, and its failures. */
+export interface WaveInTable {
+  readonly open: Array<Pick<RolloutTarget, "accountId" | "region">>;
+  readonly failures: RolloutFailure[];
+}
+
 /**
- * A wave as the table itself holds it, read consistently: its targets not finished yet, and its
- * failures. The index says when a wave looks done; this confirms it before anything is acted on,
- * because every read of a global secondary index is eventually consistent (DynamoDB developer
+ * Waves as the table itself holds them, read consistently. The index says when a wave looks
+ * done; this confirms it before anything is acted on, because every read of a global secondary index is eventually consistent (DynamoDB developer
  * guide, "Read consistency": "reads from global secondary indexes ... are eventually
  * consistent"), and a target moving from `open#` to `failed#` is two index writes (a removal
  * and an insertion, "Global secondary indexes", write activity). A wave just planned may be
  * missing from the index altogether. The rollout's target items are read once per wave
  * decision: the cost per target stays that of the number of waves, whatever the fleet.
  */
-export const readWaveFromTable = async (
+export const readWavesFromTable = async (
   db: DynamoDBDocumentClient,
   table: string,
   rolloutId: string,
-  waveIndex: number,
-): Promise<{
-  readonly open: Array<Pick<RolloutTarget, "accountId" | "region">>;
-  readonly failures: RolloutFailure[];
-}> => {
-  const open: Array<Pick<RolloutTarget, "accountId" | "region">> = [];
-  const failures: RolloutFailure[] = [];
+  waveIndexes: readonly number[],
+): Promise<Map<number, WaveInTable>> => {
+  const waves = new Map<number, WaveInTable>(
+    waveIndexes.map((waveIndex) => [waveIndex, { open: [], failures: [] }]),
+  );
+  // One pass over the rollout's target items for every wave asked about (a filter is applied
+  // after the read: each wave read apart would read every target again).
+  const wanted = [...waves.keys()];
+  if (wanted.length === 0) return waves;
   for await (const page of paginateQuery(
     { client: db },
     {
       TableName: table,
       KeyConditionExpression: "pk = :pk AND begins_with(sk, :targets)",
-      FilterExpression: "waveIndex = :wave",
+      FilterExpression: `waveIndex IN (${wanted.map((_, index) => `:wave${index}`).join(", ")})`,
       ExpressionAttributeValues: {
         ":pk": `ROLLOUT#${rolloutId}`,
         ":targets": "TARGET#",
-        ":wave": waveIndex,
+        ...Object.fromEntries(wanted.map((waveIndex, index) => [`:wave${index}`, waveIndex])),
       },
-      ProjectionExpression: "accountId, #region, progress, failure",
+      ProjectionExpression: "accountId, #region, waveIndex, progress, failure",
       ExpressionAttributeNames: { "#region": "region" },
       ConsistentRead: true,
     },
   )) {
     for (const item of page.Items ?? []) {
+      const wave = waves.get(Number(item.waveIndex));
+      if (!wave) continue;
       const progress = String(item.progress ?? "");
       if (progress.startsWith("open#"))
-        open.push({ accountId: String(item.accountId), region: String(item.region) });
+        wave.open.push({ accountId: String(item.accountId), region: String(item.region) });
       else if (progress.startsWith("failed#") && item.failure)
-        failures.push(item.failure as RolloutFailure);
+        wave.failures.push(item.failure as RolloutFailure);
     }
   }
-  return { open, failures };
+  return waves;
 };
 
 /** The facts a decision needs, from the index and the rollout record: a few items at most. */

@@ -71,8 +71,8 @@ export const queueDeps = (dynamo: LocalDynamo, config: OrchestratorConfig, now: 
   clock: { now: () => now },
 });
 
-/** An `app` rollout recorded at `at` with its targets, as on-image-state records it, its first wave sent. */
-export const appRolloutSent = async (
+/** An `app` rollout recorded at `at` with its targets, as on-image-state records it, no wave sent. */
+export const appRolloutPlanned = async (
   dynamo: LocalDynamo,
   { rolloutId, targets, at }: { rolloutId: string; targets: readonly RolloutTarget[]; at: string },
 ): Promise<void> => {
@@ -89,7 +89,15 @@ export const appRolloutSent = async (
     },
     at,
   );
-  await markWaveDispatched(dynamo.db, dynamo.table, rolloutId, 0, at);
+};
+
+/** An `app` rollout recorded at `at` with its targets, as on-image-state records it, its first wave sent. */
+export const appRolloutSent = async (
+  dynamo: LocalDynamo,
+  rollout: { rolloutId: string; targets: readonly RolloutTarget[]; at: string },
+): Promise<void> => {
+  await appRolloutPlanned(dynamo, rollout);
+  await markWaveDispatched(dynamo.db, dynamo.table, rollout.rolloutId, 0, rollout.at);
 };
 
 let builds = 0;

@@ -3,17 +3,12 @@ import { beforeEach, describe, it } from "node:test";
 import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
 import { advanceRollout } from "../../lib/rollout/advance.ts";
 import type { RolloutTarget } from "../../lib/rollout/plan.ts";
-import {
-  createRollout,
-  getRollout,
-  markWaveDispatched,
-  putGroup,
-  updateTarget,
-} from "../../lib/rollout/store.ts";
+import { getRollout, markWaveDispatched, putGroup, updateTarget } from "../../lib/rollout/store.ts";
 import { recordTargetOutcome } from "../../lib/rollout/wave-progress.ts";
 import { localDynamoSuite } from "../helpers/dynalite.ts";
 import {
   appPipelineConfig,
+  appRolloutPlanned,
   appTarget,
   mockedRolloutQueue,
   queueDeps,
@@ -54,19 +49,7 @@ describe("waves when the progress index lags behind the table", () => {
   const planned = async (targets: RolloutTarget[]) => {
     builds += 1;
     const rolloutId = `app/3.0.0/${builds}`;
-    await createRollout(
-      dynamo.db,
-      dynamo.table,
-      {
-        rolloutId,
-        pipeline: "app",
-        imageArn: `arn:image/${rolloutId}`,
-        targets,
-        targetsWithoutAmi: [],
-        amisWithoutTarget: [],
-      },
-      NOW,
-    );
+    await appRolloutPlanned(dynamo, { rolloutId, targets, at: NOW });
     return rolloutId;
   };
   const deps = () => queueDeps(dynamo, config, Date.parse("2026-11-23T09:00:00Z"));

@@ -2,16 +2,10 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { RolloutTarget } from "../../lib/rollout/plan.ts";
 import { rolloutStatusLines } from "../../lib/rollout/status.ts";
-import {
-  createRollout,
-  getRollout,
-  markWaveDispatched,
-  putGroup,
-  type RolloutRecord,
-  updateTarget,
-} from "../../lib/rollout/store.ts";
+import { getRollout, putGroup, type RolloutRecord, updateTarget } from "../../lib/rollout/store.ts";
 import { recordTargetOutcome } from "../../lib/rollout/wave-progress.ts";
 import { type LocalDynamo, startDynamo } from "../helpers/dynalite.ts";
+import { appRolloutSent } from "../helpers/rollout-records.ts";
 
 const NOW = "2026-11-23T08:00:00.000Z";
 
@@ -57,20 +51,7 @@ describe("status pages through a rollout's targets", () => {
     );
     const rolloutId = "app/1.0.0/1";
     const targets = Array.from({ length: SIZE }, (_, index) => target(index));
-    await createRollout(
-      dynamo.db,
-      dynamo.table,
-      {
-        rolloutId,
-        pipeline: "app",
-        imageArn: `arn:image/${rolloutId}`,
-        targets,
-        targetsWithoutAmi: [],
-        amisWithoutTarget: [],
-      },
-      NOW,
-    );
-    await markWaveDispatched(dynamo.db, dynamo.table, rolloutId, 0, NOW);
+    await appRolloutSent(dynamo, { rolloutId, targets, at: NOW });
     // Two targets failed, each with its group.
     for (const index of [7, 200]) {
       const failed = target(index);
